@@ -1,0 +1,15 @@
+//! Nave's domain: the rules users and accountants rely on, free of any I/O.
+//!
+//! Nothing in this crate talks to a database or the network; the store and the
+//! web crates call into it, so every rule here is tested with plain unit and
+//! property tests.
+#![forbid(unsafe_code)]
+
+pub mod access;
+pub mod account;
+pub mod email;
+pub mod error;
+pub mod ids;
+pub mod money;
+
+pub use error::{DomainError, FieldError};

@@ -1,0 +1,517 @@
+//! The database handle: one API over SQLite and PostgreSQL.
+//!
+//! Queries are written once, in the SQL both engines share, with `$1`-style
+//! placeholders (sqlx binds `$N` by number on SQLite too). Arguments go
+//! through [`Arg`] and rows come back as [`DbRow`], so store modules never
+//! name a backend. The few real dialect differences (new ids, row locks) are
+//! helper methods on [`Tx`].
+//!
+//! Writes run in [`Tx`] transactions: on SQLite `BEGIN IMMEDIATE` behind an
+//! in-process write gate (one writer at a time, no busy-wait), on PostgreSQL
+//! `READ COMMITTED` with explicit row locks. Events recorded in a transaction
+//! are numbered and inserted at commit, so event positions follow commit order.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Postgres, Row, Sqlite, Transaction};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+use uuid::Uuid;
+
+use crate::events::NewEvent;
+use crate::{StoreError, StoreResult};
+
+/// Which SQL engine a handle talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+}
+
+/// Connection settings beyond the URL.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Most connections in the pool.
+    pub max_connections: u32,
+    /// PostgreSQL schema to use (tests give each test its own); `None` = default.
+    pub pg_schema: Option<String>,
+    /// Create a missing SQLite file.
+    pub create_if_missing: bool,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self { max_connections: 16, pg_schema: None, create_if_missing: true }
+    }
+}
+
+enum Backend {
+    Sqlite { pool: sqlx::SqlitePool, write_gate: Arc<Mutex<()>> },
+    Postgres { pool: sqlx::PgPool },
+}
+
+/// A shared handle to the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    backend: Arc<Backend>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("dialect", &self.dialect()).finish()
+    }
+}
+
+impl Db {
+    /// Connects to `sqlite://path`, `sqlite::memory:` or `postgres://…`.
+    pub async fn connect(url: &str, opts: &ConnectOptions) -> StoreResult<Db> {
+        if url.starts_with("sqlite:") {
+            let o = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Config(format!("bad SQLite URL: {e}")))?
+                .create_if_missing(opts.create_if_missing)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-32000");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections.clamp(1, 8))
+                .connect_with(o)
+                .await
+                .map_err(|e| StoreError::Config(format!("cannot open the SQLite database: {e}")))?;
+            Ok(Db { backend: Arc::new(Backend::Sqlite { pool, write_gate: Arc::new(Mutex::new(())) }) })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let mut o = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
+            if let Some(schema) = &opts.pg_schema {
+                o = o.options([("search_path", schema.as_str())]);
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(o)
+                .await
+                .map_err(|e| StoreError::Config(format!("cannot connect to PostgreSQL: {e}")))?;
+            Ok(Db { backend: Arc::new(Backend::Postgres { pool }) })
+        } else {
+            Err(StoreError::Config(format!(
+                "unsupported database URL {:?}: use sqlite://FILE or postgres://…",
+                redact_url(url)
+            )))
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match &*self.backend {
+            Backend::Sqlite { .. } => Dialect::Sqlite,
+            Backend::Postgres { .. } => Dialect::Postgres,
+        }
+    }
+
+    /// Starts a transaction that will write.
+    pub async fn write(&self) -> StoreResult<Tx> {
+        let conn = match &*self.backend {
+            Backend::Sqlite { pool, write_gate } => {
+                let guard = write_gate.clone().lock_owned().await;
+                Conn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(guard))
+            }
+            Backend::Postgres { pool } => Conn::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { conn, events: Vec::new(), writes: true })
+    }
+
+    /// Starts a transaction that only reads (a consistent snapshot).
+    pub async fn read(&self) -> StoreResult<Tx> {
+        let conn = match &*self.backend {
+            Backend::Sqlite { pool, .. } => Conn::Sqlite(pool.begin().await?, None),
+            Backend::Postgres { pool } => {
+                Conn::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?)
+            }
+        };
+        Ok(Tx { conn, events: Vec::new(), writes: false })
+    }
+
+    /// Runs one statement outside a transaction (schema set-up, maintenance).
+    pub async fn execute_raw(&self, sql: &str) -> StoreResult<()> {
+        match &*self.backend {
+            Backend::Sqlite { pool, .. } => {
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await?;
+            }
+            Backend::Postgres { pool } => {
+                sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match &*self.backend {
+            Backend::Sqlite { pool, .. } => pool.close().await,
+            Backend::Postgres { pool } => pool.close().await,
+        }
+    }
+}
+
+/// Hides a password in a database URL, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+enum Conn {
+    Sqlite(Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// One value bound to a `$N` placeholder.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    I64(Option<i64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+    Uuid(Option<Uuid>),
+    Ts(Option<OffsetDateTime>),
+}
+
+macro_rules! arg_from {
+    ($t:ty, $v:ident, $e:expr) => {
+        impl From<$t> for Arg {
+            fn from($v: $t) -> Arg {
+                $e
+            }
+        }
+    };
+}
+arg_from!(i64, v, Arg::I64(Some(v)));
+arg_from!(Option<i64>, v, Arg::I64(v));
+arg_from!(bool, v, Arg::Bool(Some(v)));
+arg_from!(Option<bool>, v, Arg::Bool(v));
+arg_from!(String, v, Arg::Text(Some(v)));
+arg_from!(Option<String>, v, Arg::Text(v));
+arg_from!(&str, v, Arg::Text(Some(v.to_owned())));
+arg_from!(Option<&str>, v, Arg::Text(v.map(str::to_owned)));
+arg_from!(&String, v, Arg::Text(Some(v.clone())));
+arg_from!(Option<&String>, v, Arg::Text(v.cloned()));
+arg_from!(Uuid, v, Arg::Uuid(Some(v)));
+arg_from!(Option<Uuid>, v, Arg::Uuid(v));
+arg_from!(nave_domain::ids::PublicId, v, Arg::Uuid(Some(v.as_uuid())));
+arg_from!(OffsetDateTime, v, Arg::Ts(Some(v)));
+arg_from!(Option<OffsetDateTime>, v, Arg::Ts(v));
+
+/// Builds a `Vec<Arg>` from values: `args![tenant_id, name, None::<i64>]`.
+#[macro_export]
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { vec![$($crate::db::Arg::from($v)),*] };
+}
+
+/// Timestamps on SQLite are fixed-width RFC 3339 UTC text with microseconds,
+/// so that text order is time order.
+fn sqlite_ts(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+/// The current time, truncated to the microsecond both engines keep.
+pub fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.microsecond() * 1000).unwrap_or(t)
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+fn bind_sqlite(mut q: SqliteQuery<'_>, args: Vec<Arg>) -> SqliteQuery<'_> {
+    for a in args {
+        q = match a {
+            Arg::I64(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+            Arg::Bool(v) => q.bind(v),
+            Arg::Uuid(v) => q.bind(v),
+            Arg::Ts(v) => q.bind(v.map(sqlite_ts)),
+        };
+    }
+    q
+}
+
+fn bind_pg(mut q: PgQuery<'_>, args: Vec<Arg>) -> PgQuery<'_> {
+    for a in args {
+        q = match a {
+            Arg::I64(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+            Arg::Bool(v) => q.bind(v),
+            Arg::Uuid(v) => q.bind(v),
+            Arg::Ts(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+/// SQL text: usually a `&'static str`, sometimes assembled (list filters).
+pub type Sql = Cow<'static, str>;
+
+/// A row from either engine, read by column name.
+pub trait DbRow {
+    fn i64(&self, col: &str) -> StoreResult<i64>;
+    fn opt_i64(&self, col: &str) -> StoreResult<Option<i64>>;
+    fn text(&self, col: &str) -> StoreResult<String>;
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
+    fn boolean(&self, col: &str) -> StoreResult<bool>;
+    fn uuid(&self, col: &str) -> StoreResult<Uuid>;
+    fn opt_uuid(&self, col: &str) -> StoreResult<Option<Uuid>>;
+    fn ts(&self, col: &str) -> StoreResult<OffsetDateTime> {
+        self.opt_ts(col)?.ok_or_else(|| StoreError::Decode(format!("{col} is null")))
+    }
+    fn opt_ts(&self, col: &str) -> StoreResult<Option<OffsetDateTime>>;
+}
+
+macro_rules! impl_db_row {
+    ($row:ty, $ts:expr) => {
+        impl DbRow for $row {
+            fn i64(&self, col: &str) -> StoreResult<i64> {
+                Ok(self.try_get::<i64, _>(col)?)
+            }
+            fn opt_i64(&self, col: &str) -> StoreResult<Option<i64>> {
+                Ok(self.try_get::<Option<i64>, _>(col)?)
+            }
+            fn text(&self, col: &str) -> StoreResult<String> {
+                Ok(self.try_get::<String, _>(col)?)
+            }
+            fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+                Ok(self.try_get::<Option<String>, _>(col)?)
+            }
+            fn boolean(&self, col: &str) -> StoreResult<bool> {
+                Ok(self.try_get::<bool, _>(col)?)
+            }
+            fn uuid(&self, col: &str) -> StoreResult<Uuid> {
+                Ok(self.try_get::<Uuid, _>(col)?)
+            }
+            fn opt_uuid(&self, col: &str) -> StoreResult<Option<Uuid>> {
+                Ok(self.try_get::<Option<Uuid>, _>(col)?)
+            }
+            fn opt_ts(&self, col: &str) -> StoreResult<Option<OffsetDateTime>> {
+                let f: fn(&Self, &str) -> StoreResult<Option<OffsetDateTime>> = $ts;
+                f(self, col)
+            }
+        }
+    };
+}
+
+impl_db_row!(SqliteRow, |r, col| {
+    let s: Option<String> = r.try_get(col)?;
+    s.map(|s| OffsetDateTime::parse(&s, &Rfc3339).map_err(|e| StoreError::Decode(format!("{col}: {e}"))))
+        .transpose()
+});
+impl_db_row!(PgRow, |r, col| Ok(r.try_get::<Option<OffsetDateTime>, _>(col)?));
+
+/// A transaction on either engine.
+pub struct Tx {
+    conn: Conn,
+    pub(crate) events: Vec<NewEvent>,
+    writes: bool,
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx").field("dialect", &self.dialect()).field("writes", &self.writes).finish()
+    }
+}
+
+impl Tx {
+    pub fn dialect(&self) -> Dialect {
+        match self.conn {
+            Conn::Sqlite(..) => Dialect::Sqlite,
+            Conn::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs a statement; returns the number of rows it changed.
+    pub async fn execute(&mut self, sql: impl Into<Sql>, args: Vec<Arg>) -> StoreResult<u64> {
+        let sql = AssertSqlSafe(sql.into());
+        Ok(match &mut self.conn {
+            Conn::Sqlite(t, _) => bind_sqlite(sqlx::query(sql), args).execute(&mut **t).await?.rows_affected(),
+            Conn::Postgres(t) => bind_pg(sqlx::query(sql), args).execute(&mut **t).await?.rows_affected(),
+        })
+    }
+
+    /// Runs a query and maps every row.
+    pub async fn fetch_all<T>(
+        &mut self,
+        sql: impl Into<Sql>,
+        args: Vec<Arg>,
+        f: impl Fn(&dyn DbRow) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let sql = AssertSqlSafe(sql.into());
+        match &mut self.conn {
+            Conn::Sqlite(t, _) => {
+                let rows = bind_sqlite(sqlx::query(sql), args).fetch_all(&mut **t).await?;
+                rows.iter().map(|r| f(r)).collect()
+            }
+            Conn::Postgres(t) => {
+                let rows = bind_pg(sqlx::query(sql), args).fetch_all(&mut **t).await?;
+                rows.iter().map(|r| f(r)).collect()
+            }
+        }
+    }
+
+    /// Runs a query that returns at most one row.
+    pub async fn fetch_optional<T>(
+        &mut self,
+        sql: impl Into<Sql>,
+        args: Vec<Arg>,
+        f: impl Fn(&dyn DbRow) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        let sql = AssertSqlSafe(sql.into());
+        match &mut self.conn {
+            Conn::Sqlite(t, _) => {
+                let row = bind_sqlite(sqlx::query(sql), args).fetch_optional(&mut **t).await?;
+                row.as_ref().map(|r| f(r)).transpose()
+            }
+            Conn::Postgres(t) => {
+                let row = bind_pg(sqlx::query(sql), args).fetch_optional(&mut **t).await?;
+                row.as_ref().map(|r| f(r)).transpose()
+            }
+        }
+    }
+
+    /// Runs a query that returns exactly one row.
+    pub async fn fetch_one<T>(
+        &mut self,
+        sql: impl Into<Sql>,
+        args: Vec<Arg>,
+        f: impl Fn(&dyn DbRow) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.fetch_optional(sql, args, f)
+            .await?
+            .ok_or_else(|| StoreError::Decode("expected one row, got none".into()))
+    }
+
+    /// A single `i64` (e.g. a count).
+    pub async fn scalar_i64(&mut self, sql: impl Into<Sql>, args: Vec<Arg>) -> StoreResult<i64> {
+        self.fetch_one(sql, args, |r| r.i64("v")).await
+    }
+
+    /// The SQL expression that yields a new `id` for a row of `table` in an
+    /// `INSERT … VALUES` list, given the tenant's placeholder (e.g. `$1`).
+    /// PostgreSQL uses the column's identity; SQLite takes the next number
+    /// under the write lock this transaction holds.
+    pub fn new_id_expr(&self, table: &str, tenant_placeholder: &str) -> String {
+        match self.dialect() {
+            Dialect::Postgres => "DEFAULT".to_string(),
+            Dialect::Sqlite => {
+                format!("(SELECT COALESCE(MAX(id), 0) + 1 FROM {table} WHERE tenant_id = {tenant_placeholder})")
+            }
+        }
+    }
+
+    /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite, where the write
+    /// transaction already excludes every other writer.
+    pub fn for_update(&self) -> &'static str {
+        match self.dialect() {
+            Dialect::Postgres => " FOR UPDATE",
+            Dialect::Sqlite => "",
+        }
+    }
+
+    /// Buffers an event; it is numbered and written at commit (see module doc).
+    pub fn emit(&mut self, event: NewEvent) {
+        self.events.push(event);
+    }
+
+    /// Writes buffered events and commits. Events are numbered from the
+    /// tenant's counter row, locked last so that the lock is held briefly and
+    /// positions follow commit order.
+    pub async fn commit(mut self) -> StoreResult<()> {
+        let events = std::mem::take(&mut self.events);
+        if !events.is_empty() {
+            debug_assert!(self.writes, "events emitted in a read transaction");
+            crate::events::write_buffered(&mut self, events).await?;
+        }
+        match self.conn {
+            Conn::Sqlite(t, guard) => {
+                t.commit().await?;
+                drop(guard);
+            }
+            Conn::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Abandons every change (dropping a `Tx` does the same).
+    pub async fn rollback(self) -> StoreResult<()> {
+        match self.conn {
+            Conn::Sqlite(t, _) => t.rollback().await?,
+            Conn::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_timestamps_are_fixed_width_so_text_order_is_time_order() {
+        let a = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_100_000_000).unwrap();
+        let b = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_120_000_000).unwrap();
+        assert_eq!(sqlite_ts(a).len(), sqlite_ts(b).len());
+        assert!(sqlite_ts(a) < sqlite_ts(b));
+        assert_eq!(OffsetDateTime::parse(&sqlite_ts(a), &Rfc3339).unwrap(), a);
+    }
+
+    #[test]
+    fn passwords_never_show_in_redacted_urls() {
+        assert_eq!(redact_url("postgres://nave:s3cret@db:5432/nave"), "postgres://nave:***@db:5432/nave");
+        assert_eq!(redact_url("sqlite://nave.db"), "sqlite://nave.db");
+    }
+}
+
+impl Tx {
+    /// Runs several statements (a migration script).
+    pub async fn execute_script(&mut self, sql: &str) -> StoreResult<()> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        match &mut self.conn {
+            Conn::Sqlite(t, _) => {
+                sqlx::raw_sql(sql).execute(&mut **t).await?;
+            }
+            Conn::Postgres(t) => {
+                sqlx::raw_sql(sql).execute(&mut **t).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,91 @@
+//! Forward-only migrations, embedded in the binary.
+//!
+//! Each migration exists twice, `migrations/sqlite/NNNN_name.sql` and
+//! `migrations/postgres/NNNN_name.sql`; a test applies both and compares the
+//! resulting schemas. An applied migration must never change: its checksum is
+//! stored and checked at every start.
+
+use sha2::{Digest, Sha256};
+
+use crate::db::{Db, Dialect, now};
+use crate::{StoreError, StoreResult, args};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+macro_rules! migration {
+    ($version:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $file,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $file, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $file, ".sql")),
+        }
+    };
+}
+
+const MIGRATIONS: &[Migration] = &[migration!(1, "0001_foundation")];
+
+const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)";
+
+fn checksum(sql: &str) -> String {
+    Sha256::digest(sql.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Applies every migration not yet applied; returns how many were applied.
+pub async fn migrate(db: &Db) -> StoreResult<usize> {
+    db.execute_raw(CREATE_LEDGER).await?;
+    let mut applied = 0;
+    for m in MIGRATIONS {
+        let mut tx = db.write().await?;
+        if db.dialect() == Dialect::Postgres {
+            // Two servers starting at once: the second waits, then finds it done.
+            tx.execute("SELECT pg_advisory_xact_lock(7366101)", vec![]).await?;
+        }
+        let done = tx
+            .fetch_optional(
+                "SELECT checksum FROM schema_migrations WHERE version = $1",
+                args![m.version],
+                |r| r.text("checksum"),
+            )
+            .await?;
+        let sql = match db.dialect() {
+            Dialect::Sqlite => m.sqlite,
+            Dialect::Postgres => m.postgres,
+        };
+        match done {
+            Some(sum) if sum == checksum(sql) => continue,
+            Some(_) => {
+                return Err(StoreError::Migration(format!(
+                    "migration {} was changed after it was applied; migrations are forward-only",
+                    m.name
+                )));
+            }
+            None => {}
+        }
+        tx.execute_script(sql).await.map_err(|e| StoreError::Migration(format!("{}: {e}", m.name)))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+            args![m.version, m.name, checksum(sql), now().to_string()],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(migration = m.name, "migration applied");
+        applied += 1;
+    }
+    Ok(applied)
+}
+
+/// The newest migration this binary knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
