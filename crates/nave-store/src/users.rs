@@ -20,6 +20,9 @@ pub struct User {
     pub team_key: Option<i64>,
     #[serde(skip)]
     pub role_key: i64,
+    /// The role's version, so cached grants are refreshed when it changes.
+    #[serde(skip)]
+    pub role_version: i64,
     #[schema(value_type = String)]
     pub id: PublicId,
     pub email: String,
@@ -41,7 +44,7 @@ pub struct User {
 }
 
 const SELECT: &str = "SELECT u.id, u.public_id, u.email, u.name, u.role_id, u.team_id, u.active, u.locale, u.version, \
-    u.created_at, u.updated_at, r.name AS role_name, t.public_id AS team_public_id, u.password_hash \
+    u.created_at, u.updated_at, r.name AS role_name, r.version AS role_version, t.public_id AS team_public_id, u.password_hash \
     FROM users u JOIN roles r ON r.tenant_id = u.tenant_id AND r.id = u.role_id \
     LEFT JOIN teams t ON t.tenant_id = u.tenant_id AND t.id = u.team_id";
 
@@ -50,6 +53,7 @@ fn decode(r: &dyn DbRow) -> StoreResult<User> {
         key: r.i64("id")?,
         team_key: r.opt_i64("team_id")?,
         role_key: r.i64("role_id")?,
+        role_version: r.i64("role_version")?,
         id: PublicId::from_uuid(r.uuid("public_id")?),
         email: r.text("email")?,
         name: r.text("name")?,

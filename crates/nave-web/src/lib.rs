@@ -1,1 +1,113 @@
-//! placeholder
+//! Nave's HTTP edge: the JSON API under `/api/v1` with its OpenAPI document,
+//! the web pages, and the conventions and protections they share.
+//!
+//! A request travels: `security::request_context` (request id, headers, log)
+//! → for pages `security::csp` and `security::csrf` → an extractor that
+//! authenticates (`extract::ApiAuth` or `pages::PageAuth`) → the handler,
+//! which checks the permission, calls the store in one transaction
+//! (`write::Writer` for API writes) and presents the result through field
+//! security (`present`).
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::middleware::from_fn;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub mod api;
+pub mod assets;
+pub mod error;
+pub mod extract;
+pub mod pages;
+pub mod present;
+pub mod security;
+pub mod state;
+pub mod write;
+
+pub use state::{AppState, WebConfig};
+
+use crate::error::ApiError;
+
+/// The largest request body accepted (JSON and forms).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The OpenAPI document of the API, as JSON.
+pub fn openapi_json() -> String {
+    api::router().1.to_pretty_json().expect("the OpenAPI document serialises")
+}
+
+/// The whole application: API, docs, pages and assets.
+pub fn app(state: AppState) -> Router {
+    let (api, spec) = api::router();
+    let pages = Router::new()
+        .route("/", get(pages::home::home))
+        .route("/login", get(pages::auth::login_form).post(pages::auth::login))
+        .route("/logout", post(pages::auth::logout))
+        .route("/accounts", get(pages::accounts::list).post(pages::accounts::create))
+        .route("/accounts/new", get(pages::accounts::new_form))
+        .route("/accounts/{id}", get(pages::accounts::show))
+        .route("/admin/users", get(pages::admin::users_page))
+        .route("/settings/tokens", get(pages::admin::tokens_page).post(pages::admin::create_token))
+        .route("/settings/tokens/{id}/revoke", post(pages::admin::revoke_token))
+        .fallback(pages::not_found)
+        .layer(from_fn(security::csrf))
+        .layer(from_fn(security::csp));
+    Router::new()
+        .merge(pages)
+        .merge(api)
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", spec))
+        .route("/assets/{*path}", get(assets::serve))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal(&"a handler panicked").into_response()))
+        .layer(from_fn(security::request_context))
+        .with_state(state)
+}
+
+/// `GET /health`: the process is up.
+async fn health() -> Response {
+    (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"}))).into_response()
+}
+
+/// `GET /ready`: the database answers and the schema is current.
+async fn ready(State(app): State<AppState>) -> Response {
+    let check = async {
+        let mut tx = app.db.read().await?;
+        let v = tx.scalar_i64("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations", vec![]).await?;
+        tx.commit().await?;
+        Ok::<i64, nave_store::StoreError>(v)
+    }
+    .await;
+    match check {
+        Ok(v) if v == nave_store::migrate::latest_version() => {
+            (StatusCode::OK, axum::Json(serde_json::json!({"status": "ready", "schema_version": v}))).into_response()
+        }
+        Ok(v) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "migrations pending", "schema_version": v})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "database unavailable"}))).into_response()
+        }
+    }
+}
+
+/// Serves the app on `listener` until `shutdown` resolves.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,261 @@
+//! `/api/v1/accounts`: the hub record.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use nave_domain::access::{Action, Capability, RecordType, Scope};
+use nave_domain::account::AccountKind;
+use nave_domain::ids::PublicId;
+use nave_domain::money::Currency;
+use nave_store::accounts::{self, Account, AccountPatch, AccountQuery, NewAccount, Visibility};
+use serde::Deserialize;
+
+use super::double_option;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
+use crate::present::{ListResponse, present, present_page, visible_or_404};
+use crate::state::AppState;
+use crate::write::{Begun, Writer};
+
+const T: RecordType = RecordType::Account;
+
+/// The store's visibility for a scope.
+pub fn visibility(auth: &ApiAuth, scope: Scope) -> Visibility {
+    match scope {
+        Scope::All => Visibility::All,
+        Scope::Team => Visibility::Team { user: auth.0.user_id, team: auth.0.team_id },
+        Scope::Own => Visibility::Owner(auth.0.user_id),
+    }
+}
+
+/// Filters of the account list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AccountFilter {
+    /// Only accounts of this kind.
+    #[param(value_type = Option<String>)]
+    pub kind: Option<AccountKind>,
+    /// Only accounts of this owner (a user id).
+    #[param(value_type = Option<String>)]
+    pub owner_id: Option<PublicId>,
+    /// `false` (default): active accounts; `true`: archived; `all`: both.
+    pub archived: Option<String>,
+    /// Only accounts changed at or after this time (RFC 3339).
+    pub updated_since: Option<String>,
+    pub limit: Option<i64>,
+    pub after: Option<String>,
+}
+
+#[utoipa::path(get, path = "/accounts", tag = "accounts", params(AccountFilter),
+    responses((status = 200, description = "A page of accounts the caller may see", body = inline(AccountList))))]
+pub async fn list_accounts(State(app): State<AppState>, auth: ApiAuth, Query(f): Query<AccountFilter>) -> ApiResult<Json<ListResponse>> {
+    let scope = auth.require(T, Action::Read)?;
+    let paging = ListParams { limit: f.limit, after: f.after.clone() };
+    let archived = match f.archived.as_deref() {
+        None | Some("false") => Some(false),
+        Some("true") => Some(true),
+        Some("all") => None,
+        Some(_) => return Err(ApiError::invalid("archived", "must be true, false or all")),
+    };
+    let updated_since = f
+        .updated_since
+        .as_deref()
+        .map(|s| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| ApiError::invalid("updated_since", "must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z"))
+        })
+        .transpose()?;
+    let mut tx = app.db.read().await?;
+    let owner_id = match f.owner_id {
+        Some(o) => Some(nave_store::users::resolve(&mut tx, auth.0.tenant_id, o, "owner_id").await?),
+        None => None,
+    };
+    let q = AccountQuery {
+        visibility: visibility(&auth, scope),
+        kind: f.kind,
+        owner_id,
+        archived,
+        updated_since,
+        cursor: paging.cursor()?,
+        limit: paging.limit()?,
+    };
+    let page = accounts::list(&mut tx, auth.0.tenant_id, &q).await?;
+    tx.commit().await?;
+    Ok(Json(present_page(&auth.0, T, &page.items, page.next.map(|c| c.encode()))?))
+}
+
+/// Schema of an account page (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AccountList {
+    data: Vec<Account>,
+    next: Option<String>,
+}
+
+/// A new account.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccountRequest {
+    pub name: String,
+    /// `customer`, `supplier`, `prospect`, `partner` (default: `customer`).
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub kinds: Option<Vec<AccountKind>>,
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<PublicId>,
+    /// Default: the caller.
+    #[schema(value_type = Option<String>)]
+    pub owner_id: Option<PublicId>,
+    /// Default: the owner's team.
+    #[schema(value_type = Option<String>)]
+    pub team_id: Option<PublicId>,
+    /// ISO 4217 code (default `USD`).
+    #[schema(value_type = Option<String>, example = "EUR")]
+    pub currency: Option<Currency>,
+    /// Decimal string, e.g. `"5000.00"`. Needs `view_credit_limit`.
+    pub credit_limit: Option<String>,
+    pub tax_id: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+fn may_set_credit_limit(auth: &ApiAuth) -> ApiResult<()> {
+    if auth.0.has(Capability::ViewCreditLimit) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid("credit_limit", "your role may not set this field"))
+    }
+}
+
+#[utoipa::path(post, path = "/accounts", tag = "accounts", request_body = CreateAccountRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses((status = 201, body = Account), (status = 422, body = Problem)))]
+pub async fn create_account(State(app): State<AppState>, auth: ApiAuth, req: ApiWrite<CreateAccountRequest>) -> ApiResult<Response> {
+    auth.require(T, Action::Create)?;
+    if req.body.credit_limit.is_some() {
+        may_set_credit_limit(&auth)?;
+    }
+    let mut w = match Writer::begin(&app, &auth, &req).await? {
+        Begun::Fresh(w) => w,
+        Begun::Replay(r) => return Ok(r),
+    };
+    let b = req.body;
+    let new = NewAccount {
+        name: b.name,
+        kinds: b.kinds.unwrap_or_else(|| vec![AccountKind::Customer]),
+        parent_id: b.parent_id,
+        owner_id: b.owner_id,
+        team_id: b.team_id,
+        currency: b.currency.unwrap_or_else(|| Currency::parse("USD").expect("USD is a currency")),
+        credit_limit: b.credit_limit,
+        tax_id: b.tax_id,
+        tags: b.tags,
+    };
+    let acc = accounts::create(w.tx(), &auth.actor(), new).await?;
+    let body = present(&auth.0, T, &acc)?;
+    w.respond(StatusCode::CREATED, &body).await
+}
+
+#[utoipa::path(get, path = "/accounts/{id}", tag = "accounts", params(("id" = String, Path)),
+    responses((status = 200, body = Account), (status = 404, body = Problem)))]
+pub async fn get_account(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    auth.require(T, Action::Read)?;
+    let id: PublicId = id.parse().map_err(|_| ApiError::not_found("account"))?;
+    let mut tx = app.db.read().await?;
+    let acc = accounts::get(&mut tx, auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("account"))?;
+    tx.commit().await?;
+    visible_or_404(&auth.0, T, Action::Read, acc.ownership)?;
+    Ok(Json(present(&auth.0, T, &acc)?))
+}
+
+/// Changes to an account: absent fields stay, `null` clears.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAccountRequest {
+    pub name: Option<String>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub kinds: Option<Vec<AccountKind>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<Option<PublicId>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub owner_id: Option<Option<PublicId>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub team_id: Option<Option<PublicId>>,
+    #[schema(value_type = Option<String>)]
+    pub currency: Option<Currency>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub credit_limit: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub tax_id: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    pub archived: Option<bool>,
+}
+
+/// Loads an account inside a write and checks `action` on it (404 when the
+/// caller may not even read it, 403 when they may read but not act).
+async fn load_for(w: &mut Writer, auth: &ApiAuth, id: &str, action: Action) -> ApiResult<Account> {
+    let id: PublicId = id.parse().map_err(|_| ApiError::not_found("account"))?;
+    let acc = accounts::get(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("account"))?;
+    visible_or_404(&auth.0, T, Action::Read, acc.ownership)?;
+    if !auth.0.may(T, action, acc.ownership) {
+        return Err(ApiError::forbidden(format!("your role may not {action} this account")));
+    }
+    Ok(acc)
+}
+
+#[utoipa::path(patch, path = "/accounts/{id}", tag = "accounts", request_body = UpdateAccountRequest,
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Expected version")),
+    responses((status = 200, body = Account), (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_account(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<UpdateAccountRequest>,
+) -> ApiResult<Response> {
+    auth.require(T, Action::Update)?;
+    if req.body.credit_limit.is_some() {
+        may_set_credit_limit(&auth)?;
+    }
+    let mut w = match Writer::begin(&app, &auth, &req).await? {
+        Begun::Fresh(w) => w,
+        Begun::Replay(r) => return Ok(r),
+    };
+    let before = load_for(&mut w, &auth, &id, Action::Update).await?;
+    let b = req.body;
+    let patch = AccountPatch {
+        name: b.name,
+        kinds: b.kinds,
+        parent_id: b.parent_id,
+        owner_id: b.owner_id,
+        team_id: b.team_id,
+        currency: b.currency,
+        credit_limit: b.credit_limit,
+        tax_id: b.tax_id,
+        tags: b.tags,
+        archived: b.archived,
+    };
+    let acc = accounts::update(w.tx(), &auth.actor(), &before, req.if_match, patch).await?;
+    let body = present(&auth.0, T, &acc)?;
+    w.respond(StatusCode::OK, &body).await
+}
+
+#[utoipa::path(delete, path = "/accounts/{id}", tag = "accounts",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Expected version")),
+    responses((status = 204), (status = 409, body = Problem)))]
+pub async fn delete_account(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>, req: ApiWrite<NoBody>) -> ApiResult<Response> {
+    auth.require(T, Action::Delete)?;
+    let mut w = match Writer::begin(&app, &auth, &req).await? {
+        Begun::Fresh(w) => w,
+        Begun::Replay(r) => return Ok(r),
+    };
+    let before = load_for(&mut w, &auth, &id, Action::Delete).await?;
+    accounts::delete(w.tx(), &auth.actor(), &before, req.if_match).await?;
+    w.respond(StatusCode::NO_CONTENT, &()).await
+}

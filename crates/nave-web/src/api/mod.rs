@@ -1,0 +1,111 @@
+//! The JSON API under `/api/v1`, and its OpenAPI document.
+//!
+//! Handlers are thin: extract → check permission → one store call in a
+//! transaction → present. The conventions (auth, paging, idempotency,
+//! versions, problem+json) live in `extract`, `write`, `present` and `error`.
+
+use axum::Json;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use nave_domain::error::ErrorCode;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+pub mod accounts;
+pub mod audit;
+pub mod events;
+pub mod me;
+pub mod roles;
+pub mod teams;
+pub mod tokens;
+pub mod users;
+
+/// Deserialises a field that may be absent (keep), `null` (clear) or a value (set).
+pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Nave API",
+        description = "The CRM with order management built in. Conventions: docs/API-DESIGN.md. \
+            Money and quantities are decimal strings; ids are opaque strings; lists are cursor-paged \
+            (`{\"data\": [...], \"next\": cursor|null}`); writes accept `Idempotency-Key`; updates \
+            accept `If-Match: <version>`; errors are application/problem+json.",
+        license(name = "AGPL-3.0-only")
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(Problem))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("nave_<tenant>_<secret>").build()),
+        );
+    }
+}
+
+/// The API router and its OpenAPI document.
+pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(me::get_me))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::get_user, users::update_user, users::delete_user))
+        .routes(routes!(roles::list_roles, roles::create_role))
+        .routes(routes!(roles::get_role, roles::update_role, roles::delete_role))
+        .routes(routes!(teams::list_teams, teams::create_team))
+        .routes(routes!(teams::get_team, teams::update_team, teams::delete_team))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::get_token, tokens::revoke_token))
+        .routes(routes!(audit::list_audit_log))
+        .routes(routes!(events::list_events))
+        .routes(routes!(accounts::list_accounts, accounts::create_account))
+        .routes(routes!(accounts::get_account, accounts::update_account, accounts::delete_account))
+        .split_for_parts();
+    let api = Router::new()
+        .nest("/api/v1", v1)
+        .route("/api/problems", axum::routing::get(problem_catalogue))
+        .route("/api/problems/{code}", axum::routing::get(problem_catalogue))
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .method_not_allowed_fallback(method_not_allowed);
+    (api, spec)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such API endpoint; see /api/docs")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, "this endpoint does not support that method; see /api/docs")
+}
+
+#[derive(Serialize)]
+struct CatalogueEntry {
+    code: &'static str,
+    status: u16,
+    title: &'static str,
+}
+
+/// Every error code, its status and title.
+async fn problem_catalogue() -> impl IntoResponse {
+    let list: Vec<CatalogueEntry> = ErrorCode::ALL
+        .iter()
+        .map(|&c| CatalogueEntry { code: c.as_str(), status: crate::error::status_of(c).as_u16(), title: c.title() })
+        .collect();
+    (StatusCode::OK, Json(list))
+}

@@ -1,0 +1,170 @@
+//! `nave demo`: a living demo company, so a newcomer sees Nave at work.
+//!
+//! Deterministic (no randomness between runs) and idempotent: run twice, it
+//! loads once. Each feature adds its demo data here.
+
+use nave_domain::account::AccountKind;
+use nave_domain::email::Email;
+use nave_domain::ids::PublicId;
+use nave_domain::money::Currency;
+use nave_store::Db;
+use nave_store::accounts::{self, NewAccount};
+use nave_store::audit::Actor;
+use nave_store::auth::hash_password;
+use nave_store::tenants::DEFAULT_TENANT;
+use nave_store::users::{self, NewUser};
+use nave_store::{StoreResult, teams};
+
+/// The password of every demo user (printed by the demo).
+pub const DEMO_PASSWORD: &str = "nave-demo-2026";
+
+/// The demo users: (e-mail, name, role, team).
+pub const DEMO_USERS: &[(&str, &str, &str, Option<&str>)] = &[
+    ("admin@demo.example", "Ada Admin", "admin", None),
+    ("maria@demo.example", "Maria Manager", "sales_manager", Some("North")),
+    ("rob@demo.example", "Rob Rep", "sales_rep", Some("North")),
+    ("sara@demo.example", "Sara Seller", "sales_rep", Some("South")),
+    ("olga@demo.example", "Olga Orders", "order_desk", None),
+    ("will@demo.example", "Will Warehouse", "warehouse", None),
+    ("alan@demo.example", "Alan Accounts", "accounting", None),
+    ("sue@demo.example", "Sue Support", "support", None),
+];
+
+/// A tiny deterministic generator (a linear congruential one): the same demo every time.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+const FIRST: &[&str] = &[
+    "Alder", "Birch", "Cobalt", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Iris", "Juniper", "Kestrel", "Lumen",
+    "Meridian", "Northwind", "Orchid", "Pioneer", "Quarry", "Redwood", "Summit", "Tidewater", "Upland", "Vantage",
+    "Willow", "Yarrow", "Zenith",
+];
+const SECOND: &[&str] = &[
+    "Tools", "Foods", "Logistics", "Medical", "Textiles", "Hardware", "Electric", "Packaging", "Farms", "Builders",
+    "Optics", "Coffee", "Outdoor", "Print", "Labs",
+];
+const SUFFIX: &[&str] = &["Ltd", "GmbH", "Inc.", "S.A.", "& Co.", "LLC", "B.V.", "AB"];
+const TAGS: &[&str] = &["wholesale", "retail", "export", "key account", "new", "seasonal"];
+
+/// Loads the demo company unless it is already there.
+pub async fn load(db: &Db) -> StoreResult<()> {
+    let system = Actor::system(DEFAULT_TENANT);
+    let mut tx = db.write().await?;
+    let admin = Email::parse(DEMO_USERS[0].0).expect("demo e-mail");
+    if users::get_by_email(&mut tx, DEFAULT_TENANT, &admin).await?.is_some() {
+        eprintln!("The demo company is already loaded.");
+        return tx.rollback().await;
+    }
+    eprintln!("Loading the demo company…");
+    let north = teams::create(&mut tx, &system, "North").await?;
+    let south = teams::create(&mut tx, &system, "South").await?;
+    let hash = hash_password(DEMO_PASSWORD);
+    let mut sellers: Vec<PublicId> = Vec::new();
+    for (email, name, role, team) in DEMO_USERS {
+        let team_id = match team {
+            Some("North") => Some(north.id),
+            Some(_) => Some(south.id),
+            None => None,
+        };
+        let u = users::create(
+            &mut tx,
+            &system,
+            NewUser {
+                email: Email::parse(email).expect("demo e-mail"),
+                name: (*name).into(),
+                password_hash: Some(hash.clone()),
+                role: (*role).into(),
+                team_id,
+                locale: None,
+            },
+        )
+        .await?;
+        if matches!(*role, "sales_rep" | "sales_manager") {
+            sellers.push(u.id);
+        }
+    }
+
+    let mut rng = Lcg(2026);
+    let currencies = [("USD", 60), ("EUR", 30), ("GBP", 10)];
+    let mut groups: Vec<PublicId> = Vec::new();
+    for i in 0..150 {
+        let name = format!("{} {} {}", rng.pick(FIRST), rng.pick(SECOND), rng.pick(SUFFIX));
+        let name = if i % 25 == 0 { format!("{name} Group") } else { name };
+        let roll = rng.next() % 100;
+        let mut acc = 0;
+        let mut code = "USD";
+        for (c, w) in currencies {
+            acc += w;
+            if roll < acc {
+                code = c;
+                break;
+            }
+        }
+        let kind_roll = rng.next() % 100;
+        let kinds = match kind_roll {
+            0..=64 => vec![AccountKind::Customer],
+            65..=79 => vec![AccountKind::Prospect],
+            80..=89 => vec![AccountKind::Supplier],
+            90..=94 => vec![AccountKind::Customer, AccountKind::Supplier],
+            _ => vec![AccountKind::Partner],
+        };
+        let limit = if kinds.contains(&AccountKind::Customer) {
+            Some(format!("{}.00", [5_000, 10_000, 25_000, 50_000, 100_000][(rng.next() % 5) as usize]))
+        } else {
+            None
+        };
+        let mut tags: Vec<String> = Vec::new();
+        if rng.chance(40) {
+            tags.push((*rng.pick(TAGS)).to_string());
+        }
+        if rng.chance(15) {
+            tags.push((*rng.pick(TAGS)).to_string());
+        }
+        let parent_id = if i % 25 != 0 && !groups.is_empty() && rng.chance(10) { Some(*rng.pick(&groups)) } else { None };
+        let new = NewAccount {
+            name,
+            kinds,
+            parent_id,
+            owner_id: Some(*rng.pick(&sellers)),
+            team_id: None,
+            currency: Currency::parse(code).expect("demo currency"),
+            credit_limit: limit,
+            tax_id: rng.chance(70).then(|| format!("{}{:09}", &code[..2], rng.next() % 1_000_000_000)),
+            tags,
+        };
+        let a = accounts::create(&mut tx, &system, new).await?;
+        if i % 25 == 0 {
+            groups.push(a.id);
+        }
+        if rng.chance(5) {
+            let patch = accounts::AccountPatch { archived: Some(true), ..Default::default() };
+            accounts::update(&mut tx, &system, &a, None, patch).await?;
+        }
+    }
+    tx.commit().await?;
+    eprintln!("Loaded 2 teams, {} users and 150 accounts.", DEMO_USERS.len());
+    Ok(())
+}
+
+/// Prints the demo logins.
+pub fn print_logins() {
+    eprintln!("\nDemo logins (password for all: {DEMO_PASSWORD}):");
+    for (email, name, role, _) in DEMO_USERS {
+        eprintln!("  {email:<22} {name:<16} {role}");
+    }
+    eprintln!();
+}
