@@ -129,12 +129,7 @@ pub enum DomainError {
     #[error("{0}")]
     Conflict(String),
     #[error("cannot {action} the {record}: it is {current}; allowed actions: {}", if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") })]
-    InvalidTransition {
-        record: &'static str,
-        current: String,
-        action: &'static str,
-        allowed: Vec<&'static str>,
-    },
+    InvalidTransition { record: &'static str, current: String, action: &'static str, allowed: Vec<&'static str> },
     #[error("the {record} is at version {current}, not the version given in If-Match")]
     VersionMismatch { record: &'static str, current: i64 },
     #[error("{0}")]

@@ -190,10 +190,7 @@ mod tests {
 
     #[test]
     fn an_over_precise_amount_is_refused_not_rounded() {
-        assert_eq!(
-            Money::parse("12.505", usd()),
-            Err(InvalidAmount::TooPrecise { currency: "USD", allowed: 2 })
-        );
+        assert_eq!(Money::parse("12.505", usd()), Err(InvalidAmount::TooPrecise { currency: "USD", allowed: 2 }));
         assert!(Money::parse("1.5", Currency::parse("JPY").unwrap()).is_err());
         // Trailing zeros are not precision.
         assert_eq!(Money::parse("12.500", usd()).unwrap().minor(), 1250);

@@ -92,7 +92,10 @@ pub enum Visibility {
     /// Accounts owned by this user.
     Owner(i64),
     /// Accounts owned by this user or belonging to this team.
-    Team { user: i64, team: Option<i64> },
+    Team {
+        user: i64,
+        team: Option<i64>,
+    },
 }
 
 impl Visibility {
@@ -120,7 +123,8 @@ impl Visibility {
 }
 
 pub async fn get(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<Account>> {
-    tx.fetch_optional(format!("{SELECT} WHERE a.tenant_id = $1 AND a.public_id = $2"), args![tenant_id, id], decode).await
+    tx.fetch_optional(format!("{SELECT} WHERE a.tenant_id = $1 AND a.public_id = $2"), args![tenant_id, id], decode)
+        .await
 }
 
 /// Filters of the account list.
@@ -320,9 +324,11 @@ async fn creates_cycle(tx: &mut Tx, tenant_id: i64, child: i64, parent: i64) -> 
             return Ok(true);
         }
         cur = tx
-            .fetch_optional("SELECT parent_id FROM accounts WHERE tenant_id = $1 AND id = $2", args![tenant_id, c], |r| {
-                r.opt_i64("parent_id")
-            })
+            .fetch_optional(
+                "SELECT parent_id FROM accounts WHERE tenant_id = $1 AND id = $2",
+                args![tenant_id, c],
+                |r| r.opt_i64("parent_id"),
+            )
             .await?
             .flatten();
     }

@@ -97,8 +97,8 @@ impl Db {
                 .map_err(|e| StoreError::Config(format!("cannot open the SQLite database: {e}")))?;
             Ok(Db { backend: Arc::new(Backend::Sqlite { pool, write_gate: Arc::new(Mutex::new(())) }) })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let mut o = PgConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
+            let mut o =
+                PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
             if let Some(schema) = &opts.pg_schema {
                 o = o.options([("search_path", schema.as_str())]);
             }
@@ -332,8 +332,7 @@ macro_rules! impl_db_row {
 
 impl_db_row!(SqliteRow, |r, col| {
     let s: Option<String> = r.try_get(col)?;
-    s.map(|s| OffsetDateTime::parse(&s, &Rfc3339).map_err(|e| StoreError::Decode(format!("{col}: {e}"))))
-        .transpose()
+    s.map(|s| OffsetDateTime::parse(&s, &Rfc3339).map_err(|e| StoreError::Decode(format!("{col}: {e}")))).transpose()
 });
 impl_db_row!(PgRow, |r, col| Ok(r.try_get::<Option<OffsetDateTime>, _>(col)?));
 
@@ -414,9 +413,7 @@ impl Tx {
         args: Vec<Arg>,
         f: impl Fn(&dyn DbRow) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        self.fetch_optional(sql, args, f)
-            .await?
-            .ok_or_else(|| StoreError::Decode("expected one row, got none".into()))
+        self.fetch_optional(sql, args, f).await?.ok_or_else(|| StoreError::Decode("expected one row, got none".into()))
     }
 
     /// A single `i64` (e.g. a count).
@@ -470,6 +467,20 @@ impl Tx {
         Ok(())
     }
 
+    /// Runs several statements (a migration script).
+    pub async fn execute_script(&mut self, sql: &str) -> StoreResult<()> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        match &mut self.conn {
+            Conn::Sqlite(t, _) => {
+                sqlx::raw_sql(sql).execute(&mut **t).await?;
+            }
+            Conn::Postgres(t) => {
+                sqlx::raw_sql(sql).execute(&mut **t).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Abandons every change (dropping a `Tx` does the same).
     pub async fn rollback(self) -> StoreResult<()> {
         match self.conn {
@@ -497,21 +508,5 @@ mod tests {
     fn passwords_never_show_in_redacted_urls() {
         assert_eq!(redact_url("postgres://nave:s3cret@db:5432/nave"), "postgres://nave:***@db:5432/nave");
         assert_eq!(redact_url("sqlite://nave.db"), "sqlite://nave.db");
-    }
-}
-
-impl Tx {
-    /// Runs several statements (a migration script).
-    pub async fn execute_script(&mut self, sql: &str) -> StoreResult<()> {
-        let sql = AssertSqlSafe(sql.to_owned());
-        match &mut self.conn {
-            Conn::Sqlite(t, _) => {
-                sqlx::raw_sql(sql).execute(&mut **t).await?;
-            }
-            Conn::Postgres(t) => {
-                sqlx::raw_sql(sql).execute(&mut **t).await?;
-            }
-        }
-        Ok(())
     }
 }

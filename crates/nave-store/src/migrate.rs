@@ -52,11 +52,9 @@ pub async fn migrate(db: &Db) -> StoreResult<usize> {
             tx.execute("SELECT pg_advisory_xact_lock(7366101)", vec![]).await?;
         }
         let done = tx
-            .fetch_optional(
-                "SELECT checksum FROM schema_migrations WHERE version = $1",
-                args![m.version],
-                |r| r.text("checksum"),
-            )
+            .fetch_optional("SELECT checksum FROM schema_migrations WHERE version = $1", args![m.version], |r| {
+                r.text("checksum")
+            })
             .await?;
         let sql = match db.dialect() {
             Dialect::Sqlite => m.sqlite,

@@ -153,8 +153,9 @@ pub async fn list(tx: &mut Tx, tenant_id: i64) -> StoreResult<Vec<Role>> {
 }
 
 pub async fn get(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<Role>> {
-    let row =
-        tx.fetch_optional(format!("{SELECT} WHERE tenant_id = $1 AND public_id = $2"), args![tenant_id, id], decode).await?;
+    let row = tx
+        .fetch_optional(format!("{SELECT} WHERE tenant_id = $1 AND public_id = $2"), args![tenant_id, id], decode)
+        .await?;
     match row {
         Some(r) => Ok(Some(hydrate(tx, tenant_id, r).await?)),
         None => Ok(None),
@@ -162,8 +163,9 @@ pub async fn get(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Optio
 }
 
 pub async fn get_by_name(tx: &mut Tx, tenant_id: i64, name: &str) -> StoreResult<Option<Role>> {
-    let row =
-        tx.fetch_optional(format!("{SELECT} WHERE tenant_id = $1 AND name = $2"), args![tenant_id, name], decode).await?;
+    let row = tx
+        .fetch_optional(format!("{SELECT} WHERE tenant_id = $1 AND name = $2"), args![tenant_id, name], decode)
+        .await?;
     match row {
         Some(r) => Ok(Some(hydrate(tx, tenant_id, r).await?)),
         None => Ok(None),
@@ -192,7 +194,8 @@ fn check_name(name: &str) -> Result<(), DomainError> {
 }
 
 async fn write_grants(tx: &mut Tx, tenant_id: i64, role_key: i64, g: &Grants) -> StoreResult<()> {
-    tx.execute("DELETE FROM role_permissions WHERE tenant_id = $1 AND role_id = $2", args![tenant_id, role_key]).await?;
+    tx.execute("DELETE FROM role_permissions WHERE tenant_id = $1 AND role_id = $2", args![tenant_id, role_key])
+        .await?;
     tx.execute("DELETE FROM role_capabilities WHERE tenant_id = $1 AND role_id = $2", args![tenant_id, role_key])
         .await?;
     for (t, a, s) in g.permissions() {
@@ -222,7 +225,9 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewRole) -> StoreResult<Rol
         tx.new_id_expr("roles", "$1")
     );
     let r = tx
-        .fetch_one(sql, args![actor.tenant_id, id, &new.name, &new.description, false, at, actor.user_id], |r| r.i64("id"))
+        .fetch_one(sql, args![actor.tenant_id, id, &new.name, &new.description, false, at, actor.user_id], |r| {
+            r.i64("id")
+        })
         .await;
     let key = on_unique(r, "roles_name_key", "roles.name", || {
         DomainError::Conflict(format!("a role named {} already exists", new.name))

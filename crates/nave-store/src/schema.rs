@@ -96,11 +96,9 @@ async fn read_sqlite(tx: &mut Tx) -> StoreResult<Schema> {
         t.primary_key = pk.into_iter().map(|(_, c)| c).collect();
         t.indexes.insert(t.primary_key.clone());
         let indexes = tx
-            .fetch_all(
-                "SELECT name, \"unique\" AS u, origin FROM pragma_index_list($1)",
-                args![name.as_str()],
-                |r| Ok((r.text("name")?, r.i64("u")? != 0, r.text("origin")?)),
-            )
+            .fetch_all("SELECT name, \"unique\" AS u, origin FROM pragma_index_list($1)", args![name.as_str()], |r| {
+                Ok((r.text("name")?, r.i64("u")? != 0, r.text("origin")?))
+            })
             .await?;
         for (iname, unique, origin) in indexes {
             let cols = tx
@@ -149,8 +147,7 @@ async fn read_pg(tx: &mut Tx) -> StoreResult<Schema> {
         .await?;
     let mut schema = Schema::new();
     for name in names {
-        let mut t = Table::default();
-        t.columns = tx
+        let columns = tx
             .fetch_all(
                 "SELECT column_name::text AS name, data_type::text AS ty, is_nullable::text AS nullable \
                  FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 \
@@ -165,6 +162,7 @@ async fn read_pg(tx: &mut Tx) -> StoreResult<Schema> {
                 },
             )
             .await?;
+        let mut t = Table { columns, ..Table::default() };
         let indexes = tx
             .fetch_all(
                 "SELECT i.indisunique AS uniq, i.indisprimary AS prim, \

@@ -9,7 +9,12 @@ use crate::db::{Tx, now};
 use crate::{StoreResult, args};
 
 /// Starts a session; returns its secret (for the cookie) and expiry.
-pub async fn create(tx: &mut Tx, tenant_id: i64, user_key: i64, ttl: Duration) -> StoreResult<(String, OffsetDateTime)> {
+pub async fn create(
+    tx: &mut Tx,
+    tenant_id: i64,
+    user_key: i64,
+    ttl: Duration,
+) -> StoreResult<(String, OffsetDateTime)> {
     let secret = random_secret();
     let expires = now() + ttl;
     let sql = format!(
@@ -33,7 +38,8 @@ pub async fn user_of(tx: &mut Tx, tenant_id: i64, secret: &str) -> StoreResult<O
 
 /// Ends a session.
 pub async fn delete(tx: &mut Tx, tenant_id: i64, secret: &str) -> StoreResult<()> {
-    tx.execute("DELETE FROM sessions WHERE tenant_id = $1 AND token_hash = $2", args![tenant_id, hash_secret(secret)]).await?;
+    tx.execute("DELETE FROM sessions WHERE tenant_id = $1 AND token_hash = $2", args![tenant_id, hash_secret(secret)])
+        .await?;
     Ok(())
 }
 

@@ -91,7 +91,13 @@ pub async fn create(tx: &mut Tx, actor: &Actor, name: &str) -> StoreResult<Team>
     Ok(team)
 }
 
-pub async fn rename(tx: &mut Tx, actor: &Actor, id: PublicId, if_version: Option<i64>, name: &str) -> StoreResult<Team> {
+pub async fn rename(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: PublicId,
+    if_version: Option<i64>,
+    name: &str,
+) -> StoreResult<Team> {
     let name = clean_name(name)?;
     let before = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "team" })?;
     expect_version("team", before.version, if_version)?;
@@ -124,7 +130,10 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, id: PublicId, if_version: Option
     let before = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "team" })?;
     expect_version("team", before.version, if_version)?;
     let users = tx
-        .scalar_i64("SELECT COUNT(*) AS v FROM users WHERE tenant_id = $1 AND team_id = $2", args![actor.tenant_id, before.key])
+        .scalar_i64(
+            "SELECT COUNT(*) AS v FROM users WHERE tenant_id = $1 AND team_id = $2",
+            args![actor.tenant_id, before.key],
+        )
         .await?;
     let accounts = tx
         .scalar_i64(

@@ -16,10 +16,7 @@ pub const DEFAULT_TENANT: i64 = 1;
 /// exist yet. Safe to call at every start.
 pub async fn ensure(db: &Db, id: i64, name: &str) -> StoreResult<()> {
     let mut tx = db.write().await?;
-    let exists = tx
-        .fetch_optional("SELECT id FROM tenants WHERE id = $1", args![id], |r| r.i64("id"))
-        .await?
-        .is_some();
+    let exists = tx.fetch_optional("SELECT id FROM tenants WHERE id = $1", args![id], |r| r.i64("id")).await?.is_some();
     if !exists {
         tx.execute(
             "INSERT INTO tenants (id, public_id, name, created_at) VALUES ($1, $2, $3, $4)",

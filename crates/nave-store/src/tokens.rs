@@ -84,7 +84,9 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewToken) -> StoreResult<(A
         return Err(DomainError::invalid("name", "must be 1 to 100 characters").into());
     }
     if let Some(s) = &new.source_system {
-        let ok = !s.is_empty() && s.len() <= 32 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        let ok = !s.is_empty()
+            && s.len() <= 32
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if !ok {
             return Err(DomainError::invalid("source_system", "must be 1 to 32 characters of a-z, 0-9, - and _").into());
         }
@@ -132,7 +134,8 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewToken) -> StoreResult<(A
 }
 
 pub async fn get(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<ApiToken>> {
-    tx.fetch_optional(format!("{SELECT} WHERE t.tenant_id = $1 AND t.public_id = $2"), args![tenant_id, id], decode).await
+    tx.fetch_optional(format!("{SELECT} WHERE t.tenant_id = $1 AND t.public_id = $2"), args![tenant_id, id], decode)
+        .await
 }
 
 /// Tokens, newest first; only `user_key`'s when given.
@@ -146,7 +149,9 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, user_key: Option<i64>) -> StoreRe
             )
             .await
         }
-        None => tx.fetch_all(format!("{SELECT} WHERE t.tenant_id = $1 ORDER BY t.id DESC"), args![tenant_id], decode).await,
+        None => {
+            tx.fetch_all(format!("{SELECT} WHERE t.tenant_id = $1 ORDER BY t.id DESC"), args![tenant_id], decode).await
+        }
     }
 }
 
@@ -209,7 +214,10 @@ pub async fn authenticate(tx: &mut Tx, tenant_id: i64, secret: &str) -> StoreRes
 
 /// Records that a token was used (callers throttle this to keep reads cheap).
 pub async fn touch(tx: &mut Tx, tenant_id: i64, token_key: i64) -> StoreResult<()> {
-    tx.execute("UPDATE api_tokens SET last_used_at = $3 WHERE tenant_id = $1 AND id = $2", args![tenant_id, token_key, now()])
-        .await?;
+    tx.execute(
+        "UPDATE api_tokens SET last_used_at = $3 WHERE tenant_id = $1 AND id = $2",
+        args![tenant_id, token_key, now()],
+    )
+    .await?;
     Ok(())
 }

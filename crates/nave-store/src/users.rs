@@ -68,7 +68,8 @@ fn decode(r: &dyn DbRow) -> StoreResult<User> {
 }
 
 pub async fn get(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<User>> {
-    tx.fetch_optional(format!("{SELECT} WHERE u.tenant_id = $1 AND u.public_id = $2"), args![tenant_id, id], decode).await
+    tx.fetch_optional(format!("{SELECT} WHERE u.tenant_id = $1 AND u.public_id = $2"), args![tenant_id, id], decode)
+        .await
 }
 
 pub async fn get_by_key(tx: &mut Tx, tenant_id: i64, key: i64) -> StoreResult<Option<User>> {
@@ -76,8 +77,12 @@ pub async fn get_by_key(tx: &mut Tx, tenant_id: i64, key: i64) -> StoreResult<Op
 }
 
 pub async fn get_by_email(tx: &mut Tx, tenant_id: i64, email: &Email) -> StoreResult<Option<User>> {
-    tx.fetch_optional(format!("{SELECT} WHERE u.tenant_id = $1 AND u.email_key = $2"), args![tenant_id, email.key()], decode)
-        .await
+    tx.fetch_optional(
+        format!("{SELECT} WHERE u.tenant_id = $1 AND u.email_key = $2"),
+        args![tenant_id, email.key()],
+        decode,
+    )
+    .await
 }
 
 /// The user and their password hash, for a login attempt.
@@ -214,7 +219,13 @@ pub struct UserPatch {
     pub password_hash: Option<String>,
 }
 
-pub async fn update(tx: &mut Tx, actor: &Actor, id: PublicId, if_version: Option<i64>, patch: UserPatch) -> StoreResult<User> {
+pub async fn update(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: PublicId,
+    if_version: Option<i64>,
+    patch: UserPatch,
+) -> StoreResult<User> {
     let before = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "user" })?;
     expect_version("user", before.version, if_version)?;
     let name = match &patch.name {
@@ -259,7 +270,8 @@ pub async fn update(tx: &mut Tx, actor: &Actor, id: PublicId, if_version: Option
     on_unique(r, "users_email_key", "users.email_key", || duplicate_email(&email))?;
     if patch.active == Some(false) || patch.password_hash.is_some() {
         // A deactivated user or a new password ends every open session.
-        tx.execute("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2", args![actor.tenant_id, before.key]).await?;
+        tx.execute("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2", args![actor.tenant_id, before.key])
+            .await?;
     }
     let after = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "user" })?;
     let mut after_json = to_json(&after)?;

@@ -64,15 +64,24 @@ async fn every_business_table_follows_the_schema_rules(t: TestDb) {
         if global.contains(&name.as_str()) {
             continue;
         }
-        assert_eq!(table.primary_key.first().map(String::as_str), Some("tenant_id"), "{name}: primary key leads with tenant_id");
+        assert_eq!(
+            table.primary_key.first().map(String::as_str),
+            Some("tenant_id"),
+            "{name}: primary key leads with tenant_id"
+        );
         for u in &table.uniques {
-            assert_eq!(u.first().map(String::as_str), Some("tenant_id"), "{name}: unique key {u:?} leads with tenant_id");
+            assert_eq!(
+                u.first().map(String::as_str),
+                Some("tenant_id"),
+                "{name}: unique key {u:?} leads with tenant_id"
+            );
         }
         for fk in &table.foreign_keys {
             assert_eq!(fk.columns.first().map(String::as_str), Some("tenant_id"), "{name}: {fk:?}");
             assert_eq!(fk.ref_columns.first().map(String::as_str), Some("tenant_id"), "{name}: {fk:?}");
             assert_ne!(fk.on_delete, "no action", "{name}: {fk:?} must say what happens on delete");
-            let indexed = table.indexes.iter().any(|ix| ix.len() >= fk.columns.len() && ix[..fk.columns.len()] == fk.columns[..]);
+            let indexed =
+                table.indexes.iter().any(|ix| ix.len() >= fk.columns.len() && ix[..fk.columns.len()] == fk.columns[..]);
             assert!(indexed, "{name}: foreign key {:?} has no index", fk.columns);
         }
     }
@@ -98,15 +107,21 @@ async fn every_write_leaves_one_audit_entry_and_one_event(t: TestDb) {
     assert_eq!(counts(&t).await, (a0 + 3, e0 + 3));
 
     let mut tx = t.db.read().await.unwrap();
-    let evs = events::list(&mut tx, DEFAULT_TENANT, &EventQuery { after: e0, limit: 10, ..Default::default() }).await.unwrap();
+    let evs = events::list(&mut tx, DEFAULT_TENANT, &EventQuery { after: e0, limit: 10, ..Default::default() })
+        .await
+        .unwrap();
     let types: Vec<&str> = evs.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(types, ["account.created", "account.updated", "account.deleted"]);
     assert_eq!(evs[2].payload["deleted"], true, "a delete leaves a tombstone");
     let positions: Vec<i64> = evs.iter().map(|e| e.position).collect();
     assert_eq!(positions, [e0 + 1, e0 + 2, e0 + 3]);
-    let log = audit::list(&mut tx, DEFAULT_TENANT, &audit::AuditQuery { record_id: Some(acc.id), limit: 10, ..Default::default() })
-        .await
-        .unwrap();
+    let log = audit::list(
+        &mut tx,
+        DEFAULT_TENANT,
+        &audit::AuditQuery { record_id: Some(acc.id), limit: 10, ..Default::default() },
+    )
+    .await
+    .unwrap();
     assert_eq!(log.items.len(), 3);
     assert_eq!(log.items[1].changes["name"]["before"], "Acme");
     assert_eq!(log.items[1].changes["name"]["after"], "Acme Ltd");
@@ -139,7 +154,9 @@ async fn concurrent_writers_get_gapless_event_positions(t: TestDb) {
         h.await.unwrap();
     }
     let mut tx = t.db.read().await.unwrap();
-    let evs = events::list(&mut tx, DEFAULT_TENANT, &EventQuery { after: 0, limit: 100, ..Default::default() }).await.unwrap();
+    let evs = events::list(&mut tx, DEFAULT_TENANT, &EventQuery { after: 0, limit: 100, ..Default::default() })
+        .await
+        .unwrap();
     let positions: Vec<i64> = evs.iter().map(|e| e.position).collect();
     assert_eq!(positions, (1..=24).collect::<Vec<_>>());
 }
@@ -147,10 +164,18 @@ async fn concurrent_writers_get_gapless_event_positions(t: TestDb) {
 async fn an_account_cannot_become_its_own_ancestor(t: TestDb) {
     let mut tx = t.db.write().await.unwrap();
     let a = accounts::create(&mut tx, &system(), new_account("Group")).await.unwrap();
-    let b = accounts::create(&mut tx, &system(), NewAccount { parent_id: Some(a.id), ..new_account("Branch") }).await.unwrap();
-    let err = accounts::update(&mut tx, &system(), &a, None, AccountPatch { parent_id: Some(Some(b.id)), ..Default::default() })
+    let b = accounts::create(&mut tx, &system(), NewAccount { parent_id: Some(a.id), ..new_account("Branch") })
         .await
-        .unwrap_err();
+        .unwrap();
+    let err = accounts::update(
+        &mut tx,
+        &system(),
+        &a,
+        None,
+        AccountPatch { parent_id: Some(Some(b.id)), ..Default::default() },
+    )
+    .await
+    .unwrap_err();
     match err {
         StoreError::Domain(DomainError::Validation(e)) => assert_eq!(e[0].field, "parent_id"),
         other => panic!("{other:?}"),
@@ -162,9 +187,15 @@ async fn an_account_cannot_become_its_own_ancestor(t: TestDb) {
 async fn a_stale_version_changes_nothing(t: TestDb) {
     let mut tx = t.db.write().await.unwrap();
     let a = accounts::create(&mut tx, &system(), new_account("Versioned")).await.unwrap();
-    let err = accounts::update(&mut tx, &system(), &a, Some(7), AccountPatch { name: Some("X".into()), ..Default::default() })
-        .await
-        .unwrap_err();
+    let err = accounts::update(
+        &mut tx,
+        &system(),
+        &a,
+        Some(7),
+        AccountPatch { name: Some("X".into()), ..Default::default() },
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, StoreError::Domain(DomainError::VersionMismatch { current: 1, .. })), "{err:?}");
     assert_eq!(accounts::get(&mut tx, DEFAULT_TENANT, a.id).await.unwrap().unwrap().name, "Versioned");
 }
@@ -204,7 +235,8 @@ async fn visibility_limits_the_account_list(t: TestDb) {
     let names = |p: nave_store::page::Page<accounts::Account>| p.items.into_iter().map(|a| a.name).collect::<Vec<_>>();
     let own = AccountQuery { visibility: Visibility::Owner(ann.key), ..Default::default() };
     assert_eq!(names(accounts::list(&mut tx, DEFAULT_TENANT, &own).await.unwrap()), ["A1"]);
-    let team_q = AccountQuery { visibility: Visibility::Team { user: ann.key, team: ann.team_key }, ..Default::default() };
+    let team_q =
+        AccountQuery { visibility: Visibility::Team { user: ann.key, team: ann.team_key }, ..Default::default() };
     assert_eq!(names(accounts::list(&mut tx, DEFAULT_TENANT, &team_q).await.unwrap()), ["A1", "B1"]);
     let all = AccountQuery { visibility: Visibility::All, limit: 2, ..Default::default() };
     let first = accounts::list(&mut tx, DEFAULT_TENANT, &all).await.unwrap();

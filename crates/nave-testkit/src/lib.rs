@@ -62,7 +62,8 @@ impl TestDb {
             }
             Backend::Postgres => {
                 let base = pg_url();
-                let admin = match Db::connect(&base, &ConnectOptions { max_connections: 1, ..Default::default() }).await {
+                let admin = match Db::connect(&base, &ConnectOptions { max_connections: 1, ..Default::default() }).await
+                {
                     Ok(db) => db,
                     Err(e) if !in_ci() => {
                         eprintln!("SKIPPED: PostgreSQL not reachable at {base} ({e}); set NAVE_TEST_PG or start it");
@@ -95,7 +96,9 @@ impl Drop for TestDb {
             let _ = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
                 rt.block_on(async {
-                    let db = Db::connect(&pg_url(), &ConnectOptions { max_connections: 1, ..Default::default() }).await.ok()?;
+                    let db = Db::connect(&pg_url(), &ConnectOptions { max_connections: 1, ..Default::default() })
+                        .await
+                        .ok()?;
                     let _ = db.execute_raw(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
                     db.close().await;
                     Some(())

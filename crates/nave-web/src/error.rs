@@ -7,8 +7,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use nave_domain::error::{ErrorCode, FieldError};
 use nave_domain::DomainError;
+use nave_domain::error::{ErrorCode, FieldError};
 use nave_store::StoreError;
 use serde::Serialize;
 
@@ -83,7 +83,10 @@ impl ApiError {
     pub fn internal(err: &dyn std::fmt::Display) -> Self {
         let rid = request_id().unwrap_or_default();
         tracing::error!(request.id = %rid, error = %err, "request failed");
-        Self::new(ErrorCode::Internal, format!("something went wrong on the server; quote request id {rid} when reporting it"))
+        Self::new(
+            ErrorCode::Internal,
+            format!("something went wrong on the server; quote request id {rid} when reporting it"),
+        )
     }
 
     pub fn status(&self) -> StatusCode {

@@ -26,7 +26,10 @@ impl ApiAuth {
     /// The scope the caller has for `action` on `record_type`, or 403.
     pub fn require(&self, record_type: RecordType, action: Action) -> ApiResult<Scope> {
         self.0.scope_for(record_type, action).ok_or_else(|| {
-            ApiError::forbidden(format!("your role may not {action} {record_type} records", record_type = record_type.as_str()))
+            ApiError::forbidden(format!(
+                "your role may not {action} {record_type} records",
+                record_type = record_type.as_str()
+            ))
         })
     }
 
@@ -116,11 +119,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
         // The path names the field, an unknown one included (`colour`, `kinds[1]`).
         let field = if path == "." { String::new() } else { path };
         let message = inner.split(" at line ").next().unwrap_or(&inner).to_string();
-        if field.is_empty() {
-            ApiError::invalid("body", message)
-        } else {
-            ApiError::invalid(field, message)
-        }
+        if field.is_empty() { ApiError::invalid("body", message) } else { ApiError::invalid(field, message) }
     })
 }
 

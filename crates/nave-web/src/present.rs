@@ -33,10 +33,11 @@ pub fn present_page<T: Serialize>(
 
 /// A record the principal may not `action` is reported as absent (404, not
 /// 403), so its existence does not leak.
-pub fn visible_or_404(p: &Principal, record_type: RecordType, action: Action, own: nave_domain::access::Ownership) -> ApiResult<()> {
-    if p.may(record_type, action, own) {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(record_type.as_str()))
-    }
+pub fn visible_or_404(
+    p: &Principal,
+    record_type: RecordType,
+    action: Action,
+    own: nave_domain::access::Ownership,
+) -> ApiResult<()> {
+    if p.may(record_type, action, own) { Ok(()) } else { Err(ApiError::not_found(record_type.as_str())) }
 }

@@ -83,10 +83,11 @@ pub fn cross_site_reason(method: &Method, headers: &HeaderMap) -> Option<&'stati
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return None;
     }
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if site != "same-origin" && site != "none" {
-            return Some("the browser reported a cross-site request");
-        }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site != "same-origin"
+        && site != "none"
+    {
+        return Some("the browser reported a cross-site request");
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let own = own_origin(headers);
@@ -125,13 +126,18 @@ mod tests {
 
     #[test]
     fn same_origin_posts_pass() {
-        let h = headers(&[("host", "localhost:8080"), ("origin", "http://localhost:8080"), ("sec-fetch-site", "same-origin")]);
+        let h = headers(&[
+            ("host", "localhost:8080"),
+            ("origin", "http://localhost:8080"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
         assert_eq!(cross_site_reason(&Method::POST, &h), None);
     }
 
     #[test]
     fn cross_site_posts_are_refused() {
-        let h = headers(&[("host", "localhost:8080"), ("origin", "http://evil.example"), ("sec-fetch-site", "cross-site")]);
+        let h =
+            headers(&[("host", "localhost:8080"), ("origin", "http://evil.example"), ("sec-fetch-site", "cross-site")]);
         assert!(cross_site_reason(&Method::POST, &h).is_some());
         let h = headers(&[("host", "localhost:8080"), ("origin", "http://evil.example")]);
         assert!(cross_site_reason(&Method::POST, &h).is_some());

@@ -73,12 +73,15 @@ impl LoginLimiter {
     }
 }
 
+/// Role grants by (tenant, role key, role version).
+type GrantsCache = Mutex<HashMap<(i64, i64, i64), Arc<Grants>>>;
+
 /// Everything a handler needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub config: Arc<WebConfig>,
-    grants: Arc<Mutex<HashMap<(i64, i64, i64), Arc<Grants>>>>,
+    grants: Arc<GrantsCache>,
     pub login_limiter: Arc<LoginLimiter>,
 }
 

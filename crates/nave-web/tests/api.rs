@@ -24,7 +24,14 @@ async fn a_rep_cannot_see_another_reps_account_nor_any_credit_limit(db: TestDb) 
     assert_eq!(p["code"], "not_found");
     let (_, list) = json(app.get("/api/v1/accounts", &rob).await).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 0);
-    let (status, _) = json(app.req(Method::PATCH, &format!("/api/v1/accounts/{id}"), &rob).json(&json!({"name": "x"})).send().await.unwrap()).await;
+    let (status, _) = json(
+        app.req(Method::PATCH, &format!("/api/v1/accounts/{id}"), &rob)
+            .json(&json!({"name": "x"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 404);
 
     // The owner sees the account, but the credit limit is absent, not blank.
@@ -35,7 +42,14 @@ async fn a_rep_cannot_see_another_reps_account_nor_any_credit_limit(db: TestDb) 
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
     assert!(list["data"][0].get("credit_limit").is_none());
     // Writing it is refused too.
-    let (status, p) = json(app.req(Method::PATCH, &format!("/api/v1/accounts/{id}"), &sara).json(&json!({"credit_limit": "9.00"})).send().await.unwrap()).await;
+    let (status, p) = json(
+        app.req(Method::PATCH, &format!("/api/v1/accounts/{id}"), &sara)
+            .json(&json!({"credit_limit": "9.00"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 422);
     assert_eq!(p["errors"][0]["field"], "credit_limit");
     let (_, me) = json(app.get("/api/v1/me", &sara).await).await;
@@ -103,7 +117,11 @@ async fn fifty_concurrent_retries_of_one_key_create_exactly_one(db: TestDb) {
     assert_eq!(bodies.len(), 1, "every retry got the first response");
     let (_, list) = json(app.get("/api/v1/accounts", &admin).await).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
-    assert_eq!(app.log_counts().await, (1 + 2, 1 + 2), "one audit entry and one event for the account (plus two for the test user)");
+    assert_eq!(
+        app.log_counts().await,
+        (1 + 2, 1 + 2),
+        "one audit entry and one event for the account (plus two for the test user)"
+    );
 }
 
 async fn a_stale_if_match_gets_412_and_changes_nothing(db: TestDb) {
@@ -111,11 +129,27 @@ async fn a_stale_if_match_gets_412_and_changes_nothing(db: TestDb) {
     let admin = app.user("admin@example.com", "admin").await;
     let (_, acc) = json(app.post("/api/v1/accounts", &admin, &json!({"name": "V1"})).await).await;
     let path = format!("/api/v1/accounts/{}", acc["id"].as_str().unwrap());
-    let (status, ok) = json(app.req(Method::PATCH, &path, &admin).header("if-match", "\"1\"").json(&json!({"name": "V2"})).send().await.unwrap()).await;
+    let (status, ok) = json(
+        app.req(Method::PATCH, &path, &admin)
+            .header("if-match", "\"1\"")
+            .json(&json!({"name": "V2"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(ok["version"], 2);
     let before = app.log_counts().await;
-    let (status, p) = json(app.req(Method::PATCH, &path, &admin).header("if-match", "1").json(&json!({"name": "V3"})).send().await.unwrap()).await;
+    let (status, p) = json(
+        app.req(Method::PATCH, &path, &admin)
+            .header("if-match", "1")
+            .json(&json!({"name": "V3"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 412, "{p}");
     assert_eq!(p["code"], "version_mismatch");
     assert_eq!(p["current_version"], 2);
@@ -154,7 +188,8 @@ async fn bad_input_gets_clear_problems_never_a_500(db: TestDb) {
     assert_eq!(status, 422);
     assert_eq!(p["errors"][0]["field"], "credit_limit");
 
-    let (status, p) = json(post_raw("{\"name\": \"A\", \"kinds\": [\"customer\", \"alien\"]}", "application/json").await).await;
+    let (status, p) =
+        json(post_raw("{\"name\": \"A\", \"kinds\": [\"customer\", \"alien\"]}", "application/json").await).await;
     assert_eq!(status, 422);
     assert_eq!(p["errors"][0]["field"], "kinds[1]", "{p}");
 
@@ -164,7 +199,8 @@ async fn bad_input_gets_clear_problems_never_a_500(db: TestDb) {
     let (status, p) = json(post_raw("{\"name\": \"\", \"currency\": \"EURO\"}", "application/json").await).await;
     assert_eq!(status, 422, "{p}");
 
-    let (status, p) = json(app.post("/api/v1/accounts", &admin, &json!({"name": "Child", "parent_id": uuid_like()})).await).await;
+    let (status, p) =
+        json(app.post("/api/v1/accounts", &admin, &json!({"name": "Child", "parent_id": uuid_like()})).await).await;
     assert_eq!(status, 422);
     assert_eq!(p["errors"][0]["field"], "parent_id");
 
@@ -190,7 +226,13 @@ async fn bad_input_gets_clear_problems_never_a_500(db: TestDb) {
     }
     let r = app.req(Method::PATCH, "/api/v1/accounts", &admin).send().await.unwrap();
     assert_eq!(r.status(), 405);
-    let r = app.req(Method::PATCH, "/api/v1/roles/x", &admin).header("if-match", "abc").json(&json!({})).send().await.unwrap();
+    let r = app
+        .req(Method::PATCH, "/api/v1/roles/x", &admin)
+        .header("if-match", "abc")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422);
 }
 
@@ -213,14 +255,24 @@ async fn every_api_write_leaves_one_audit_entry_and_one_event(db: TestDb) {
     assert_eq!(r.status(), 204);
     assert_eq!(app.log_counts().await, (a0 + 4, e0 + 4));
     // Deleting a team still referred to is refused, naming what refers to it.
-    let (_, acc2) = json(app.post("/api/v1/accounts", &admin, &json!({"name": "B", "team_id": team["id"]})).await).await;
-    let (status, p) = json(app.req(Method::DELETE, &format!("/api/v1/teams/{}", team["id"].as_str().unwrap()), &admin).send().await.unwrap()).await;
+    let (_, acc2) =
+        json(app.post("/api/v1/accounts", &admin, &json!({"name": "B", "team_id": team["id"]})).await).await;
+    let (status, p) = json(
+        app.req(Method::DELETE, &format!("/api/v1/teams/{}", team["id"].as_str().unwrap()), &admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 409);
     assert!(p["detail"].as_str().unwrap().contains("1 account"), "{p}");
     assert!(acc2["id"].is_string());
     let (_, evs) = json(app.get("/api/v1/events", &admin).await).await;
     let types: Vec<&str> = evs["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert!(types.ends_with(&["team.created", "account.created", "account.updated", "account.deleted", "account.created"]), "{types:?}");
+    assert!(
+        types.ends_with(&["team.created", "account.created", "account.updated", "account.deleted", "account.created"]),
+        "{types:?}"
+    );
     let next = evs["next"].as_str().unwrap();
     let (_, rest) = json(app.get(&format!("/api/v1/events?after={next}"), &admin).await).await;
     assert_eq!(rest["data"].as_array().unwrap().len(), 0, "the cursor resumes after the last event");
@@ -237,7 +289,11 @@ async fn tokens_are_shown_once_and_stop_working_when_revoked(db: TestDb) {
     assert!(got.get("token").is_none(), "the secret is never shown again");
     let other = support::TestUser { user: rep.user.clone(), token: secret };
     assert_eq!(app.get("/api/v1/me", &other).await.status(), 200);
-    let r = app.req(Method::DELETE, &format!("/api/v1/tokens/{}", created["id"].as_str().unwrap()), &rep).send().await.unwrap();
+    let r = app
+        .req(Method::DELETE, &format!("/api/v1/tokens/{}", created["id"].as_str().unwrap()), &rep)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     let r = app.get("/api/v1/me", &other).await;
     assert_eq!(r.status(), 401);
@@ -246,12 +302,16 @@ async fn tokens_are_shown_once_and_stop_working_when_revoked(db: TestDb) {
     let admin = app.user("admin@example.com", "admin").await;
     let (_, list) = json(app.get("/api/v1/tokens", &rep).await).await;
     assert!(list["data"].as_array().unwrap().iter().all(|t| t["user_id"] == rep.user.id.to_string()));
-    let (status, _) = json(app.post("/api/v1/tokens", &rep, &json!({"name": "x", "user_id": admin.user.id.to_string()})).await).await;
+    let (status, _) =
+        json(app.post("/api/v1/tokens", &rep, &json!({"name": "x", "user_id": admin.user.id.to_string()})).await).await;
     assert_eq!(status, 422);
-    let (status, _) = json(app.post("/api/v1/tokens", &rep, &json!({"name": "old", "expires_at": "2001-01-01T00:00:00Z"})).await).await;
+    let (status, _) =
+        json(app.post("/api/v1/tokens", &rep, &json!({"name": "old", "expires_at": "2001-01-01T00:00:00Z"})).await)
+            .await;
     assert_eq!(status, 422);
     // A garbage token is 401 problem+json.
-    let bad = support::TestUser { user: rep.user.clone(), token: "nave_1_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".into() };
+    let bad =
+        support::TestUser { user: rep.user.clone(), token: "nave_1_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".into() };
     assert_eq!(app.get("/api/v1/me", &bad).await.status(), 401);
 }
 
@@ -262,7 +322,8 @@ async fn admins_manage_users_roles_and_teams_and_others_may_not(db: TestDb) {
     let (status, team) = json(app.post("/api/v1/teams", &admin, &json!({"name": "West"})).await).await;
     assert_eq!(status, 201);
     let perms = json!([{"record_type": "account", "action": "read", "scope": "team"}]);
-    let (status, role) = json(app.post("/api/v1/roles", &admin, &json!({"name": "team_viewer", "permissions": perms})).await).await;
+    let (status, role) =
+        json(app.post("/api/v1/roles", &admin, &json!({"name": "team_viewer", "permissions": perms})).await).await;
     assert_eq!(status, 201, "{role}");
     let (status, user) = json(
         app.post(
@@ -275,26 +336,53 @@ async fn admins_manage_users_roles_and_teams_and_others_may_not(db: TestDb) {
     .await;
     assert_eq!(status, 201, "{user}");
     assert!(user.get("password_hash").is_none() && user.get("password").is_none());
-    let (status, p) = json(app.post("/api/v1/users", &admin, &json!({"email": "TV@example.com", "name": "Dup", "role": "admin"})).await).await;
+    let (status, p) = json(
+        app.post("/api/v1/users", &admin, &json!({"email": "TV@example.com", "name": "Dup", "role": "admin"})).await,
+    )
+    .await;
     assert_eq!(status, 409, "{p}");
-    let (status, p) = json(app.post("/api/v1/users", &admin, &json!({"email": "not-an-email", "name": "X", "role": "admin"})).await).await;
+    let (status, p) =
+        json(app.post("/api/v1/users", &admin, &json!({"email": "not-an-email", "name": "X", "role": "admin"})).await)
+            .await;
     assert_eq!(status, 422);
     assert_eq!(p["errors"][0]["field"], "email");
-    let (status, _) = json(app.post("/api/v1/users", &admin, &json!({"email": "a@b.example", "name": "X", "role": "boss"})).await).await;
+    let (status, _) =
+        json(app.post("/api/v1/users", &admin, &json!({"email": "a@b.example", "name": "X", "role": "boss"})).await)
+            .await;
     assert_eq!(status, 422);
-    let (status, _) = json(app.post("/api/v1/users", &admin, &json!({"email": "c@b.example", "name": "X", "role": "admin", "password": "short"})).await).await;
+    let (status, _) = json(
+        app.post(
+            "/api/v1/users",
+            &admin,
+            &json!({"email": "c@b.example", "name": "X", "role": "admin", "password": "short"}),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, 422);
     // Built-in roles cannot change; custom ones can, with If-Match.
     let (_, roles) = json(app.get("/api/v1/roles", &admin).await).await;
     let builtin = roles["data"].as_array().unwrap().iter().find(|r| r["name"] == "sales_rep").unwrap();
-    let r = app.req(Method::PATCH, &format!("/api/v1/roles/{}", builtin["id"].as_str().unwrap()), &admin).json(&json!({"description": "x"})).send().await.unwrap();
+    let r = app
+        .req(Method::PATCH, &format!("/api/v1/roles/{}", builtin["id"].as_str().unwrap()), &admin)
+        .json(&json!({"description": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     // Others may not manage anything.
-    assert_eq!(app.post("/api/v1/users", &rep, &json!({"email": "z@b.example", "name": "Z", "role": "admin"})).await.status(), 403);
+    assert_eq!(
+        app.post("/api/v1/users", &rep, &json!({"email": "z@b.example", "name": "Z", "role": "admin"})).await.status(),
+        403
+    );
     assert_eq!(app.post("/api/v1/teams", &rep, &json!({"name": "Mine"})).await.status(), 403);
     assert_eq!(app.post("/api/v1/roles", &rep, &json!({"name": "mine"})).await.status(), 403);
     // A role in use cannot be deleted.
-    let r = app.req(Method::DELETE, &format!("/api/v1/roles/{}", role["id"].as_str().unwrap()), &admin).send().await.unwrap();
+    let r = app
+        .req(Method::DELETE, &format!("/api/v1/roles/{}", role["id"].as_str().unwrap()), &admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
 }
 
@@ -309,7 +397,10 @@ async fn team_scope_reaches_the_team(db: TestDb) {
     let mate = app.user_in_team("m@example.com", "sales_rep", Some(north_id)).await;
     let stranger = app.user("s@example.com", "sales_rep").await;
     for (name, owner) in [("Mate's", &mate), ("Stranger's", &stranger)] {
-        let (s, _) = json(app.post("/api/v1/accounts", &admin, &json!({"name": name, "owner_id": owner.user.id.to_string()})).await).await;
+        let (s, _) = json(
+            app.post("/api/v1/accounts", &admin, &json!({"name": name, "owner_id": owner.user.id.to_string()})).await,
+        )
+        .await;
         assert_eq!(s, 201);
     }
     let (_, list) = json(app.get("/api/v1/accounts", &viewer).await).await;

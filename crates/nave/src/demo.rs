@@ -49,13 +49,48 @@ impl Lcg {
 }
 
 const FIRST: &[&str] = &[
-    "Alder", "Birch", "Cobalt", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Iris", "Juniper", "Kestrel", "Lumen",
-    "Meridian", "Northwind", "Orchid", "Pioneer", "Quarry", "Redwood", "Summit", "Tidewater", "Upland", "Vantage",
-    "Willow", "Yarrow", "Zenith",
+    "Alder",
+    "Birch",
+    "Cobalt",
+    "Delta",
+    "Ember",
+    "Fjord",
+    "Granite",
+    "Harbor",
+    "Iris",
+    "Juniper",
+    "Kestrel",
+    "Lumen",
+    "Meridian",
+    "Northwind",
+    "Orchid",
+    "Pioneer",
+    "Quarry",
+    "Redwood",
+    "Summit",
+    "Tidewater",
+    "Upland",
+    "Vantage",
+    "Willow",
+    "Yarrow",
+    "Zenith",
 ];
 const SECOND: &[&str] = &[
-    "Tools", "Foods", "Logistics", "Medical", "Textiles", "Hardware", "Electric", "Packaging", "Farms", "Builders",
-    "Optics", "Coffee", "Outdoor", "Print", "Labs",
+    "Tools",
+    "Foods",
+    "Logistics",
+    "Medical",
+    "Textiles",
+    "Hardware",
+    "Electric",
+    "Packaging",
+    "Farms",
+    "Builders",
+    "Optics",
+    "Coffee",
+    "Outdoor",
+    "Print",
+    "Labs",
 ];
 const SUFFIX: &[&str] = &["Ltd", "GmbH", "Inc.", "S.A.", "& Co.", "LLC", "B.V.", "AB"];
 const TAGS: &[&str] = &["wholesale", "retail", "export", "key account", "new", "seasonal"];
@@ -134,7 +169,8 @@ pub async fn load(db: &Db) -> StoreResult<()> {
         if rng.chance(15) {
             tags.push((*rng.pick(TAGS)).to_string());
         }
-        let parent_id = if i % 25 != 0 && !groups.is_empty() && rng.chance(10) { Some(*rng.pick(&groups)) } else { None };
+        let parent_id =
+            if i % 25 != 0 && !groups.is_empty() && rng.chance(10) { Some(*rng.pick(&groups)) } else { None };
         let new = NewAccount {
             name,
             kinds,

@@ -117,7 +117,8 @@ enum TokenCommand {
 
 fn init_logs(cfg: &Config, quiet: bool) {
     let filter = if quiet { "warn,sqlx=warn".to_string() } else { cfg.log.clone() };
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if cfg.log_format == "json" {
         builder.json().init();
@@ -163,9 +164,8 @@ async fn shutdown_signal() {
 }
 
 async fn run_server(cfg: &Config, db: Db) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(&cfg.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(address = %addr, db = %nave_store::db::redact_url(&cfg.db), "Nave is serving");
     eprintln!("Nave is running at http://{addr}/ (API docs at http://{addr}/api/docs). Stop it with Ctrl-C.");
@@ -204,7 +204,14 @@ async fn user_add(cfg: &Config, email: &str, role: &str, name: Option<String>) -
         bail!("{role:?} is not a role; choose one of: {}", names.join(", "));
     }
     let name = name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_string());
-    let new = NewUser { email: email.clone(), name, password_hash: Some(hash_password(&password)), role: role.into(), team_id: None, locale: None };
+    let new = NewUser {
+        email: email.clone(),
+        name,
+        password_hash: Some(hash_password(&password)),
+        role: role.into(),
+        team_id: None,
+        locale: None,
+    };
     let user = users::create(&mut tx, &Actor::system(DEFAULT_TENANT), new).await?;
     tx.commit().await?;
     eprintln!("Created {} with role {}.", user.email, user.role);
@@ -252,7 +259,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             {
                 let mut tx = database.read().await?;
                 if users::count(&mut tx, DEFAULT_TENANT).await? == 0 {
-                    eprintln!("No users yet: create an admin with `nave user add you@example.com --role admin`, or run `nave demo`.");
+                    eprintln!(
+                        "No users yet: create an admin with `nave user add you@example.com --role admin`, or run `nave demo`."
+                    );
                 }
             }
             run_server(&cfg, database).await

@@ -50,7 +50,11 @@ pub struct AccountFilter {
 
 #[utoipa::path(get, path = "/accounts", tag = "accounts", params(AccountFilter),
     responses((status = 200, description = "A page of accounts the caller may see", body = inline(AccountList))))]
-pub async fn list_accounts(State(app): State<AppState>, auth: ApiAuth, Query(f): Query<AccountFilter>) -> ApiResult<Json<ListResponse>> {
+pub async fn list_accounts(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Query(f): Query<AccountFilter>,
+) -> ApiResult<Json<ListResponse>> {
     let scope = auth.require(T, Action::Read)?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
     let archived = match f.archived.as_deref() {
@@ -132,7 +136,11 @@ fn may_set_credit_limit(auth: &ApiAuth) -> ApiResult<()> {
 #[utoipa::path(post, path = "/accounts", tag = "accounts", request_body = CreateAccountRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     responses((status = 201, body = Account), (status = 422, body = Problem)))]
-pub async fn create_account(State(app): State<AppState>, auth: ApiAuth, req: ApiWrite<CreateAccountRequest>) -> ApiResult<Response> {
+pub async fn create_account(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    req: ApiWrite<CreateAccountRequest>,
+) -> ApiResult<Response> {
     auth.require(T, Action::Create)?;
     if req.body.credit_limit.is_some() {
         may_set_credit_limit(&auth)?;
@@ -160,7 +168,11 @@ pub async fn create_account(State(app): State<AppState>, auth: ApiAuth, req: Api
 
 #[utoipa::path(get, path = "/accounts/{id}", tag = "accounts", params(("id" = String, Path)),
     responses((status = 200, body = Account), (status = 404, body = Problem)))]
-pub async fn get_account(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn get_account(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     auth.require(T, Action::Read)?;
     let id: PublicId = id.parse().map_err(|_| ApiError::not_found("account"))?;
     let mut tx = app.db.read().await?;
@@ -249,7 +261,12 @@ pub async fn update_account(
 #[utoipa::path(delete, path = "/accounts/{id}", tag = "accounts",
     params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Expected version")),
     responses((status = 204), (status = 409, body = Problem)))]
-pub async fn delete_account(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>, req: ApiWrite<NoBody>) -> ApiResult<Response> {
+pub async fn delete_account(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<NoBody>,
+) -> ApiResult<Response> {
     auth.require(T, Action::Delete)?;
     let mut w = match Writer::begin(&app, &auth, &req).await? {
         Begun::Fresh(w) => w,

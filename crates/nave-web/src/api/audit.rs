@@ -70,7 +70,11 @@ pub fn redact_entry(p: &Principal, e: &AuditEntry) -> ApiResult<Value> {
 
 #[utoipa::path(get, path = "/audit-log", tag = "audit", params(AuditFilter),
     responses((status = 200, description = "Audit entries, newest first")))]
-pub async fn list_audit_log(State(app): State<AppState>, auth: ApiAuth, Query(f): Query<AuditFilter>) -> ApiResult<Json<ListResponse>> {
+pub async fn list_audit_log(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Query(f): Query<AuditFilter>,
+) -> ApiResult<Json<ListResponse>> {
     let scope = auth.require(RecordType::AuditEntry, Action::Read)?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
     let record_id = f

@@ -27,11 +27,19 @@ pub struct EventFilter {
 
 #[utoipa::path(get, path = "/events", tag = "events", params(EventFilter),
     responses((status = 200, description = "Events in commit order; `next` resumes after the last one")))]
-pub async fn list_events(State(app): State<AppState>, auth: ApiAuth, Query(f): Query<EventFilter>) -> ApiResult<Json<ListResponse>> {
+pub async fn list_events(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Query(f): Query<EventFilter>,
+) -> ApiResult<Json<ListResponse>> {
     auth.require(RecordType::Event, Action::Read)?;
     let after = match f.after.as_deref().filter(|s| !s.is_empty()) {
         None => 0,
-        Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| ApiError::invalid("after", "must be the `next` value of a previous page"))?,
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| ApiError::invalid("after", "must be the `next` value of a previous page"))?,
     };
     let limit = f.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {

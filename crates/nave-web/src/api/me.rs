@@ -25,12 +25,17 @@ pub struct MeResponse {
 #[utoipa::path(get, path = "/me", tag = "users", responses((status = 200, body = MeResponse)))]
 pub async fn get_me(State(app): State<AppState>, auth: ApiAuth) -> ApiResult<Json<MeResponse>> {
     let mut tx = app.db.read().await?;
-    let me = users::get_by_key(&mut tx, auth.0.tenant_id, auth.0.user_id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let me = users::get_by_key(&mut tx, auth.0.tenant_id, auth.0.user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     tx.commit().await?;
     let g = &auth.0.grants;
     Ok(Json(MeResponse {
         user: crate::present::present(&auth.0, RecordType::User, &me)?,
-        permissions: g.permissions().map(|(record_type, action, scope)| Permission { record_type, action, scope }).collect(),
+        permissions: g
+            .permissions()
+            .map(|(record_type, action, scope)| Permission { record_type, action, scope })
+            .collect(),
         capabilities: g.capabilities().map(|c| c.as_str().to_string()).collect(),
         hidden_fields: RecordType::ALL
             .iter()

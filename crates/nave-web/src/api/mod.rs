@@ -55,14 +55,16 @@ impl utoipa::Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("nave_<tenant>_<secret>").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("nave_<tenant>_<secret>").build(),
+            ),
         );
     }
 }
 
 /// The API router and its OpenAPI document.
 pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let v1 = OpenApiRouter::new()
         .routes(routes!(me::get_me))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user, users::update_user, users::delete_user))
@@ -75,10 +77,9 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::list_audit_log))
         .routes(routes!(events::list_events))
         .routes(routes!(accounts::list_accounts, accounts::create_account))
-        .routes(routes!(accounts::get_account, accounts::update_account, accounts::delete_account))
-        .split_for_parts();
-    let api = Router::new()
-        .nest("/api/v1", v1)
+        .routes(routes!(accounts::get_account, accounts::update_account, accounts::delete_account));
+    let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
+    let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))
         .route("/api/problems/{code}", axum::routing::get(problem_catalogue))
         .route("/api/{*rest}", axum::routing::any(api_not_found))

@@ -63,14 +63,22 @@ fn grants(perms: &[Permission], caps: &[Capability]) -> Grants {
 
 #[utoipa::path(post, path = "/roles", tag = "access", request_body = CreateRoleRequest,
     responses((status = 201, body = Role), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_role(State(app): State<AppState>, auth: ApiAuth, req: ApiWrite<CreateRoleRequest>) -> ApiResult<Response> {
+pub async fn create_role(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    req: ApiWrite<CreateRoleRequest>,
+) -> ApiResult<Response> {
     auth.require(T, Action::Create)?;
     let mut w = match Writer::begin(&app, &auth, &req).await? {
         Begun::Fresh(w) => w,
         Begun::Replay(r) => return Ok(r),
     };
     let b = &req.body;
-    let new = NewRole { name: b.name.clone(), description: b.description.clone(), grants: grants(&b.permissions, &b.capabilities) };
+    let new = NewRole {
+        name: b.name.clone(),
+        description: b.description.clone(),
+        grants: grants(&b.permissions, &b.capabilities),
+    };
     let role = roles::create(w.tx(), &auth.actor(), new).await?;
     let body = present(&auth.0, T, &role)?;
     w.respond(StatusCode::CREATED, &body).await
@@ -82,10 +90,15 @@ fn parse_id(id: &str) -> ApiResult<PublicId> {
 
 #[utoipa::path(get, path = "/roles/{id}", tag = "access", params(("id" = String, Path)),
     responses((status = 200, body = Role), (status = 404, body = Problem)))]
-pub async fn get_role(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn get_role(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     auth.require(T, Action::Read)?;
     let mut tx = app.db.read().await?;
-    let role = roles::get(&mut tx, auth.0.tenant_id, parse_id(&id)?).await?.ok_or_else(|| ApiError::not_found("role"))?;
+    let role =
+        roles::get(&mut tx, auth.0.tenant_id, parse_id(&id)?).await?.ok_or_else(|| ApiError::not_found("role"))?;
     tx.commit().await?;
     Ok(Json(present(&auth.0, T, &role)?))
 }
@@ -103,7 +116,12 @@ pub struct UpdateRoleRequest {
 #[utoipa::path(patch, path = "/roles/{id}", tag = "access", request_body = UpdateRoleRequest,
     params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 200, body = Role), (status = 403, body = Problem), (status = 412, body = Problem)))]
-pub async fn update_role(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>, req: ApiWrite<UpdateRoleRequest>) -> ApiResult<Response> {
+pub async fn update_role(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<UpdateRoleRequest>,
+) -> ApiResult<Response> {
     auth.require(T, Action::Update)?;
     let id = parse_id(&id)?;
     let mut w = match Writer::begin(&app, &auth, &req).await? {
@@ -126,7 +144,12 @@ pub async fn update_role(State(app): State<AppState>, auth: ApiAuth, Path(id): P
 
 #[utoipa::path(delete, path = "/roles/{id}", tag = "access", params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204), (status = 403, body = Problem), (status = 409, body = Problem)))]
-pub async fn delete_role(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>, req: ApiWrite<NoBody>) -> ApiResult<Response> {
+pub async fn delete_role(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<NoBody>,
+) -> ApiResult<Response> {
     auth.require(T, Action::Delete)?;
     let id = parse_id(&id)?;
     let mut w = match Writer::begin(&app, &auth, &req).await? {

@@ -43,7 +43,11 @@ pub struct TeamRequest {
 
 #[utoipa::path(post, path = "/teams", tag = "access", request_body = TeamRequest,
     responses((status = 201, body = Team), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_team(State(app): State<AppState>, auth: ApiAuth, req: ApiWrite<TeamRequest>) -> ApiResult<Response> {
+pub async fn create_team(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    req: ApiWrite<TeamRequest>,
+) -> ApiResult<Response> {
     auth.require(T, Action::Create)?;
     let mut w = match Writer::begin(&app, &auth, &req).await? {
         Begun::Fresh(w) => w,
@@ -60,10 +64,15 @@ fn parse_id(id: &str) -> ApiResult<PublicId> {
 
 #[utoipa::path(get, path = "/teams/{id}", tag = "access", params(("id" = String, Path)),
     responses((status = 200, body = Team), (status = 404, body = Problem)))]
-pub async fn get_team(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn get_team(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     auth.require(T, Action::Read)?;
     let mut tx = app.db.read().await?;
-    let team = teams::get(&mut tx, auth.0.tenant_id, parse_id(&id)?).await?.ok_or_else(|| ApiError::not_found("team"))?;
+    let team =
+        teams::get(&mut tx, auth.0.tenant_id, parse_id(&id)?).await?.ok_or_else(|| ApiError::not_found("team"))?;
     tx.commit().await?;
     Ok(Json(present(&auth.0, T, &team)?))
 }
@@ -71,7 +80,12 @@ pub async fn get_team(State(app): State<AppState>, auth: ApiAuth, Path(id): Path
 #[utoipa::path(patch, path = "/teams/{id}", tag = "access", request_body = TeamRequest,
     params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 200, body = Team), (status = 412, body = Problem)))]
-pub async fn update_team(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>, req: ApiWrite<TeamRequest>) -> ApiResult<Response> {
+pub async fn update_team(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<TeamRequest>,
+) -> ApiResult<Response> {
     auth.require(T, Action::Update)?;
     let id = parse_id(&id)?;
     let mut w = match Writer::begin(&app, &auth, &req).await? {
@@ -85,7 +99,12 @@ pub async fn update_team(State(app): State<AppState>, auth: ApiAuth, Path(id): P
 
 #[utoipa::path(delete, path = "/teams/{id}", tag = "access", params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204), (status = 409, body = Problem)))]
-pub async fn delete_team(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>, req: ApiWrite<NoBody>) -> ApiResult<Response> {
+pub async fn delete_team(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<NoBody>,
+) -> ApiResult<Response> {
     auth.require(T, Action::Delete)?;
     let id = parse_id(&id)?;
     let mut w = match Writer::begin(&app, &auth, &req).await? {

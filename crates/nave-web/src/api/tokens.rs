@@ -71,7 +71,11 @@ pub struct CreatedToken {
 
 #[utoipa::path(post, path = "/tokens", tag = "access", request_body = CreateTokenRequest,
     responses((status = 201, body = CreatedToken), (status = 422, body = Problem)))]
-pub async fn create_token(State(app): State<AppState>, auth: ApiAuth, req: ApiWrite<CreateTokenRequest>) -> ApiResult<Response> {
+pub async fn create_token(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    req: ApiWrite<CreateTokenRequest>,
+) -> ApiResult<Response> {
     let scope = auth.require(T, Action::Create)?;
     let mut w = match Writer::begin(&app, &auth, &req).await? {
         Begun::Fresh(w) => w,
@@ -88,7 +92,8 @@ pub async fn create_token(State(app): State<AppState>, auth: ApiAuth, req: ApiWr
         None => auth.0.user_id,
     };
     let b = &req.body;
-    let new = NewToken { user_key, name: b.name.clone(), source_system: b.source_system.clone(), expires_at: b.expires_at };
+    let new =
+        NewToken { user_key, name: b.name.clone(), source_system: b.source_system.clone(), expires_at: b.expires_at };
     let (record, token) = tokens::create(w.tx(), &auth.actor(), new).await?;
     let mut body = present(&auth.0, T, &record)?;
     body["token"] = serde_json::Value::String(token);
@@ -101,10 +106,16 @@ fn parse_id(id: &str) -> ApiResult<PublicId> {
 
 #[utoipa::path(get, path = "/tokens/{id}", tag = "access", params(("id" = String, Path)),
     responses((status = 200, body = ApiToken), (status = 404, body = Problem)))]
-pub async fn get_token(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn get_token(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     auth.require(T, Action::Read)?;
     let mut tx = app.db.read().await?;
-    let t = tokens::get(&mut tx, auth.0.tenant_id, parse_id(&id)?).await?.ok_or_else(|| ApiError::not_found("api_token"))?;
+    let t = tokens::get(&mut tx, auth.0.tenant_id, parse_id(&id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("api_token"))?;
     tx.commit().await?;
     visible_or_404(&auth.0, T, Action::Read, own(&t))?;
     Ok(Json(present(&auth.0, T, &t)?))
@@ -112,7 +123,12 @@ pub async fn get_token(State(app): State<AppState>, auth: ApiAuth, Path(id): Pat
 
 #[utoipa::path(delete, path = "/tokens/{id}", tag = "access", params(("id" = String, Path)),
     responses((status = 204, description = "Revoked at once; the token stays listed as revoked"), (status = 404, body = Problem)))]
-pub async fn revoke_token(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>, req: ApiWrite<NoBody>) -> ApiResult<Response> {
+pub async fn revoke_token(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<NoBody>,
+) -> ApiResult<Response> {
     auth.require(T, Action::Delete)?;
     let id = parse_id(&id)?;
     let mut w = match Writer::begin(&app, &auth, &req).await? {

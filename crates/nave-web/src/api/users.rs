@@ -30,7 +30,8 @@ pub async fn list_users(State(app): State<AppState>, auth: ApiAuth) -> ApiResult
     let mut tx = app.db.read().await?;
     let all = users::list(&mut tx, auth.0.tenant_id).await?;
     tx.commit().await?;
-    let visible: Vec<&User> = all.iter().filter(|u| scope == Scope::All || auth.0.may(T, Action::Read, own(u))).collect();
+    let visible: Vec<&User> =
+        all.iter().filter(|u| scope == Scope::All || auth.0.may(T, Action::Read, own(u))).collect();
     Ok(Json(present_page(&auth.0, T, &visible, None)?))
 }
 
@@ -71,7 +72,11 @@ fn hashed(password: Option<&str>) -> ApiResult<Option<String>> {
 
 #[utoipa::path(post, path = "/users", tag = "users", request_body = CreateUserRequest,
     responses((status = 201, body = User), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_user(State(app): State<AppState>, auth: ApiAuth, req: ApiWrite<CreateUserRequest>) -> ApiResult<Response> {
+pub async fn create_user(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    req: ApiWrite<CreateUserRequest>,
+) -> ApiResult<Response> {
     auth.require(T, Action::Create)?;
     let password_hash = hashed(req.body.password.as_deref())?;
     let mut w = match Writer::begin(&app, &auth, &req).await? {
@@ -79,7 +84,8 @@ pub async fn create_user(State(app): State<AppState>, auth: ApiAuth, req: ApiWri
         Begun::Replay(r) => return Ok(r),
     };
     let b = req.body;
-    let new = NewUser { email: b.email, name: b.name, password_hash, role: b.role, team_id: b.team_id, locale: b.locale };
+    let new =
+        NewUser { email: b.email, name: b.name, password_hash, role: b.role, team_id: b.team_id, locale: b.locale };
     let user = users::create(w.tx(), &auth.actor(), new).await?;
     let body = present(&auth.0, T, &user)?;
     w.respond(StatusCode::CREATED, &body).await
@@ -96,7 +102,11 @@ async fn load(app: &AppState, auth: &ApiAuth, id: &str) -> ApiResult<User> {
 
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = String, Path)),
     responses((status = 200, body = User), (status = 404, body = Problem)))]
-pub async fn get_user(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn get_user(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     auth.require(T, Action::Read)?;
     let u = load(&app, &auth, &id).await?;
     Ok(Json(present(&auth.0, T, &u)?))
@@ -121,7 +131,12 @@ pub struct UpdateUserRequest {
 #[utoipa::path(patch, path = "/users/{id}", tag = "users", request_body = UpdateUserRequest,
     params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 200, body = User), (status = 412, body = Problem), (status = 422, body = Problem)))]
-pub async fn update_user(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>, req: ApiWrite<UpdateUserRequest>) -> ApiResult<Response> {
+pub async fn update_user(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<UpdateUserRequest>,
+) -> ApiResult<Response> {
     auth.require(T, Action::Update)?;
     let before = load(&app, &auth, &id).await?;
     if !auth.0.may(T, Action::Update, own(&before)) {
@@ -149,7 +164,12 @@ pub async fn update_user(State(app): State<AppState>, auth: ApiAuth, Path(id): P
 
 #[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204), (status = 409, body = Problem)))]
-pub async fn delete_user(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>, req: ApiWrite<NoBody>) -> ApiResult<Response> {
+pub async fn delete_user(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<NoBody>,
+) -> ApiResult<Response> {
     auth.require(T, Action::Delete)?;
     let before = load(&app, &auth, &id).await?;
     if !auth.0.may(T, Action::Delete, own(&before)) {

@@ -1,10 +1,10 @@
 //! Account pages: the list, one account, and the new-account form.
 
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use axum::body::Bytes;
 use nave_domain::access::{Action, Capability, Principal, RecordType, Scope};
 use nave_domain::account::AccountKind;
 use nave_domain::error::{ErrorCode, FieldError};
@@ -82,14 +82,19 @@ pub struct ListQuery {
 /// `GET /accounts`.
 pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<ListQuery>) -> PageResult {
     let p = &auth.principal;
-    let scope = p
-        .scope_for(T, Action::Read)
-        .ok_or_else(|| ApiError::forbidden("your role may not read accounts"))?;
+    let scope = p.scope_for(T, Action::Read).ok_or_else(|| ApiError::forbidden("your role may not read accounts"))?;
     let kind = q.kind.as_deref().filter(|k| !k.is_empty()).and_then(AccountKind::parse);
     let archived = q.archived.as_deref() == Some("true");
     let cursor = q.after.as_deref().and_then(|c| Cursor::decode(c).ok());
     let mut tx = app.db.read().await?;
-    let query = AccountQuery { visibility: visibility(p, scope), kind, archived: Some(archived), cursor, limit: 50, ..Default::default() };
+    let query = AccountQuery {
+        visibility: visibility(p, scope),
+        kind,
+        archived: Some(archived),
+        cursor,
+        limit: 50,
+        ..Default::default()
+    };
     let page = accounts::list(&mut tx, p.tenant_id, &query).await?;
     tx.commit().await?;
     let mut filter_qs = String::new();
@@ -158,12 +163,15 @@ pub async fn show(State(app): State<AppState>, auth: PageAuth, Path(id): Path<St
         None => String::new(),
     };
     let history = if p.scope_for(RecordType::AuditEntry, Action::Read) == Some(Scope::All) {
-        let log = audit::list(&mut tx, p.tenant_id, &AuditQuery { record_id: Some(a.id), limit: 20, ..Default::default() }).await?;
+        let log =
+            audit::list(&mut tx, p.tenant_id, &AuditQuery { record_id: Some(a.id), limit: 20, ..Default::default() })
+                .await?;
         log.items
             .iter()
             .map(|e| {
                 let v = crate::api::audit::redact_entry(p, e).unwrap_or_default();
-                let fields: Vec<String> = v["changes"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+                let fields: Vec<String> =
+                    v["changes"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
                 HistoryRow {
                     when: fmt_time(e.occurred_at),
                     who: e.actor_name.clone().unwrap_or_else(|| "system".into()),
@@ -234,7 +242,10 @@ struct NewAccountPage {
 
 impl NewAccountPage {
     fn field_error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|e| e.field == field || e.field.starts_with(&format!("{field}["))).map(|e| e.message.as_str())
+        self.errors
+            .iter()
+            .find(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
+            .map(|e| e.message.as_str())
     }
 }
 
@@ -250,7 +261,9 @@ fn form_page(auth: &PageAuth, form: AccountForm, errors: Vec<FieldError>) -> New
 
 /// `GET /accounts/new`.
 pub async fn new_form(auth: PageAuth) -> PageResult {
-    auth.principal.scope_for(T, Action::Create).ok_or_else(|| ApiError::forbidden("your role may not create accounts"))?;
+    auth.principal
+        .scope_for(T, Action::Create)
+        .ok_or_else(|| ApiError::forbidden("your role may not create accounts"))?;
     let form = AccountForm { kinds: vec!["customer".into()], currency: "USD".into(), ..Default::default() };
     Ok(render(&form_page(&auth, form, vec![])).into_response())
 }
@@ -265,7 +278,8 @@ pub async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) ->
         .map_err(|e| errors.push(FieldError::new("currency", e.to_string())))
         .ok();
     let kinds: Vec<AccountKind> = form.kinds.iter().filter_map(|k| AccountKind::parse(k)).collect();
-    let credit_limit = Some(form.credit_limit.trim().to_string()).filter(|s| !s.is_empty() && p.has(Capability::ViewCreditLimit));
+    let credit_limit =
+        Some(form.credit_limit.trim().to_string()).filter(|s| !s.is_empty() && p.has(Capability::ViewCreditLimit));
     if let Some(currency) = currency {
         let new = NewAccount {
             name: form.name.clone(),

@@ -108,7 +108,10 @@ pub async fn create_token(State(app): State<AppState>, auth: PageAuth, body: Byt
     } else {
         match days.parse::<i64>() {
             Ok(d) if (1..=3650).contains(&d) => Some(nave_store::db::now() + time::Duration::days(d)),
-            _ => return tokens_view(&app, &auth, None, Some("Expiry must be a number of days from 1 to 3650.".into())).await,
+            _ => {
+                return tokens_view(&app, &auth, None, Some("Expiry must be a number of days from 1 to 3650.".into()))
+                    .await;
+            }
         }
     };
     let mut tx = app.db.write().await?;
@@ -130,7 +133,8 @@ pub async fn create_token(State(app): State<AppState>, auth: PageAuth, body: Byt
 pub async fn revoke_token(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
     let id: PublicId = id.parse().map_err(|_| ApiError::not_found("api_token"))?;
     let mut tx = app.db.write().await?;
-    let t = tokens::get(&mut tx, auth.principal.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("api_token"))?;
+    let t =
+        tokens::get(&mut tx, auth.principal.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("api_token"))?;
     if t.user_key != auth.principal.user_id {
         return Err(ApiError::not_found("api_token").into());
     }

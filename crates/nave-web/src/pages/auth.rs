@@ -119,7 +119,12 @@ pub async fn login(
     let Some((user, _)) = user.filter(|_| ok) else {
         app.login_limiter.record_failure(&key);
         tracing::info!("login failed");
-        return Ok(again(StatusCode::UNAUTHORIZED, "That e-mail and password do not match an active user.", &f.email, &nonce.0));
+        return Ok(again(
+            StatusCode::UNAUTHORIZED,
+            "That e-mail and password do not match an active user.",
+            &f.email,
+            &nonce.0,
+        ));
     };
     app.login_limiter.reset(&key);
     let mut tx = app.db.write().await?;

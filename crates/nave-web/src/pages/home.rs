@@ -30,7 +30,7 @@ pub async fn home(State(app): State<AppState>, auth: PageAuth) -> PageResult {
             tx.commit().await?;
             let count = if page.next.is_some() { "200+".to_string() } else { page.items.len().to_string() };
             let mut items = page.items;
-            items.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+            items.sort_by_key(|a| std::cmp::Reverse(a.updated_at));
             items.truncate(8);
             (count, items.iter().map(|a| row_of(p, a)).collect())
         }

@@ -52,7 +52,11 @@ impl PageAuth {
     pub fn layout(&self, active: &'static str) -> Layout {
         Layout {
             nonce: self.nonce.clone(),
-            user: Some(LayoutUser { name: self.user.name.clone(), email: self.user.email.clone(), role: self.user.role.clone() }),
+            user: Some(LayoutUser {
+                name: self.user.name.clone(),
+                email: self.user.email.clone(),
+                role: self.user.role.clone(),
+            }),
             can_admin: self.principal.scope_for(RecordType::User, Action::Create).is_some(),
             active,
         }
@@ -168,8 +172,10 @@ pub type PageResult = Result<Response, PageError>;
 /// `Set-Cookie` for the session, with the flags the session needs.
 pub fn session_cookie_header(value: &str, max_age_s: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}"))
-        .expect("cookie value is ASCII")
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}"
+    ))
+    .expect("cookie value is ASCII")
 }
 
 /// Not found, as a page.

@@ -79,9 +79,13 @@ impl TestApp {
         )
         .await
         .unwrap();
-        let (_, token) = tokens::create(&mut tx, &sys, NewToken { user_key: user.key, name: "test".into(), source_system: None, expires_at: None })
-            .await
-            .unwrap();
+        let (_, token) = tokens::create(
+            &mut tx,
+            &sys,
+            NewToken { user_key: user.key, name: "test".into(), source_system: None, expires_at: None },
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         TestUser { user, token }
     }
