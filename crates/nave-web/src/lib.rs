@@ -102,13 +102,36 @@ async fn ready(State(app): State<AppState>) -> Response {
     }
 }
 
+/// Removes expired sessions and idempotency keys older than a day, every hour.
+pub async fn janitor(db: nave_store::Db) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let r = async {
+            let mut tx = db.write().await?;
+            let s = nave_store::sessions::purge_expired(&mut tx).await?;
+            let k = nave_store::idempotency::purge_older_than(&mut tx, time::Duration::hours(24)).await?;
+            tx.commit().await?;
+            Ok::<_, nave_store::StoreError>((s, k))
+        }
+        .await;
+        match r {
+            Ok((s, k)) => tracing::debug!(sessions = s, idempotency_keys = k, "janitor done"),
+            Err(e) => tracing::warn!(error = %e, "janitor failed"),
+        }
+    }
+}
+
 /// Serves the app on `listener` until `shutdown` resolves.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+    let janitor = tokio::spawn(janitor(state.db.clone()));
+    let r = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    janitor.abort();
+    r
 }

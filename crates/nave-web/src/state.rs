@@ -83,6 +83,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     grants: Arc<GrantsCache>,
     pub login_limiter: Arc<LoginLimiter>,
+    /// When each token's use was last written, to write it at most once a minute.
+    token_touched: Arc<Mutex<HashMap<i64, Instant>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -98,6 +100,7 @@ impl AppState {
             config: Arc::new(config),
             grants: Arc::new(Mutex::new(HashMap::new())),
             login_limiter: Arc::new(LoginLimiter::default()),
+            token_touched: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -137,6 +140,18 @@ impl AppState {
         let stale = t.last_used_at.is_none_or(|at| nave_store::db::now() - at > time::Duration::minutes(1));
         if !stale {
             return;
+        }
+        {
+            // Concurrent requests with one token: only the first writes.
+            let mut touched = self.token_touched.lock().expect("touch lock");
+            let now = Instant::now();
+            if touched.get(&t.token_key).is_some_and(|at| now.duration_since(*at) < Duration::from_secs(60)) {
+                return;
+            }
+            if touched.len() > 10_000 {
+                touched.clear();
+            }
+            touched.insert(t.token_key, now);
         }
         let r = async {
             let mut tx = self.db.write().await?;

@@ -129,6 +129,8 @@ CREATE TABLE sessions (
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 );
 CREATE INDEX sessions_user_idx ON sessions (tenant_id, user_id);
+-- The janitor removes expired sessions across tenants.
+CREATE INDEX sessions_expiry_idx ON sessions (expires_at);
 
 CREATE TABLE audit_entries (
     tenant_id      BIGINT NOT NULL,
@@ -172,6 +174,8 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (tenant_id, user_id, idem_key),
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 );
+-- The janitor forgets keys older than a day, across tenants.
+CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
 
 CREATE TABLE accounts (
     tenant_id          BIGINT NOT NULL,
