@@ -16,9 +16,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, Postgres, Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row, Sqlite, SqliteConnection, Transaction};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -147,6 +148,17 @@ impl Db {
         Ok(Tx { conn, events: Vec::new(), writes: false })
     }
 
+    /// A connection without a transaction, for reads that are one statement
+    /// (or need no snapshot across statements): it saves the round trips of
+    /// `BEGIN` and `COMMIT` on hot read paths such as authentication.
+    pub async fn autocommit(&self) -> StoreResult<Tx> {
+        let conn = match &*self.backend {
+            Backend::Sqlite { pool, .. } => Conn::SqliteAuto(pool.acquire().await?),
+            Backend::Postgres { pool } => Conn::PostgresAuto(pool.acquire().await?),
+        };
+        Ok(Tx { conn, events: Vec::new(), writes: false })
+    }
+
     /// Runs one statement outside a transaction (schema set-up, maintenance).
     pub async fn execute_raw(&self, sql: &str) -> StoreResult<()> {
         match &*self.backend {
@@ -186,6 +198,15 @@ pub fn redact_url(url: &str) -> String {
 enum Conn {
     Sqlite(Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>),
     Postgres(Transaction<'static, Postgres>),
+    /// A pooled connection without a transaction (single-statement reads).
+    SqliteAuto(PoolConnection<Sqlite>),
+    PostgresAuto(PoolConnection<Postgres>),
+}
+
+/// The connection under a [`Tx`], whichever kind it is.
+enum ConnRef<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
 }
 
 /// One value bound to a `$N` placeholder.
@@ -352,17 +373,26 @@ impl std::fmt::Debug for Tx {
 impl Tx {
     pub fn dialect(&self) -> Dialect {
         match self.conn {
-            Conn::Sqlite(..) => Dialect::Sqlite,
-            Conn::Postgres(_) => Dialect::Postgres,
+            Conn::Sqlite(..) | Conn::SqliteAuto(_) => Dialect::Sqlite,
+            Conn::Postgres(_) | Conn::PostgresAuto(_) => Dialect::Postgres,
+        }
+    }
+
+    fn conn(&mut self) -> ConnRef<'_> {
+        match &mut self.conn {
+            Conn::Sqlite(t, _) => ConnRef::Sqlite(t),
+            Conn::SqliteAuto(c) => ConnRef::Sqlite(c),
+            Conn::Postgres(t) => ConnRef::Postgres(t),
+            Conn::PostgresAuto(c) => ConnRef::Postgres(c),
         }
     }
 
     /// Runs a statement; returns the number of rows it changed.
     pub async fn execute(&mut self, sql: impl Into<Sql>, args: Vec<Arg>) -> StoreResult<u64> {
         let sql = AssertSqlSafe(sql.into());
-        Ok(match &mut self.conn {
-            Conn::Sqlite(t, _) => bind_sqlite(sqlx::query(sql), args).execute(&mut **t).await?.rows_affected(),
-            Conn::Postgres(t) => bind_pg(sqlx::query(sql), args).execute(&mut **t).await?.rows_affected(),
+        Ok(match self.conn() {
+            ConnRef::Sqlite(c) => bind_sqlite(sqlx::query(sql), args).execute(c).await?.rows_affected(),
+            ConnRef::Postgres(c) => bind_pg(sqlx::query(sql), args).execute(c).await?.rows_affected(),
         })
     }
 
@@ -374,13 +404,13 @@ impl Tx {
         f: impl Fn(&dyn DbRow) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         let sql = AssertSqlSafe(sql.into());
-        match &mut self.conn {
-            Conn::Sqlite(t, _) => {
-                let rows = bind_sqlite(sqlx::query(sql), args).fetch_all(&mut **t).await?;
+        match self.conn() {
+            ConnRef::Sqlite(c) => {
+                let rows = bind_sqlite(sqlx::query(sql), args).fetch_all(c).await?;
                 rows.iter().map(|r| f(r)).collect()
             }
-            Conn::Postgres(t) => {
-                let rows = bind_pg(sqlx::query(sql), args).fetch_all(&mut **t).await?;
+            ConnRef::Postgres(c) => {
+                let rows = bind_pg(sqlx::query(sql), args).fetch_all(c).await?;
                 rows.iter().map(|r| f(r)).collect()
             }
         }
@@ -394,13 +424,13 @@ impl Tx {
         f: impl Fn(&dyn DbRow) -> StoreResult<T>,
     ) -> StoreResult<Option<T>> {
         let sql = AssertSqlSafe(sql.into());
-        match &mut self.conn {
-            Conn::Sqlite(t, _) => {
-                let row = bind_sqlite(sqlx::query(sql), args).fetch_optional(&mut **t).await?;
+        match self.conn() {
+            ConnRef::Sqlite(c) => {
+                let row = bind_sqlite(sqlx::query(sql), args).fetch_optional(c).await?;
                 row.as_ref().map(|r| f(r)).transpose()
             }
-            Conn::Postgres(t) => {
-                let row = bind_pg(sqlx::query(sql), args).fetch_optional(&mut **t).await?;
+            ConnRef::Postgres(c) => {
+                let row = bind_pg(sqlx::query(sql), args).fetch_optional(c).await?;
                 row.as_ref().map(|r| f(r)).transpose()
             }
         }
@@ -463,6 +493,7 @@ impl Tx {
                 drop(guard);
             }
             Conn::Postgres(t) => t.commit().await?,
+            Conn::SqliteAuto(_) | Conn::PostgresAuto(_) => {}
         }
         Ok(())
     }
@@ -470,12 +501,12 @@ impl Tx {
     /// Runs several statements (a migration script).
     pub async fn execute_script(&mut self, sql: &str) -> StoreResult<()> {
         let sql = AssertSqlSafe(sql.to_owned());
-        match &mut self.conn {
-            Conn::Sqlite(t, _) => {
-                sqlx::raw_sql(sql).execute(&mut **t).await?;
+        match self.conn() {
+            ConnRef::Sqlite(c) => {
+                sqlx::raw_sql(sql).execute(c).await?;
             }
-            Conn::Postgres(t) => {
-                sqlx::raw_sql(sql).execute(&mut **t).await?;
+            ConnRef::Postgres(c) => {
+                sqlx::raw_sql(sql).execute(c).await?;
             }
         }
         Ok(())
@@ -486,6 +517,7 @@ impl Tx {
         match self.conn {
             Conn::Sqlite(t, _) => t.rollback().await?,
             Conn::Postgres(t) => t.rollback().await?,
+            Conn::SqliteAuto(_) | Conn::PostgresAuto(_) => {}
         }
         Ok(())
     }

@@ -65,7 +65,7 @@ impl FromRequestParts<AppState> for ApiAuth {
             .ok_or_else(|| ApiError::unauthenticated("the Authorization header must use the Bearer scheme"))?;
         let invalid = || ApiError::unauthenticated("the API token is not valid, has expired or was revoked");
         let (tenant_id, secret) = parse_bearer(text.trim()).ok_or_else(invalid)?;
-        let mut tx = app.db.read().await?;
+        let mut tx = app.db.autocommit().await?;
         let tok = tokens::authenticate(&mut tx, tenant_id, secret).await?.ok_or_else(invalid)?;
         let user = users::get_by_key(&mut tx, tenant_id, tok.user_key).await?.ok_or_else(invalid)?;
         tx.commit().await?;

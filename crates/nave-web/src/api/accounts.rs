@@ -71,7 +71,7 @@ pub async fn list_accounts(
                 .map_err(|_| ApiError::invalid("updated_since", "must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z"))
         })
         .transpose()?;
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.autocommit().await?;
     let owner_id = match f.owner_id {
         Some(o) => Some(nave_store::users::resolve(&mut tx, auth.0.tenant_id, o, "owner_id").await?),
         None => None,
@@ -175,7 +175,7 @@ pub async fn get_account(
 ) -> ApiResult<Json<serde_json::Value>> {
     auth.require(T, Action::Read)?;
     let id: PublicId = id.parse().map_err(|_| ApiError::not_found("account"))?;
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.autocommit().await?;
     let acc = accounts::get(&mut tx, auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("account"))?;
     tx.commit().await?;
     visible_or_404(&auth.0, T, Action::Read, acc.ownership)?;

@@ -82,7 +82,7 @@ pub async fn list_audit_log(
         .as_deref()
         .map(|s| PublicId::from_str(s).map_err(|_| ApiError::invalid("record_id", "is not a valid id")))
         .transpose()?;
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.autocommit().await?;
     let mut actor_user_id = match f.actor_id.as_deref() {
         Some(s) => {
             let id = PublicId::from_str(s).map_err(|_| ApiError::invalid("actor_id", "is not a valid id"))?;

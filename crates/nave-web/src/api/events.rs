@@ -46,7 +46,7 @@ pub async fn list_events(
         return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
     }
     let q = EventQuery { after, record_types: parse_types("types", f.types.as_deref())?, limit };
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.autocommit().await?;
     let list = events::list(&mut tx, auth.0.tenant_id, &q).await?;
     tx.commit().await?;
     let last = list.last().map(|e| e.position);

@@ -24,7 +24,7 @@ pub struct MeResponse {
 
 #[utoipa::path(get, path = "/me", tag = "users", responses((status = 200, body = MeResponse)))]
 pub async fn get_me(State(app): State<AppState>, auth: ApiAuth) -> ApiResult<Json<MeResponse>> {
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.autocommit().await?;
     let me = users::get_by_key(&mut tx, auth.0.tenant_id, auth.0.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;

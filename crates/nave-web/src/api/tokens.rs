@@ -27,7 +27,7 @@ fn own(t: &ApiToken) -> Ownership {
 #[utoipa::path(get, path = "/tokens", tag = "access", responses((status = 200, description = "Tokens the caller may see", body = inline(TokenList))))]
 pub async fn list_tokens(State(app): State<AppState>, auth: ApiAuth) -> ApiResult<Json<ListResponse>> {
     let scope = auth.require(T, Action::Read)?;
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.autocommit().await?;
     let only = (scope != Scope::All).then_some(auth.0.user_id);
     let list = tokens::list(&mut tx, auth.0.tenant_id, only).await?;
     tx.commit().await?;
@@ -112,7 +112,7 @@ pub async fn get_token(
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     auth.require(T, Action::Read)?;
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.autocommit().await?;
     let t = tokens::get(&mut tx, auth.0.tenant_id, parse_id(&id)?)
         .await?
         .ok_or_else(|| ApiError::not_found("api_token"))?;

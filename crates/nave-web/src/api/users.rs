@@ -27,7 +27,7 @@ fn own(u: &User) -> Ownership {
 #[utoipa::path(get, path = "/users", tag = "users", responses((status = 200, description = "Users the caller may see", body = inline(UserList))))]
 pub async fn list_users(State(app): State<AppState>, auth: ApiAuth) -> ApiResult<Json<ListResponse>> {
     let scope = auth.require(T, Action::Read)?;
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.autocommit().await?;
     let all = users::list(&mut tx, auth.0.tenant_id).await?;
     tx.commit().await?;
     let visible: Vec<&User> =
@@ -93,7 +93,7 @@ pub async fn create_user(
 
 async fn load(app: &AppState, auth: &ApiAuth, id: &str) -> ApiResult<User> {
     let id: PublicId = id.parse().map_err(|_| ApiError::not_found("user"))?;
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.autocommit().await?;
     let u = users::get(&mut tx, auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     tx.commit().await?;
     visible_or_404(&auth.0, T, Action::Read, own(&u))?;

@@ -89,7 +89,7 @@ impl IntoResponse for LoginRedirect {
 
 async fn load_session(parts: &Parts, app: &AppState) -> Result<Option<PageAuth>, ApiError> {
     let Some((tenant_id, secret)) = session_cookie(&parts.headers) else { return Ok(None) };
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.autocommit().await?;
     let Some(user_key) = sessions::user_of(&mut tx, tenant_id, &secret).await? else { return Ok(None) };
     let Some(user) = users::get_by_key(&mut tx, tenant_id, user_key).await? else { return Ok(None) };
     tx.commit().await?;
