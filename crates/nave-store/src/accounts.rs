@@ -12,10 +12,10 @@ use nave_domain::money::{Currency, Money};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::audit::{Actor, Change, ChangeKind, record_change};
+use crate::audit::{self, Actor};
 use crate::db::{Arg, DbRow, Tx, now};
 use crate::page::{Cursor, Page};
-use crate::{StoreError, StoreResult, args, expect_version, teams, to_json, users};
+use crate::{StoreError, StoreResult, args, expect_version, teams, users};
 
 /// An account as the API shows it. `credit_limit` is field-secured.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -280,19 +280,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewAccount) -> StoreResult<
     )
     .await?;
     let acc = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "account" })?;
-    record_change(
-        tx,
-        actor,
-        Change {
-            record_type: RecordType::Account,
-            record_id: id,
-            version: 1,
-            kind: ChangeKind::Created,
-            before: None,
-            after: Some(to_json(&acc)?),
-        },
-    )
-    .await?;
+    audit::created(tx, actor, RecordType::Account, id, &acc).await?;
     Ok(acc)
 }
 
@@ -413,19 +401,7 @@ pub async fn update(
         return Err(DomainError::VersionMismatch { record: "account", current }.into());
     }
     let after = get(tx, t, before.id).await?.ok_or(DomainError::NotFound { record: "account" })?;
-    record_change(
-        tx,
-        actor,
-        Change {
-            record_type: RecordType::Account,
-            record_id: after.id,
-            version: after.version,
-            kind: ChangeKind::Updated,
-            before: Some(to_json(before)?),
-            after: Some(to_json(&after)?),
-        },
-    )
-    .await?;
+    audit::updated(tx, actor, RecordType::Account, after.id, after.version, before, &after).await?;
     Ok(after)
 }
 
@@ -446,17 +422,5 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, before: &Account, if_version: Op
         .into());
     }
     tx.execute("DELETE FROM accounts WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key]).await?;
-    record_change(
-        tx,
-        actor,
-        Change {
-            record_type: RecordType::Account,
-            record_id: before.id,
-            version: before.version + 1,
-            kind: ChangeKind::Deleted,
-            before: Some(to_json(before)?),
-            after: None,
-        },
-    )
-    .await
+    audit::deleted(tx, actor, RecordType::Account, before.id, before.version + 1, before).await
 }

@@ -133,6 +133,48 @@ pub async fn record_change(tx: &mut Tx, actor: &Actor, change: Change) -> StoreR
     Ok(())
 }
 
+/// Records the creation of `record` (its canonical JSON), at version 1.
+pub async fn created<R: Serialize>(
+    tx: &mut Tx,
+    actor: &Actor,
+    rt: RecordType,
+    id: PublicId,
+    record: &R,
+) -> StoreResult<()> {
+    let after = Some(crate::to_json(record)?);
+    let change = Change { record_type: rt, record_id: id, version: 1, kind: ChangeKind::Created, before: None, after };
+    record_change(tx, actor, change).await
+}
+
+/// Records an update from `before` to `after`, now at `version`.
+pub async fn updated<R: Serialize>(
+    tx: &mut Tx,
+    actor: &Actor,
+    rt: RecordType,
+    id: PublicId,
+    version: i64,
+    before: &R,
+    after: &R,
+) -> StoreResult<()> {
+    let (before, after) = (Some(crate::to_json(before)?), Some(crate::to_json(after)?));
+    let change = Change { record_type: rt, record_id: id, version, kind: ChangeKind::Updated, before, after };
+    record_change(tx, actor, change).await
+}
+
+/// Records the deletion of `before`; `version` is the tombstone's.
+pub async fn deleted<R: Serialize>(
+    tx: &mut Tx,
+    actor: &Actor,
+    rt: RecordType,
+    id: PublicId,
+    version: i64,
+    before: &R,
+) -> StoreResult<()> {
+    let before = Some(crate::to_json(before)?);
+    let change = Change { record_type: rt, record_id: id, version, kind: ChangeKind::Deleted, before, after: None };
+    record_change(tx, actor, change).await
+}
+
 /// An audit entry as stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {

@@ -11,9 +11,9 @@ use nave_domain::ids::PublicId;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::audit::{Actor, Change, ChangeKind, record_change};
+use crate::audit::{self, Actor};
 use crate::db::{DbRow, Tx, now};
-use crate::{StoreResult, args, expect_version, on_unique, to_json};
+use crate::{StoreResult, args, expect_version, on_unique};
 
 /// One permission of a role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -234,19 +234,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewRole) -> StoreResult<Rol
     })?;
     write_grants(tx, actor.tenant_id, key, &new.grants).await?;
     let role = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "role" })?;
-    record_change(
-        tx,
-        actor,
-        Change {
-            record_type: T::Role,
-            record_id: id,
-            version: 1,
-            kind: ChangeKind::Created,
-            before: None,
-            after: Some(to_json(&role)?),
-        },
-    )
-    .await?;
+    audit::created(tx, actor, T::Role, id, &role).await?;
     Ok(role)
 }
 
@@ -299,19 +287,7 @@ pub async fn update(
         write_grants(tx, actor.tenant_id, before.key, g).await?;
     }
     let after = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "role" })?;
-    record_change(
-        tx,
-        actor,
-        Change {
-            record_type: T::Role,
-            record_id: id,
-            version: after.version,
-            kind: ChangeKind::Updated,
-            before: Some(to_json(&before)?),
-            after: Some(to_json(&after)?),
-        },
-    )
-    .await?;
+    audit::updated(tx, actor, T::Role, id, after.version, &before, &after).await?;
     Ok(after)
 }
 
@@ -333,17 +309,5 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, id: PublicId, if_version: Option
         .into());
     }
     tx.execute("DELETE FROM roles WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key]).await?;
-    record_change(
-        tx,
-        actor,
-        Change {
-            record_type: T::Role,
-            record_id: id,
-            version: before.version + 1,
-            kind: ChangeKind::Deleted,
-            before: Some(to_json(&before)?),
-            after: None,
-        },
-    )
-    .await
+    audit::deleted(tx, actor, T::Role, id, before.version + 1, &before).await
 }

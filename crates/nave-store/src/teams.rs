@@ -6,9 +6,9 @@ use nave_domain::ids::PublicId;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::audit::{Actor, Change, ChangeKind, record_change};
+use crate::audit::{self, Actor};
 use crate::db::{DbRow, Tx, now};
-use crate::{StoreResult, args, expect_version, on_unique, to_json};
+use crate::{StoreResult, args, expect_version, on_unique};
 
 /// A team as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -75,19 +75,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, name: &str) -> StoreResult<Team>
     let r = tx.execute(sql, args![actor.tenant_id, id, &name, name.to_lowercase(), now(), actor.user_id]).await;
     on_unique(r, "teams_name_key", "teams.name_key", || duplicate(&name))?;
     let team = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "team" })?;
-    record_change(
-        tx,
-        actor,
-        Change {
-            record_type: RecordType::Team,
-            record_id: id,
-            version: 1,
-            kind: ChangeKind::Created,
-            before: None,
-            after: Some(to_json(&team)?),
-        },
-    )
-    .await?;
+    audit::created(tx, actor, RecordType::Team, id, &team).await?;
     Ok(team)
 }
 
@@ -110,19 +98,7 @@ pub async fn rename(
         .await;
     on_unique(r, "teams_name_key", "teams.name_key", || duplicate(&name))?;
     let after = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "team" })?;
-    record_change(
-        tx,
-        actor,
-        Change {
-            record_type: RecordType::Team,
-            record_id: id,
-            version: after.version,
-            kind: ChangeKind::Updated,
-            before: Some(to_json(&before)?),
-            after: Some(to_json(&after)?),
-        },
-    )
-    .await?;
+    audit::updated(tx, actor, RecordType::Team, id, after.version, &before, &after).await?;
     Ok(after)
 }
 
@@ -149,17 +125,5 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, id: PublicId, if_version: Option
         .into());
     }
     tx.execute("DELETE FROM teams WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key]).await?;
-    record_change(
-        tx,
-        actor,
-        Change {
-            record_type: RecordType::Team,
-            record_id: id,
-            version: before.version + 1,
-            kind: ChangeKind::Deleted,
-            before: Some(to_json(&before)?),
-            after: None,
-        },
-    )
-    .await
+    audit::deleted(tx, actor, RecordType::Team, id, before.version + 1, &before).await
 }

@@ -7,10 +7,10 @@ use nave_domain::ids::PublicId;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::audit::{Actor, Change, ChangeKind, record_change};
+use crate::audit::{self, Actor};
 use crate::auth::{bearer_text, hash_secret, random_secret};
 use crate::db::{DbRow, Tx, now};
-use crate::{StoreResult, args, to_json};
+use crate::{StoreResult, args};
 
 /// A token as the API shows it (never its secret).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -117,19 +117,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewToken) -> StoreResult<(A
     )
     .await?;
     let token = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "api_token" })?;
-    record_change(
-        tx,
-        actor,
-        Change {
-            record_type: RecordType::ApiToken,
-            record_id: id,
-            version: 1,
-            kind: ChangeKind::Created,
-            before: None,
-            after: Some(to_json(&token)?),
-        },
-    )
-    .await?;
+    audit::created(tx, actor, RecordType::ApiToken, id, &token).await?;
     Ok((token, bearer_text(actor.tenant_id, &secret)))
 }
 
@@ -167,19 +155,7 @@ pub async fn revoke(tx: &mut Tx, actor: &Actor, id: PublicId) -> StoreResult<Api
     )
     .await?;
     let after = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "api_token" })?;
-    record_change(
-        tx,
-        actor,
-        Change {
-            record_type: RecordType::ApiToken,
-            record_id: id,
-            version: after.version,
-            kind: ChangeKind::Updated,
-            before: Some(to_json(&before)?),
-            after: Some(to_json(&after)?),
-        },
-    )
-    .await?;
+    audit::updated(tx, actor, RecordType::ApiToken, id, after.version, &before, &after).await?;
     Ok(after)
 }
 

@@ -7,7 +7,7 @@ use nave_domain::ids::PublicId;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::audit::{Actor, Change, ChangeKind, record_change};
+use crate::audit::{self, Actor, Change, ChangeKind, record_change};
 use crate::db::{DbRow, Tx, now};
 use crate::{StoreResult, args, expect_version, on_unique, roles, teams, to_json};
 
@@ -190,19 +190,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewUser) -> StoreResult<Use
         .await;
     on_unique(r, "users_email_key", "users.email_key", || duplicate_email(&new.email))?;
     let user = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "user" })?;
-    record_change(
-        tx,
-        actor,
-        Change {
-            record_type: RecordType::User,
-            record_id: id,
-            version: 1,
-            kind: ChangeKind::Created,
-            before: None,
-            after: Some(to_json(&user)?),
-        },
-    )
-    .await?;
+    audit::created(tx, actor, RecordType::User, id, &user).await?;
     Ok(user)
 }
 
@@ -316,19 +304,7 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, id: PublicId, if_version: Option
         .into());
     }
     tx.execute("DELETE FROM users WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key]).await?;
-    record_change(
-        tx,
-        actor,
-        Change {
-            record_type: RecordType::User,
-            record_id: id,
-            version: before.version + 1,
-            kind: ChangeKind::Deleted,
-            before: Some(to_json(&before)?),
-            after: None,
-        },
-    )
-    .await
+    audit::deleted(tx, actor, RecordType::User, id, before.version + 1, &before).await
 }
 
 /// How many users a tenant has (the CLI and the demo check for a first admin).

@@ -3,7 +3,7 @@
 //! with the key, commit.
 //!
 //! ```text
-//! let mut w = match Writer::begin(&app, &auth, &req).await? { Begun::Fresh(w) => w, Begun::Replay(r) => return Ok(r) };
+//! let mut w = begin_write!(app, auth, req); // or return the stored response of a retry
 //! let record = store::create(w.tx(), &auth.actor(), …).await?;
 //! w.respond(StatusCode::CREATED, &json).await
 //! ```
@@ -18,6 +18,18 @@ use serde::Serialize;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiAuth, ApiWrite};
 use crate::state::AppState;
+
+/// Begins a write for a handler: evaluates to the [`Writer`], or returns the
+/// stored response of an earlier identical request from the handler.
+#[macro_export]
+macro_rules! begin_write {
+    ($app:expr, $auth:expr, $req:expr) => {
+        match $crate::write::Writer::begin(&$app, &$auth, &$req).await? {
+            $crate::write::Begun::Fresh(w) => w,
+            $crate::write::Begun::Replay(r) => return Ok(r),
+        }
+    };
+}
 
 /// A write in progress.
 #[derive(Debug)]

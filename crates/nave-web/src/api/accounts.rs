@@ -12,11 +12,12 @@ use nave_store::accounts::{self, Account, AccountPatch, AccountQuery, NewAccount
 use serde::Deserialize;
 
 use super::double_option;
+use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
 use crate::present::{ListResponse, present, present_page, visible_or_404};
 use crate::state::AppState;
-use crate::write::{Begun, Writer};
+use crate::write::Writer;
 
 const T: RecordType = RecordType::Account;
 
@@ -145,10 +146,7 @@ pub async fn create_account(
     if req.body.credit_limit.is_some() {
         may_set_credit_limit(&auth)?;
     }
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let mut w = begin_write!(app, auth, req);
     let b = req.body;
     let new = NewAccount {
         name: b.name,
@@ -174,7 +172,7 @@ pub async fn get_account(
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     auth.require(T, Action::Read)?;
-    let id: PublicId = id.parse().map_err(|_| ApiError::not_found("account"))?;
+    let id = super::parse_id("account", &id)?;
     let mut tx = app.db.autocommit().await?;
     let acc = accounts::get(&mut tx, auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("account"))?;
     tx.commit().await?;
@@ -213,7 +211,7 @@ pub struct UpdateAccountRequest {
 /// Loads an account inside a write and checks `action` on it (404 when the
 /// caller may not even read it, 403 when they may read but not act).
 async fn load_for(w: &mut Writer, auth: &ApiAuth, id: &str, action: Action) -> ApiResult<Account> {
-    let id: PublicId = id.parse().map_err(|_| ApiError::not_found("account"))?;
+    let id = super::parse_id("account", id)?;
     let acc = accounts::get(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("account"))?;
     visible_or_404(&auth.0, T, Action::Read, acc.ownership)?;
     if !auth.0.may(T, action, acc.ownership) {
@@ -235,10 +233,7 @@ pub async fn update_account(
     if req.body.credit_limit.is_some() {
         may_set_credit_limit(&auth)?;
     }
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let mut w = begin_write!(app, auth, req);
     let before = load_for(&mut w, &auth, &id, Action::Update).await?;
     let b = req.body;
     let patch = AccountPatch {
@@ -268,10 +263,7 @@ pub async fn delete_account(
     req: ApiWrite<NoBody>,
 ) -> ApiResult<Response> {
     auth.require(T, Action::Delete)?;
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let mut w = begin_write!(app, auth, req);
     let before = load_for(&mut w, &auth, &id, Action::Delete).await?;
     accounts::delete(w.tx(), &auth.actor(), &before, req.if_match).await?;
     w.respond(StatusCode::NO_CONTENT, &()).await

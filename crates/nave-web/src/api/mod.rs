@@ -27,6 +27,11 @@ pub mod teams;
 pub mod tokens;
 pub mod users;
 
+/// Parses a record id from a path; an id that cannot exist is simply not found.
+pub fn parse_id(record: &str, id: &str) -> Result<nave_domain::ids::PublicId, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found(record))
+}
+
 /// Deserialises a field that may be absent (keep), `null` (clear) or a value (set).
 pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)

@@ -5,15 +5,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use nave_domain::access::{Action, Capability, Grants, RecordType};
-use nave_domain::ids::PublicId;
 use nave_store::roles::{self, NewRole, Permission, Role, RolePatch};
 use serde::Deserialize;
 
+use super::parse_id;
+use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, NoBody};
 use crate::present::{ListResponse, present, present_page};
 use crate::state::AppState;
-use crate::write::{Begun, Writer};
 
 const T: RecordType = RecordType::Role;
 
@@ -69,10 +69,7 @@ pub async fn create_role(
     req: ApiWrite<CreateRoleRequest>,
 ) -> ApiResult<Response> {
     auth.require(T, Action::Create)?;
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let mut w = begin_write!(app, auth, req);
     let b = &req.body;
     let new = NewRole {
         name: b.name.clone(),
@@ -84,10 +81,6 @@ pub async fn create_role(
     w.respond(StatusCode::CREATED, &body).await
 }
 
-fn parse_id(id: &str) -> ApiResult<PublicId> {
-    id.parse().map_err(|_| ApiError::not_found("role"))
-}
-
 #[utoipa::path(get, path = "/roles/{id}", tag = "access", params(("id" = String, Path)),
     responses((status = 200, body = Role), (status = 404, body = Problem)))]
 pub async fn get_role(
@@ -97,8 +90,9 @@ pub async fn get_role(
 ) -> ApiResult<Json<serde_json::Value>> {
     auth.require(T, Action::Read)?;
     let mut tx = app.db.read().await?;
-    let role =
-        roles::get(&mut tx, auth.0.tenant_id, parse_id(&id)?).await?.ok_or_else(|| ApiError::not_found("role"))?;
+    let role = roles::get(&mut tx, auth.0.tenant_id, parse_id("role", &id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("role"))?;
     tx.commit().await?;
     Ok(Json(present(&auth.0, T, &role)?))
 }
@@ -123,11 +117,8 @@ pub async fn update_role(
     req: ApiWrite<UpdateRoleRequest>,
 ) -> ApiResult<Response> {
     auth.require(T, Action::Update)?;
-    let id = parse_id(&id)?;
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let id = parse_id("role", &id)?;
+    let mut w = begin_write!(app, auth, req);
     let b = &req.body;
     let new_grants = match (&b.permissions, &b.capabilities) {
         (None, None) => None,
@@ -151,11 +142,8 @@ pub async fn delete_role(
     req: ApiWrite<NoBody>,
 ) -> ApiResult<Response> {
     auth.require(T, Action::Delete)?;
-    let id = parse_id(&id)?;
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let id = parse_id("role", &id)?;
+    let mut w = begin_write!(app, auth, req);
     roles::delete(w.tx(), &auth.actor(), id, req.if_match).await?;
     w.respond(StatusCode::NO_CONTENT, &()).await
 }

@@ -5,15 +5,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use nave_domain::access::{Action, RecordType};
-use nave_domain::ids::PublicId;
 use nave_store::teams::{self, Team};
 use serde::Deserialize;
 
+use super::parse_id;
+use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, NoBody};
 use crate::present::{ListResponse, present, present_page};
 use crate::state::AppState;
-use crate::write::{Begun, Writer};
 
 const T: RecordType = RecordType::Team;
 
@@ -49,17 +49,10 @@ pub async fn create_team(
     req: ApiWrite<TeamRequest>,
 ) -> ApiResult<Response> {
     auth.require(T, Action::Create)?;
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let mut w = begin_write!(app, auth, req);
     let team = teams::create(w.tx(), &auth.actor(), &req.body.name).await?;
     let body = present(&auth.0, T, &team)?;
     w.respond(StatusCode::CREATED, &body).await
-}
-
-fn parse_id(id: &str) -> ApiResult<PublicId> {
-    id.parse().map_err(|_| ApiError::not_found("team"))
 }
 
 #[utoipa::path(get, path = "/teams/{id}", tag = "access", params(("id" = String, Path)),
@@ -71,8 +64,9 @@ pub async fn get_team(
 ) -> ApiResult<Json<serde_json::Value>> {
     auth.require(T, Action::Read)?;
     let mut tx = app.db.read().await?;
-    let team =
-        teams::get(&mut tx, auth.0.tenant_id, parse_id(&id)?).await?.ok_or_else(|| ApiError::not_found("team"))?;
+    let team = teams::get(&mut tx, auth.0.tenant_id, parse_id("team", &id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("team"))?;
     tx.commit().await?;
     Ok(Json(present(&auth.0, T, &team)?))
 }
@@ -87,11 +81,8 @@ pub async fn update_team(
     req: ApiWrite<TeamRequest>,
 ) -> ApiResult<Response> {
     auth.require(T, Action::Update)?;
-    let id = parse_id(&id)?;
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let id = parse_id("team", &id)?;
+    let mut w = begin_write!(app, auth, req);
     let team = teams::rename(w.tx(), &auth.actor(), id, req.if_match, &req.body.name).await?;
     let body = present(&auth.0, T, &team)?;
     w.respond(StatusCode::OK, &body).await
@@ -106,11 +97,8 @@ pub async fn delete_team(
     req: ApiWrite<NoBody>,
 ) -> ApiResult<Response> {
     auth.require(T, Action::Delete)?;
-    let id = parse_id(&id)?;
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let id = parse_id("team", &id)?;
+    let mut w = begin_write!(app, auth, req);
     teams::delete(w.tx(), &auth.actor(), id, req.if_match).await?;
     w.respond(StatusCode::NO_CONTENT, &()).await
 }

@@ -12,11 +12,12 @@ use nave_store::users;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::parse_id;
+use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, NoBody};
 use crate::present::{ListResponse, present, present_page, visible_or_404};
 use crate::state::AppState;
-use crate::write::{Begun, Writer};
 
 const T: RecordType = RecordType::ApiToken;
 
@@ -77,10 +78,7 @@ pub async fn create_token(
     req: ApiWrite<CreateTokenRequest>,
 ) -> ApiResult<Response> {
     let scope = auth.require(T, Action::Create)?;
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let mut w = begin_write!(app, auth, req);
     let user_key = match req.body.user_id {
         Some(u) => {
             let key = users::resolve(w.tx(), auth.0.tenant_id, u, "user_id").await?;
@@ -100,10 +98,6 @@ pub async fn create_token(
     w.respond(StatusCode::CREATED, &body).await
 }
 
-fn parse_id(id: &str) -> ApiResult<PublicId> {
-    id.parse().map_err(|_| ApiError::not_found("api_token"))
-}
-
 #[utoipa::path(get, path = "/tokens/{id}", tag = "access", params(("id" = String, Path)),
     responses((status = 200, body = ApiToken), (status = 404, body = Problem)))]
 pub async fn get_token(
@@ -113,7 +107,7 @@ pub async fn get_token(
 ) -> ApiResult<Json<serde_json::Value>> {
     auth.require(T, Action::Read)?;
     let mut tx = app.db.autocommit().await?;
-    let t = tokens::get(&mut tx, auth.0.tenant_id, parse_id(&id)?)
+    let t = tokens::get(&mut tx, auth.0.tenant_id, parse_id("api_token", &id)?)
         .await?
         .ok_or_else(|| ApiError::not_found("api_token"))?;
     tx.commit().await?;
@@ -130,11 +124,8 @@ pub async fn revoke_token(
     req: ApiWrite<NoBody>,
 ) -> ApiResult<Response> {
     auth.require(T, Action::Delete)?;
-    let id = parse_id(&id)?;
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let id = parse_id("api_token", &id)?;
+    let mut w = begin_write!(app, auth, req);
     let t = tokens::get(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("api_token"))?;
     visible_or_404(&auth.0, T, Action::Read, own(&t))?;
     visible_or_404(&auth.0, T, Action::Delete, own(&t))?;

@@ -12,11 +12,11 @@ use nave_store::users::{self, NewUser, User, UserPatch};
 use serde::Deserialize;
 
 use super::double_option;
+use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, NoBody};
 use crate::present::{ListResponse, present, present_page, visible_or_404};
 use crate::state::AppState;
-use crate::write::{Begun, Writer};
 
 const T: RecordType = RecordType::User;
 
@@ -79,10 +79,7 @@ pub async fn create_user(
 ) -> ApiResult<Response> {
     auth.require(T, Action::Create)?;
     let password_hash = hashed(req.body.password.as_deref())?;
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let mut w = begin_write!(app, auth, req);
     let b = req.body;
     let new =
         NewUser { email: b.email, name: b.name, password_hash, role: b.role, team_id: b.team_id, locale: b.locale };
@@ -92,7 +89,7 @@ pub async fn create_user(
 }
 
 async fn load(app: &AppState, auth: &ApiAuth, id: &str) -> ApiResult<User> {
-    let id: PublicId = id.parse().map_err(|_| ApiError::not_found("user"))?;
+    let id = super::parse_id("user", id)?;
     let mut tx = app.db.autocommit().await?;
     let u = users::get(&mut tx, auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     tx.commit().await?;
@@ -143,10 +140,7 @@ pub async fn update_user(
         return Err(ApiError::forbidden("your role may not change this user"));
     }
     let password_hash = hashed(req.body.password.as_deref())?;
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let mut w = begin_write!(app, auth, req);
     let b = req.body;
     let patch = UserPatch {
         email: b.email,
@@ -175,10 +169,7 @@ pub async fn delete_user(
     if !auth.0.may(T, Action::Delete, own(&before)) {
         return Err(ApiError::forbidden("your role may not delete this user"));
     }
-    let mut w = match Writer::begin(&app, &auth, &req).await? {
-        Begun::Fresh(w) => w,
-        Begun::Replay(r) => return Ok(r),
-    };
+    let mut w = begin_write!(app, auth, req);
     users::delete(w.tx(), &auth.actor(), before.id, req.if_match).await?;
     w.respond(StatusCode::NO_CONTENT, &()).await
 }
