@@ -61,6 +61,7 @@ string_enum! {
         AuditEntry => "audit_entry",
         Event => "event",
         Account => "account",
+        PaymentTerms => "payment_terms",
     }
 }
 
@@ -205,8 +206,10 @@ impl BuiltinRole {
         use Scope::*;
         let crud = [Read, Create, Update, Delete];
         let mut g = Grants::new();
-        // Everyone may see who their colleagues are and manage their own API tokens.
+        // Everyone may see who their colleagues are, read reference data such as
+        // payment terms, and manage their own API tokens.
         g.allow(T::User, Read, All).allow(T::Team, Read, All).allow(T::Role, Read, All);
+        g.allow(T::PaymentTerms, Read, All);
         g.allow_all(&[T::ApiToken], &crud, Own);
         match self {
             BuiltinRole::Admin => {
@@ -236,6 +239,7 @@ impl BuiltinRole {
             }
             BuiltinRole::Accounting => {
                 g.allow_all(&[T::Account], &[Read, Update], All);
+                g.allow_all(&[T::PaymentTerms], &crud, All);
                 g.allow_all(&[T::AuditEntry, T::Event], &[Read], All);
                 g.give(Capability::ViewCost).give(Capability::ViewMargin).give(Capability::ViewCreditLimit);
             }

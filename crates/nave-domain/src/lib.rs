@@ -11,5 +11,6 @@ pub mod email;
 pub mod error;
 pub mod ids;
 pub mod money;
+pub mod terms;
 
 pub use error::{DomainError, FieldError};

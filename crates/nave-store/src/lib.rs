@@ -14,6 +14,7 @@ pub mod events;
 pub mod idempotency;
 pub mod migrate;
 pub mod page;
+pub mod payment_terms;
 pub mod roles;
 pub mod schema;
 pub mod sessions;

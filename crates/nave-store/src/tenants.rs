@@ -7,7 +7,7 @@ use nave_domain::access::BuiltinRole;
 use nave_domain::ids::PublicId;
 
 use crate::db::{Db, now};
-use crate::{StoreResult, args};
+use crate::{StoreResult, args, payment_terms};
 
 /// The tenant of a single-company install.
 pub const DEFAULT_TENANT: i64 = 1;
@@ -24,6 +24,17 @@ pub async fn ensure(db: &Db, id: i64, name: &str) -> StoreResult<()> {
         )
         .await?;
         tx.execute("INSERT INTO tenant_counters (tenant_id, event_position) VALUES ($1, 0)", args![id]).await?;
+        // A new company starts with the usual payment terms (seeded once, so
+        // terms an admin deletes stay deleted).
+        for (name, instalments) in payment_terms::defaults() {
+            let sql = format!(
+                "INSERT INTO payment_terms (tenant_id, id, public_id, name, name_key, instalments, active, version, \
+                 created_at, updated_at) VALUES ($1, {}, $2, $3, $4, $5, $6, 1, $7, $7)",
+                tx.new_id_expr("payment_terms", "$1")
+            );
+            let json = serde_json::to_string(&instalments).map_err(|e| crate::StoreError::Decode(e.to_string()))?;
+            tx.execute(sql, args![id, PublicId::new(), name, name.to_lowercase(), json, true, now()]).await?;
+        }
     }
     for &role in BuiltinRole::ALL {
         let sql = format!(

@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod audit;
 pub mod events;
 pub mod me;
+pub mod payment_terms;
 pub mod roles;
 pub mod teams;
 pub mod tokens;
@@ -82,7 +83,15 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::list_audit_log))
         .routes(routes!(events::list_events))
         .routes(routes!(accounts::list_accounts, accounts::create_account))
-        .routes(routes!(accounts::get_account, accounts::update_account, accounts::delete_account));
+        .routes(routes!(accounts::get_account, accounts::update_account, accounts::delete_account))
+        .routes(routes!(payment_terms::list_payment_terms, payment_terms::create_payment_terms))
+        .routes(routes!(payment_terms::preview_unsaved_terms))
+        .routes(routes!(
+            payment_terms::get_payment_terms,
+            payment_terms::update_payment_terms,
+            payment_terms::delete_payment_terms
+        ))
+        .routes(routes!(payment_terms::preview_payment_terms));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))

@@ -19,6 +19,7 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod home;
+pub mod settings;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "nave_session";
