@@ -11,6 +11,7 @@ pub mod email;
 pub mod error;
 pub mod ids;
 pub mod money;
+pub mod pricing;
 pub mod terms;
 
 pub use error::{DomainError, FieldError};
