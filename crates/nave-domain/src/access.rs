@@ -62,6 +62,8 @@ string_enum! {
         Event => "event",
         Account => "account",
         PaymentTerms => "payment_terms",
+        Tax => "tax",
+        TaxCategory => "tax_category",
     }
 }
 
@@ -209,7 +211,7 @@ impl BuiltinRole {
         // Everyone may see who their colleagues are, read reference data such as
         // payment terms, and manage their own API tokens.
         g.allow(T::User, Read, All).allow(T::Team, Read, All).allow(T::Role, Read, All);
-        g.allow(T::PaymentTerms, Read, All);
+        g.allow_all(&[T::PaymentTerms, T::Tax, T::TaxCategory], &[Read], All);
         g.allow_all(&[T::ApiToken], &crud, Own);
         match self {
             BuiltinRole::Admin => {
@@ -239,7 +241,7 @@ impl BuiltinRole {
             }
             BuiltinRole::Accounting => {
                 g.allow_all(&[T::Account], &[Read, Update], All);
-                g.allow_all(&[T::PaymentTerms], &crud, All);
+                g.allow_all(&[T::PaymentTerms, T::Tax, T::TaxCategory], &crud, All);
                 g.allow_all(&[T::AuditEntry, T::Event], &[Read], All);
                 g.give(Capability::ViewCost).give(Capability::ViewMargin).give(Capability::ViewCreditLimit);
             }

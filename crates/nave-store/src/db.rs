@@ -217,6 +217,7 @@ pub enum Arg {
     Bool(Option<bool>),
     Uuid(Option<Uuid>),
     Ts(Option<OffsetDateTime>),
+    Date(Option<time::Date>),
 }
 
 macro_rules! arg_from {
@@ -243,6 +244,8 @@ arg_from!(Option<Uuid>, v, Arg::Uuid(v));
 arg_from!(nave_domain::ids::PublicId, v, Arg::Uuid(Some(v.as_uuid())));
 arg_from!(OffsetDateTime, v, Arg::Ts(Some(v)));
 arg_from!(Option<OffsetDateTime>, v, Arg::Ts(v));
+arg_from!(time::Date, v, Arg::Date(Some(v)));
+arg_from!(Option<time::Date>, v, Arg::Date(v));
 
 /// Builds a `Vec<Arg>` from values: `args![tenant_id, name, None::<i64>]`.
 #[macro_export]
@@ -283,6 +286,7 @@ fn bind_sqlite(mut q: SqliteQuery<'_>, args: Vec<Arg>) -> SqliteQuery<'_> {
             Arg::Bool(v) => q.bind(v),
             Arg::Uuid(v) => q.bind(v),
             Arg::Ts(v) => q.bind(v.map(sqlite_ts)),
+            Arg::Date(v) => q.bind(v),
         };
     }
     q
@@ -296,6 +300,7 @@ fn bind_pg(mut q: PgQuery<'_>, args: Vec<Arg>) -> PgQuery<'_> {
             Arg::Bool(v) => q.bind(v),
             Arg::Uuid(v) => q.bind(v),
             Arg::Ts(v) => q.bind(v),
+            Arg::Date(v) => q.bind(v),
         };
     }
     q
@@ -317,6 +322,7 @@ pub trait DbRow {
         self.opt_ts(col)?.ok_or_else(|| StoreError::Decode(format!("{col} is null")))
     }
     fn opt_ts(&self, col: &str) -> StoreResult<Option<OffsetDateTime>>;
+    fn opt_date(&self, col: &str) -> StoreResult<Option<time::Date>>;
 }
 
 macro_rules! impl_db_row {
@@ -342,6 +348,9 @@ macro_rules! impl_db_row {
             }
             fn opt_uuid(&self, col: &str) -> StoreResult<Option<Uuid>> {
                 Ok(self.try_get::<Option<Uuid>, _>(col)?)
+            }
+            fn opt_date(&self, col: &str) -> StoreResult<Option<time::Date>> {
+                Ok(self.try_get::<Option<time::Date>, _>(col)?)
             }
             fn opt_ts(&self, col: &str) -> StoreResult<Option<OffsetDateTime>> {
                 let f: fn(&Self, &str) -> StoreResult<Option<OffsetDateTime>> = $ts;

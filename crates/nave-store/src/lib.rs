@@ -18,6 +18,7 @@ pub mod payment_terms;
 pub mod roles;
 pub mod schema;
 pub mod sessions;
+pub mod taxes;
 pub mod teams;
 pub mod tenants;
 pub mod tokens;

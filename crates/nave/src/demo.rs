@@ -11,6 +11,7 @@ use nave_store::Db;
 use nave_store::accounts::{self, NewAccount};
 use nave_store::audit::Actor;
 use nave_store::auth::hash_password;
+use nave_store::taxes::{self, TaxInput};
 use nave_store::tenants::DEFAULT_TENANT;
 use nave_store::users::{self, NewUser};
 use nave_store::{StoreResult, teams};
@@ -191,8 +192,31 @@ pub async fn load(db: &Db) -> StoreResult<()> {
             accounts::update(&mut tx, &system, &a, None, patch).await?;
         }
     }
+    let mut tax_ids = Vec::new();
+    for (name, rate, from) in [
+        ("VAT 20 %", 20, None),
+        ("Reduced VAT 5 %", 5, None),
+        ("Zero rate", 0, None),
+        ("NY sales tax 8.875 %", 0, Some(time::macros::date!(2025 - 01 - 01))),
+    ] {
+        let rate = if rate == 0 && from.is_some() {
+            rust_decimal::Decimal::new(8875, 3)
+        } else {
+            rust_decimal::Decimal::from(rate)
+        };
+        let input = TaxInput { name: name.into(), rate, valid_from: from, valid_to: None, active: true };
+        tax_ids.push(taxes::create_tax(&mut tx, &system, input).await?.id);
+    }
+    for (name, ids) in [
+        ("Standard goods", vec![tax_ids[0]]),
+        ("Food and books", vec![tax_ids[1]]),
+        ("Exports", vec![tax_ids[2]]),
+        ("New York sales", vec![tax_ids[3]]),
+    ] {
+        taxes::create_category(&mut tx, &system, name, &ids).await?;
+    }
     tx.commit().await?;
-    eprintln!("Loaded 2 teams, {} users and 150 accounts.", DEMO_USERS.len());
+    eprintln!("Loaded 2 teams, {} users, 150 accounts, 4 taxes and 4 tax categories.", DEMO_USERS.len());
     Ok(())
 }
 

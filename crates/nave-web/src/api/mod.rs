@@ -24,6 +24,7 @@ pub mod events;
 pub mod me;
 pub mod payment_terms;
 pub mod roles;
+pub mod taxes;
 pub mod teams;
 pub mod tokens;
 pub mod users;
@@ -91,7 +92,11 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             payment_terms::update_payment_terms,
             payment_terms::delete_payment_terms
         ))
-        .routes(routes!(payment_terms::preview_payment_terms));
+        .routes(routes!(payment_terms::preview_payment_terms))
+        .routes(routes!(taxes::list_taxes, taxes::create_tax))
+        .routes(routes!(taxes::get_tax, taxes::update_tax, taxes::delete_tax))
+        .routes(routes!(taxes::list_tax_categories, taxes::create_tax_category))
+        .routes(routes!(taxes::get_tax_category, taxes::update_tax_category, taxes::delete_tax_category));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))

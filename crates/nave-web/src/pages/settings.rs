@@ -93,3 +93,53 @@ pub async fn payment_terms_page(
     }
     Ok(render(&page).into_response())
 }
+
+#[derive(Debug)]
+struct TaxRow {
+    name: String,
+    rate: String,
+    validity: String,
+    active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "taxes.html")]
+struct TaxesPage {
+    layout: Layout,
+    taxes: Vec<TaxRow>,
+    categories: Vec<(String, String)>,
+}
+
+/// `GET /taxes`: tax rates and the categories that use them.
+pub async fn taxes_page(State(app): State<AppState>, auth: PageAuth) -> PageResult {
+    let p = &auth.principal;
+    p.scope_for(RecordType::Tax, Action::Read).ok_or_else(|| ApiError::forbidden("your role may not read taxes"))?;
+    let mut tx = app.db.autocommit().await?;
+    let taxes = nave_store::taxes::list_taxes(&mut tx, p.tenant_id).await?;
+    let cats = nave_store::taxes::list_categories(&mut tx, p.tenant_id).await?;
+    let name_of = |id: &nave_domain::ids::PublicId| {
+        taxes.iter().find(|t| t.id == *id).map(|t| t.name.clone()).unwrap_or_default()
+    };
+    let page = TaxesPage {
+        layout: auth.layout("taxes"),
+        categories: cats
+            .iter()
+            .map(|c| (c.name.clone(), c.tax_ids.iter().map(name_of).collect::<Vec<_>>().join(", ")))
+            .collect(),
+        taxes: taxes
+            .iter()
+            .map(|t| TaxRow {
+                name: t.name.clone(),
+                rate: t.rate.clone(),
+                validity: match (&t.valid_from, &t.valid_to) {
+                    (None, None) => "always".into(),
+                    (Some(f), None) => format!("from {f}"),
+                    (None, Some(to)) => format!("until {to}"),
+                    (Some(f), Some(to)) => format!("{f} to {to}"),
+                },
+                active: t.active,
+            })
+            .collect(),
+    };
+    Ok(render(&page).into_response())
+}
