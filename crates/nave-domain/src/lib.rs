@@ -12,6 +12,7 @@ pub mod error;
 pub mod ids;
 pub mod money;
 pub mod pricing;
+pub mod stock;
 pub mod tax;
 pub mod terms;
 
