@@ -64,6 +64,9 @@ string_enum! {
         PaymentTerms => "payment_terms",
         Tax => "tax",
         TaxCategory => "tax_category",
+        Product => "product",
+        ProductCategory => "product_category",
+        Warehouse => "warehouse",
     }
 }
 
@@ -114,11 +117,10 @@ pub struct SensitiveField {
 
 /// The field-security rules. Later record types add theirs here, and every
 /// output path honours them through [`Principal::redact`].
-pub const SENSITIVE_FIELDS: &[SensitiveField] = &[SensitiveField {
-    record_type: RecordType::Account,
-    path: "credit_limit",
-    capability: Capability::ViewCreditLimit,
-}];
+pub const SENSITIVE_FIELDS: &[SensitiveField] = &[
+    SensitiveField { record_type: RecordType::Account, path: "credit_limit", capability: Capability::ViewCreditLimit },
+    SensitiveField { record_type: RecordType::Product, path: "cost", capability: Capability::ViewCost },
+];
 
 /// The permissions and capabilities of one role.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,7 +213,11 @@ impl BuiltinRole {
         // Everyone may see who their colleagues are, read reference data such as
         // payment terms, and manage their own API tokens.
         g.allow(T::User, Read, All).allow(T::Team, Read, All).allow(T::Role, Read, All);
-        g.allow_all(&[T::PaymentTerms, T::Tax, T::TaxCategory], &[Read], All);
+        g.allow_all(
+            &[T::PaymentTerms, T::Tax, T::TaxCategory, T::Product, T::ProductCategory, T::Warehouse],
+            &[Read],
+            All,
+        );
         g.allow_all(&[T::ApiToken], &crud, Own);
         match self {
             BuiltinRole::Admin => {
@@ -221,7 +227,7 @@ impl BuiltinRole {
                 }
             }
             BuiltinRole::SalesManager => {
-                g.allow_all(&[T::Account], &crud, All);
+                g.allow_all(&[T::Account, T::Product, T::ProductCategory], &crud, All);
                 g.allow_all(&[T::AuditEntry, T::Event], &[Read], All);
                 g.give(Capability::ViewCost)
                     .give(Capability::ViewMargin)
@@ -236,7 +242,11 @@ impl BuiltinRole {
                 g.allow_all(&[T::Account], &[Read, Update], All);
                 g.give(Capability::ViewCreditLimit);
             }
-            BuiltinRole::Warehouse | BuiltinRole::Support => {
+            BuiltinRole::Warehouse => {
+                g.allow(T::Account, Read, All);
+                g.allow_all(&[T::Warehouse], &crud, All);
+            }
+            BuiltinRole::Support => {
                 g.allow(T::Account, Read, All);
             }
             BuiltinRole::Accounting => {

@@ -157,6 +157,32 @@ pub fn format_minor(minor: i64, currency: Currency) -> String {
     Money::from_minor(minor, currency).to_string()
 }
 
+/// Decimal places a unit price (or unit cost) may carry.
+pub const UNIT_PRICE_SCALE: u32 = 4;
+
+/// Parses a unit price: a non-negative decimal string with at most 4 decimal
+/// places, returned as an integer in 1/10,000 of the currency's major unit.
+pub fn parse_unit_price(s: &str) -> Result<i64, String> {
+    let d = Decimal::from_str_exact(s.trim())
+        .map_err(|_| "must be a decimal number written as a string, e.g. \"12.50\"".to_string())?;
+    if d.is_sign_negative() && !d.is_zero() {
+        return Err("must not be negative".into());
+    }
+    if d.normalize().scale() > UNIT_PRICE_SCALE {
+        return Err("must have at most 4 decimal places".into());
+    }
+    let scaled = d.checked_mul(Decimal::from(10i64.pow(UNIT_PRICE_SCALE))).ok_or("is too large")?;
+    i64::try_from(scaled.trunc()).map_err(|_| "is too large".to_string())
+}
+
+/// Formats a unit price (1/10,000 of the major unit) with at least the
+/// currency's decimals and at most 4: `12.50`, `0.1234`, `7` (JPY).
+pub fn format_unit_price(e4: i64, currency: Currency) -> String {
+    let d = Decimal::new(e4, UNIT_PRICE_SCALE).normalize();
+    let min = currency.minor_units();
+    if d.scale() >= min { d.to_string() } else { format!("{:.*}", min as usize, d) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +230,17 @@ mod tests {
     }
 
     #[test]
+    fn unit_prices_keep_up_to_four_decimals_and_print_at_least_the_currency_ones() {
+        assert_eq!(parse_unit_price("12.5").unwrap(), 125_000);
+        assert_eq!(format_unit_price(125_000, usd()), "12.50");
+        assert_eq!(format_unit_price(1_234, usd()), "0.1234");
+        assert_eq!(format_unit_price(70_000, Currency::parse("JPY").unwrap()), "7");
+        assert!(parse_unit_price("1.23456").is_err());
+        assert!(parse_unit_price("-1").is_err());
+        assert!(parse_unit_price("abc").is_err());
+    }
+
+    #[test]
     fn rounding_is_half_away_from_zero() {
         assert_eq!(Money::round(Decimal::new(125, 3), usd()).unwrap().minor(), 13);
         assert_eq!(Money::round(Decimal::new(-125, 3), usd()).unwrap().minor(), -13);
@@ -219,6 +256,12 @@ mod tests {
             prop_assert_eq!(Money::parse(&text, c).unwrap(), m);
             let decimals = text.split_once('.').map_or(0, |(_, f)| f.len() as u32);
             prop_assert_eq!(decimals, c.minor_units());
+        }
+
+        #[test]
+        fn unit_prices_survive_a_round_trip(e4 in 0i64..100_000_000_000, cur in prop::sample::select(vec!["USD", "JPY", "KWD"])) {
+            let c = Currency::parse(cur).unwrap();
+            prop_assert_eq!(parse_unit_price(&format_unit_price(e4, c)).unwrap(), e4);
         }
 
         #[test]

@@ -52,3 +52,10 @@ pub async fn list(db: &Db) -> StoreResult<Vec<(i64, String)>> {
     let mut tx = db.read().await?;
     tx.fetch_all("SELECT id, name FROM tenants ORDER BY id", vec![], |r| Ok((r.i64("id")?, r.text("name")?))).await
 }
+
+/// The company's own currency (set on the tenant; USD unless changed).
+pub async fn currency(tx: &mut crate::Tx, tenant_id: i64) -> StoreResult<nave_domain::money::Currency> {
+    let code =
+        tx.fetch_one("SELECT currency FROM tenants WHERE id = $1", args![tenant_id], |r| r.text("currency")).await?;
+    nave_domain::money::Currency::parse(&code).map_err(|e| crate::StoreError::Decode(e.to_string()))
+}

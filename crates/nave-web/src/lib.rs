@@ -55,6 +55,7 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/users", get(pages::admin::users_page))
         .route("/payment-terms", get(pages::settings::payment_terms_page))
         .route("/taxes", get(pages::settings::taxes_page))
+        .route("/products", get(pages::catalog::products_page))
         .route("/settings/tokens", get(pages::admin::tokens_page).post(pages::admin::create_token))
         .route("/settings/tokens/{id}/revoke", post(pages::admin::revoke_token))
         .fallback(pages::not_found)

@@ -4,6 +4,7 @@
 //! loads once. Each feature adds its demo data here.
 
 use nave_domain::account::AccountKind;
+use nave_domain::catalog::ProductKind;
 use nave_domain::email::Email;
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
@@ -11,6 +12,7 @@ use nave_store::Db;
 use nave_store::accounts::{self, NewAccount};
 use nave_store::audit::Actor;
 use nave_store::auth::hash_password;
+use nave_store::catalog::{self, ProductInput, WarehouseInput};
 use nave_store::taxes::{self, TaxInput};
 use nave_store::tenants::DEFAULT_TENANT;
 use nave_store::users::{self, NewUser};
@@ -29,6 +31,55 @@ pub const DEMO_USERS: &[(&str, &str, &str, Option<&str>)] = &[
     ("will@demo.example", "Will Warehouse", "warehouse", None),
     ("alan@demo.example", "Alan Accounts", "accounting", None),
     ("sue@demo.example", "Sue Support", "support", None),
+];
+
+/// Product lines and their products: (SKU, name, kind, unit, list price, cost).
+type DemoProduct = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str);
+
+const DEMO_CATALOG: &[(&str, &[DemoProduct])] = &[
+    (
+        "Power tools",
+        &[
+            ("PT-DRL-18", "Cordless drill 18 V", "goods", "pc", "129.90", "71.25"),
+            ("PT-IMP-18", "Impact driver 18 V", "goods", "pc", "149.00", "82.40"),
+            ("PT-SAW-CIR", "Circular saw 1400 W", "goods", "pc", "189.00", "104.10"),
+            ("PT-GRN-125", "Angle grinder 125 mm", "goods", "pc", "79.50", "41.30"),
+            ("PT-BAT-50", "Battery pack 5.0 Ah", "goods", "pc", "69.00", "33.90"),
+        ],
+    ),
+    (
+        "Hand tools",
+        &[
+            ("HT-HAM-16", "Claw hammer 16 oz", "goods", "pc", "24.90", "9.80"),
+            ("HT-SCR-SET", "Screwdriver set, 12 pieces", "goods", "set", "34.50", "14.20"),
+            ("HT-WRN-SET", "Combination wrench set", "goods", "set", "59.00", "27.75"),
+            ("HT-TAPE-8", "Tape measure 8 m", "goods", "pc", "12.75", "4.10"),
+        ],
+    ),
+    (
+        "Fasteners",
+        &[
+            ("FS-SCR-4x40", "Wood screws 4 x 40 mm, box of 200", "goods", "box", "8.95", "3.1200"),
+            ("FS-ANC-8", "Wall anchors 8 mm, box of 100", "goods", "box", "6.50", "2.0450"),
+            ("FS-BLT-M10", "Hex bolts M10, box of 50", "goods", "box", "14.20", "6.3300"),
+        ],
+    ),
+    (
+        "Safety",
+        &[
+            ("SF-GLV-L", "Work gloves, size L", "goods", "pair", "7.90", "2.65"),
+            ("SF-GOG-01", "Safety goggles", "goods", "pc", "11.50", "3.95"),
+            ("SF-HLM-01", "Hard hat", "goods", "pc", "19.90", "8.10"),
+        ],
+    ),
+    (
+        "Services",
+        &[
+            ("SV-INST-H", "Installation, per hour", "service", "h", "65.00", "38.00"),
+            ("SV-REP-FLAT", "Tool repair, flat rate", "service", "pc", "45.00", "22.00"),
+            ("SV-TRAIN-D", "Safety training day", "service", "day", "480.00", "260.00"),
+        ],
+    ),
 ];
 
 /// A tiny deterministic generator (a linear congruential one): the same demo every time.
@@ -215,8 +266,47 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     ] {
         taxes::create_category(&mut tx, &system, name, &ids).await?;
     }
+    let standard =
+        taxes::list_categories(&mut tx, DEFAULT_TENANT).await?.into_iter().find(|c| c.name == "Standard goods");
+    let mut products = 0;
+    for (line, items) in DEMO_CATALOG {
+        let cat = catalog::create_category(&mut tx, &system, line, None).await?;
+        for (sku, name, kind, unit, price, cost) in *items {
+            let input = ProductInput {
+                sku: (*sku).into(),
+                name: (*name).into(),
+                description: String::new(),
+                kind: ProductKind::parse(kind).expect("demo kind"),
+                unit: (*unit).into(),
+                category_id: Some(cat.id),
+                currency: Currency::parse("USD").expect("USD"),
+                list_price: (*price).into(),
+                cost: (*cost).into(),
+                tax_category_id: standard.as_ref().map(|c| c.id),
+                weight_kg: None,
+                barcode: None,
+                notes: String::new(),
+                active: true,
+            };
+            catalog::create_product(&mut tx, &system, input).await?;
+            products += 1;
+        }
+    }
+    for (name, address, negative) in [
+        ("Main warehouse", "12 Harbour Road\nHull HU1 2AB\nUnited Kingdom", false),
+        ("Rotterdam hub", "Havenstraat 8\n3011 Rotterdam\nNetherlands", false),
+        ("Drop-ship virtual", "", true),
+    ] {
+        let input =
+            WarehouseInput { name: name.into(), address: address.into(), allow_negative_stock: negative, active: true };
+        catalog::create_warehouse(&mut tx, &system, input).await?;
+    }
     tx.commit().await?;
-    eprintln!("Loaded 2 teams, {} users, 150 accounts, 4 taxes and 4 tax categories.", DEMO_USERS.len());
+    eprintln!(
+        "Loaded 2 teams, {} users, 150 accounts, 4 taxes, {} product lines with {products} products, and 3 warehouses.",
+        DEMO_USERS.len(),
+        DEMO_CATALOG.len()
+    );
     Ok(())
 }
 

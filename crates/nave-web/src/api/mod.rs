@@ -20,6 +20,7 @@ use crate::state::AppState;
 
 pub mod accounts;
 pub mod audit;
+pub mod catalog;
 pub mod events;
 pub mod me;
 pub mod payment_terms;
@@ -96,7 +97,17 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(taxes::list_taxes, taxes::create_tax))
         .routes(routes!(taxes::get_tax, taxes::update_tax, taxes::delete_tax))
         .routes(routes!(taxes::list_tax_categories, taxes::create_tax_category))
-        .routes(routes!(taxes::get_tax_category, taxes::update_tax_category, taxes::delete_tax_category));
+        .routes(routes!(taxes::get_tax_category, taxes::update_tax_category, taxes::delete_tax_category))
+        .routes(routes!(catalog::list_product_categories, catalog::create_product_category))
+        .routes(routes!(
+            catalog::get_product_category,
+            catalog::update_product_category,
+            catalog::delete_product_category
+        ))
+        .routes(routes!(catalog::list_products, catalog::create_product))
+        .routes(routes!(catalog::get_product, catalog::update_product, catalog::delete_product))
+        .routes(routes!(catalog::list_warehouses, catalog::create_warehouse))
+        .routes(routes!(catalog::get_warehouse, catalog::update_warehouse, catalog::delete_warehouse));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))

@@ -18,6 +18,7 @@ use crate::state::AppState;
 pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod catalog;
 pub mod home;
 pub mod settings;
 

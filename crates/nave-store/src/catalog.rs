@@ -1,0 +1,648 @@
+//! The catalog: product categories (a tree of product lines), products and
+//! warehouses.
+
+use nave_domain::DomainError;
+use nave_domain::access::RecordType;
+use nave_domain::catalog::{ProductKind, check_sku, check_text};
+use nave_domain::error::Validator;
+use nave_domain::ids::PublicId;
+use nave_domain::money::{Currency, format_unit_price, parse_unit_price};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::audit::{self, Actor};
+use crate::db::{DbRow, Tx, now};
+use crate::page::{Cursor, Page};
+use crate::{StoreError, StoreResult, args, expect_version, on_unique};
+
+// ---------------------------------------------------------------- categories
+
+/// A product category (product line) as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProductCategory {
+    #[serde(skip)]
+    pub key: i64,
+    #[schema(value_type = String)]
+    pub id: PublicId,
+    pub name: String,
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<PublicId>,
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+const SELECT_CAT: &str = "SELECT c.id, c.public_id, c.name, c.version, c.created_at, c.updated_at, \
+    p.public_id AS parent_public_id FROM product_categories c \
+    LEFT JOIN product_categories p ON p.tenant_id = c.tenant_id AND p.id = c.parent_id";
+
+fn decode_cat(r: &dyn DbRow) -> StoreResult<ProductCategory> {
+    Ok(ProductCategory {
+        key: r.i64("id")?,
+        id: PublicId::from_uuid(r.uuid("public_id")?),
+        name: r.text("name")?,
+        parent_id: r.opt_uuid("parent_public_id")?.map(PublicId::from_uuid),
+        version: r.i64("version")?,
+        created_at: r.ts("created_at")?,
+        updated_at: r.ts("updated_at")?,
+    })
+}
+
+pub async fn list_categories(tx: &mut Tx, tenant_id: i64) -> StoreResult<Vec<ProductCategory>> {
+    tx.fetch_all(format!("{SELECT_CAT} WHERE c.tenant_id = $1 ORDER BY c.name_key"), args![tenant_id], decode_cat).await
+}
+
+pub async fn get_category(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<ProductCategory>> {
+    tx.fetch_optional(
+        format!("{SELECT_CAT} WHERE c.tenant_id = $1 AND c.public_id = $2"),
+        args![tenant_id, id],
+        decode_cat,
+    )
+    .await
+}
+
+async fn category_key(tx: &mut Tx, tenant_id: i64, id: PublicId, field: &str) -> StoreResult<i64> {
+    get_category(tx, tenant_id, id)
+        .await?
+        .map(|c| c.key)
+        .ok_or_else(|| DomainError::invalid(field, "is not the id of a product category").into())
+}
+
+/// Would `parent` under `child` close a loop?
+async fn category_cycle(tx: &mut Tx, tenant_id: i64, child: i64, parent: i64) -> StoreResult<bool> {
+    let mut cur = Some(parent);
+    for _ in 0..1000 {
+        let Some(c) = cur else { return Ok(false) };
+        if c == child {
+            return Ok(true);
+        }
+        cur = tx
+            .fetch_optional(
+                "SELECT parent_id FROM product_categories WHERE tenant_id = $1 AND id = $2",
+                args![tenant_id, c],
+                |r| r.opt_i64("parent_id"),
+            )
+            .await?
+            .flatten();
+    }
+    Ok(true)
+}
+
+fn duplicate_cat(name: &str) -> DomainError {
+    DomainError::Conflict(format!("a product category named {name} already exists"))
+}
+
+pub async fn create_category(
+    tx: &mut Tx,
+    actor: &Actor,
+    name: &str,
+    parent: Option<PublicId>,
+) -> StoreResult<ProductCategory> {
+    let mut v = Validator::new();
+    let name = check_text(&mut v, "name", name, 1, 100);
+    v.finish()?;
+    let parent_key = match parent {
+        Some(p) => Some(category_key(tx, actor.tenant_id, p, "parent_id").await?),
+        None => None,
+    };
+    let id = PublicId::new();
+    let sql = format!(
+        "INSERT INTO product_categories (tenant_id, id, public_id, name, name_key, parent_id, version, created_at, \
+         updated_at, created_by, updated_by) VALUES ($1, {}, $2, $3, $4, $5, 1, $6, $6, $7, $7)",
+        tx.new_id_expr("product_categories", "$1")
+    );
+    let r =
+        tx.execute(sql, args![actor.tenant_id, id, &name, name.to_lowercase(), parent_key, now(), actor.user_id]).await;
+    on_unique(r, "product_categories_name_key", "product_categories.name_key", || duplicate_cat(&name))?;
+    let c = get_category(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "product_category" })?;
+    audit::created(tx, actor, RecordType::ProductCategory, id, &c).await?;
+    Ok(c)
+}
+
+pub async fn update_category(
+    tx: &mut Tx,
+    actor: &Actor,
+    before: &ProductCategory,
+    if_version: Option<i64>,
+    name: Option<&str>,
+    parent: Option<Option<PublicId>>,
+) -> StoreResult<ProductCategory> {
+    expect_version("product_category", before.version, if_version)?;
+    let mut v = Validator::new();
+    let name = check_text(&mut v, "name", name.unwrap_or(&before.name), 1, 100);
+    v.finish()?;
+    let t = actor.tenant_id;
+    let parent_key = match parent.unwrap_or(before.parent_id) {
+        Some(p) => {
+            let k = category_key(tx, t, p, "parent_id").await?;
+            if category_cycle(tx, t, before.key, k).await? {
+                return Err(DomainError::invalid("parent_id", "would make the category its own ancestor").into());
+            }
+            Some(k)
+        }
+        None => None,
+    };
+    let r = tx
+        .execute(
+            "UPDATE product_categories SET name = $3, name_key = $4, parent_id = $5, version = version + 1, \
+             updated_at = $6, updated_by = $7 WHERE tenant_id = $1 AND id = $2",
+            args![t, before.key, &name, name.to_lowercase(), parent_key, now(), actor.user_id],
+        )
+        .await;
+    on_unique(r, "product_categories_name_key", "product_categories.name_key", || duplicate_cat(&name))?;
+    let after = get_category(tx, t, before.id).await?.ok_or(DomainError::NotFound { record: "product_category" })?;
+    audit::updated(tx, actor, RecordType::ProductCategory, after.id, after.version, before, &after).await?;
+    Ok(after)
+}
+
+/// Deletes a category without sub-categories or products; otherwise says what is in it.
+pub async fn delete_category(
+    tx: &mut Tx,
+    actor: &Actor,
+    before: &ProductCategory,
+    if_version: Option<i64>,
+) -> StoreResult<()> {
+    expect_version("product_category", before.version, if_version)?;
+    let t = actor.tenant_id;
+    let children = tx
+        .scalar_i64(
+            "SELECT COUNT(*) AS v FROM product_categories WHERE tenant_id = $1 AND parent_id = $2",
+            args![t, before.key],
+        )
+        .await?;
+    let products = tx
+        .scalar_i64(
+            "SELECT COUNT(*) AS v FROM products WHERE tenant_id = $1 AND category_id = $2",
+            args![t, before.key],
+        )
+        .await?;
+    if children + products > 0 {
+        return Err(DomainError::Conflict(format!(
+            "the category {} still holds {children} sub-categories and {products} product(s)",
+            before.name
+        ))
+        .into());
+    }
+    tx.execute("DELETE FROM product_categories WHERE tenant_id = $1 AND id = $2", args![t, before.key]).await?;
+    audit::deleted(tx, actor, RecordType::ProductCategory, before.id, before.version + 1, before).await
+}
+
+// ------------------------------------------------------------------ products
+
+/// A product as the API shows it. `cost` is field-secured.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Product {
+    #[serde(skip)]
+    pub key: i64,
+    #[serde(skip)]
+    pub category_key: Option<i64>,
+    #[serde(skip)]
+    pub tax_category_key: Option<i64>,
+    #[schema(value_type = String)]
+    pub id: PublicId,
+    pub sku: String,
+    pub name: String,
+    pub description: String,
+    #[schema(value_type = String, example = "goods")]
+    pub kind: ProductKind,
+    /// Unit of measure, e.g. `pc`, `kg`, `h`.
+    pub unit: String,
+    #[schema(value_type = Option<String>)]
+    pub category_id: Option<PublicId>,
+    #[schema(value_type = String, example = "USD")]
+    pub currency: Currency,
+    /// Unit list price in `currency`, up to 4 decimals.
+    #[schema(example = "12.50")]
+    pub list_price: String,
+    /// Unit cost in the company's currency (moving average once stock is received).
+    /// Absent without `view_cost`.
+    #[schema(example = "7.25")]
+    pub cost: String,
+    #[schema(value_type = Option<String>)]
+    pub tax_category_id: Option<PublicId>,
+    /// Weight in kg, up to 4 decimals.
+    pub weight_kg: Option<String>,
+    pub barcode: Option<String>,
+    pub notes: String,
+    pub active: bool,
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+const SELECT_PRODUCT: &str = "SELECT p.id, p.public_id, p.sku, p.name, p.description, p.kind, p.unit, p.category_id, \
+    p.currency, p.list_price_e4, p.cost_e4, p.tax_category_id, p.weight_kg_e4, p.barcode, p.notes, p.active, p.version, \
+    p.created_at, p.updated_at, c.public_id AS category_public_id, tc.public_id AS tax_category_public_id, \
+    t.currency AS company_currency \
+    FROM products p JOIN tenants t ON t.id = p.tenant_id \
+    LEFT JOIN product_categories c ON c.tenant_id = p.tenant_id AND c.id = p.category_id \
+    LEFT JOIN tax_categories tc ON tc.tenant_id = p.tenant_id AND tc.id = p.tax_category_id";
+
+fn decode_product(r: &dyn DbRow) -> StoreResult<Product> {
+    let bad = |e: String| StoreError::Decode(e);
+    let currency = Currency::parse(&r.text("currency")?).map_err(|e| bad(e.to_string()))?;
+    let company = Currency::parse(&r.text("company_currency")?).map_err(|e| bad(e.to_string()))?;
+    let kind = ProductKind::parse(&r.text("kind")?).ok_or_else(|| bad("unknown product kind".into()))?;
+    Ok(Product {
+        key: r.i64("id")?,
+        category_key: r.opt_i64("category_id")?,
+        tax_category_key: r.opt_i64("tax_category_id")?,
+        id: PublicId::from_uuid(r.uuid("public_id")?),
+        sku: r.text("sku")?,
+        name: r.text("name")?,
+        description: r.text("description")?,
+        kind,
+        unit: r.text("unit")?,
+        category_id: r.opt_uuid("category_public_id")?.map(PublicId::from_uuid),
+        currency,
+        list_price: format_unit_price(r.i64("list_price_e4")?, currency),
+        cost: format_unit_price(r.i64("cost_e4")?, company),
+        tax_category_id: r.opt_uuid("tax_category_public_id")?.map(PublicId::from_uuid),
+        weight_kg: r.opt_i64("weight_kg_e4")?.map(|w| rust_decimal::Decimal::new(w, 4).normalize().to_string()),
+        barcode: r.opt_text("barcode")?,
+        notes: r.text("notes")?,
+        active: r.boolean("active")?,
+        version: r.i64("version")?,
+        created_at: r.ts("created_at")?,
+        updated_at: r.ts("updated_at")?,
+    })
+}
+
+pub async fn get_product(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<Product>> {
+    tx.fetch_optional(
+        format!("{SELECT_PRODUCT} WHERE p.tenant_id = $1 AND p.public_id = $2"),
+        args![tenant_id, id],
+        decode_product,
+    )
+    .await
+}
+
+/// Filters of the product list.
+#[derive(Debug, Clone)]
+pub struct ProductQuery {
+    /// `None` = both.
+    pub active: Option<bool>,
+    pub kind: Option<ProductKind>,
+    pub category_key: Option<i64>,
+    pub cursor: Option<Cursor>,
+    pub limit: i64,
+}
+
+impl Default for ProductQuery {
+    fn default() -> Self {
+        Self { active: Some(true), kind: None, category_key: None, cursor: None, limit: 50 }
+    }
+}
+
+pub async fn list_products(tx: &mut Tx, tenant_id: i64, q: &ProductQuery) -> StoreResult<Page<Product>> {
+    let mut sql = format!("{SELECT_PRODUCT} WHERE p.tenant_id = $1");
+    let mut a = args![tenant_id];
+    if let Some(active) = q.active {
+        a.push(active.into());
+        sql.push_str(&format!(" AND p.active = ${}", a.len()));
+    }
+    if let Some(k) = q.kind {
+        a.push(k.as_str().into());
+        sql.push_str(&format!(" AND p.kind = ${}", a.len()));
+    }
+    if let Some(c) = q.category_key {
+        a.push(c.into());
+        sql.push_str(&format!(" AND p.category_id = ${}", a.len()));
+    }
+    if let Some(c) = q.cursor {
+        a.push(c.0.into());
+        sql.push_str(&format!(" AND p.id > ${}", a.len()));
+    }
+    let limit = q.limit.clamp(1, 200);
+    sql.push_str(&format!(" ORDER BY p.id LIMIT {}", limit + 1));
+    let rows = tx.fetch_all(sql, a, decode_product).await?;
+    Ok(Page::from_rows(rows, limit, |p| p.key))
+}
+
+/// A product's fields as given (text where the API takes decimal strings).
+#[derive(Debug, Clone)]
+pub struct ProductInput {
+    pub sku: String,
+    pub name: String,
+    pub description: String,
+    pub kind: ProductKind,
+    pub unit: String,
+    pub category_id: Option<PublicId>,
+    pub currency: Currency,
+    pub list_price: String,
+    pub cost: String,
+    pub tax_category_id: Option<PublicId>,
+    pub weight_kg: Option<String>,
+    pub barcode: Option<String>,
+    pub notes: String,
+    pub active: bool,
+}
+
+struct CheckedProduct {
+    sku: String,
+    name: String,
+    description: String,
+    unit: String,
+    list_price_e4: i64,
+    cost_e4: i64,
+    weight_kg_e4: Option<i64>,
+    barcode: Option<String>,
+    notes: String,
+    category_key: Option<i64>,
+    tax_category_key: Option<i64>,
+}
+
+async fn check_product(tx: &mut Tx, tenant_id: i64, p: &ProductInput) -> StoreResult<CheckedProduct> {
+    let mut v = Validator::new();
+    let sku = check_sku(&mut v, &p.sku);
+    let name = check_text(&mut v, "name", &p.name, 1, 200);
+    let description = check_text(&mut v, "description", &p.description, 0, 10_000);
+    let unit = check_text(&mut v, "unit", &p.unit, 1, 20);
+    let notes = check_text(&mut v, "notes", &p.notes, 0, 10_000);
+    let list_price_e4 = v.check("list_price", parse_unit_price(&p.list_price));
+    let cost_e4 = v.check("cost", parse_unit_price(&p.cost));
+    let weight_kg_e4 = match &p.weight_kg {
+        Some(w) => v.check("weight_kg", parse_unit_price(w)),
+        None => None,
+    };
+    let barcode = p.barcode.as_deref().map(|b| check_text(&mut v, "barcode", b, 0, 64)).filter(|b| !b.is_empty());
+    v.finish()?;
+    let category_key = match p.category_id {
+        Some(c) => Some(category_key(tx, tenant_id, c, "category_id").await?),
+        None => None,
+    };
+    let tax_category_key = match p.tax_category_id {
+        Some(c) => Some(
+            crate::taxes::get_category(tx, tenant_id, c)
+                .await?
+                .ok_or_else(|| DomainError::invalid("tax_category_id", "is not the id of a tax category"))?
+                .key,
+        ),
+        None => None,
+    };
+    Ok(CheckedProduct {
+        sku,
+        name,
+        description,
+        unit,
+        list_price_e4: list_price_e4.expect("checked"),
+        cost_e4: cost_e4.expect("checked"),
+        weight_kg_e4,
+        barcode,
+        notes,
+        category_key,
+        tax_category_key,
+    })
+}
+
+fn duplicate_sku(sku: &str) -> DomainError {
+    DomainError::Conflict(format!("a product with the SKU {sku} already exists"))
+}
+
+pub async fn create_product(tx: &mut Tx, actor: &Actor, input: ProductInput) -> StoreResult<Product> {
+    let c = check_product(tx, actor.tenant_id, &input).await?;
+    let id = PublicId::new();
+    let sql = format!(
+        "INSERT INTO products (tenant_id, id, public_id, sku, sku_key, name, description, kind, unit, category_id, \
+         currency, list_price_e4, cost_e4, tax_category_id, weight_kg_e4, barcode, notes, active, version, created_at, \
+         updated_at, created_by, updated_by) VALUES ($1, {}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+         $15, $16, $17, 1, $18, $18, $19, $19)",
+        tx.new_id_expr("products", "$1")
+    );
+    let r = tx
+        .execute(
+            sql,
+            args![
+                actor.tenant_id,
+                id,
+                &c.sku,
+                c.sku.to_lowercase(),
+                &c.name,
+                &c.description,
+                input.kind.as_str(),
+                &c.unit,
+                c.category_key,
+                input.currency.code(),
+                c.list_price_e4,
+                c.cost_e4,
+                c.tax_category_key,
+                c.weight_kg_e4,
+                c.barcode,
+                &c.notes,
+                input.active,
+                now(),
+                actor.user_id
+            ],
+        )
+        .await;
+    on_unique(r, "products_sku_key", "products.sku_key", || duplicate_sku(&c.sku))?;
+    let p = get_product(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "product" })?;
+    audit::created(tx, actor, RecordType::Product, id, &p).await?;
+    Ok(p)
+}
+
+/// Replaces a product's fields (the caller merged the patch into `input`).
+pub async fn update_product(
+    tx: &mut Tx,
+    actor: &Actor,
+    before: &Product,
+    if_version: Option<i64>,
+    input: ProductInput,
+) -> StoreResult<Product> {
+    expect_version("product", before.version, if_version)?;
+    let c = check_product(tx, actor.tenant_id, &input).await?;
+    let r = tx
+        .execute(
+            "UPDATE products SET sku = $3, sku_key = $4, name = $5, description = $6, kind = $7, unit = $8, \
+             category_id = $9, currency = $10, list_price_e4 = $11, cost_e4 = $12, tax_category_id = $13, \
+             weight_kg_e4 = $14, barcode = $15, notes = $16, active = $17, version = version + 1, updated_at = $18, \
+             updated_by = $19 WHERE tenant_id = $1 AND id = $2",
+            args![
+                actor.tenant_id,
+                before.key,
+                &c.sku,
+                c.sku.to_lowercase(),
+                &c.name,
+                &c.description,
+                input.kind.as_str(),
+                &c.unit,
+                c.category_key,
+                input.currency.code(),
+                c.list_price_e4,
+                c.cost_e4,
+                c.tax_category_key,
+                c.weight_kg_e4,
+                c.barcode,
+                &c.notes,
+                input.active,
+                now(),
+                actor.user_id
+            ],
+        )
+        .await;
+    on_unique(r, "products_sku_key", "products.sku_key", || duplicate_sku(&c.sku))?;
+    let after =
+        get_product(tx, actor.tenant_id, before.id).await?.ok_or(DomainError::NotFound { record: "product" })?;
+    audit::updated(tx, actor, RecordType::Product, after.id, after.version, before, &after).await?;
+    Ok(after)
+}
+
+/// Deletes a product. (Documents and stock movements will refuse this once
+/// they exist; archive with `active: false` instead.)
+pub async fn delete_product(tx: &mut Tx, actor: &Actor, before: &Product, if_version: Option<i64>) -> StoreResult<()> {
+    expect_version("product", before.version, if_version)?;
+    tx.execute("DELETE FROM products WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key]).await?;
+    audit::deleted(tx, actor, RecordType::Product, before.id, before.version + 1, before).await
+}
+
+// ---------------------------------------------------------------- warehouses
+
+/// A warehouse as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Warehouse {
+    #[serde(skip)]
+    pub key: i64,
+    #[schema(value_type = String)]
+    pub id: PublicId,
+    pub name: String,
+    /// Postal address, several lines.
+    pub address: String,
+    /// May shipments take stock below zero here? Default no.
+    pub allow_negative_stock: bool,
+    pub active: bool,
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+const SELECT_WH: &str = "SELECT id, public_id, name, address, allow_negative_stock, active, version, created_at, \
+    updated_at FROM warehouses";
+
+fn decode_wh(r: &dyn DbRow) -> StoreResult<Warehouse> {
+    Ok(Warehouse {
+        key: r.i64("id")?,
+        id: PublicId::from_uuid(r.uuid("public_id")?),
+        name: r.text("name")?,
+        address: r.text("address")?,
+        allow_negative_stock: r.boolean("allow_negative_stock")?,
+        active: r.boolean("active")?,
+        version: r.i64("version")?,
+        created_at: r.ts("created_at")?,
+        updated_at: r.ts("updated_at")?,
+    })
+}
+
+pub async fn list_warehouses(tx: &mut Tx, tenant_id: i64) -> StoreResult<Vec<Warehouse>> {
+    tx.fetch_all(format!("{SELECT_WH} WHERE tenant_id = $1 ORDER BY name_key"), args![tenant_id], decode_wh).await
+}
+
+pub async fn get_warehouse(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<Warehouse>> {
+    tx.fetch_optional(format!("{SELECT_WH} WHERE tenant_id = $1 AND public_id = $2"), args![tenant_id, id], decode_wh)
+        .await
+}
+
+/// A warehouse's fields.
+#[derive(Debug, Clone)]
+pub struct WarehouseInput {
+    pub name: String,
+    pub address: String,
+    pub allow_negative_stock: bool,
+    pub active: bool,
+}
+
+fn duplicate_wh(name: &str) -> DomainError {
+    DomainError::Conflict(format!("a warehouse named {name} already exists"))
+}
+
+pub async fn create_warehouse(tx: &mut Tx, actor: &Actor, input: WarehouseInput) -> StoreResult<Warehouse> {
+    let mut v = Validator::new();
+    let name = check_text(&mut v, "name", &input.name, 1, 100);
+    let address = check_text(&mut v, "address", &input.address, 0, 1000);
+    v.finish()?;
+    let id = PublicId::new();
+    let sql = format!(
+        "INSERT INTO warehouses (tenant_id, id, public_id, name, name_key, address, allow_negative_stock, active, \
+         version, created_at, updated_at, created_by, updated_by) VALUES ($1, {}, $2, $3, $4, $5, $6, $7, 1, $8, $8, $9, $9)",
+        tx.new_id_expr("warehouses", "$1")
+    );
+    let r = tx
+        .execute(
+            sql,
+            args![
+                actor.tenant_id,
+                id,
+                &name,
+                name.to_lowercase(),
+                &address,
+                input.allow_negative_stock,
+                input.active,
+                now(),
+                actor.user_id
+            ],
+        )
+        .await;
+    on_unique(r, "warehouses_name_key", "warehouses.name_key", || duplicate_wh(&name))?;
+    let w = get_warehouse(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "warehouse" })?;
+    audit::created(tx, actor, RecordType::Warehouse, id, &w).await?;
+    Ok(w)
+}
+
+pub async fn update_warehouse(
+    tx: &mut Tx,
+    actor: &Actor,
+    before: &Warehouse,
+    if_version: Option<i64>,
+    input: WarehouseInput,
+) -> StoreResult<Warehouse> {
+    expect_version("warehouse", before.version, if_version)?;
+    let mut v = Validator::new();
+    let name = check_text(&mut v, "name", &input.name, 1, 100);
+    let address = check_text(&mut v, "address", &input.address, 0, 1000);
+    v.finish()?;
+    let r = tx
+        .execute(
+            "UPDATE warehouses SET name = $3, name_key = $4, address = $5, allow_negative_stock = $6, active = $7, \
+             version = version + 1, updated_at = $8, updated_by = $9 WHERE tenant_id = $1 AND id = $2",
+            args![
+                actor.tenant_id,
+                before.key,
+                &name,
+                name.to_lowercase(),
+                &address,
+                input.allow_negative_stock,
+                input.active,
+                now(),
+                actor.user_id
+            ],
+        )
+        .await;
+    on_unique(r, "warehouses_name_key", "warehouses.name_key", || duplicate_wh(&name))?;
+    let after =
+        get_warehouse(tx, actor.tenant_id, before.id).await?.ok_or(DomainError::NotFound { record: "warehouse" })?;
+    audit::updated(tx, actor, RecordType::Warehouse, after.id, after.version, before, &after).await?;
+    Ok(after)
+}
+
+/// Deletes a warehouse. (Stock movements will refuse this once they exist.)
+pub async fn delete_warehouse(
+    tx: &mut Tx,
+    actor: &Actor,
+    before: &Warehouse,
+    if_version: Option<i64>,
+) -> StoreResult<()> {
+    expect_version("warehouse", before.version, if_version)?;
+    tx.execute("DELETE FROM warehouses WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key]).await?;
+    audit::deleted(tx, actor, RecordType::Warehouse, before.id, before.version + 1, before).await
+}

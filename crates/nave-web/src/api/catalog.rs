@@ -1,0 +1,432 @@
+//! `/api/v1/product-categories`, `/api/v1/products`, `/api/v1/warehouses`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use nave_domain::access::{Action, Capability, RecordType};
+use nave_domain::catalog::ProductKind;
+use nave_domain::ids::PublicId;
+use nave_domain::money::Currency;
+use nave_store::catalog::{self, Product, ProductCategory, ProductInput, ProductQuery, Warehouse, WarehouseInput};
+use serde::Deserialize;
+
+use super::{double_option, parse_id};
+use crate::begin_write;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
+use crate::present::{ListResponse, present, present_page};
+use crate::state::AppState;
+
+const CAT: RecordType = RecordType::ProductCategory;
+const PRODUCT: RecordType = RecordType::Product;
+const WH: RecordType = RecordType::Warehouse;
+
+// ---------------------------------------------------------------- categories
+
+#[utoipa::path(get, path = "/product-categories", tag = "catalog",
+    responses((status = 200, description = "Every product category", body = inline(ProductCategoryList))))]
+pub async fn list_product_categories(State(app): State<AppState>, auth: ApiAuth) -> ApiResult<Json<ListResponse>> {
+    auth.require(CAT, Action::Read)?;
+    let mut tx = app.db.autocommit().await?;
+    let list = catalog::list_categories(&mut tx, auth.0.tenant_id).await?;
+    Ok(Json(present_page(&auth.0, CAT, &list, None)?))
+}
+
+/// Schema of a category list (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ProductCategoryList {
+    data: Vec<ProductCategory>,
+    next: Option<String>,
+}
+
+/// A product category: a name and an optional parent (product lines form a tree).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductCategoryRequest {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<Option<PublicId>>,
+}
+
+#[utoipa::path(post, path = "/product-categories", tag = "catalog", request_body = ProductCategoryRequest,
+    responses((status = 201, body = ProductCategory), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_product_category(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    req: ApiWrite<ProductCategoryRequest>,
+) -> ApiResult<Response> {
+    auth.require(CAT, Action::Create)?;
+    let name = req.body.name.clone().ok_or_else(|| ApiError::invalid("name", "is required"))?;
+    let mut w = begin_write!(app, auth, req);
+    let c = catalog::create_category(w.tx(), &auth.actor(), &name, req.body.parent_id.flatten()).await?;
+    let body = present(&auth.0, CAT, &c)?;
+    w.respond(StatusCode::CREATED, &body).await
+}
+
+#[utoipa::path(get, path = "/product-categories/{id}", tag = "catalog", params(("id" = String, Path)),
+    responses((status = 200, body = ProductCategory), (status = 404, body = Problem)))]
+pub async fn get_product_category(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    auth.require(CAT, Action::Read)?;
+    let mut tx = app.db.autocommit().await?;
+    let c = catalog::get_category(&mut tx, auth.0.tenant_id, parse_id("product_category", &id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product_category"))?;
+    Ok(Json(present(&auth.0, CAT, &c)?))
+}
+
+#[utoipa::path(patch, path = "/product-categories/{id}", tag = "catalog", request_body = ProductCategoryRequest,
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = ProductCategory), (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_product_category(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<ProductCategoryRequest>,
+) -> ApiResult<Response> {
+    auth.require(CAT, Action::Update)?;
+    let id = parse_id("product_category", &id)?;
+    let mut w = begin_write!(app, auth, req);
+    let before = catalog::get_category(w.tx(), auth.0.tenant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product_category"))?;
+    let b = &req.body;
+    let after =
+        catalog::update_category(w.tx(), &auth.actor(), &before, req.if_match, b.name.as_deref(), b.parent_id).await?;
+    let body = present(&auth.0, CAT, &after)?;
+    w.respond(StatusCode::OK, &body).await
+}
+
+#[utoipa::path(delete, path = "/product-categories/{id}", tag = "catalog",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 204), (status = 409, body = Problem)))]
+pub async fn delete_product_category(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<NoBody>,
+) -> ApiResult<Response> {
+    auth.require(CAT, Action::Delete)?;
+    let id = parse_id("product_category", &id)?;
+    let mut w = begin_write!(app, auth, req);
+    let before = catalog::get_category(w.tx(), auth.0.tenant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product_category"))?;
+    catalog::delete_category(w.tx(), &auth.actor(), &before, req.if_match).await?;
+    w.respond(StatusCode::NO_CONTENT, &()).await
+}
+
+// ------------------------------------------------------------------ products
+
+/// Filters of the product list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ProductFilter {
+    /// `true` (default): active products; `false`: archived; `all`: both.
+    pub active: Option<String>,
+    /// `goods`, `service` or `kit`.
+    #[param(value_type = Option<String>)]
+    pub kind: Option<ProductKind>,
+    #[param(value_type = Option<String>)]
+    pub category_id: Option<PublicId>,
+    pub limit: Option<i64>,
+    pub after: Option<String>,
+}
+
+#[utoipa::path(get, path = "/products", tag = "catalog", params(ProductFilter),
+    responses((status = 200, description = "A page of products", body = inline(ProductList))))]
+pub async fn list_products(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Query(f): Query<ProductFilter>,
+) -> ApiResult<Json<ListResponse>> {
+    auth.require(PRODUCT, Action::Read)?;
+    let paging = ListParams { limit: f.limit, after: f.after.clone() };
+    let active = match f.active.as_deref() {
+        None | Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some("all") => None,
+        Some(_) => return Err(ApiError::invalid("active", "must be true, false or all")),
+    };
+    let mut tx = app.db.autocommit().await?;
+    let category_key = match f.category_id {
+        Some(c) => Some(
+            catalog::get_category(&mut tx, auth.0.tenant_id, c)
+                .await?
+                .ok_or_else(|| ApiError::invalid("category_id", "is not the id of a product category"))?
+                .key,
+        ),
+        None => None,
+    };
+    let q = ProductQuery { active, kind: f.kind, category_key, cursor: paging.cursor()?, limit: paging.limit()? };
+    let page = catalog::list_products(&mut tx, auth.0.tenant_id, &q).await?;
+    Ok(Json(present_page(&auth.0, PRODUCT, &page.items, page.next.map(|c| c.encode()))?))
+}
+
+/// Schema of a product page (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ProductList {
+    data: Vec<Product>,
+    next: Option<String>,
+}
+
+/// A product's fields. On create, `sku` and `name` are required; on update,
+/// absent fields stay and `null` clears the optional ones.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRequest {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// `goods` (default), `service` or `kit`.
+    #[schema(value_type = Option<String>)]
+    pub kind: Option<ProductKind>,
+    /// Default `pc`.
+    pub unit: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub category_id: Option<Option<PublicId>>,
+    /// Currency of the list price (default: the company's).
+    #[schema(value_type = Option<String>)]
+    pub currency: Option<Currency>,
+    /// Decimal string, up to 4 decimals (default `"0"`).
+    pub list_price: Option<String>,
+    /// Unit cost in the company's currency; needs `view_cost` to set.
+    pub cost: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub tax_category_id: Option<Option<PublicId>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub weight_kg: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub barcode: Option<Option<String>>,
+    pub notes: Option<String>,
+    pub active: Option<bool>,
+}
+
+fn may_set_cost(auth: &ApiAuth, req: &ProductRequest) -> ApiResult<()> {
+    if req.cost.is_some() && !auth.0.has(Capability::ViewCost) {
+        return Err(ApiError::invalid("cost", "your role may not set this field"));
+    }
+    Ok(())
+}
+
+#[utoipa::path(post, path = "/products", tag = "catalog", request_body = ProductRequest,
+    responses((status = 201, body = Product), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_product(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    req: ApiWrite<ProductRequest>,
+) -> ApiResult<Response> {
+    auth.require(PRODUCT, Action::Create)?;
+    may_set_cost(&auth, &req.body)?;
+    let mut w = begin_write!(app, auth, req);
+    let b = &req.body;
+    let company = nave_store::tenants::currency(w.tx(), auth.0.tenant_id).await?;
+    let input = ProductInput {
+        sku: b.sku.clone().ok_or_else(|| ApiError::invalid("sku", "is required"))?,
+        name: b.name.clone().ok_or_else(|| ApiError::invalid("name", "is required"))?,
+        description: b.description.clone().unwrap_or_default(),
+        kind: b.kind.unwrap_or(ProductKind::Goods),
+        unit: b.unit.clone().unwrap_or_else(|| "pc".into()),
+        category_id: b.category_id.flatten(),
+        currency: b.currency.unwrap_or(company),
+        list_price: b.list_price.clone().unwrap_or_else(|| "0".into()),
+        cost: b.cost.clone().unwrap_or_else(|| "0".into()),
+        tax_category_id: b.tax_category_id.flatten(),
+        weight_kg: b.weight_kg.clone().flatten(),
+        barcode: b.barcode.clone().flatten(),
+        notes: b.notes.clone().unwrap_or_default(),
+        active: b.active.unwrap_or(true),
+    };
+    let p = catalog::create_product(w.tx(), &auth.actor(), input).await?;
+    let body = present(&auth.0, PRODUCT, &p)?;
+    w.respond(StatusCode::CREATED, &body).await
+}
+
+#[utoipa::path(get, path = "/products/{id}", tag = "catalog", params(("id" = String, Path)),
+    responses((status = 200, body = Product), (status = 404, body = Problem)))]
+pub async fn get_product(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    auth.require(PRODUCT, Action::Read)?;
+    let mut tx = app.db.autocommit().await?;
+    let p = catalog::get_product(&mut tx, auth.0.tenant_id, parse_id("product", &id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    Ok(Json(present(&auth.0, PRODUCT, &p)?))
+}
+
+#[utoipa::path(patch, path = "/products/{id}", tag = "catalog", request_body = ProductRequest,
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = Product), (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_product(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<ProductRequest>,
+) -> ApiResult<Response> {
+    auth.require(PRODUCT, Action::Update)?;
+    may_set_cost(&auth, &req.body)?;
+    let id = parse_id("product", &id)?;
+    let mut w = begin_write!(app, auth, req);
+    let before =
+        catalog::get_product(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    let b = &req.body;
+    let input = ProductInput {
+        sku: b.sku.clone().unwrap_or_else(|| before.sku.clone()),
+        name: b.name.clone().unwrap_or_else(|| before.name.clone()),
+        description: b.description.clone().unwrap_or_else(|| before.description.clone()),
+        kind: b.kind.unwrap_or(before.kind),
+        unit: b.unit.clone().unwrap_or_else(|| before.unit.clone()),
+        category_id: b.category_id.unwrap_or(before.category_id),
+        currency: b.currency.unwrap_or(before.currency),
+        list_price: b.list_price.clone().unwrap_or_else(|| before.list_price.clone()),
+        cost: b.cost.clone().unwrap_or_else(|| before.cost.clone()),
+        tax_category_id: b.tax_category_id.unwrap_or(before.tax_category_id),
+        weight_kg: b.weight_kg.clone().unwrap_or_else(|| before.weight_kg.clone()),
+        barcode: b.barcode.clone().unwrap_or_else(|| before.barcode.clone()),
+        notes: b.notes.clone().unwrap_or_else(|| before.notes.clone()),
+        active: b.active.unwrap_or(before.active),
+    };
+    let after = catalog::update_product(w.tx(), &auth.actor(), &before, req.if_match, input).await?;
+    let body = present(&auth.0, PRODUCT, &after)?;
+    w.respond(StatusCode::OK, &body).await
+}
+
+#[utoipa::path(delete, path = "/products/{id}", tag = "catalog", params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 204), (status = 409, body = Problem)))]
+pub async fn delete_product(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<NoBody>,
+) -> ApiResult<Response> {
+    auth.require(PRODUCT, Action::Delete)?;
+    let id = parse_id("product", &id)?;
+    let mut w = begin_write!(app, auth, req);
+    let before =
+        catalog::get_product(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    catalog::delete_product(w.tx(), &auth.actor(), &before, req.if_match).await?;
+    w.respond(StatusCode::NO_CONTENT, &()).await
+}
+
+// ---------------------------------------------------------------- warehouses
+
+#[utoipa::path(get, path = "/warehouses", tag = "catalog", responses((status = 200, description = "Every warehouse", body = inline(WarehouseList))))]
+pub async fn list_warehouses(State(app): State<AppState>, auth: ApiAuth) -> ApiResult<Json<ListResponse>> {
+    auth.require(WH, Action::Read)?;
+    let mut tx = app.db.autocommit().await?;
+    let list = catalog::list_warehouses(&mut tx, auth.0.tenant_id).await?;
+    Ok(Json(present_page(&auth.0, WH, &list, None)?))
+}
+
+/// Schema of a warehouse list (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct WarehouseList {
+    data: Vec<Warehouse>,
+    next: Option<String>,
+}
+
+/// A warehouse's fields; on update, absent fields stay.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WarehouseRequest {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    /// Default `false`.
+    pub allow_negative_stock: Option<bool>,
+    pub active: Option<bool>,
+}
+
+#[utoipa::path(post, path = "/warehouses", tag = "catalog", request_body = WarehouseRequest,
+    responses((status = 201, body = Warehouse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_warehouse(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    req: ApiWrite<WarehouseRequest>,
+) -> ApiResult<Response> {
+    auth.require(WH, Action::Create)?;
+    let b = &req.body;
+    let input = WarehouseInput {
+        name: b.name.clone().ok_or_else(|| ApiError::invalid("name", "is required"))?,
+        address: b.address.clone().unwrap_or_default(),
+        allow_negative_stock: b.allow_negative_stock.unwrap_or(false),
+        active: b.active.unwrap_or(true),
+    };
+    let mut w = begin_write!(app, auth, req);
+    let wh = catalog::create_warehouse(w.tx(), &auth.actor(), input).await?;
+    let body = present(&auth.0, WH, &wh)?;
+    w.respond(StatusCode::CREATED, &body).await
+}
+
+#[utoipa::path(get, path = "/warehouses/{id}", tag = "catalog", params(("id" = String, Path)),
+    responses((status = 200, body = Warehouse), (status = 404, body = Problem)))]
+pub async fn get_warehouse(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    auth.require(WH, Action::Read)?;
+    let mut tx = app.db.autocommit().await?;
+    let wh = catalog::get_warehouse(&mut tx, auth.0.tenant_id, parse_id("warehouse", &id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("warehouse"))?;
+    Ok(Json(present(&auth.0, WH, &wh)?))
+}
+
+#[utoipa::path(patch, path = "/warehouses/{id}", tag = "catalog", request_body = WarehouseRequest,
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = Warehouse), (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_warehouse(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<WarehouseRequest>,
+) -> ApiResult<Response> {
+    auth.require(WH, Action::Update)?;
+    let id = parse_id("warehouse", &id)?;
+    let mut w = begin_write!(app, auth, req);
+    let before =
+        catalog::get_warehouse(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("warehouse"))?;
+    let b = &req.body;
+    let input = WarehouseInput {
+        name: b.name.clone().unwrap_or_else(|| before.name.clone()),
+        address: b.address.clone().unwrap_or_else(|| before.address.clone()),
+        allow_negative_stock: b.allow_negative_stock.unwrap_or(before.allow_negative_stock),
+        active: b.active.unwrap_or(before.active),
+    };
+    let after = catalog::update_warehouse(w.tx(), &auth.actor(), &before, req.if_match, input).await?;
+    let body = present(&auth.0, WH, &after)?;
+    w.respond(StatusCode::OK, &body).await
+}
+
+#[utoipa::path(delete, path = "/warehouses/{id}", tag = "catalog", params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 204), (status = 409, body = Problem)))]
+pub async fn delete_warehouse(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<NoBody>,
+) -> ApiResult<Response> {
+    auth.require(WH, Action::Delete)?;
+    let id = parse_id("warehouse", &id)?;
+    let mut w = begin_write!(app, auth, req);
+    let before =
+        catalog::get_warehouse(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("warehouse"))?;
+    catalog::delete_warehouse(w.tx(), &auth.actor(), &before, req.if_match).await?;
+    w.respond(StatusCode::NO_CONTENT, &()).await
+}
