@@ -67,6 +67,9 @@ string_enum! {
         Product => "product",
         ProductCategory => "product_category",
         Warehouse => "warehouse",
+        Stock => "stock",
+        StockAdjustment => "stock_adjustment",
+        StockTransfer => "stock_transfer",
     }
 }
 
@@ -120,6 +123,24 @@ pub struct SensitiveField {
 pub const SENSITIVE_FIELDS: &[SensitiveField] = &[
     SensitiveField { record_type: RecordType::Account, path: "credit_limit", capability: Capability::ViewCreditLimit },
     SensitiveField { record_type: RecordType::Product, path: "cost", capability: Capability::ViewCost },
+    SensitiveField { record_type: RecordType::Stock, path: "unit_cost", capability: Capability::ViewCost },
+    SensitiveField { record_type: RecordType::Stock, path: "value", capability: Capability::ViewCost },
+    SensitiveField {
+        record_type: RecordType::StockAdjustment,
+        path: "lines[].unit_cost",
+        capability: Capability::ViewCost,
+    },
+    SensitiveField {
+        record_type: RecordType::StockAdjustment,
+        path: "lines[].value",
+        capability: Capability::ViewCost,
+    },
+    SensitiveField {
+        record_type: RecordType::StockTransfer,
+        path: "lines[].unit_cost",
+        capability: Capability::ViewCost,
+    },
+    SensitiveField { record_type: RecordType::StockTransfer, path: "lines[].value", capability: Capability::ViewCost },
 ];
 
 /// The permissions and capabilities of one role.
@@ -214,7 +235,17 @@ impl BuiltinRole {
         // payment terms, and manage their own API tokens.
         g.allow(T::User, Read, All).allow(T::Team, Read, All).allow(T::Role, Read, All);
         g.allow_all(
-            &[T::PaymentTerms, T::Tax, T::TaxCategory, T::Product, T::ProductCategory, T::Warehouse],
+            &[
+                T::PaymentTerms,
+                T::Tax,
+                T::TaxCategory,
+                T::Product,
+                T::ProductCategory,
+                T::Warehouse,
+                T::Stock,
+                T::StockAdjustment,
+                T::StockTransfer,
+            ],
             &[Read],
             All,
         );
@@ -245,6 +276,7 @@ impl BuiltinRole {
             BuiltinRole::Warehouse => {
                 g.allow(T::Account, Read, All);
                 g.allow_all(&[T::Warehouse], &crud, All);
+                g.allow_all(&[T::StockAdjustment, T::StockTransfer], &[Create], All);
             }
             BuiltinRole::Support => {
                 g.allow(T::Account, Read, All);

@@ -19,6 +19,7 @@ pub mod payment_terms;
 pub mod roles;
 pub mod schema;
 pub mod sessions;
+pub mod stock;
 pub mod taxes;
 pub mod teams;
 pub mod tenants;

@@ -33,6 +33,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_payment_terms"),
     migration!(3, "0003_taxes"),
     migration!(4, "0004_catalog"),
+    migration!(5, "0005_stock"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

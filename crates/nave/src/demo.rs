@@ -13,6 +13,7 @@ use nave_store::accounts::{self, NewAccount};
 use nave_store::audit::Actor;
 use nave_store::auth::hash_password;
 use nave_store::catalog::{self, ProductInput, WarehouseInput};
+use nave_store::stock::{self, StockLineInput};
 use nave_store::taxes::{self, TaxInput};
 use nave_store::tenants::DEFAULT_TENANT;
 use nave_store::users::{self, NewUser};
@@ -292,6 +293,7 @@ pub async fn load(db: &Db) -> StoreResult<()> {
             products += 1;
         }
     }
+    let mut warehouses = Vec::new();
     for (name, address, negative) in [
         ("Main warehouse", "12 Harbour Road\nHull HU1 2AB\nUnited Kingdom", false),
         ("Rotterdam hub", "Havenstraat 8\n3011 Rotterdam\nNetherlands", false),
@@ -299,7 +301,27 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     ] {
         let input =
             WarehouseInput { name: name.into(), address: address.into(), allow_negative_stock: negative, active: true };
-        catalog::create_warehouse(&mut tx, &system, input).await?;
+        warehouses.push(catalog::create_warehouse(&mut tx, &system, input).await?.id);
+    }
+    // Opening stock of every stocked product in the two real warehouses, at its cost.
+    let goods: Vec<_> =
+        catalog::list_products(&mut tx, DEFAULT_TENANT, &catalog::ProductQuery { limit: 200, ..Default::default() })
+            .await?
+            .items
+            .into_iter()
+            .filter(|p| p.kind == ProductKind::Goods)
+            .collect();
+    for (i, wh) in warehouses.iter().take(2).enumerate() {
+        let lines: Vec<StockLineInput> = goods
+            .iter()
+            .enumerate()
+            .map(|(j, p)| StockLineInput {
+                product_id: p.id,
+                quantity: ((j as i64 * 7 + 5) % 40 + 10 * (2 - i as i64)) * 10_000,
+                unit_cost: None,
+            })
+            .collect();
+        stock::adjust(&mut tx, &system, *wh, "opening balance", &lines).await?;
     }
     tx.commit().await?;
     eprintln!(

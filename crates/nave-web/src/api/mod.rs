@@ -25,6 +25,7 @@ pub mod events;
 pub mod me;
 pub mod payment_terms;
 pub mod roles;
+pub mod stock;
 pub mod taxes;
 pub mod teams;
 pub mod tokens;
@@ -107,7 +108,13 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(catalog::list_products, catalog::create_product))
         .routes(routes!(catalog::get_product, catalog::update_product, catalog::delete_product))
         .routes(routes!(catalog::list_warehouses, catalog::create_warehouse))
-        .routes(routes!(catalog::get_warehouse, catalog::update_warehouse, catalog::delete_warehouse));
+        .routes(routes!(catalog::get_warehouse, catalog::update_warehouse, catalog::delete_warehouse))
+        .routes(routes!(stock::list_stock))
+        .routes(routes!(stock::list_stock_movements))
+        .routes(routes!(stock::create_stock_adjustment))
+        .routes(routes!(stock::get_stock_adjustment))
+        .routes(routes!(stock::create_stock_transfer))
+        .routes(routes!(stock::get_stock_transfer));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))
