@@ -403,6 +403,29 @@ async fn check_product(tx: &mut Tx, tenant_id: i64, p: &ProductInput) -> StoreRe
     })
 }
 
+/// The values of `$3` to `$19` in both the insert and the update of a product.
+fn product_args(c: &CheckedProduct, input: &ProductInput, actor: &Actor) -> Vec<crate::db::Arg> {
+    args![
+        &c.sku,
+        c.sku.to_lowercase(),
+        &c.name,
+        &c.description,
+        input.kind.as_str(),
+        &c.unit,
+        c.category_key,
+        input.currency.code(),
+        c.list_price_e4,
+        c.cost_e4,
+        c.tax_category_key,
+        c.weight_kg_e4,
+        c.barcode.clone(),
+        &c.notes,
+        input.active,
+        now(),
+        actor.user_id
+    ]
+}
+
 fn duplicate_sku(sku: &str) -> DomainError {
     DomainError::Conflict(format!("a product with the SKU {sku} already exists"))
 }
@@ -417,32 +440,9 @@ pub async fn create_product(tx: &mut Tx, actor: &Actor, input: ProductInput) -> 
          $15, $16, $17, 1, $18, $18, $19, $19)",
         tx.new_id_expr("products", "$1")
     );
-    let r = tx
-        .execute(
-            sql,
-            args![
-                actor.tenant_id,
-                id,
-                &c.sku,
-                c.sku.to_lowercase(),
-                &c.name,
-                &c.description,
-                input.kind.as_str(),
-                &c.unit,
-                c.category_key,
-                input.currency.code(),
-                c.list_price_e4,
-                c.cost_e4,
-                c.tax_category_key,
-                c.weight_kg_e4,
-                c.barcode,
-                &c.notes,
-                input.active,
-                now(),
-                actor.user_id
-            ],
-        )
-        .await;
+    let mut a = args![actor.tenant_id, id];
+    a.extend(product_args(&c, &input, actor));
+    let r = tx.execute(sql, a).await;
     on_unique(r, "products_sku_key", "products.sku_key", || duplicate_sku(&c.sku))?;
     let p = get_product(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "product" })?;
     audit::created(tx, actor, RecordType::Product, id, &p).await?;
@@ -459,33 +459,15 @@ pub async fn update_product(
 ) -> StoreResult<Product> {
     expect_version("product", before.version, if_version)?;
     let c = check_product(tx, actor.tenant_id, &input).await?;
+    let mut a = args![actor.tenant_id, before.key];
+    a.extend(product_args(&c, &input, actor));
     let r = tx
         .execute(
             "UPDATE products SET sku = $3, sku_key = $4, name = $5, description = $6, kind = $7, unit = $8, \
              category_id = $9, currency = $10, list_price_e4 = $11, cost_e4 = $12, tax_category_id = $13, \
              weight_kg_e4 = $14, barcode = $15, notes = $16, active = $17, version = version + 1, updated_at = $18, \
              updated_by = $19 WHERE tenant_id = $1 AND id = $2",
-            args![
-                actor.tenant_id,
-                before.key,
-                &c.sku,
-                c.sku.to_lowercase(),
-                &c.name,
-                &c.description,
-                input.kind.as_str(),
-                &c.unit,
-                c.category_key,
-                input.currency.code(),
-                c.list_price_e4,
-                c.cost_e4,
-                c.tax_category_key,
-                c.weight_kg_e4,
-                c.barcode,
-                &c.notes,
-                input.active,
-                now(),
-                actor.user_id
-            ],
+            a,
         )
         .await;
     on_unique(r, "products_sku_key", "products.sku_key", || duplicate_sku(&c.sku))?;
