@@ -123,6 +123,7 @@ pub struct SensitiveField {
 pub const SENSITIVE_FIELDS: &[SensitiveField] = &[
     SensitiveField { record_type: RecordType::Account, path: "credit_limit", capability: Capability::ViewCreditLimit },
     SensitiveField { record_type: RecordType::Product, path: "cost", capability: Capability::ViewCost },
+    SensitiveField { record_type: RecordType::Product, path: "suppliers[].cost", capability: Capability::ViewCost },
     SensitiveField { record_type: RecordType::Stock, path: "unit_cost", capability: Capability::ViewCost },
     SensitiveField { record_type: RecordType::Stock, path: "value", capability: Capability::ViewCost },
     SensitiveField {

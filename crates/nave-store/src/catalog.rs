@@ -229,6 +229,10 @@ pub struct Product {
     pub barcode: Option<String>,
     pub notes: String,
     pub active: bool,
+    /// What a kit is made of (kits only), in order.
+    pub components: Vec<Component>,
+    /// Who supplies the product; `cost` per supplier is field-secured.
+    pub suppliers: Vec<ProductSupplier>,
     pub version: i64,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -236,6 +240,236 @@ pub struct Product {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
+}
+
+/// One component of a kit.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Component {
+    #[schema(value_type = String)]
+    pub product_id: PublicId,
+    pub sku: String,
+    /// Units of the component in one kit.
+    pub quantity: String,
+}
+
+/// One supplier of a product.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProductSupplier {
+    /// The supplier account.
+    #[schema(value_type = String)]
+    pub supplier_id: PublicId,
+    pub supplier_name: String,
+    /// The supplier's own code for the product.
+    pub supplier_code: Option<String>,
+    /// The supplier's unit cost, in the supplier account's currency.
+    pub cost: String,
+    pub currency: String,
+    pub lead_time_days: i64,
+    pub min_quantity: String,
+    pub preferred: bool,
+}
+
+/// A kit component as given.
+#[derive(Debug, Clone)]
+pub struct ComponentInput {
+    pub product_id: PublicId,
+    pub quantity: String,
+}
+
+/// A product supplier as given.
+#[derive(Debug, Clone)]
+pub struct SupplierInput {
+    pub supplier_id: PublicId,
+    pub supplier_code: Option<String>,
+    pub cost: String,
+    pub lead_time_days: i64,
+    pub min_quantity: String,
+    pub preferred: bool,
+}
+
+/// Fills in the components and suppliers of products (two queries for any number).
+async fn with_parts(tx: &mut Tx, tenant_id: i64, mut products: Vec<Product>) -> StoreResult<Vec<Product>> {
+    if products.is_empty() {
+        return Ok(products);
+    }
+    let keys: Vec<String> = products.iter().map(|p| p.key.to_string()).collect();
+    // Keys are integers from the database, safe to inline.
+    let list = keys.join(", ");
+    let comps = tx
+        .fetch_all(
+            format!(
+                "SELECT pc.kit_id, pc.quantity_e4, c.public_id, c.sku FROM product_components pc \
+                 JOIN products c ON c.tenant_id = pc.tenant_id AND c.id = pc.component_id \
+                 WHERE pc.tenant_id = $1 AND pc.kit_id IN ({list}) ORDER BY pc.kit_id, pc.position"
+            ),
+            args![tenant_id],
+            |r| {
+                Ok((
+                    r.i64("kit_id")?,
+                    Component {
+                        product_id: PublicId::from_uuid(r.uuid("public_id")?),
+                        sku: r.text("sku")?,
+                        quantity: nave_domain::stock::format_quantity(r.i64("quantity_e4")?),
+                    },
+                ))
+            },
+        )
+        .await?;
+    let sups = tx
+        .fetch_all(
+            format!(
+                "SELECT ps.product_id, ps.supplier_code, ps.cost_e4, ps.lead_time_days, ps.min_quantity_e4, ps.preferred, \
+                 a.public_id, a.name, a.currency FROM product_suppliers ps \
+                 JOIN accounts a ON a.tenant_id = ps.tenant_id AND a.id = ps.supplier_id \
+                 WHERE ps.tenant_id = $1 AND ps.product_id IN ({list}) ORDER BY ps.product_id, ps.position"
+            ),
+            args![tenant_id],
+            |r| {
+                let cur = Currency::parse(&r.text("currency")?).map_err(|e| StoreError::Decode(e.to_string()))?;
+                Ok((
+                    r.i64("product_id")?,
+                    ProductSupplier {
+                        supplier_id: PublicId::from_uuid(r.uuid("public_id")?),
+                        supplier_name: r.text("name")?,
+                        supplier_code: r.opt_text("supplier_code")?,
+                        cost: format_unit_price(r.i64("cost_e4")?, cur),
+                        currency: cur.code().to_string(),
+                        lead_time_days: r.i64("lead_time_days")?,
+                        min_quantity: nave_domain::stock::format_quantity(r.i64("min_quantity_e4")?),
+                        preferred: r.boolean("preferred")?,
+                    },
+                ))
+            },
+        )
+        .await?;
+    for p in &mut products {
+        p.components = comps.iter().filter(|(k, _)| *k == p.key).map(|(_, c)| c.clone()).collect();
+        p.suppliers = sups.iter().filter(|(k, _)| *k == p.key).map(|(_, s)| s.clone()).collect();
+    }
+    Ok(products)
+}
+
+/// Replaces a product's components and suppliers, checking each.
+async fn write_parts(
+    tx: &mut Tx,
+    tenant_id: i64,
+    product_key: i64,
+    kind: ProductKind,
+    components: Option<&[ComponentInput]>,
+    suppliers: Option<&[SupplierInput]>,
+) -> StoreResult<()> {
+    if let Some(comps) = components {
+        if kind != ProductKind::Kit && !comps.is_empty() {
+            return Err(DomainError::invalid("components", "only kits have components").into());
+        }
+        tx.execute(
+            "DELETE FROM product_components WHERE tenant_id = $1 AND kit_id = $2",
+            args![tenant_id, product_key],
+        )
+        .await?;
+        let mut seen = Vec::new();
+        for (i, c) in comps.iter().enumerate() {
+            let field = format!("components[{i}]");
+            let q = nave_domain::stock::parse_quantity(&c.quantity)
+                .map_err(|m| DomainError::invalid(format!("{field}.quantity"), m))?;
+            if q <= 0 {
+                return Err(DomainError::invalid(format!("{field}.quantity"), "must be above 0").into());
+            }
+            let part = get_product_row(tx, tenant_id, c.product_id)
+                .await?
+                .ok_or_else(|| DomainError::invalid(format!("{field}.product_id"), "is not the id of a product"))?;
+            if part.key == product_key || part.kind == ProductKind::Kit {
+                return Err(DomainError::invalid(
+                    format!("{field}.product_id"),
+                    "a kit is made of goods and services, not of kits",
+                )
+                .into());
+            }
+            if seen.contains(&part.key) {
+                return Err(DomainError::invalid(format!("{field}.product_id"), "is listed twice").into());
+            }
+            seen.push(part.key);
+            tx.execute(
+                "INSERT INTO product_components (tenant_id, kit_id, component_id, quantity_e4, position) VALUES ($1, $2, $3, $4, $5)",
+                args![tenant_id, product_key, part.key, q, i as i64],
+            )
+            .await?;
+        }
+    }
+    if kind == ProductKind::Kit {
+        let n = tx
+            .scalar_i64(
+                "SELECT COUNT(*) AS v FROM product_components WHERE tenant_id = $1 AND kit_id = $2",
+                args![tenant_id, product_key],
+            )
+            .await?;
+        if n == 0 {
+            return Err(DomainError::invalid("components", "a kit needs at least one component").into());
+        }
+    } else if components.is_none() {
+        tx.execute(
+            "DELETE FROM product_components WHERE tenant_id = $1 AND kit_id = $2",
+            args![tenant_id, product_key],
+        )
+        .await?;
+    }
+    if let Some(sups) = suppliers {
+        tx.execute(
+            "DELETE FROM product_suppliers WHERE tenant_id = $1 AND product_id = $2",
+            args![tenant_id, product_key],
+        )
+        .await?;
+        if sups.iter().filter(|s| s.preferred).count() > 1 {
+            return Err(DomainError::invalid("suppliers", "at most one supplier may be preferred").into());
+        }
+        let mut seen = Vec::new();
+        for (i, s) in sups.iter().enumerate() {
+            let field = format!("suppliers[{i}]");
+            let mut v = Validator::new();
+            let cost = v.check(&format!("{field}.cost"), parse_unit_price(&s.cost));
+            let min = v.check(&format!("{field}.min_quantity"), nave_domain::stock::parse_quantity(&s.min_quantity));
+            if !(0..=3650).contains(&s.lead_time_days) {
+                v.add(format!("{field}.lead_time_days"), "must be between 0 and 3650");
+            }
+            if min.is_some_and(|m| m < 0) {
+                v.add(format!("{field}.min_quantity"), "must not be negative");
+            }
+            let code =
+                s.supplier_code.as_deref().map(|c| check_text(&mut v, &format!("{field}.supplier_code"), c, 0, 64));
+            v.finish()?;
+            let acc = crate::accounts::get(tx, tenant_id, s.supplier_id)
+                .await?
+                .ok_or_else(|| DomainError::invalid(format!("{field}.supplier_id"), "is not the id of an account"))?;
+            if !acc.kinds.contains(&nave_domain::account::AccountKind::Supplier) {
+                return Err(DomainError::invalid(
+                    format!("{field}.supplier_id"),
+                    format!("{} is not a supplier", acc.name),
+                )
+                .into());
+            }
+            if seen.contains(&acc.key) {
+                return Err(DomainError::invalid(format!("{field}.supplier_id"), "is listed twice").into());
+            }
+            seen.push(acc.key);
+            tx.execute(
+                "INSERT INTO product_suppliers (tenant_id, product_id, supplier_id, supplier_code, cost_e4, lead_time_days, \
+                 min_quantity_e4, preferred, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                args![
+                    tenant_id,
+                    product_key,
+                    acc.key,
+                    code.filter(|c| !c.is_empty()),
+                    cost.expect("checked"),
+                    s.lead_time_days,
+                    min.expect("checked"),
+                    s.preferred,
+                    i as i64
+                ],
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 const SELECT_PRODUCT: &str = "SELECT p.id, p.public_id, p.sku, p.name, p.description, p.kind, p.unit, p.category_id, \
@@ -270,19 +504,29 @@ fn decode_product(r: &dyn DbRow) -> StoreResult<Product> {
         barcode: r.opt_text("barcode")?,
         notes: r.text("notes")?,
         active: r.boolean("active")?,
+        components: vec![],
+        suppliers: vec![],
         version: r.i64("version")?,
         created_at: r.ts("created_at")?,
         updated_at: r.ts("updated_at")?,
     })
 }
 
-pub async fn get_product(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<Product>> {
+/// A product without its components and suppliers.
+async fn get_product_row(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<Product>> {
     tx.fetch_optional(
         format!("{SELECT_PRODUCT} WHERE p.tenant_id = $1 AND p.public_id = $2"),
         args![tenant_id, id],
         decode_product,
     )
     .await
+}
+
+pub async fn get_product(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<Product>> {
+    match get_product_row(tx, tenant_id, id).await? {
+        Some(p) => Ok(with_parts(tx, tenant_id, vec![p]).await?.pop()),
+        None => Ok(None),
+    }
 }
 
 /// Filters of the product list.
@@ -324,7 +568,9 @@ pub async fn list_products(tx: &mut Tx, tenant_id: i64, q: &ProductQuery) -> Sto
     let limit = q.limit.clamp(1, 200);
     sql.push_str(&format!(" ORDER BY p.id LIMIT {}", limit + 1));
     let rows = tx.fetch_all(sql, a, decode_product).await?;
-    Ok(Page::from_rows(rows, limit, |p| p.key))
+    let page = Page::from_rows(rows, limit, |p| p.key);
+    let items = with_parts(tx, tenant_id, page.items).await?;
+    Ok(Page { items, next: page.next })
 }
 
 /// A product's fields as given (text where the API takes decimal strings).
@@ -344,6 +590,10 @@ pub struct ProductInput {
     pub barcode: Option<String>,
     pub notes: String,
     pub active: bool,
+    /// Kit components; `None` keeps them (updates) or means none (creates).
+    pub components: Option<Vec<ComponentInput>>,
+    /// Suppliers; `None` keeps them (updates) or means none (creates).
+    pub suppliers: Option<Vec<SupplierInput>>,
 }
 
 struct CheckedProduct {
@@ -444,6 +694,12 @@ pub async fn create_product(tx: &mut Tx, actor: &Actor, input: ProductInput) -> 
     a.extend(product_args(&c, &input, actor));
     let r = tx.execute(sql, a).await;
     on_unique(r, "products_sku_key", "products.sku_key", || duplicate_sku(&c.sku))?;
+    let key = get_product_row(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "product" })?.key;
+    let none_c: &[ComponentInput] = &[];
+    let none_s: &[SupplierInput] = &[];
+    let comps = input.components.as_deref().unwrap_or(none_c);
+    let sups = input.suppliers.as_deref().unwrap_or(none_s);
+    write_parts(tx, actor.tenant_id, key, input.kind, Some(comps), Some(sups)).await?;
     let p = get_product(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "product" })?;
     audit::created(tx, actor, RecordType::Product, id, &p).await?;
     Ok(p)
@@ -471,17 +727,49 @@ pub async fn update_product(
         )
         .await;
     on_unique(r, "products_sku_key", "products.sku_key", || duplicate_sku(&c.sku))?;
+    let (comps, sups) = (input.components.as_deref(), input.suppliers.as_deref());
+    write_parts(tx, actor.tenant_id, before.key, input.kind, comps, sups).await?;
     let after =
         get_product(tx, actor.tenant_id, before.id).await?.ok_or(DomainError::NotFound { record: "product" })?;
     audit::updated(tx, actor, RecordType::Product, after.id, after.version, before, &after).await?;
     Ok(after)
 }
 
-/// Deletes a product. (Documents and stock movements will refuse this once
-/// they exist; archive with `active: false` instead.)
+/// Deletes a product that no kit and no stock movement refers to (documents
+/// will be added to the check); otherwise archive it with `active: false`.
 pub async fn delete_product(tx: &mut Tx, actor: &Actor, before: &Product, if_version: Option<i64>) -> StoreResult<()> {
     expect_version("product", before.version, if_version)?;
-    tx.execute("DELETE FROM products WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key]).await?;
+    let t = actor.tenant_id;
+    let kits = tx
+        .fetch_all(
+            "SELECT k.sku FROM product_components pc JOIN products k ON k.tenant_id = pc.tenant_id AND k.id = pc.kit_id \
+             WHERE pc.tenant_id = $1 AND pc.component_id = $2 ORDER BY k.sku",
+            args![t, before.key],
+            |r| r.text("sku"),
+        )
+        .await?;
+    let movements = tx
+        .scalar_i64(
+            "SELECT COUNT(*) AS v FROM stock_movements WHERE tenant_id = $1 AND product_id = $2",
+            args![t, before.key],
+        )
+        .await?;
+    if !kits.is_empty() || movements > 0 {
+        let mut why = Vec::new();
+        if !kits.is_empty() {
+            why.push(format!("it is a component of the kits {}", kits.join(", ")));
+        }
+        if movements > 0 {
+            why.push(format!("it has {movements} stock movement(s)"));
+        }
+        return Err(DomainError::Conflict(format!(
+            "{} cannot be deleted: {}; set it inactive instead",
+            before.sku,
+            why.join(" and ")
+        ))
+        .into());
+    }
+    tx.execute("DELETE FROM products WHERE tenant_id = $1 AND id = $2", args![t, before.key]).await?;
     audit::deleted(tx, actor, RecordType::Product, before.id, before.version + 1, before).await
 }
 
@@ -617,7 +905,7 @@ pub async fn update_warehouse(
     Ok(after)
 }
 
-/// Deletes a warehouse. (Stock movements will refuse this once they exist.)
+/// Deletes a warehouse without stock movements; otherwise set it inactive.
 pub async fn delete_warehouse(
     tx: &mut Tx,
     actor: &Actor,
@@ -625,6 +913,19 @@ pub async fn delete_warehouse(
     if_version: Option<i64>,
 ) -> StoreResult<()> {
     expect_version("warehouse", before.version, if_version)?;
+    let movements = tx
+        .scalar_i64(
+            "SELECT COUNT(*) AS v FROM stock_movements WHERE tenant_id = $1 AND warehouse_id = $2",
+            args![actor.tenant_id, before.key],
+        )
+        .await?;
+    if movements > 0 {
+        return Err(DomainError::Conflict(format!(
+            "the warehouse {} has {movements} stock movement(s) and cannot be deleted; set it inactive instead",
+            before.name
+        ))
+        .into());
+    }
     tx.execute("DELETE FROM warehouses WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key]).await?;
     audit::deleted(tx, actor, RecordType::Warehouse, before.id, before.version + 1, before).await
 }

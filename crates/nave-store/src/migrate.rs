@@ -34,6 +34,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_taxes"),
     migration!(4, "0004_catalog"),
     migration!(5, "0005_stock"),
+    migration!(6, "0006_product_parts"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

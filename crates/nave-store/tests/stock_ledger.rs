@@ -41,6 +41,8 @@ async fn random_postings_keep_the_ledger_consistent(t: TestDb) {
             barcode: None,
             notes: String::new(),
             active: true,
+            components: None,
+            suppliers: None,
         };
         products.push(catalog::create_product(&mut tx, &sys, input).await.unwrap().id);
     }

@@ -110,6 +110,14 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Domain(d) => d.into(),
+            // A reference no check foresaw: still a clear refusal, never a 500.
+            e if e.is_foreign_key_violation() => {
+                tracing::warn!(error = %e, "foreign key refusal without a domain check");
+                ApiError::new(
+                    ErrorCode::Conflict,
+                    "other records still refer to this one, or a referenced record is missing",
+                )
+            }
             other => ApiError::internal(&other),
         }
     }

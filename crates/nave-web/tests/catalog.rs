@@ -132,4 +132,73 @@ async fn the_warehouse_role_manages_warehouses(db: TestDb) {
     assert_eq!(status, 422);
 }
 
-both_backends!(products_keep_exact_prices_and_hide_cost_from_reps, the_warehouse_role_manages_warehouses);
+async fn kits_list_components_and_products_list_suppliers(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let mgr = app.user("mgr@example.com", "sales_manager").await;
+    let rep = app.user("rep@example.com", "sales_rep").await;
+    let (_, drill) = json(app.post("/api/v1/products", &mgr, &json!({"sku": "D", "name": "Drill"})).await).await;
+    let (_, bat) = json(app.post("/api/v1/products", &mgr, &json!({"sku": "B", "name": "Battery"})).await).await;
+    let (status, kit) = json(
+        app.post(
+            "/api/v1/products",
+            &mgr,
+            &json!({"sku": "K", "name": "Kit", "kind": "kit", "components": [
+                {"product_id": drill["id"], "quantity": "1"}, {"product_id": bat["id"], "quantity": "2"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{kit}");
+    assert_eq!(kit["components"][1]["sku"], "B");
+    assert_eq!(kit["components"][1]["quantity"], "2");
+    for (bad, field) in [
+        (json!({"sku": "K2", "name": "Empty kit", "kind": "kit"}), "components"),
+        (
+            json!({"sku": "K3", "name": "Nested", "kind": "kit", "components": [{"product_id": kit["id"], "quantity": "1"}]}),
+            "components[0].product_id",
+        ),
+        (
+            json!({"sku": "K4", "name": "Zero", "kind": "kit", "components": [{"product_id": drill["id"], "quantity": "0"}]}),
+            "components[0].quantity",
+        ),
+        (
+            json!({"sku": "G1", "name": "Goods", "components": [{"product_id": drill["id"], "quantity": "1"}]}),
+            "components",
+        ),
+    ] {
+        let (status, p) = json(app.post("/api/v1/products", &mgr, &bad).await).await;
+        assert_eq!(status, 422, "{bad} → {p}");
+        assert_eq!(p["errors"][0]["field"], field, "{bad} → {p}");
+    }
+    // Suppliers must be supplier accounts; their cost is hidden from reps.
+    let (_, sup) = json(
+        app.post("/api/v1/accounts", &mgr, &json!({"name": "Bolt Supply", "kinds": ["supplier"], "currency": "EUR"}))
+            .await,
+    )
+    .await;
+    let (_, cust) = json(app.post("/api/v1/accounts", &mgr, &json!({"name": "A Customer"})).await).await;
+    let path = format!("/api/v1/products/{}", drill["id"].as_str().unwrap());
+    let body = json!({"suppliers": [{"supplier_id": sup["id"], "supplier_code": "BS-77", "cost": "55.5", "lead_time_days": 14, "min_quantity": "5", "preferred": true}]});
+    let (status, d) = json(app.req(Method::PATCH, &path, &mgr).json(&body).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["suppliers"][0]["cost"], "55.50");
+    assert_eq!(d["suppliers"][0]["currency"], "EUR");
+    assert_eq!(d["suppliers"][0]["supplier_name"], "Bolt Supply");
+    let (_, seen) = json(app.get(&path, &rep).await).await;
+    assert_eq!(seen["suppliers"][0]["supplier_code"], "BS-77");
+    assert!(seen["suppliers"][0].get("cost").is_none(), "{seen}");
+    let bad = json!({"suppliers": [{"supplier_id": cust["id"]}]});
+    let (status, p) = json(app.req(Method::PATCH, &path, &mgr).json(&bad).send().await.unwrap()).await;
+    assert_eq!(status, 422);
+    assert_eq!(p["errors"][0]["field"], "suppliers[0].supplier_id");
+    // A product used in a kit cannot be deleted.
+    let bat_path = format!("/api/v1/products/{}", bat["id"].as_str().unwrap());
+    let (status, _) = json(app.req(Method::DELETE, &bat_path, &mgr).send().await.unwrap()).await;
+    assert_eq!(status, 409);
+}
+
+both_backends!(
+    products_keep_exact_prices_and_hide_cost_from_reps,
+    the_warehouse_role_manages_warehouses,
+    kits_list_components_and_products_list_suppliers,
+);

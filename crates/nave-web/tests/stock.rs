@@ -96,6 +96,25 @@ async fn receipts_set_the_moving_average_and_issues_take_it(db: TestDb) {
         403
     );
 
+    // Products and warehouses with movements are archived, never deleted.
+    let (status, p) = json(
+        app.req(reqwest::Method::DELETE, &format!("/api/v1/products/{}", s.drill["id"].as_str().unwrap()), &s.mgr)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 409, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("stock movement"), "{p}");
+    let (status, _) = json(
+        app.req(reqwest::Method::DELETE, &format!("/api/v1/warehouses/{}", s.main["id"].as_str().unwrap()), &s.mgr)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 409);
+
     // Levels as of a past day come from the movements.
     let (_, past) = json(app.get("/api/v1/stock?as_of=2000-01-01", &s.mgr).await).await;
     assert_eq!(past["data"].as_array().unwrap().len(), 0);

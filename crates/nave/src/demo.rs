@@ -12,7 +12,7 @@ use nave_store::Db;
 use nave_store::accounts::{self, NewAccount};
 use nave_store::audit::Actor;
 use nave_store::auth::hash_password;
-use nave_store::catalog::{self, ProductInput, WarehouseInput};
+use nave_store::catalog::{self, ComponentInput, ProductInput, SupplierInput, WarehouseInput};
 use nave_store::stock::{self, StockLineInput};
 use nave_store::taxes::{self, TaxInput};
 use nave_store::tenants::DEFAULT_TENANT;
@@ -189,6 +189,7 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     let mut rng = Lcg(2026);
     let currencies = [("USD", 60), ("EUR", 30), ("GBP", 10)];
     let mut groups: Vec<PublicId> = Vec::new();
+    let mut supplier_ids: Vec<PublicId> = Vec::new();
     for i in 0..150 {
         let name = format!("{} {} {}", rng.pick(FIRST), rng.pick(SECOND), rng.pick(SUFFIX));
         let name = if i % 25 == 0 { format!("{name} Group") } else { name };
@@ -236,6 +237,9 @@ pub async fn load(db: &Db) -> StoreResult<()> {
             tags,
         };
         let a = accounts::create(&mut tx, &system, new).await?;
+        if a.kinds.contains(&AccountKind::Supplier) && !a.archived {
+            supplier_ids.push(a.id);
+        }
         if i % 25 == 0 {
             groups.push(a.id);
         }
@@ -270,8 +274,11 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     let standard =
         taxes::list_categories(&mut tx, DEFAULT_TENANT).await?.into_iter().find(|c| c.name == "Standard goods");
     let mut products = 0;
+    let mut kit_parts = Vec::new();
+    let mut first_line = None;
     for (line, items) in DEMO_CATALOG {
         let cat = catalog::create_category(&mut tx, &system, line, None).await?;
+        first_line.get_or_insert(cat.id);
         for (sku, name, kind, unit, price, cost) in *items {
             let input = ProductInput {
                 sku: (*sku).into(),
@@ -288,11 +295,49 @@ pub async fn load(db: &Db) -> StoreResult<()> {
                 barcode: None,
                 notes: String::new(),
                 active: true,
+                components: None,
+                suppliers: (*kind == "goods" && !supplier_ids.is_empty()).then(|| {
+                    vec![SupplierInput {
+                        supplier_id: supplier_ids[products % supplier_ids.len()],
+                        supplier_code: Some(format!("S-{}", sku.replace('-', ""))),
+                        cost: (*cost).into(),
+                        lead_time_days: 7 + (products as i64 % 4) * 7,
+                        min_quantity: "10".into(),
+                        preferred: true,
+                    }]
+                }),
             };
-            catalog::create_product(&mut tx, &system, input).await?;
+            let created = catalog::create_product(&mut tx, &system, input).await?;
+            kit_parts.push(created.id);
             products += 1;
         }
     }
+    // A kit: the drill with a spare battery and goggles, sold as one item.
+    let kit = ProductInput {
+        sku: "KIT-DRL-START".into(),
+        name: "Drill starter kit".into(),
+        description: "Cordless drill, spare battery and safety goggles".into(),
+        kind: ProductKind::Kit,
+        unit: "kit".into(),
+        category_id: first_line,
+        currency: Currency::parse("USD").expect("USD"),
+        list_price: "199.00".into(),
+        cost: "0".into(),
+        tax_category_id: standard.as_ref().map(|c| c.id),
+        weight_kg: None,
+        barcode: None,
+        notes: String::new(),
+        active: true,
+        components: Some(
+            [(0, "1"), (4, "1"), (13, "1")]
+                .iter()
+                .map(|(i, q)| ComponentInput { product_id: kit_parts[*i], quantity: (*q).into() })
+                .collect(),
+        ),
+        suppliers: None,
+    };
+    catalog::create_product(&mut tx, &system, kit).await?;
+    products += 1;
     let mut warehouses = Vec::new();
     for (name, address, negative) in [
         ("Main warehouse", "12 Harbour Road\nHull HU1 2AB\nUnited Kingdom", false),

@@ -8,7 +8,10 @@ use nave_domain::access::{Action, Capability, RecordType};
 use nave_domain::catalog::ProductKind;
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
-use nave_store::catalog::{self, Product, ProductCategory, ProductInput, ProductQuery, Warehouse, WarehouseInput};
+use nave_store::catalog::{
+    self, ComponentInput, Product, ProductCategory, ProductInput, ProductQuery, SupplierInput, Warehouse,
+    WarehouseInput,
+};
 use serde::Deserialize;
 
 use super::{double_option, parse_id};
@@ -212,11 +215,68 @@ pub struct ProductRequest {
     pub barcode: Option<Option<String>>,
     pub notes: Option<String>,
     pub active: Option<bool>,
+    /// Kit components (kits only), replacing the list: `[{"product_id", "quantity": "2"}]`.
+    pub components: Option<Vec<ComponentRequest>>,
+    /// Suppliers, replacing the list.
+    pub suppliers: Option<Vec<SupplierRequest>>,
+}
+
+/// One component of a kit.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentRequest {
+    #[schema(value_type = String)]
+    pub product_id: PublicId,
+    /// Units per kit, decimal string, up to 4 decimals.
+    pub quantity: String,
+}
+
+/// One supplier of a product.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupplierRequest {
+    /// An account of kind `supplier`.
+    #[schema(value_type = String)]
+    pub supplier_id: PublicId,
+    pub supplier_code: Option<String>,
+    /// The supplier's unit cost in the supplier account's currency (needs `view_cost`).
+    pub cost: Option<String>,
+    #[serde(default)]
+    pub lead_time_days: i64,
+    /// Decimal string (default `"0"`).
+    pub min_quantity: Option<String>,
+    #[serde(default)]
+    pub preferred: bool,
+}
+
+fn parts(b: &ProductRequest) -> (Option<Vec<ComponentInput>>, Option<Vec<SupplierInput>>) {
+    let comps = b.components.as_ref().map(|cs| {
+        cs.iter().map(|c| ComponentInput { product_id: c.product_id, quantity: c.quantity.clone() }).collect()
+    });
+    let sups = b.suppliers.as_ref().map(|ss| {
+        ss.iter()
+            .map(|s| SupplierInput {
+                supplier_id: s.supplier_id,
+                supplier_code: s.supplier_code.clone(),
+                cost: s.cost.clone().unwrap_or_else(|| "0".into()),
+                lead_time_days: s.lead_time_days,
+                min_quantity: s.min_quantity.clone().unwrap_or_else(|| "0".into()),
+                preferred: s.preferred,
+            })
+            .collect()
+    });
+    (comps, sups)
 }
 
 fn may_set_cost(auth: &ApiAuth, req: &ProductRequest) -> ApiResult<()> {
-    if req.cost.is_some() && !auth.0.has(Capability::ViewCost) {
+    if auth.0.has(Capability::ViewCost) {
+        return Ok(());
+    }
+    if req.cost.is_some() {
         return Err(ApiError::invalid("cost", "your role may not set this field"));
+    }
+    if let Some(i) = req.suppliers.iter().flatten().position(|s| s.cost.is_some()) {
+        return Err(ApiError::invalid(format!("suppliers[{i}].cost"), "your role may not set this field"));
     }
     Ok(())
 }
@@ -248,6 +308,8 @@ pub async fn create_product(
         barcode: b.barcode.clone().flatten(),
         notes: b.notes.clone().unwrap_or_default(),
         active: b.active.unwrap_or(true),
+        components: parts(b).0,
+        suppliers: parts(b).1,
     };
     let p = catalog::create_product(w.tx(), &auth.actor(), input).await?;
     let body = present(&auth.0, PRODUCT, &p)?;
@@ -300,6 +362,8 @@ pub async fn update_product(
         barcode: b.barcode.clone().unwrap_or_else(|| before.barcode.clone()),
         notes: b.notes.clone().unwrap_or_else(|| before.notes.clone()),
         active: b.active.unwrap_or(before.active),
+        components: parts(b).0,
+        suppliers: parts(b).1,
     };
     let after = catalog::update_product(w.tx(), &auth.actor(), &before, req.if_match, input).await?;
     let body = present(&auth.0, PRODUCT, &after)?;
