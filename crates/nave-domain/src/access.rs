@@ -70,6 +70,7 @@ string_enum! {
         Stock => "stock",
         StockAdjustment => "stock_adjustment",
         StockTransfer => "stock_transfer",
+        PriceList => "price_list",
     }
 }
 
@@ -246,6 +247,7 @@ impl BuiltinRole {
                 T::Stock,
                 T::StockAdjustment,
                 T::StockTransfer,
+                T::PriceList,
             ],
             &[Read],
             All,
@@ -259,7 +261,7 @@ impl BuiltinRole {
                 }
             }
             BuiltinRole::SalesManager => {
-                g.allow_all(&[T::Account, T::Product, T::ProductCategory], &crud, All);
+                g.allow_all(&[T::Account, T::Product, T::ProductCategory, T::PriceList], &crud, All);
                 g.allow_all(&[T::AuditEntry, T::Event], &[Read], All);
                 g.give(Capability::ViewCost)
                     .give(Capability::ViewMargin)

@@ -12,6 +12,7 @@ pub mod email;
 pub mod error;
 pub mod ids;
 pub mod money;
+pub mod price_list;
 pub mod pricing;
 pub mod stock;
 pub mod tax;

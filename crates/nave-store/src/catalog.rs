@@ -754,8 +754,19 @@ pub async fn delete_product(tx: &mut Tx, actor: &Actor, before: &Product, if_ver
             args![t, before.key],
         )
         .await?;
-    if !kits.is_empty() || movements > 0 {
+    let lists = tx
+        .fetch_all(
+            "SELECT DISTINCT l.name FROM price_list_items i JOIN price_lists l ON l.tenant_id = i.tenant_id \
+             AND l.id = i.price_list_id WHERE i.tenant_id = $1 AND i.product_id = $2 ORDER BY l.name",
+            args![t, before.key],
+            |r| r.text("name"),
+        )
+        .await?;
+    if !kits.is_empty() || movements > 0 || !lists.is_empty() {
         let mut why = Vec::new();
+        if !lists.is_empty() {
+            why.push(format!("it is priced in the price lists {}", lists.join(", ")));
+        }
         if !kits.is_empty() {
             why.push(format!("it is a component of the kits {}", kits.join(", ")));
         }

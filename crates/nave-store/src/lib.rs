@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod migrate;
 pub mod page;
 pub mod payment_terms;
+pub mod price_lists;
 pub mod roles;
 pub mod schema;
 pub mod sessions;

@@ -35,6 +35,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_catalog"),
     migration!(5, "0005_stock"),
     migration!(6, "0006_product_parts"),
+    migration!(7, "0007_price_lists"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

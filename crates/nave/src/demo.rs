@@ -13,6 +13,7 @@ use nave_store::accounts::{self, NewAccount};
 use nave_store::audit::Actor;
 use nave_store::auth::hash_password;
 use nave_store::catalog::{self, ComponentInput, ProductInput, SupplierInput, WarehouseInput};
+use nave_store::price_lists::{self, ItemInput, PriceListInput};
 use nave_store::stock::{self, StockLineInput};
 use nave_store::taxes::{self, TaxInput};
 use nave_store::tenants::DEFAULT_TENANT;
@@ -190,6 +191,7 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     let currencies = [("USD", 60), ("EUR", 30), ("GBP", 10)];
     let mut groups: Vec<PublicId> = Vec::new();
     let mut supplier_ids: Vec<PublicId> = Vec::new();
+    let mut wholesale_accounts: Vec<PublicId> = Vec::new();
     for i in 0..150 {
         let name = format!("{} {} {}", rng.pick(FIRST), rng.pick(SECOND), rng.pick(SUFFIX));
         let name = if i % 25 == 0 { format!("{name} Group") } else { name };
@@ -237,6 +239,9 @@ pub async fn load(db: &Db) -> StoreResult<()> {
             tags,
         };
         let a = accounts::create(&mut tx, &system, new).await?;
+        if a.tags.iter().any(|t| t == "wholesale") && a.currency.code() == "USD" {
+            wholesale_accounts.push(a.id);
+        }
         if a.kinds.contains(&AccountKind::Supplier) && !a.archived {
             supplier_ids.push(a.id);
         }
@@ -338,6 +343,34 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     };
     catalog::create_product(&mut tx, &system, kit).await?;
     products += 1;
+    // A wholesale price list for the bigger customers: 8 % off, 12 % from 10 units.
+    let goods_for_list: Vec<_> =
+        catalog::list_products(&mut tx, DEFAULT_TENANT, &catalog::ProductQuery { limit: 200, ..Default::default() })
+            .await?
+            .items
+            .into_iter()
+            .filter(|p| p.kind == ProductKind::Goods)
+            .collect();
+    let discounted = |price: &str, pct: i64| {
+        let e4 = nave_domain::money::parse_unit_price(price).unwrap_or(0);
+        let cents = (e4 * (100 - pct) / 100 + 50) / 100;
+        format!("{}.{:02}", cents / 100, cents % 100)
+    };
+    let mut items = Vec::new();
+    for p in &goods_for_list {
+        items.push(ItemInput { product_id: p.id, min_quantity: "0".into(), price: discounted(&p.list_price, 8) });
+        items.push(ItemInput { product_id: p.id, min_quantity: "10".into(), price: discounted(&p.list_price, 12) });
+    }
+    let wholesale = PriceListInput {
+        name: "Wholesale 2026".into(),
+        currency: Currency::parse("USD").expect("USD"),
+        valid_from: Some(time::macros::date!(2026 - 01 - 01)),
+        valid_to: Some(time::macros::date!(2026 - 12 - 31)),
+        active: true,
+        items: Some(items),
+        account_ids: Some(wholesale_accounts.clone()),
+    };
+    price_lists::create(&mut tx, &system, wholesale).await?;
     let mut warehouses = Vec::new();
     for (name, address, negative) in [
         ("Main warehouse", "12 Harbour Road\nHull HU1 2AB\nUnited Kingdom", false),

@@ -24,6 +24,7 @@ pub mod catalog;
 pub mod events;
 pub mod me;
 pub mod payment_terms;
+pub mod price_lists;
 pub mod roles;
 pub mod stock;
 pub mod taxes;
@@ -109,6 +110,9 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(catalog::get_product, catalog::update_product, catalog::delete_product))
         .routes(routes!(catalog::list_warehouses, catalog::create_warehouse))
         .routes(routes!(catalog::get_warehouse, catalog::update_warehouse, catalog::delete_warehouse))
+        .routes(routes!(price_lists::list_price_lists, price_lists::create_price_list))
+        .routes(routes!(price_lists::get_price_list, price_lists::update_price_list, price_lists::delete_price_list))
+        .routes(routes!(price_lists::get_product_price))
         .routes(routes!(stock::list_stock))
         .routes(routes!(stock::list_stock_movements))
         .routes(routes!(stock::create_stock_adjustment))
