@@ -53,6 +53,65 @@ pub fn applies_on(active: bool, from: Option<Date>, to: Option<Date>, day: Date)
     active && from.is_none_or(|f| f <= day) && to.is_none_or(|t| day <= t)
 }
 
+/// How an account is taxed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaxTreatment {
+    /// The rates of the product's tax category apply.
+    Standard,
+    /// No tax is charged (e.g. a charity or an exempt public body).
+    Exempt,
+    /// No tax is charged; the buyer accounts for it (EU B2B cross-border).
+    /// Documents must say so.
+    ReverseCharge,
+}
+
+impl TaxTreatment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaxTreatment::Standard => "standard",
+            TaxTreatment::Exempt => "exempt",
+            TaxTreatment::ReverseCharge => "reverse_charge",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [TaxTreatment::Standard, TaxTreatment::Exempt, TaxTreatment::ReverseCharge]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+
+    /// The legal mention a document for such an account carries, if any.
+    pub fn mention(self) -> Option<&'static str> {
+        match self {
+            TaxTreatment::Standard => None,
+            TaxTreatment::Exempt => Some("Tax exempt"),
+            TaxTreatment::ReverseCharge => Some("Reverse charge: the customer accounts for the tax"),
+        }
+    }
+}
+
+/// A rate of a product's tax category, as resolution needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryRate<'a> {
+    pub id: &'a str,
+    pub active: bool,
+    pub valid_from: Option<Date>,
+    pub valid_to: Option<Date>,
+}
+
+/// The ids of the rates that apply on `day` to a product whose category has
+/// `rates`, sold to an account with `treatment`: none for exempt and
+/// reverse-charge accounts; otherwise the category's rates that apply that day.
+pub fn applicable_rates<'a>(rates: &[CategoryRate<'a>], treatment: TaxTreatment, day: Date) -> Vec<&'a str> {
+    match treatment {
+        TaxTreatment::Exempt | TaxTreatment::ReverseCharge => vec![],
+        TaxTreatment::Standard => {
+            rates.iter().filter(|r| applies_on(r.active, r.valid_from, r.valid_to, day)).map(|r| r.id).collect()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +144,19 @@ mod tests {
         let mut v = Validator::new();
         check_validity(&mut v, Some(date!(2026 - 02 - 01)), Some(date!(2026 - 01 - 01)));
         assert!(v.finish().is_err());
+    }
+
+    #[test]
+    fn exempt_and_reverse_charge_accounts_pay_no_tax() {
+        let rates = [
+            CategoryRate { id: "vat", active: true, valid_from: None, valid_to: None },
+            CategoryRate { id: "old", active: true, valid_from: None, valid_to: Some(date!(2025 - 12 - 31)) },
+        ];
+        let day = date!(2026 - 03 - 01);
+        assert_eq!(applicable_rates(&rates, TaxTreatment::Standard, day), vec!["vat"]);
+        assert!(applicable_rates(&rates, TaxTreatment::Exempt, day).is_empty());
+        assert!(applicable_rates(&rates, TaxTreatment::ReverseCharge, day).is_empty());
+        assert!(TaxTreatment::ReverseCharge.mention().unwrap().contains("Reverse charge"));
     }
 
     proptest! {

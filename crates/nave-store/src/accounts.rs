@@ -9,6 +9,7 @@ use nave_domain::account::{self, AccountKind};
 use nave_domain::error::Validator;
 use nave_domain::ids::PublicId;
 use nave_domain::money::{Currency, Money};
+use nave_domain::tax::TaxTreatment;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -41,6 +42,9 @@ pub struct Account {
     #[schema(value_type = Option<String>, example = "5000.00")]
     pub credit_limit: Option<String>,
     pub tax_id: Option<String>,
+    /// `standard`, `exempt` or `reverse_charge`.
+    #[schema(value_type = String, example = "standard")]
+    pub tax_treatment: TaxTreatment,
     pub tags: Vec<String>,
     pub archived: bool,
     pub version: i64,
@@ -53,7 +57,7 @@ pub struct Account {
 }
 
 const SELECT: &str = "SELECT a.id, a.public_id, a.name, a.kinds, a.owner_id, a.team_id, a.currency, \
-    a.credit_limit_minor, a.tax_id, a.tags, a.archived, a.version, a.created_at, a.updated_at, \
+    a.credit_limit_minor, a.tax_id, a.tax_treatment, a.tags, a.archived, a.version, a.created_at, a.updated_at, \
     p.public_id AS parent_public_id, o.public_id AS owner_public_id, t.public_id AS team_public_id \
     FROM accounts a \
     LEFT JOIN accounts p ON p.tenant_id = a.tenant_id AND p.id = a.parent_id \
@@ -77,6 +81,8 @@ fn decode(r: &dyn DbRow) -> StoreResult<Account> {
         currency,
         credit_limit: r.opt_i64("credit_limit_minor")?.map(|m| Money::from_minor(m, currency).to_string()),
         tax_id: r.opt_text("tax_id")?,
+        tax_treatment: TaxTreatment::parse(&r.text("tax_treatment")?)
+            .ok_or_else(|| bad("unknown tax treatment".into()))?,
         tags,
         archived: r.boolean("archived")?,
         version: r.i64("version")?,
@@ -198,6 +204,7 @@ pub struct NewAccount {
     /// A decimal string in `currency`.
     pub credit_limit: Option<String>,
     pub tax_id: Option<String>,
+    pub tax_treatment: TaxTreatment,
     pub tags: Vec<String>,
 }
 
@@ -255,8 +262,8 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewAccount) -> StoreResult<
     let id = PublicId::new();
     let sql = format!(
         "INSERT INTO accounts (tenant_id, id, public_id, name, kinds, parent_id, owner_id, team_id, currency, \
-         credit_limit_minor, tax_id, tags, archived, version, created_at, updated_at, created_by, updated_by) \
-         VALUES ($1, {}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13, $14, $14)",
+         credit_limit_minor, tax_id, tags, archived, version, created_at, updated_at, created_by, updated_by, \
+         tax_treatment) VALUES ($1, {}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13, $14, $14, $15)",
         tx.new_id_expr("accounts", "$1")
     );
     tx.execute(
@@ -275,7 +282,8 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewAccount) -> StoreResult<
             serde_json::to_string(&tags).expect("tags serialise"),
             false,
             now(),
-            actor.user_id
+            actor.user_id,
+            new.tax_treatment.as_str()
         ],
     )
     .await?;
@@ -295,6 +303,7 @@ pub struct AccountPatch {
     pub currency: Option<Currency>,
     pub credit_limit: Option<Option<String>>,
     pub tax_id: Option<Option<String>>,
+    pub tax_treatment: Option<TaxTreatment>,
     pub tags: Option<Vec<String>>,
     pub archived: Option<bool>,
 }
@@ -376,7 +385,7 @@ pub async fn update(
         .execute(
             "UPDATE accounts SET name = $4, kinds = $5, parent_id = $6, owner_id = $7, team_id = $8, currency = $9, \
              credit_limit_minor = $10, tax_id = $11, tags = $12, archived = $13, version = version + 1, \
-             updated_at = $14, updated_by = $15 WHERE tenant_id = $1 AND id = $2 AND version = $3",
+             updated_at = $14, updated_by = $15, tax_treatment = $16 WHERE tenant_id = $1 AND id = $2 AND version = $3",
             args![
                 t,
                 before.key,
@@ -392,7 +401,8 @@ pub async fn update(
                 serde_json::to_string(&tags).expect("tags serialise"),
                 patch.archived.unwrap_or(before.archived),
                 now(),
-                actor.user_id
+                actor.user_id,
+                patch.tax_treatment.unwrap_or(before.tax_treatment).as_str()
             ],
         )
         .await?;

@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_stock"),
     migration!(6, "0006_product_parts"),
     migration!(7, "0007_price_lists"),
+    migration!(8, "0008_tax_treatment"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

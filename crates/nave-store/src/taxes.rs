@@ -334,3 +334,39 @@ pub async fn delete_category(
         .await?;
     audit::deleted(tx, actor, RecordType::TaxCategory, before.id, before.version + 1, before).await
 }
+
+/// The tax rates that apply on `day` to `product` sold to an account taxed
+/// with `treatment` (see `nave_domain::tax::applicable_rates`), in the
+/// category's order.
+pub async fn applicable(
+    tx: &mut Tx,
+    tenant_id: i64,
+    product: &crate::catalog::Product,
+    treatment: nave_domain::tax::TaxTreatment,
+    day: Date,
+) -> StoreResult<Vec<Tax>> {
+    let Some(cat_id) = product.tax_category_id else { return Ok(vec![]) };
+    let Some(cat) = get_category(tx, tenant_id, cat_id).await? else { return Ok(vec![]) };
+    let mut taxes = Vec::new();
+    for id in &cat.tax_ids {
+        if let Some(t) = get_tax(tx, tenant_id, *id).await? {
+            taxes.push(t);
+        }
+    }
+    let parse = |d: &Option<String>| {
+        d.as_deref().and_then(|s| Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok())
+    };
+    let ids: Vec<String> = taxes.iter().map(|t| t.id.to_string()).collect();
+    let rates: Vec<nave_domain::tax::CategoryRate> = taxes
+        .iter()
+        .zip(&ids)
+        .map(|(t, id)| nave_domain::tax::CategoryRate {
+            id,
+            active: t.active,
+            valid_from: parse(&t.valid_from),
+            valid_to: parse(&t.valid_to),
+        })
+        .collect();
+    let keep: Vec<&str> = nave_domain::tax::applicable_rates(&rates, treatment, day);
+    Ok(taxes.into_iter().zip(ids.iter()).filter(|(_, id)| keep.contains(&id.as_str())).map(|(t, _)| t).collect())
+}

@@ -31,6 +31,7 @@ fn new_account(name: &str) -> NewAccount {
         currency: eur(),
         credit_limit: Some("1000.00".into()),
         tax_id: None,
+        tax_treatment: nave_domain::tax::TaxTreatment::Standard,
         tags: vec![],
     }
 }

@@ -109,4 +109,63 @@ async fn accounting_defines_rates_and_categories(db: TestDb) {
     assert!(html.contains("VAT 20 %") && html.contains("Standard goods"));
 }
 
-both_backends!(accounting_defines_rates_and_categories);
+async fn the_accounts_tax_treatment_decides_which_rates_apply(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let admin = app.user("admin@example.com", "admin").await;
+    let (_, vat) = json(app.post("/api/v1/taxes", &admin, &json!({"name": "VAT 20 %", "rate": "20"})).await).await;
+    let (_, old) = json(
+        app.post("/api/v1/taxes", &admin, &json!({"name": "Old levy", "rate": "1", "valid_to": "2025-12-31"})).await,
+    )
+    .await;
+    let (_, cat) = json(
+        app.post("/api/v1/tax-categories", &admin, &json!({"name": "Standard", "tax_ids": [vat["id"], old["id"]]}))
+            .await,
+    )
+    .await;
+    let (_, product) = json(
+        app.post("/api/v1/products", &admin, &json!({"sku": "P", "name": "P", "tax_category_id": cat["id"]})).await,
+    )
+    .await;
+    let path = |acc: &serde_json::Value, date: &str| {
+        format!(
+            "/api/v1/products/{}/taxes?account_id={}&date={date}",
+            product["id"].as_str().unwrap(),
+            acc["id"].as_str().unwrap()
+        )
+    };
+    let (_, std) = json(app.post("/api/v1/accounts", &admin, &json!({"name": "Std"})).await).await;
+    assert_eq!(std["tax_treatment"], "standard");
+    let (_, eu) =
+        json(app.post("/api/v1/accounts", &admin, &json!({"name": "EU B2B", "tax_treatment": "reverse_charge"})).await)
+            .await;
+    let (_, charity) =
+        json(app.post("/api/v1/accounts", &admin, &json!({"name": "Charity", "tax_treatment": "exempt"})).await).await;
+    let (status, v) = json(app.get(&path(&std, "2026-03-01"), &admin).await).await;
+    assert_eq!(status, 200, "{v}");
+    let names: Vec<&str> = v["taxes"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["VAT 20 %"], "the ended levy no longer applies");
+    let (_, v) = json(app.get(&path(&std, "2025-06-01"), &admin).await).await;
+    assert_eq!(v["taxes"].as_array().unwrap().len(), 2, "both applied in 2025");
+    let (_, v) = json(app.get(&path(&eu, "2026-03-01"), &admin).await).await;
+    assert_eq!(v["taxes"], json!([]));
+    assert!(v["mention"].as_str().unwrap().contains("Reverse charge"));
+    let (_, v) = json(app.get(&path(&charity, "2026-03-01"), &admin).await).await;
+    assert_eq!(v["taxes"], json!([]));
+    assert_eq!(v["tax_treatment"], "exempt");
+    let (status, p) =
+        json(app.post("/api/v1/accounts", &admin, &json!({"name": "X", "tax_treatment": "offshore"})).await).await;
+    assert_eq!(status, 422);
+    assert_eq!(p["errors"][0]["field"], "tax_treatment");
+    let (status, changed) = json(
+        app.req(Method::PATCH, &format!("/api/v1/accounts/{}", std["id"].as_str().unwrap()), &admin)
+            .json(&json!({"tax_treatment": "exempt"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(changed["tax_treatment"], "exempt");
+}
+
+both_backends!(accounting_defines_rates_and_categories, the_accounts_tax_treatment_decides_which_rates_apply);

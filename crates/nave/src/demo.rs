@@ -8,6 +8,7 @@ use nave_domain::catalog::ProductKind;
 use nave_domain::email::Email;
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
+use nave_domain::tax::TaxTreatment;
 use nave_store::Db;
 use nave_store::accounts::{self, NewAccount};
 use nave_store::audit::Actor;
@@ -236,6 +237,12 @@ pub async fn load(db: &Db) -> StoreResult<()> {
             currency: Currency::parse(code).expect("demo currency"),
             credit_limit: limit,
             tax_id: rng.chance(70).then(|| format!("{}{:09}", &code[..2], rng.next() % 1_000_000_000)),
+            // Some European customers buy under the reverse charge.
+            tax_treatment: if code == "EUR" && i % 3 == 0 {
+                TaxTreatment::ReverseCharge
+            } else {
+                TaxTreatment::Standard
+            },
             tags,
         };
         let a = accounts::create(&mut tx, &system, new).await?;

@@ -8,6 +8,7 @@ use nave_domain::access::{Action, Capability, RecordType, Scope};
 use nave_domain::account::AccountKind;
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
+use nave_domain::tax::TaxTreatment;
 use nave_store::accounts::{self, Account, AccountPatch, AccountQuery, NewAccount, Visibility};
 use serde::Deserialize;
 
@@ -122,6 +123,9 @@ pub struct CreateAccountRequest {
     /// Decimal string, e.g. `"5000.00"`. Needs `view_credit_limit`.
     pub credit_limit: Option<String>,
     pub tax_id: Option<String>,
+    /// `standard` (default), `exempt` or `reverse_charge`.
+    #[schema(value_type = Option<String>)]
+    pub tax_treatment: Option<TaxTreatment>,
     #[serde(default)]
     pub tags: Vec<String>,
 }
@@ -157,6 +161,7 @@ pub async fn create_account(
         currency: b.currency.unwrap_or_else(|| Currency::parse("USD").expect("USD is a currency")),
         credit_limit: b.credit_limit,
         tax_id: b.tax_id,
+        tax_treatment: b.tax_treatment.unwrap_or(TaxTreatment::Standard),
         tags: b.tags,
     };
     let acc = accounts::create(w.tx(), &auth.actor(), new).await?;
@@ -204,6 +209,8 @@ pub struct UpdateAccountRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub tax_id: Option<Option<String>>,
+    #[schema(value_type = Option<String>)]
+    pub tax_treatment: Option<TaxTreatment>,
     pub tags: Option<Vec<String>>,
     pub archived: Option<bool>,
 }
@@ -245,6 +252,7 @@ pub async fn update_account(
         currency: b.currency,
         credit_limit: b.credit_limit,
         tax_id: b.tax_id,
+        tax_treatment: b.tax_treatment,
         tags: b.tags,
         archived: b.archived,
     };

@@ -113,6 +113,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(price_lists::list_price_lists, price_lists::create_price_list))
         .routes(routes!(price_lists::get_price_list, price_lists::update_price_list, price_lists::delete_price_list))
         .routes(routes!(price_lists::get_product_price))
+        .routes(routes!(taxes::get_product_taxes))
         .routes(routes!(stock::list_stock))
         .routes(routes!(stock::list_stock_movements))
         .routes(routes!(stock::create_stock_adjustment))

@@ -260,3 +260,62 @@ pub async fn delete_tax_category(
     taxes::delete_category(w.tx(), &auth.actor(), &before, req.if_match).await?;
     w.respond(StatusCode::NO_CONTENT, &()).await
 }
+
+/// For whom and when.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ProductTaxQuery {
+    /// The customer account (its tax treatment applies); default: standard treatment.
+    pub account_id: Option<String>,
+    /// The document date, `YYYY-MM-DD` (default today).
+    pub date: Option<String>,
+}
+
+/// The taxes a new line of a product gets.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ProductTaxesResponse {
+    /// `standard`, `exempt` or `reverse_charge`.
+    pub tax_treatment: String,
+    pub taxes: Vec<Tax>,
+    /// The legal mention the document must carry, if any.
+    pub mention: Option<String>,
+}
+
+#[utoipa::path(get, path = "/products/{id}/taxes", tag = "taxes", params(("id" = String, Path), ProductTaxQuery),
+    responses((status = 200, body = ProductTaxesResponse), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn get_product_taxes(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    crate::extract::Query(q): crate::extract::Query<ProductTaxQuery>,
+) -> ApiResult<Json<ProductTaxesResponse>> {
+    auth.require(RecordType::Product, Action::Read)?;
+    let day = match q.date.as_deref() {
+        Some(d) => parse_date("date", d)?,
+        None => nave_store::db::now().date(),
+    };
+    let mut tx = app.db.autocommit().await?;
+    let t = auth.0.tenant_id;
+    let product = nave_store::catalog::get_product(&mut tx, t, parse_id("product", &id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    let treatment = match q.account_id.as_deref() {
+        Some(a) => {
+            let unknown = || ApiError::invalid("account_id", "is not the id of an account");
+            let a: PublicId = a.parse().map_err(|_| unknown())?;
+            let acc = nave_store::accounts::get(&mut tx, t, a).await?.ok_or_else(unknown)?;
+            if !auth.0.may(RecordType::Account, Action::Read, acc.ownership) {
+                return Err(unknown());
+            }
+            acc.tax_treatment
+        }
+        None => nave_domain::tax::TaxTreatment::Standard,
+    };
+    let taxes = taxes::applicable(&mut tx, t, &product, treatment, day).await?;
+    Ok(Json(ProductTaxesResponse {
+        tax_treatment: treatment.as_str().to_string(),
+        taxes,
+        mention: treatment.mention().map(str::to_string),
+    }))
+}

@@ -290,6 +290,7 @@ pub async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) ->
             currency,
             credit_limit,
             tax_id: Some(form.tax_id.clone()),
+            tax_treatment: nave_domain::tax::TaxTreatment::Standard,
             tags: form.tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect(),
         };
         let mut tx = app.db.write().await?;
