@@ -529,6 +529,31 @@ pub async fn get_product(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResu
     }
 }
 
+/// The product with this SKU (case-insensitive), if any.
+pub async fn get_product_by_sku(tx: &mut Tx, tenant_id: i64, sku: &str) -> StoreResult<Option<Product>> {
+    let row = tx
+        .fetch_optional(
+            format!("{SELECT_PRODUCT} WHERE p.tenant_id = $1 AND p.sku_key = $2"),
+            args![tenant_id, sku.trim().to_lowercase()],
+            decode_product,
+        )
+        .await?;
+    match row {
+        Some(p) => Ok(with_parts(tx, tenant_id, vec![p]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// The product category with this name (case-insensitive), if any.
+pub async fn get_category_by_name(tx: &mut Tx, tenant_id: i64, name: &str) -> StoreResult<Option<ProductCategory>> {
+    tx.fetch_optional(
+        format!("{SELECT_CAT} WHERE c.tenant_id = $1 AND c.name_key = $2"),
+        args![tenant_id, name.trim().to_lowercase()],
+        decode_cat,
+    )
+    .await
+}
+
 /// Filters of the product list.
 #[derive(Debug, Clone)]
 pub struct ProductQuery {

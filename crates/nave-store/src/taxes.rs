@@ -370,3 +370,18 @@ pub async fn applicable(
     let keep: Vec<&str> = nave_domain::tax::applicable_rates(&rates, treatment, day);
     Ok(taxes.into_iter().zip(ids.iter()).filter(|(_, id)| keep.contains(&id.as_str())).map(|(t, _)| t).collect())
 }
+
+/// The tax category with this name (case-insensitive), if any.
+pub async fn get_category_by_name(tx: &mut Tx, tenant_id: i64, name: &str) -> StoreResult<Option<TaxCategory>> {
+    let cat = tx
+        .fetch_optional(
+            format!("{SELECT_CAT} WHERE tenant_id = $1 AND name_key = $2"),
+            args![tenant_id, name.trim().to_lowercase()],
+            decode_cat,
+        )
+        .await?;
+    Ok(match cat {
+        Some(c) => with_taxes(tx, tenant_id, vec![c]).await?.pop(),
+        None => None,
+    })
+}

@@ -19,6 +19,7 @@ use nave_web::{AppState, WebConfig};
 
 mod config;
 mod demo;
+mod import;
 
 use config::{Config, Overrides};
 
@@ -66,6 +67,19 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Import records from a CSV file (columns by header; see the user guide).
+    Import {
+        /// What the file holds.
+        #[arg(value_enum)]
+        kind: ImportKind,
+        /// The CSV file (UTF-8, comma-separated, a header row).
+        file: PathBuf,
+        /// Check every row and report, but write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -76,6 +90,12 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ImportKind {
+    /// Products, matched by SKU.
+    Products,
 }
 
 #[derive(Debug, Subcommand)]
@@ -286,6 +306,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tenants::ensure(&database, DEFAULT_TENANT, "My Company").await?;
             eprintln!("Applied {n} migration(s); the schema is at version {}.", migrate::latest_version());
             database.close().await;
+            Ok(())
+        }
+        Command::Import { kind: ImportKind::Products, file, dry_run, db } => {
+            let cfg = config::load(cli.config.as_deref(), &overrides(&db, None))?;
+            init_logs(&cfg, true);
+            let database = open(&cfg).await?;
+            let r = import::products(&database, &file, dry_run).await?;
+            let verb = if dry_run { "Dry run: would import" } else { "Imported" };
+            eprintln!(
+                "{verb} {} product(s): {} new, {} updated, {} new product line(s).",
+                r.created + r.updated,
+                r.created,
+                r.updated,
+                r.categories_created
+            );
+            for e in &r.errors {
+                eprintln!("  row {}, column {}: {}", e.row, e.column, e.reason);
+            }
+            if dry_run {
+                eprintln!("Nothing was written.");
+            }
+            anyhow::ensure!(r.errors.is_empty(), "{} row(s) were refused (listed above)", r.errors.len());
             Ok(())
         }
         Command::User { command: UserCommand::Add { email, role, name, db } } => {

@@ -134,16 +134,92 @@ async fn serve_answers_on_its_address(t: TestDb) {
     assert_eq!(login.unwrap(), 200);
 }
 
+async fn products_import_from_csv_with_a_dry_run_and_a_row_report(t: TestDb) {
+    let dir = std::env::temp_dir().join(format!("nave-import-{}", unique()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("products.csv");
+    let mut csv = String::from("sku,name,category,list_price,cost,unit,kind\n");
+    let mut bad = 0;
+    for i in 0..300 {
+        match i % 33 {
+            5 => {
+                csv.push_str(&format!("BAD-{i},Too precise,Tools,1.23456,1,pc,goods\n"));
+                bad += 1;
+            }
+            6 => {
+                csv.push_str(&format!("KIND-{i},Wrong kind,Tools,1,1,pc,gadget\n"));
+                bad += 1;
+            }
+            7 => {
+                csv.push_str("SKU-0,Duplicate of row 2,Tools,1,1,pc,goods\n");
+                bad += 1;
+            }
+            _ => csv.push_str(&format!(
+                "SKU-{i},Product {i},{},{}.50,{}.25,pc,goods\n",
+                ["Tools", "Fasteners"][i % 2],
+                i,
+                i / 2
+            )),
+        }
+    }
+    std::fs::write(&file, csv).unwrap();
+    let path = file.to_str().unwrap();
+    let dry = nave(&["import", "products", path, "--dry-run", "--db", &t.url], &[], None);
+    let err = text(&dry.stderr);
+    assert!(!dry.status.success(), "refused rows make the exit status non-zero");
+    assert!(err.contains(&format!("would import {} product(s)", 300 - bad)), "{err}");
+    assert!(
+        err.contains("column list_price") && err.contains("column kind") && err.contains("is also on row 2"),
+        "{err}"
+    );
+    assert!(err.contains("Nothing was written."));
+    let mut tx = t.db.read().await.unwrap();
+    let page = nave_store::catalog::list_products(&mut tx, 1, &Default::default()).await.unwrap();
+    assert!(page.items.is_empty(), "the dry run wrote nothing");
+    drop(tx);
+
+    let real = nave(&["import", "products", path, "--db", &t.url], &[], None);
+    let err = text(&real.stderr);
+    let expected = format!("Imported {} product(s): {} new, 0 updated, 2 new product line(s)", 300 - bad, 300 - bad);
+    assert!(err.contains(&expected), "{err}");
+    assert_eq!(err.matches("  row ").count(), bad as usize, "{err}");
+    let mut tx = t.db.read().await.unwrap();
+    let p = nave_store::catalog::get_product_by_sku(&mut tx, 1, "sku-10").await.unwrap().unwrap();
+    assert_eq!((p.list_price.as_str(), p.cost.as_str()), ("10.50", "5.25"));
+    drop(tx);
+
+    // A second import of the same SKUs updates them; empty cells keep values.
+    std::fs::write(&file, "sku,name,list_price\nSKU-10,,11.00\n").unwrap();
+    let again = nave(&["import", "products", path, "--db", &t.url], &[], None);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(text(&again.stderr).contains("0 new, 1 updated"));
+    let mut tx = t.db.read().await.unwrap();
+    let p = nave_store::catalog::get_product_by_sku(&mut tx, 1, "SKU-10").await.unwrap().unwrap();
+    assert_eq!((p.name.as_str(), p.list_price.as_str()), ("Product 10", "11.00"));
+    drop(tx);
+    std::fs::write(&file, "sku,colour\nX,red\n").unwrap();
+    let out = nave(&["import", "products", path, "--db", &t.url], &[], None);
+    assert!(text(&out.stderr).contains("unknown column \"colour\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{}-{nanos}", std::process::id())
+}
+
 both_backends!(
     users_and_tokens_are_made_from_the_command_line,
     bad_command_line_input_fails_with_one_sentence,
-    serve_answers_on_its_address
+    serve_answers_on_its_address,
+    products_import_from_csv_with_a_dry_run_and_a_row_report,
 );
 
 #[test]
 fn every_command_has_help() {
     for args in [
         vec!["--help"],
+        vec!["import", "--help"],
         vec!["serve", "--help"],
         vec!["demo", "--help"],
         vec!["migrate", "--help"],
