@@ -276,3 +276,21 @@ pub async fn delete_account(
     accounts::delete(w.tx(), &auth.actor(), &before, req.if_match).await?;
     w.respond(StatusCode::NO_CONTENT, &()).await
 }
+
+/// The account named by a query parameter, when the caller may read it. An
+/// account outside the caller's scope is reported exactly like an unknown one.
+pub async fn readable_account(
+    tx: &mut nave_store::Tx,
+    auth: &ApiAuth,
+    field: &str,
+    id: Option<&str>,
+) -> ApiResult<Option<Account>> {
+    let Some(id) = id else { return Ok(None) };
+    let unknown = || ApiError::invalid(field, "is not the id of an account");
+    let id: PublicId = id.parse().map_err(|_| unknown())?;
+    let acc = accounts::get(tx, auth.0.tenant_id, id).await?.ok_or_else(unknown)?;
+    if !auth.0.may(T, Action::Read, acc.ownership) {
+        return Err(unknown());
+    }
+    Ok(Some(acc))
+}

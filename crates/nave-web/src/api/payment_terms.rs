@@ -174,6 +174,14 @@ pub fn parse_date(field: &str, s: &str) -> ApiResult<Date> {
         .map_err(|_| ApiError::invalid(field, "must be a date written YYYY-MM-DD"))
 }
 
+/// An optional `YYYY-MM-DD` query date, today when absent.
+pub fn date_or_today(field: &str, s: Option<&str>) -> ApiResult<Date> {
+    match s {
+        Some(d) => parse_date(field, d),
+        None => Ok(nave_store::db::now().date()),
+    }
+}
+
 /// Computes the schedule of a preview request under `terms`.
 pub fn schedule(terms: &Terms, req: &PreviewRequest) -> ApiResult<PreviewResponse> {
     let amount = Money::parse(&req.amount, req.currency).map_err(|e| ApiError::invalid("amount", e.to_string()))?;

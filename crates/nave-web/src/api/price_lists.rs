@@ -8,12 +8,12 @@ use nave_domain::access::{Action, RecordType};
 use nave_domain::ids::PublicId;
 use nave_domain::money::{Currency, format_unit_price};
 use nave_domain::stock::parse_quantity;
+use nave_store::catalog;
 use nave_store::price_lists::{self, ItemInput, PriceList, PriceListInput};
-use nave_store::{accounts, catalog};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use super::payment_terms::parse_date;
+use super::payment_terms::{date_or_today, parse_date};
 use super::{double_option, parse_id};
 use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -211,28 +211,14 @@ pub async fn get_product_price(
     if quantity <= 0 {
         return Err(ApiError::invalid("quantity", "must be above 0"));
     }
-    let date = match q.date.as_deref() {
-        Some(d) => parse_date("date", d)?,
-        None => nave_store::db::now().date(),
-    };
+    let date = date_or_today("date", q.date.as_deref())?;
     let mut tx = app.db.autocommit().await?;
     let t = auth.0.tenant_id;
     let product = catalog::get_product(&mut tx, t, parse_id("product", &id)?)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
-    let account_key = match q.account_id.as_deref() {
-        Some(a) => {
-            let unknown = || ApiError::invalid("account_id", "is not the id of an account");
-            let a: PublicId = a.parse().map_err(|_| unknown())?;
-            let acc = accounts::get(&mut tx, t, a).await?.ok_or_else(unknown)?;
-            // An account the caller may not read is as good as unknown.
-            if !auth.0.may(RecordType::Account, Action::Read, acc.ownership) {
-                return Err(unknown());
-            }
-            Some(acc.key)
-        }
-        None => None,
-    };
+    let account = super::accounts::readable_account(&mut tx, &auth, "account_id", q.account_id.as_deref()).await?;
+    let account_key = account.map(|a| a.key);
     let quote = price_lists::resolve_price(&mut tx, t, &product, account_key, quantity, date).await?;
     Ok(Json(PriceResponse {
         unit_price: format_unit_price(quote.resolved.price, quote.currency),

@@ -291,27 +291,14 @@ pub async fn get_product_taxes(
     crate::extract::Query(q): crate::extract::Query<ProductTaxQuery>,
 ) -> ApiResult<Json<ProductTaxesResponse>> {
     auth.require(RecordType::Product, Action::Read)?;
-    let day = match q.date.as_deref() {
-        Some(d) => parse_date("date", d)?,
-        None => nave_store::db::now().date(),
-    };
+    let day = super::payment_terms::date_or_today("date", q.date.as_deref())?;
     let mut tx = app.db.autocommit().await?;
     let t = auth.0.tenant_id;
     let product = nave_store::catalog::get_product(&mut tx, t, parse_id("product", &id)?)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
-    let treatment = match q.account_id.as_deref() {
-        Some(a) => {
-            let unknown = || ApiError::invalid("account_id", "is not the id of an account");
-            let a: PublicId = a.parse().map_err(|_| unknown())?;
-            let acc = nave_store::accounts::get(&mut tx, t, a).await?.ok_or_else(unknown)?;
-            if !auth.0.may(RecordType::Account, Action::Read, acc.ownership) {
-                return Err(unknown());
-            }
-            acc.tax_treatment
-        }
-        None => nave_domain::tax::TaxTreatment::Standard,
-    };
+    let account = super::accounts::readable_account(&mut tx, &auth, "account_id", q.account_id.as_deref()).await?;
+    let treatment = account.map_or(nave_domain::tax::TaxTreatment::Standard, |a| a.tax_treatment);
     let taxes = taxes::applicable(&mut tx, t, &product, treatment, day).await?;
     Ok(Json(ProductTaxesResponse {
         tax_treatment: treatment.as_str().to_string(),
