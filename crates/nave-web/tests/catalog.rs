@@ -85,6 +85,21 @@ async fn products_keep_exact_prices_and_hide_cost_from_reps(db: TestDb) {
         assert_eq!(html.contains("71.25"), sees, "{email}");
     }
 
+    // The CSV export has the importer's columns, and cost only for those who may see it.
+    let r = app.get("/api/v1/products?format=csv", &mgr).await;
+    assert_eq!(r.headers().get("content-type").unwrap(), "text/csv; charset=utf-8");
+    let text = r.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "sku,name,description,kind,unit,category,currency,list_price,cost,weight_kg,barcode,notes,active"
+    );
+    assert_eq!(lines.next().unwrap(), "DR-100,Cordless drill,,goods,pc,Drills,USD,129.90,71.25,1.85,,,yes");
+    let text = app.get("/api/v1/products?format=csv", &rep).await.text().await.unwrap();
+    assert!(!text.lines().next().unwrap().contains("cost") && !text.contains("71.25"), "{text}");
+    let (status, _) = json(app.get("/api/v1/products?format=xml", &mgr).await).await;
+    assert_eq!(status, 422);
+
     // Archive instead of delete; archived products leave the default list.
     let (status, archived) = json(
         app.req(Method::PATCH, &path, &mgr)

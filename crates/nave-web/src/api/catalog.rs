@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use nave_domain::access::{Action, Capability, RecordType};
 use nave_domain::catalog::ProductKind;
 use nave_domain::ids::PublicId;
@@ -141,6 +142,52 @@ pub struct ProductFilter {
     pub category_id: Option<PublicId>,
     pub limit: Option<i64>,
     pub after: Option<String>,
+    /// `csv` for a CSV export of this page (the columns `nave import products` reads; `cost` only
+    /// for roles that may see it).
+    pub format: Option<String>,
+}
+
+/// A page of products as CSV, with the columns the importer reads. Fields the
+/// caller may not see are left out as columns, not blanked.
+fn products_csv(auth: &ApiAuth, items: &[Product], categories: &[ProductCategory]) -> ApiResult<Response> {
+    let shows_cost = auth.0.sees_field(PRODUCT, "cost");
+    let mut header = vec!["sku", "name", "description", "kind", "unit", "category", "currency", "list_price"];
+    if shows_cost {
+        header.push("cost");
+    }
+    header.extend(["weight_kg", "barcode", "notes", "active"]);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let internal = |e: csv::Error| ApiError::internal(&e);
+    w.write_record(&header).map_err(internal)?;
+    for p in items {
+        let category = categories.iter().find(|c| Some(c.key) == p.category_key).map(|c| c.name.as_str()).unwrap_or("");
+        let mut row = vec![
+            p.sku.as_str(),
+            p.name.as_str(),
+            p.description.as_str(),
+            p.kind.as_str(),
+            p.unit.as_str(),
+            category,
+            p.currency.code(),
+            p.list_price.as_str(),
+        ];
+        if shows_cost {
+            row.push(p.cost.as_str());
+        }
+        row.extend([
+            p.weight_kg.as_deref().unwrap_or(""),
+            p.barcode.as_deref().unwrap_or(""),
+            p.notes.as_str(),
+            if p.active { "yes" } else { "no" },
+        ]);
+        w.write_record(&row).map_err(internal)?;
+    }
+    let body = w.into_inner().map_err(|e| ApiError::internal(&e))?;
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    r.headers_mut()
+        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"products.csv\""));
+    Ok(r)
 }
 
 #[utoipa::path(get, path = "/products", tag = "catalog", params(ProductFilter),
@@ -149,7 +196,7 @@ pub async fn list_products(
     State(app): State<AppState>,
     auth: ApiAuth,
     Query(f): Query<ProductFilter>,
-) -> ApiResult<Json<ListResponse>> {
+) -> ApiResult<Response> {
     auth.require(PRODUCT, Action::Read)?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
     let active = match f.active.as_deref() {
@@ -170,7 +217,15 @@ pub async fn list_products(
     };
     let q = ProductQuery { active, kind: f.kind, category_key, cursor: paging.cursor()?, limit: paging.limit()? };
     let page = catalog::list_products(&mut tx, auth.0.tenant_id, &q).await?;
-    Ok(Json(present_page(&auth.0, PRODUCT, &page.items, page.next.map(|c| c.encode()))?))
+    match f.format.as_deref() {
+        None | Some("json") => {}
+        Some("csv") => {
+            let categories = catalog::list_categories(&mut tx, auth.0.tenant_id).await?;
+            return products_csv(&auth, &page.items, &categories);
+        }
+        Some(_) => return Err(ApiError::invalid("format", "must be json or csv")),
+    }
+    Ok(Json(present_page(&auth.0, PRODUCT, &page.items, page.next.map(|c| c.encode()))?).into_response())
 }
 
 /// Schema of a product page (documentation only).
