@@ -178,7 +178,13 @@ pub fn parse_unit_price(s: &str) -> Result<i64, String> {
 /// Formats a unit price (1/10,000 of the major unit) with at least the
 /// currency's decimals and at most 4: `12.50`, `0.1234`, `7` (JPY).
 pub fn format_unit_price(e4: i64, currency: Currency) -> String {
-    let d = Decimal::new(e4, UNIT_PRICE_SCALE).normalize();
+    format_at_least_minor(Decimal::new(e4, UNIT_PRICE_SCALE), currency)
+}
+
+/// Formats an exact decimal with trailing zeros trimmed, but never fewer
+/// decimals than the currency's minor unit: `12.50`, `0.1234`, `7` (JPY).
+pub fn format_at_least_minor(d: Decimal, currency: Currency) -> String {
+    let d = d.normalize();
     let min = currency.minor_units();
     if d.scale() >= min { d.to_string() } else { format!("{:.*}", min as usize, d) }
 }

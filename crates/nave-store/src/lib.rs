@@ -107,3 +107,17 @@ pub(crate) fn expect_version(record: &'static str, current: i64, if_version: Opt
 pub(crate) fn to_json<S: serde::Serialize>(v: &S) -> StoreResult<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| StoreError::Decode(e.to_string()))
 }
+
+/// Checks a record's name: trimmed, 1 to `max` characters.
+pub(crate) fn clean_name(name: &str, max: usize) -> Result<String, DomainError> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > max {
+        return Err(DomainError::invalid("name", format!("must be 1 to {max} characters")));
+    }
+    Ok(n.to_string())
+}
+
+/// Reads back a date the API shows as `YYYY-MM-DD`.
+pub(crate) fn stored_date(s: &Option<String>) -> Option<time::Date> {
+    s.as_deref().and_then(|s| time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok())
+}

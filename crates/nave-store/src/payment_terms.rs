@@ -57,14 +57,6 @@ fn decode(r: &dyn DbRow) -> StoreResult<PaymentTerms> {
     })
 }
 
-fn clean_name(name: &str) -> Result<String, DomainError> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 100 {
-        return Err(DomainError::invalid("name", "must be 1 to 100 characters"));
-    }
-    Ok(n.to_string())
-}
-
 fn duplicate(name: &str) -> DomainError {
     DomainError::Conflict(format!("payment terms named {name} already exist"))
 }
@@ -86,7 +78,7 @@ pub async fn get(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Optio
 
 /// Creates payment terms; the instalments are checked first.
 pub async fn create(tx: &mut Tx, actor: &Actor, name: &str, terms: &Terms) -> StoreResult<PaymentTerms> {
-    let name = clean_name(name)?;
+    let name = crate::clean_name(name, 100)?;
     let id = PublicId::new();
     let sql = format!(
         "INSERT INTO payment_terms (tenant_id, id, public_id, name, name_key, instalments, active, version, \
@@ -120,7 +112,7 @@ pub async fn update(
     let before = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "payment_terms" })?;
     expect_version("payment_terms", before.version, if_version)?;
     let name = match &patch.name {
-        Some(n) => clean_name(n)?,
+        Some(n) => crate::clean_name(n, 100)?,
         None => before.name.clone(),
     };
     let instalments = patch.terms.as_ref().map_or(&before.instalments[..], |t| t.instalments());

@@ -324,9 +324,7 @@ pub async fn resolve_price(
             |r| Ok((r.i64("min_quantity_e4")?, r.i64("price_e4")?)),
         )
         .await?;
-    let parse = |d: &Option<String>| {
-        d.as_deref().and_then(|s| Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok())
-    };
+    let parse = crate::stored_date;
     let view = PriceListView {
         name: &list.name,
         active: list.active,

@@ -40,9 +40,7 @@ fn e4m_to_cost(v: i64, currency: Currency) -> i64 {
 
 /// Formats minor units ×10,000 as a decimal string of the major unit.
 fn format_e4m(v: i64, currency: Currency) -> String {
-    let d = Decimal::new(v, 4 + currency.minor_units()).normalize();
-    let min = currency.minor_units();
-    if d.scale() >= min { d.to_string() } else { format!("{:.*}", min as usize, d) }
+    nave_domain::money::format_at_least_minor(Decimal::new(v, 4 + currency.minor_units()), currency)
 }
 
 /// One line of a stock document to post.

@@ -55,14 +55,6 @@ fn decode_tax(r: &dyn DbRow) -> StoreResult<Tax> {
     })
 }
 
-fn clean_name(name: &str) -> Result<String, DomainError> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 100 {
-        return Err(DomainError::invalid("name", "must be 1 to 100 characters"));
-    }
-    Ok(n.to_string())
-}
-
 pub async fn list_taxes(tx: &mut Tx, tenant_id: i64) -> StoreResult<Vec<Tax>> {
     tx.fetch_all(format!("{SELECT_TAX} WHERE tenant_id = $1 ORDER BY name_key"), args![tenant_id], decode_tax).await
 }
@@ -87,7 +79,7 @@ fn duplicate_tax(name: &str) -> DomainError {
 }
 
 pub async fn create_tax(tx: &mut Tx, actor: &Actor, input: TaxInput) -> StoreResult<Tax> {
-    let name = clean_name(&input.name)?;
+    let name = crate::clean_name(&input.name, 100)?;
     let id = PublicId::new();
     let sql = format!(
         "INSERT INTO taxes (tenant_id, id, public_id, name, name_key, rate_e4, valid_from, valid_to, active, version, \
@@ -126,7 +118,7 @@ pub async fn update_tax(
     input: TaxInput,
 ) -> StoreResult<Tax> {
     expect_version("tax", before.version, if_version)?;
-    let name = clean_name(&input.name)?;
+    let name = crate::clean_name(&input.name, 100)?;
     let r = tx
         .execute(
             "UPDATE taxes SET name = $3, name_key = $4, rate_e4 = $5, valid_from = $6, valid_to = $7, active = $8, \
@@ -278,7 +270,7 @@ fn duplicate_cat(name: &str) -> DomainError {
 }
 
 pub async fn create_category(tx: &mut Tx, actor: &Actor, name: &str, tax_ids: &[PublicId]) -> StoreResult<TaxCategory> {
-    let name = clean_name(name)?;
+    let name = crate::clean_name(name, 100)?;
     let id = PublicId::new();
     let sql = format!(
         "INSERT INTO tax_categories (tenant_id, id, public_id, name, name_key, version, created_at, updated_at, \
@@ -304,7 +296,7 @@ pub async fn update_category(
     tax_ids: Option<&[PublicId]>,
 ) -> StoreResult<TaxCategory> {
     expect_version("tax_category", before.version, if_version)?;
-    let name = clean_name(name.unwrap_or(&before.name))?;
+    let name = crate::clean_name(name.unwrap_or(&before.name), 100)?;
     let r = tx
         .execute(
             "UPDATE tax_categories SET name = $3, name_key = $4, version = version + 1, updated_at = $5, updated_by = $6 \
@@ -353,9 +345,7 @@ pub async fn applicable(
             taxes.push(t);
         }
     }
-    let parse = |d: &Option<String>| {
-        d.as_deref().and_then(|s| Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok())
-    };
+    let parse = crate::stored_date;
     let ids: Vec<String> = taxes.iter().map(|t| t.id.to_string()).collect();
     let rates: Vec<nave_domain::tax::CategoryRate> = taxes
         .iter()

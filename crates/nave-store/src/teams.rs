@@ -40,14 +40,6 @@ fn decode(r: &dyn DbRow) -> StoreResult<Team> {
     })
 }
 
-fn clean_name(name: &str) -> Result<String, DomainError> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 100 {
-        return Err(DomainError::invalid("name", "must be 1 to 100 characters"));
-    }
-    Ok(n.to_string())
-}
-
 pub async fn list(tx: &mut Tx, tenant_id: i64) -> StoreResult<Vec<Team>> {
     tx.fetch_all(format!("{SELECT} WHERE tenant_id = $1 ORDER BY name_key"), args![tenant_id], decode).await
 }
@@ -65,7 +57,7 @@ fn duplicate(name: &str) -> DomainError {
 }
 
 pub async fn create(tx: &mut Tx, actor: &Actor, name: &str) -> StoreResult<Team> {
-    let name = clean_name(name)?;
+    let name = crate::clean_name(name, 100)?;
     let id = PublicId::new();
     let sql = format!(
         "INSERT INTO teams (tenant_id, id, public_id, name, name_key, version, created_at, updated_at, created_by, \
@@ -86,7 +78,7 @@ pub async fn rename(
     if_version: Option<i64>,
     name: &str,
 ) -> StoreResult<Team> {
-    let name = clean_name(name)?;
+    let name = crate::clean_name(name, 100)?;
     let before = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "team" })?;
     expect_version("team", before.version, if_version)?;
     let r = tx

@@ -134,14 +134,6 @@ pub struct NewUser {
     pub locale: Option<String>,
 }
 
-fn clean_name(name: &str) -> Result<String, DomainError> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 200 {
-        return Err(DomainError::invalid("name", "must be 1 to 200 characters"));
-    }
-    Ok(n.to_string())
-}
-
 fn clean_locale(l: &str) -> Result<String, DomainError> {
     let ok = (2..=16).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if !ok {
@@ -155,7 +147,7 @@ fn duplicate_email(email: &Email) -> DomainError {
 }
 
 pub async fn create(tx: &mut Tx, actor: &Actor, new: NewUser) -> StoreResult<User> {
-    let name = clean_name(&new.name)?;
+    let name = crate::clean_name(&new.name, 200)?;
     let locale = clean_locale(new.locale.as_deref().unwrap_or("en-US"))?;
     let role_key = resolve_role(tx, actor.tenant_id, &new.role).await?;
     let team_key = match new.team_id {
@@ -217,7 +209,7 @@ pub async fn update(
     let before = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "user" })?;
     expect_version("user", before.version, if_version)?;
     let name = match &patch.name {
-        Some(n) => clean_name(n)?,
+        Some(n) => crate::clean_name(n, 200)?,
         None => before.name.clone(),
     };
     let locale = match &patch.locale {
