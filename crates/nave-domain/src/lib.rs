@@ -10,6 +10,7 @@ pub mod account;
 pub mod catalog;
 pub mod email;
 pub mod error;
+pub mod external_id;
 pub mod ids;
 pub mod money;
 pub mod price_list;

@@ -5,6 +5,7 @@ use nave_domain::DomainError;
 use nave_domain::access::RecordType;
 use nave_domain::catalog::{ProductKind, check_sku, check_text};
 use nave_domain::error::Validator;
+use nave_domain::external_id::{ExternalId, check_external_ids};
 use nave_domain::ids::PublicId;
 use nave_domain::money::{Currency, format_unit_price, parse_unit_price};
 use serde::Serialize;
@@ -12,6 +13,8 @@ use time::OffsetDateTime;
 
 use crate::audit::{self, Actor};
 use crate::db::{DbRow, Tx, now};
+use crate::external_ids::{self, PRODUCTS as EXTERNAL};
+use crate::files;
 use crate::page::{Cursor, Page};
 use crate::{StoreError, StoreResult, args, expect_version, on_unique};
 
@@ -233,6 +236,11 @@ pub struct Product {
     pub components: Vec<Component>,
     /// Who supplies the product; `cost` per supplier is field-secured.
     pub suppliers: Vec<ProductSupplier>,
+    /// The product's ids in other systems (web shop, ERP), one per system.
+    #[schema(value_type = Vec<crate::external_ids::ExternalIdSchema>)]
+    pub external_ids: Vec<ExternalId>,
+    /// The product's picture, if one was uploaded.
+    pub picture: Option<Picture>,
     pub version: i64,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -267,6 +275,37 @@ pub struct ProductSupplier {
     pub lead_time_days: i64,
     pub min_quantity: String,
     pub preferred: bool,
+}
+
+/// A product's picture: fetch it at `url`, a thumbnail at `thumbnail_url`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Picture {
+    #[schema(example = "image/jpeg")]
+    pub content_type: String,
+    pub byte_size: i64,
+    pub width: i64,
+    pub height: i64,
+    /// SHA-256 of the picture (hex), also its `ETag`.
+    pub sha256: String,
+    #[schema(example = "/api/v1/products/0190a5c4-0000-7000-8000-000000000000/picture")]
+    pub url: String,
+    /// A PNG of at most 160 × 160 pixels.
+    pub thumbnail_url: String,
+    #[serde(skip)]
+    pub file_key: i64,
+    #[serde(skip)]
+    pub thumbnail_key: i64,
+}
+
+/// A picture checked and made ready by the caller (decoded, thumbnail drawn).
+#[derive(Debug, Clone)]
+pub struct NewPicture {
+    pub content_type: String,
+    pub data: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    /// The thumbnail, as PNG.
+    pub thumbnail_png: Vec<u8>,
 }
 
 /// A kit component as given.
@@ -342,9 +381,41 @@ async fn with_parts(tx: &mut Tx, tenant_id: i64, mut products: Vec<Product>) -> 
             },
         )
         .await?;
+    let owners: Vec<i64> = products.iter().map(|p| p.key).collect();
+    let ext = external_ids::load(tx, EXTERNAL, tenant_id, &owners).await?;
+    let pics = tx
+        .fetch_all(
+            format!(
+                "SELECT pp.product_id, pp.file_id, pp.thumbnail_file_id, pp.width, pp.height, f.content_type,                  f.byte_size, f.sha256 FROM product_pictures pp                  JOIN stored_files f ON f.tenant_id = pp.tenant_id AND f.id = pp.file_id                  WHERE pp.tenant_id = $1 AND pp.product_id IN ({list})"
+            ),
+            args![tenant_id],
+            |r| {
+                Ok((
+                    r.i64("product_id")?,
+                    Picture {
+                        content_type: r.text("content_type")?,
+                        byte_size: r.i64("byte_size")?,
+                        width: r.i64("width")?,
+                        height: r.i64("height")?,
+                        sha256: r.text("sha256")?,
+                        url: String::new(),
+                        thumbnail_url: String::new(),
+                        file_key: r.i64("file_id")?,
+                        thumbnail_key: r.i64("thumbnail_file_id")?,
+                    },
+                ))
+            },
+        )
+        .await?;
     for p in &mut products {
         p.components = comps.iter().filter(|(k, _)| *k == p.key).map(|(_, c)| c.clone()).collect();
         p.suppliers = sups.iter().filter(|(k, _)| *k == p.key).map(|(_, s)| s.clone()).collect();
+        p.external_ids = ext.iter().filter(|(k, _)| *k == p.key).map(|(_, e)| e.clone()).collect();
+        p.picture = pics.iter().find(|(k, _)| *k == p.key).map(|(_, pic)| Picture {
+            url: format!("/api/v1/products/{}/picture", p.id),
+            thumbnail_url: format!("/api/v1/products/{}/picture?size=thumbnail", p.id),
+            ..pic.clone()
+        });
     }
     Ok(products)
 }
@@ -506,6 +577,8 @@ fn decode_product(r: &dyn DbRow) -> StoreResult<Product> {
         active: r.boolean("active")?,
         components: vec![],
         suppliers: vec![],
+        external_ids: vec![],
+        picture: None,
         version: r.i64("version")?,
         created_at: r.ts("created_at")?,
         updated_at: r.ts("updated_at")?,
@@ -561,13 +634,15 @@ pub struct ProductQuery {
     pub active: Option<bool>,
     pub kind: Option<ProductKind>,
     pub category_key: Option<i64>,
+    /// The product holding this id in another system.
+    pub external_id: Option<ExternalId>,
     pub cursor: Option<Cursor>,
     pub limit: i64,
 }
 
 impl Default for ProductQuery {
     fn default() -> Self {
-        Self { active: Some(true), kind: None, category_key: None, cursor: None, limit: 50 }
+        Self { active: Some(true), kind: None, category_key: None, external_id: None, cursor: None, limit: 50 }
     }
 }
 
@@ -585,6 +660,16 @@ pub async fn list_products(tx: &mut Tx, tenant_id: i64, q: &ProductQuery) -> Sto
     if let Some(c) = q.category_key {
         a.push(c.into());
         sql.push_str(&format!(" AND p.category_id = ${}", a.len()));
+    }
+    if let Some(e) = &q.external_id {
+        a.push(e.system.trim().to_lowercase().into());
+        a.push(e.id.trim().into());
+        sql.push_str(&format!(
+            " AND p.id IN (SELECT x.product_id FROM product_external_ids x WHERE x.tenant_id = $1 \
+             AND x.system = ${} AND x.external_id = ${})",
+            a.len() - 1,
+            a.len()
+        ));
     }
     if let Some(c) = q.cursor {
         a.push(c.0.into());
@@ -619,6 +704,8 @@ pub struct ProductInput {
     pub components: Option<Vec<ComponentInput>>,
     /// Suppliers; `None` keeps them (updates) or means none (creates).
     pub suppliers: Option<Vec<SupplierInput>>,
+    /// Ids in other systems; `None` keeps them (updates) or means none (creates).
+    pub external_ids: Option<Vec<ExternalId>>,
 }
 
 struct CheckedProduct {
@@ -633,6 +720,7 @@ struct CheckedProduct {
     notes: String,
     category_key: Option<i64>,
     tax_category_key: Option<i64>,
+    external_ids: Option<Vec<ExternalId>>,
 }
 
 async fn check_product(tx: &mut Tx, tenant_id: i64, p: &ProductInput) -> StoreResult<CheckedProduct> {
@@ -649,6 +737,7 @@ async fn check_product(tx: &mut Tx, tenant_id: i64, p: &ProductInput) -> StoreRe
         None => None,
     };
     let barcode = p.barcode.as_deref().map(|b| check_text(&mut v, "barcode", b, 0, 64)).filter(|b| !b.is_empty());
+    let external_ids = p.external_ids.as_deref().map(|e| check_external_ids(&mut v, "external_ids", e));
     v.finish()?;
     let category_key = match p.category_id {
         Some(c) => Some(category_key(tx, tenant_id, c, "category_id").await?),
@@ -675,6 +764,7 @@ async fn check_product(tx: &mut Tx, tenant_id: i64, p: &ProductInput) -> StoreRe
         notes,
         category_key,
         tax_category_key,
+        external_ids,
     })
 }
 
@@ -725,6 +815,7 @@ pub async fn create_product(tx: &mut Tx, actor: &Actor, input: ProductInput) -> 
     let comps = input.components.as_deref().unwrap_or(none_c);
     let sups = input.suppliers.as_deref().unwrap_or(none_s);
     write_parts(tx, actor.tenant_id, key, input.kind, Some(comps), Some(sups)).await?;
+    external_ids::replace(tx, EXTERNAL, actor.tenant_id, key, c.external_ids.as_deref().unwrap_or_default()).await?;
     let p = get_product(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "product" })?;
     audit::created(tx, actor, RecordType::Product, id, &p).await?;
     Ok(p)
@@ -754,6 +845,9 @@ pub async fn update_product(
     on_unique(r, "products_sku_key", "products.sku_key", || duplicate_sku(&c.sku))?;
     let (comps, sups) = (input.components.as_deref(), input.suppliers.as_deref());
     write_parts(tx, actor.tenant_id, before.key, input.kind, comps, sups).await?;
+    if let Some(ext) = &c.external_ids {
+        external_ids::replace(tx, EXTERNAL, actor.tenant_id, before.key, ext).await?;
+    }
     let after =
         get_product(tx, actor.tenant_id, before.id).await?.ok_or(DomainError::NotFound { record: "product" })?;
     audit::updated(tx, actor, RecordType::Product, after.id, after.version, before, &after).await?;
@@ -806,7 +900,78 @@ pub async fn delete_product(tx: &mut Tx, actor: &Actor, before: &Product, if_ver
         .into());
     }
     tx.execute("DELETE FROM products WHERE tenant_id = $1 AND id = $2", args![t, before.key]).await?;
+    if let Some(pic) = &before.picture {
+        files::delete(tx, t, &[pic.file_key, pic.thumbnail_key]).await?;
+    }
     audit::deleted(tx, actor, RecordType::Product, before.id, before.version + 1, before).await
+}
+
+/// The product holding this id in another system, if any.
+pub async fn get_product_by_external_id(
+    tx: &mut Tx,
+    tenant_id: i64,
+    system: &str,
+    id: &str,
+) -> StoreResult<Option<Product>> {
+    let Some(key) = external_ids::owner_of(tx, EXTERNAL, tenant_id, system, id).await? else { return Ok(None) };
+    let row = tx
+        .fetch_optional(
+            format!("{SELECT_PRODUCT} WHERE p.tenant_id = $1 AND p.id = $2"),
+            args![tenant_id, key],
+            decode_product,
+        )
+        .await?;
+    match row {
+        Some(p) => Ok(with_parts(tx, tenant_id, vec![p]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// Sets (`Some`) or removes (`None`) a product's picture; the old picture's
+/// files go with it. A new version of the product, audited like any change.
+pub async fn set_picture(
+    tx: &mut Tx,
+    actor: &Actor,
+    before: &Product,
+    if_version: Option<i64>,
+    picture: Option<NewPicture>,
+) -> StoreResult<Product> {
+    expect_version("product", before.version, if_version)?;
+    let t = actor.tenant_id;
+    tx.execute("DELETE FROM product_pictures WHERE tenant_id = $1 AND product_id = $2", args![t, before.key]).await?;
+    if let Some(old) = &before.picture {
+        files::delete(tx, t, &[old.file_key, old.thumbnail_key]).await?;
+    }
+    if let Some(p) = picture {
+        let file = files::insert(tx, t, actor.user_id, &p.content_type, &p.data).await?;
+        let thumb = files::insert(tx, t, actor.user_id, "image/png", &p.thumbnail_png).await?;
+        tx.execute(
+            "INSERT INTO product_pictures (tenant_id, product_id, file_id, thumbnail_file_id, width, height)              VALUES ($1, $2, $3, $4, $5, $6)",
+            args![t, before.key, file, thumb, i64::from(p.width), i64::from(p.height)],
+        )
+        .await?;
+    }
+    tx.execute(
+        "UPDATE products SET version = version + 1, updated_at = $3, updated_by = $4 WHERE tenant_id = $1 AND id = $2",
+        args![t, before.key, now(), actor.user_id],
+    )
+    .await?;
+    let after = get_product(tx, t, before.id).await?.ok_or(DomainError::NotFound { record: "product" })?;
+    audit::updated(tx, actor, RecordType::Product, after.id, after.version, before, &after).await?;
+    Ok(after)
+}
+
+/// The bytes of a product's picture or of its thumbnail.
+pub async fn picture_file(
+    tx: &mut Tx,
+    tenant_id: i64,
+    product: &Product,
+    thumbnail: bool,
+) -> StoreResult<Option<(files::StoredFile, Vec<u8>)>> {
+    match &product.picture {
+        Some(p) => files::get(tx, tenant_id, if thumbnail { p.thumbnail_key } else { p.file_key }).await,
+        None => Ok(None),
+    }
 }
 
 // ---------------------------------------------------------------- warehouses

@@ -218,6 +218,7 @@ pub enum Arg {
     Uuid(Option<Uuid>),
     Ts(Option<OffsetDateTime>),
     Date(Option<time::Date>),
+    Bytes(Option<Vec<u8>>),
 }
 
 macro_rules! arg_from {
@@ -246,6 +247,8 @@ arg_from!(OffsetDateTime, v, Arg::Ts(Some(v)));
 arg_from!(Option<OffsetDateTime>, v, Arg::Ts(v));
 arg_from!(time::Date, v, Arg::Date(Some(v)));
 arg_from!(Option<time::Date>, v, Arg::Date(v));
+arg_from!(Vec<u8>, v, Arg::Bytes(Some(v)));
+arg_from!(&[u8], v, Arg::Bytes(Some(v.to_vec())));
 
 /// Builds a `Vec<Arg>` from values: `args![tenant_id, name, None::<i64>]`.
 #[macro_export]
@@ -287,6 +290,7 @@ fn bind_sqlite(mut q: SqliteQuery<'_>, args: Vec<Arg>) -> SqliteQuery<'_> {
             Arg::Uuid(v) => q.bind(v),
             Arg::Ts(v) => q.bind(v.map(sqlite_ts)),
             Arg::Date(v) => q.bind(v),
+            Arg::Bytes(v) => q.bind(v),
         };
     }
     q
@@ -301,6 +305,7 @@ fn bind_pg(mut q: PgQuery<'_>, args: Vec<Arg>) -> PgQuery<'_> {
             Arg::Uuid(v) => q.bind(v),
             Arg::Ts(v) => q.bind(v),
             Arg::Date(v) => q.bind(v),
+            Arg::Bytes(v) => q.bind(v),
         };
     }
     q
@@ -323,6 +328,7 @@ pub trait DbRow {
     }
     fn opt_ts(&self, col: &str) -> StoreResult<Option<OffsetDateTime>>;
     fn opt_date(&self, col: &str) -> StoreResult<Option<time::Date>>;
+    fn bytes(&self, col: &str) -> StoreResult<Vec<u8>>;
 }
 
 macro_rules! impl_db_row {
@@ -351,6 +357,9 @@ macro_rules! impl_db_row {
             }
             fn opt_date(&self, col: &str) -> StoreResult<Option<time::Date>> {
                 Ok(self.try_get::<Option<time::Date>, _>(col)?)
+            }
+            fn bytes(&self, col: &str) -> StoreResult<Vec<u8>> {
+                Ok(self.try_get::<Vec<u8>, _>(col)?)
             }
             fn opt_ts(&self, col: &str) -> StoreResult<Option<OffsetDateTime>> {
                 let f: fn(&Self, &str) -> StoreResult<Option<OffsetDateTime>> = $ts;

@@ -12,6 +12,8 @@ pub mod auth;
 pub mod catalog;
 pub mod db;
 pub mod events;
+pub mod external_ids;
+pub mod files;
 pub mod idempotency;
 pub mod migrate;
 pub mod page;

@@ -37,6 +37,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_product_parts"),
     migration!(7, "0007_price_lists"),
     migration!(8, "0008_tax_treatment"),
+    migration!(9, "0009_files"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

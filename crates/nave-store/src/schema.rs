@@ -10,7 +10,7 @@ use crate::{StoreResult, args};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Column {
     pub name: String,
-    /// `bigint`, `text`, `uuid`, `timestamp`, `boolean`, `date`, or the raw
+    /// `bigint`, `text`, `uuid`, `timestamp`, `boolean`, `date`, `bytes`, or the raw
     /// declared type lower-cased when it is none of those.
     pub ty: String,
     pub nullable: bool,
@@ -47,6 +47,7 @@ fn normalise_type(raw: &str) -> String {
         "bigint" | "integer" | "int8" => "bigint",
         "text" | "character varying" => "text",
         "uuid" | "blob" => "uuid",
+        "bytea" => "bytes",
         "timestamp with time zone" | "timestamptz" | "datetime" => "timestamp",
         "boolean" | "bool" => "boolean",
         "date" => "date",

@@ -43,6 +43,7 @@ async fn random_postings_keep_the_ledger_consistent(t: TestDb) {
             active: true,
             components: None,
             suppliers: None,
+            external_ids: None,
         };
         products.push(catalog::create_product(&mut tx, &sys, input).await.unwrap().id);
     }

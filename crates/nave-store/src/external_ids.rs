@@ -1,0 +1,97 @@
+//! Records' ids in other systems, one table per record type with the same
+//! columns (`tenant_id`, owner key, `system`, `external_id`) and a unique key
+//! on `(tenant_id, system, external_id)`.
+
+use nave_domain::DomainError;
+use nave_domain::external_id::ExternalId;
+
+use crate::db::Tx;
+use crate::{StoreResult, args, on_unique};
+
+/// Where one record type keeps its external ids.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    pub table: &'static str,
+    /// The column holding the owning record's key.
+    pub owner: &'static str,
+    /// The unique key on `(tenant_id, system, external_id)`.
+    pub unique: &'static str,
+    /// The record's name in messages ("product").
+    pub record: &'static str,
+}
+
+/// The products' external ids.
+pub const PRODUCTS: Table = Table {
+    table: "product_external_ids",
+    owner: "product_id",
+    unique: "product_external_ids_system_key",
+    record: "product",
+};
+
+/// Schema of an external id (documentation only; the type is `nave_domain::external_id::ExternalId`).
+#[derive(utoipa::ToSchema)]
+#[schema(as = ExternalId)]
+#[allow(dead_code)]
+pub struct ExternalIdSchema {
+    /// The other system's name: 1 to 40 of `a-z 0-9 . _ -`, stored lower-case.
+    #[schema(example = "shopify")]
+    system: String,
+    /// The record's id there, 1 to 200 characters.
+    #[schema(example = "gid://shopify/Product/8301")]
+    id: String,
+}
+
+/// The external ids of some records (keys are integers from the database), by owner key.
+pub async fn load(tx: &mut Tx, t: Table, tenant_id: i64, owners: &[i64]) -> StoreResult<Vec<(i64, ExternalId)>> {
+    if owners.is_empty() {
+        return Ok(vec![]);
+    }
+    let list = owners.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    tx.fetch_all(
+        format!(
+            "SELECT {o} AS owner, system, external_id FROM {tb} WHERE tenant_id = $1 AND {o} IN ({list}) \
+             ORDER BY {o}, system",
+            o = t.owner,
+            tb = t.table
+        ),
+        args![tenant_id],
+        |r| Ok((r.i64("owner")?, ExternalId::new(r.text("system")?, r.text("external_id")?))),
+    )
+    .await
+}
+
+/// Replaces a record's external ids (already checked with
+/// `nave_domain::external_id::check_external_ids`); an id another record of
+/// the same type holds is a conflict naming it.
+pub async fn replace(tx: &mut Tx, t: Table, tenant_id: i64, owner: i64, ids: &[ExternalId]) -> StoreResult<()> {
+    tx.execute(format!("DELETE FROM {} WHERE tenant_id = $1 AND {} = $2", t.table, t.owner), args![tenant_id, owner])
+        .await?;
+    for e in ids {
+        let r = tx
+            .execute(
+                format!(
+                    "INSERT INTO {} (tenant_id, {}, system, external_id) VALUES ($1, $2, $3, $4)",
+                    t.table, t.owner
+                ),
+                args![tenant_id, owner, &e.system, &e.id],
+            )
+            .await;
+        on_unique(r, t.unique, &format!("{}.external_id", t.table), || {
+            DomainError::Conflict(format!("the {} id {e} already belongs to another {}", e.system, t.record))
+        })?;
+    }
+    Ok(())
+}
+
+/// The key of the record holding this external id, if any.
+pub async fn owner_of(tx: &mut Tx, t: Table, tenant_id: i64, system: &str, id: &str) -> StoreResult<Option<i64>> {
+    tx.fetch_optional(
+        format!(
+            "SELECT {} AS owner FROM {} WHERE tenant_id = $1 AND system = $2 AND external_id = $3",
+            t.owner, t.table
+        ),
+        args![tenant_id, system.trim().to_lowercase(), id.trim()],
+        |r| r.i64("owner"),
+    )
+    .await
+}
