@@ -5,7 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, header};
 use nave_domain::access::{Action, Principal, RecordType, Scope};
 use nave_domain::error::ErrorCode;
 use nave_store::audit::Actor;
@@ -123,6 +123,26 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     })
 }
 
+/// SHA-256 of method, path and body: what a retry with the same
+/// `Idempotency-Key` must match.
+fn request_hash(parts: &Parts, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(parts.method.as_str().as_bytes());
+    h.update(b" ");
+    h.update(parts.uri.path().as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn too_large_or_malformed(too_large: bool, e: impl std::fmt::Display) -> ApiError {
+    if too_large {
+        ApiError::new(ErrorCode::PayloadTooLarge, "the request body is larger than the server accepts")
+    } else {
+        ApiError::new(ErrorCode::MalformedRequest, format!("the request body could not be read: {e}"))
+    }
+}
+
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for ApiWrite<T> {
     type Rejection = ApiError;
 
@@ -130,32 +150,46 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for ApiWrite<T> {
         let (parts, body) = req.into_parts();
         let idempotency_key = parse_idempotency_key(&parts.headers)?;
         let if_match = parse_if_match(&parts.headers)?;
-        let method: Method = parts.method.clone();
-        let path = parts.uri.path().to_string();
         let ct_ok = parts
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_none_or(|ct| ct.starts_with("application/json") || ct.starts_with("application/merge-patch+json"));
-        let bytes = Bytes::from_request(Request::from_parts(parts, body), app).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(ErrorCode::PayloadTooLarge, "the request body is larger than the server accepts")
-            } else {
-                ApiError::new(ErrorCode::MalformedRequest, format!("the request body could not be read: {e}"))
-            }
-        })?;
+        let hashed = Parts::clone(&parts);
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), app)
+            .await
+            .map_err(|e| too_large_or_malformed(e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE, e))?;
         if !bytes.is_empty() && !ct_ok {
             return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as application/json"));
         }
         let body = parse_json::<T>(&bytes)?;
-        let mut h = Sha256::new();
-        h.update(method.as_str().as_bytes());
-        h.update(b" ");
-        h.update(path.as_bytes());
-        h.update(b"\n");
-        h.update(&bytes);
-        let request_hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let request_hash = request_hash(&hashed, &bytes);
         Ok(ApiWrite { body, idempotency_key, request_hash, if_match })
+    }
+}
+
+/// The largest file an upload endpoint reads, in bytes (JSON bodies have
+/// the smaller `MAX_BODY_BYTES`).
+pub const MAX_UPLOAD_BYTES: usize = 8 * 1024 * 1024;
+
+/// A file upload: the raw body (up to [`MAX_UPLOAD_BYTES`]) with the same
+/// `Idempotency-Key` and `If-Match` handling as JSON writes.
+#[derive(Debug)]
+pub struct ApiUpload(pub ApiWrite<Vec<u8>>);
+
+impl FromRequest<AppState> for ApiUpload {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let idempotency_key = parse_idempotency_key(&parts.headers)?;
+        let if_match = parse_if_match(&parts.headers)?;
+        let bytes = axum::body::to_bytes(body, MAX_UPLOAD_BYTES).await.map_err(|e| {
+            let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            too_large_or_malformed(too_large, e)
+        })?;
+        let request_hash = request_hash(&parts, &bytes);
+        Ok(ApiUpload(ApiWrite { body: bytes.to_vec(), idempotency_key, request_hash, if_match }))
     }
 }
 

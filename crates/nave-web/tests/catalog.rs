@@ -92,9 +92,9 @@ async fn products_keep_exact_prices_and_hide_cost_from_reps(db: TestDb) {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "sku,name,description,kind,unit,category,currency,list_price,cost,weight_kg,barcode,notes,active"
+        "sku,name,description,kind,unit,category,currency,list_price,cost,weight_kg,barcode,notes,active,external_ids"
     );
-    assert_eq!(lines.next().unwrap(), "DR-100,Cordless drill,,goods,pc,Drills,USD,129.90,71.25,1.85,,,yes");
+    assert_eq!(lines.next().unwrap(), "DR-100,Cordless drill,,goods,pc,Drills,USD,129.90,71.25,1.85,,,yes,");
     let text = app.get("/api/v1/products?format=csv", &rep).await.text().await.unwrap();
     assert!(!text.lines().next().unwrap().contains("cost") && !text.contains("71.25"), "{text}");
     let (status, _) = json(app.get("/api/v1/products?format=xml", &mgr).await).await;

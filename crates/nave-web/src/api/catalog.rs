@@ -7,6 +7,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use nave_domain::access::{Action, Capability, RecordType};
 use nave_domain::catalog::ProductKind;
+use nave_domain::error::ErrorCode;
+use nave_domain::external_id::{ExternalId, parse_pair};
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
 use nave_store::catalog::{
@@ -18,7 +20,7 @@ use serde::Deserialize;
 use super::{double_option, parse_id};
 use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
+use crate::extract::{ApiAuth, ApiUpload, ApiWrite, ListParams, NoBody, Query};
 use crate::present::{ListResponse, present, present_page};
 use crate::state::AppState;
 
@@ -140,6 +142,8 @@ pub struct ProductFilter {
     pub kind: Option<ProductKind>,
     #[param(value_type = Option<String>)]
     pub category_id: Option<PublicId>,
+    /// `system:id`: the product holding this id in another system, e.g. `shopify:8301`.
+    pub external_id: Option<String>,
     pub limit: Option<i64>,
     pub after: Option<String>,
     /// `csv` for a CSV export of this page (the columns `nave import products` reads; `cost` only
@@ -155,11 +159,12 @@ fn products_csv(auth: &ApiAuth, items: &[Product], categories: &[ProductCategory
     if shows_cost {
         header.push("cost");
     }
-    header.extend(["weight_kg", "barcode", "notes", "active"]);
+    header.extend(["weight_kg", "barcode", "notes", "active", "external_ids"]);
     let mut w = csv::Writer::from_writer(Vec::new());
     let internal = |e: csv::Error| ApiError::internal(&e);
     w.write_record(&header).map_err(internal)?;
     for p in items {
+        let external = p.external_ids.iter().map(ExternalId::to_string).collect::<Vec<_>>().join("; ");
         let category = categories.iter().find(|c| Some(c.key) == p.category_key).map(|c| c.name.as_str()).unwrap_or("");
         let mut row = vec![
             p.sku.as_str(),
@@ -179,6 +184,7 @@ fn products_csv(auth: &ApiAuth, items: &[Product], categories: &[ProductCategory
             p.barcode.as_deref().unwrap_or(""),
             p.notes.as_str(),
             if p.active { "yes" } else { "no" },
+            external.as_str(),
         ]);
         w.write_record(&row).map_err(internal)?;
     }
@@ -215,7 +221,18 @@ pub async fn list_products(
         ),
         None => None,
     };
-    let q = ProductQuery { active, kind: f.kind, category_key, cursor: paging.cursor()?, limit: paging.limit()? };
+    let external_id = match f.external_id.as_deref() {
+        Some(e) => Some(parse_pair(e).ok_or_else(|| ApiError::invalid("external_id", "must be system:id"))?),
+        None => None,
+    };
+    let q = ProductQuery {
+        active,
+        kind: f.kind,
+        category_key,
+        external_id,
+        cursor: paging.cursor()?,
+        limit: paging.limit()?,
+    };
     let page = catalog::list_products(&mut tx, auth.0.tenant_id, &q).await?;
     match f.format.as_deref() {
         None | Some("json") => {}
@@ -274,6 +291,9 @@ pub struct ProductRequest {
     pub components: Option<Vec<ComponentRequest>>,
     /// Suppliers, replacing the list.
     pub suppliers: Option<Vec<SupplierRequest>>,
+    /// Ids in other systems, replacing the list: `[{"system": "shopify", "id": "8301"}]`.
+    #[schema(value_type = Option<Vec<nave_store::external_ids::ExternalIdSchema>>)]
+    pub external_ids: Option<Vec<ExternalId>>,
 }
 
 /// One component of a kit.
@@ -365,6 +385,7 @@ pub async fn create_product(
         active: b.active.unwrap_or(true),
         components: parts(b).0,
         suppliers: parts(b).1,
+        external_ids: b.external_ids.clone(),
     };
     let p = catalog::create_product(w.tx(), &auth.actor(), input).await?;
     let body = present(&auth.0, PRODUCT, &p)?;
@@ -419,6 +440,7 @@ pub async fn update_product(
         active: b.active.unwrap_or(before.active),
         components: parts(b).0,
         suppliers: parts(b).1,
+        external_ids: b.external_ids.clone(),
     };
     let after = catalog::update_product(w.tx(), &auth.actor(), &before, req.if_match, input).await?;
     let body = present(&auth.0, PRODUCT, &after)?;
@@ -439,6 +461,114 @@ pub async fn delete_product(
     let before =
         catalog::get_product(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("product"))?;
     catalog::delete_product(w.tx(), &auth.actor(), &before, req.if_match).await?;
+    w.respond(StatusCode::NO_CONTENT, &()).await
+}
+
+// ------------------------------------------------------------------ pictures
+
+/// Which picture to send.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PictureQuery {
+    /// `full` (default) or `thumbnail` (a PNG of at most 160 × 160 pixels).
+    pub size: Option<String>,
+}
+
+/// A product's picture or its thumbnail as an HTTP response, `304` when the
+/// caller's `If-None-Match` names it. Pages serve pictures through this too.
+pub async fn picture_response(
+    app: &AppState,
+    tenant_id: i64,
+    id: PublicId,
+    size: Option<&str>,
+    headers: &axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let thumbnail = match size {
+        None | Some("full") => false,
+        Some("thumbnail") => true,
+        Some(_) => return Err(ApiError::invalid("size", "must be full or thumbnail")),
+    };
+    let mut tx = app.db.autocommit().await?;
+    let p = catalog::get_product(&mut tx, tenant_id, id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    let (file, data) = catalog::picture_file(&mut tx, tenant_id, &p, thumbnail)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("the product {} has no picture", p.sku)))?;
+    let etag = format!("\"{}\"", file.sha256);
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut r = if fresh { StatusCode::NOT_MODIFIED.into_response() } else { (StatusCode::OK, data).into_response() };
+    let h = r.headers_mut();
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).map_err(|e| ApiError::internal(&e))?);
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    if !fresh {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&file.content_type).map_err(|e| ApiError::internal(&e))?);
+    }
+    Ok(r)
+}
+
+#[utoipa::path(get, path = "/products/{id}/picture", tag = "catalog", params(("id" = String, Path), PictureQuery),
+    responses((status = 200, description = "The picture's bytes, with its content type and an ETag", content_type = "image/*"),
+        (status = 304, description = "The picture named in If-None-Match has not changed"),
+        (status = 404, body = Problem)))]
+pub async fn get_product_picture(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    Query(q): Query<PictureQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    auth.require(PRODUCT, Action::Read)?;
+    picture_response(&app, auth.0.tenant_id, parse_id("product", &id)?, q.size.as_deref(), &headers).await
+}
+
+/// Checks an upload and draws its thumbnail off the async threads.
+pub async fn prepare_picture(bytes: Vec<u8>) -> ApiResult<catalog::NewPicture> {
+    tokio::task::spawn_blocking(move || crate::pictures::prepare(bytes)).await.map_err(|e| ApiError::internal(&e))?
+}
+
+#[utoipa::path(put, path = "/products/{id}/picture", tag = "catalog",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    request_body(content = Vec<u8>, content_type = "image/*",
+        description = "The image's bytes: PNG, JPEG, WebP or GIF, at most 8 MiB and 12,000 pixels a side; the type is read from the bytes"),
+    responses((status = 200, body = Product), (status = 413, body = Problem), (status = 415, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn put_product_picture(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    ApiUpload(req): ApiUpload,
+) -> ApiResult<Response> {
+    auth.require(PRODUCT, Action::Update)?;
+    let id = parse_id("product", &id)?;
+    let picture = prepare_picture(req.body.clone()).await?;
+    let mut w = begin_write!(app, auth, req);
+    let before =
+        catalog::get_product(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    let after = catalog::set_picture(w.tx(), &auth.actor(), &before, req.if_match, Some(picture)).await?;
+    let body = present(&auth.0, PRODUCT, &after)?;
+    w.respond(StatusCode::OK, &body).await
+}
+
+#[utoipa::path(delete, path = "/products/{id}/picture", tag = "catalog",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 204, description = "The product has no picture now"), (status = 412, body = Problem)))]
+pub async fn delete_product_picture(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<NoBody>,
+) -> ApiResult<Response> {
+    auth.require(PRODUCT, Action::Update)?;
+    let id = parse_id("product", &id)?;
+    let mut w = begin_write!(app, auth, req);
+    let before =
+        catalog::get_product(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    if before.picture.is_some() {
+        catalog::set_picture(w.tx(), &auth.actor(), &before, req.if_match, None).await?;
+    }
     w.respond(StatusCode::NO_CONTENT, &()).await
 }
 

@@ -108,6 +108,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(catalog::list_products, catalog::create_product))
         .routes(routes!(catalog::get_product, catalog::update_product, catalog::delete_product))
+        .routes(routes!(catalog::get_product_picture, catalog::put_product_picture, catalog::delete_product_picture))
         .routes(routes!(catalog::list_warehouses, catalog::create_warehouse))
         .routes(routes!(catalog::get_warehouse, catalog::update_warehouse, catalog::delete_warehouse))
         .routes(routes!(price_lists::list_price_lists, price_lists::create_price_list))
