@@ -25,6 +25,7 @@ pub mod assets;
 pub mod error;
 pub mod extract;
 pub mod pages;
+pub mod pictures;
 pub mod present;
 pub mod security;
 pub mod state;
@@ -55,7 +56,17 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/users", get(pages::admin::users_page))
         .route("/payment-terms", get(pages::settings::payment_terms_page))
         .route("/taxes", get(pages::settings::taxes_page))
-        .route("/products", get(pages::catalog::products_page))
+        .route("/products", get(pages::catalog::products_page).post(pages::catalog::create))
+        .route("/products/new", get(pages::catalog::new_form))
+        .route("/products/{id}", get(pages::catalog::show).post(pages::catalog::update))
+        .route("/products/{id}/edit", get(pages::catalog::edit_form))
+        .route(
+            "/products/{id}/picture",
+            get(pages::catalog::picture)
+                .post(pages::catalog::upload_picture)
+                .layer(DefaultBodyLimit::max(extract::MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
+        .route("/products/{id}/picture/delete", post(pages::catalog::delete_picture))
         .route("/settings/tokens", get(pages::admin::tokens_page).post(pages::admin::create_token))
         .route("/settings/tokens/{id}/revoke", post(pages::admin::revoke_token))
         .fallback(pages::not_found)

@@ -189,3 +189,64 @@ pub async fn not_found() -> Response {
 pub fn fmt_time(t: time::OffsetDateTime) -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
 }
+
+/// The errors of a submitted form, looked up by field for the template.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors(pub Vec<nave_domain::FieldError>);
+
+impl FormErrors {
+    /// The first message for `field` or any of its parts (`field[0].x`, `field.x`).
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|e| {
+                e.field == field
+                    || e.field.strip_prefix(field).is_some_and(|r| r.starts_with('[') || r.starts_with('.'))
+            })
+            .map(|e| e.message.as_str())
+    }
+
+    /// The messages for the rows of a list field (`field[i].part`) as
+    /// "Row i+1, part: message", for a list shown as table rows.
+    pub fn rows(&self, field: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter_map(|e| {
+                let rest = e.field.strip_prefix(field)?;
+                if rest.is_empty() {
+                    return Some(e.message.clone());
+                }
+                let (i, part) = rest.strip_prefix('[')?.split_once(']')?;
+                let row = i.parse::<usize>().ok()? + 1;
+                Some(match part.strip_prefix('.') {
+                    Some(p) => format!("Row {row}, {}: {}", p.replace('_', " "), e.message),
+                    None => format!("Row {row}: {}", e.message),
+                })
+            })
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Turns a store refusal into form errors when it is about the input (the
+/// form is shown again), or into the page's error otherwise. Conflicts and
+/// stale versions are shown on the form under `form`.
+pub fn form_errors(e: impl Into<ApiError>) -> Result<FormErrors, PageError> {
+    let e: ApiError = e.into();
+    match e.code {
+        ErrorCode::ValidationFailed => Ok(FormErrors(e.errors)),
+        ErrorCode::Conflict | ErrorCode::VersionMismatch => {
+            let message = if e.code == ErrorCode::VersionMismatch {
+                "Someone else changed this record since you opened the form; reload it and make your change again."
+                    .to_string()
+            } else {
+                e.detail
+            };
+            Ok(FormErrors(vec![nave_domain::FieldError::new("form", message)]))
+        }
+        _ => Err(PageError(e)),
+    }
+}
