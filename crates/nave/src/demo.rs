@@ -6,6 +6,7 @@
 use nave_domain::account::AccountKind;
 use nave_domain::catalog::ProductKind;
 use nave_domain::email::Email;
+use nave_domain::external_id::ExternalId;
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
 use nave_domain::tax::TaxTreatment;
@@ -318,6 +319,9 @@ pub async fn load(db: &Db) -> StoreResult<()> {
                         preferred: true,
                     }]
                 }),
+                // The web shop knows the goods by its own numbers.
+                external_ids: (*kind == "goods")
+                    .then(|| vec![ExternalId::new("webshop", format!("WS-{}", 4100 + products))]),
             };
             let created = catalog::create_product(&mut tx, &system, input).await?;
             kit_parts.push(created.id);
@@ -347,9 +351,23 @@ pub async fn load(db: &Db) -> StoreResult<()> {
                 .collect(),
         ),
         suppliers: None,
+        external_ids: None,
     };
     catalog::create_product(&mut tx, &system, kit).await?;
     products += 1;
+    // Pictures for the goods, so the list shows thumbnails: one colour per product line.
+    let mut line_of = Vec::new();
+    for (i, (_, items)) in DEMO_CATALOG.iter().enumerate() {
+        line_of.extend(items.iter().map(|_| i));
+    }
+    for (n, id) in kit_parts.iter().enumerate() {
+        let Some(p) = catalog::get_product(&mut tx, DEFAULT_TENANT, *id).await? else { continue };
+        if p.kind != ProductKind::Goods {
+            continue;
+        }
+        let picture = nave_web::pictures::prepare(demo_picture(line_of[n], n)).expect("the demo picture is a PNG");
+        catalog::set_picture(&mut tx, &system, &p, None, Some(picture)).await?;
+    }
     // A wholesale price list for the bigger customers: 8 % off, 12 % from 10 units.
     let goods_for_list: Vec<_> =
         catalog::list_products(&mut tx, DEFAULT_TENANT, &catalog::ProductQuery { limit: 200, ..Default::default() })
@@ -424,4 +442,27 @@ pub fn print_logins() {
         eprintln!("  {email:<22} {name:<16} {role}");
     }
     eprintln!();
+}
+
+/// A simple product shot for the demo: a box of the product line's colour on
+/// a soft backdrop, varied a little per product.
+fn demo_picture(line: usize, n: usize) -> Vec<u8> {
+    const COLOURS: [[u8; 3]; 6] =
+        [[214, 92, 40], [40, 112, 190], [60, 150, 90], [150, 80, 170], [200, 160, 40], [90, 100, 110]];
+    let [r, g, b] = COLOURS[line % COLOURS.len()];
+    let (w, h) = (480u32, 360u32);
+    let inset = 60 + (n as u32 % 4) * 15;
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let inside = x > inset && x < w - inset && y > inset / 2 + 40 && y < h - inset / 2;
+        if inside {
+            let shade = 1.0 - (y as f32 / h as f32) * 0.35;
+            image::Rgb([(r as f32 * shade) as u8, (g as f32 * shade) as u8, (b as f32 * shade) as u8])
+        } else {
+            let v = 245 - (y * 25 / h) as u8;
+            image::Rgb([v, v, v.saturating_add(4)])
+        }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("a PNG encodes into memory");
+    out.into_inner()
 }

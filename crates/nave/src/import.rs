@@ -14,6 +14,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use nave_domain::DomainError;
 use nave_domain::catalog::ProductKind;
+use nave_domain::external_id::{ExternalId, parse_pair};
 use nave_domain::money::Currency;
 use nave_store::audit::Actor;
 use nave_store::catalog::{self, ProductInput};
@@ -36,6 +37,7 @@ pub const PRODUCT_COLUMNS: &[&str] = &[
     "barcode",
     "notes",
     "active",
+    "external_ids",
 ];
 
 /// One refused row.
@@ -66,6 +68,11 @@ fn parse_bool(s: &str) -> Option<bool> {
         "false" | "no" | "0" | "n" => Some(false),
         _ => None,
     }
+}
+
+/// Reads `system:id; system:id`, the form the CSV export writes.
+pub fn parse_external_ids(list: &str) -> Option<Vec<ExternalId>> {
+    list.split(';').map(str::trim).filter(|p| !p.is_empty()).map(parse_pair).collect()
 }
 
 /// Turns a store refusal into row errors, naming the CSV column.
@@ -171,6 +178,13 @@ async fn product_row(
         active,
         components: None,
         suppliers: None,
+        external_ids: match cell(row, "external_ids") {
+            Some(list) => match parse_external_ids(list) {
+                Some(ids) => Some(ids),
+                None => return err("external_ids", "must be system:id pairs separated by ;"),
+            },
+            None => None,
+        },
     };
     let r = match &existing {
         Some(before) => catalog::update_product(tx, actor, before, None, input).await.map(|_| false),
