@@ -596,18 +596,15 @@ async fn get_product_row(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResu
 }
 
 pub async fn get_product(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<Product>> {
-    match get_product_row(tx, tenant_id, id).await? {
-        Some(p) => Ok(with_parts(tx, tenant_id, vec![p]).await?.pop()),
-        None => Ok(None),
-    }
+    product_where(tx, tenant_id, "p.public_id = $2", id.into()).await
 }
 
-/// The product with this SKU (case-insensitive), if any.
-pub async fn get_product_by_sku(tx: &mut Tx, tenant_id: i64, sku: &str) -> StoreResult<Option<Product>> {
+/// The one product matching `cond` (on `$2`), with its parts.
+async fn product_where(tx: &mut Tx, tenant_id: i64, cond: &str, value: crate::db::Arg) -> StoreResult<Option<Product>> {
     let row = tx
         .fetch_optional(
-            format!("{SELECT_PRODUCT} WHERE p.tenant_id = $1 AND p.sku_key = $2"),
-            args![tenant_id, sku.trim().to_lowercase()],
+            format!("{SELECT_PRODUCT} WHERE p.tenant_id = $1 AND {cond}"),
+            vec![tenant_id.into(), value],
             decode_product,
         )
         .await?;
@@ -615,6 +612,11 @@ pub async fn get_product_by_sku(tx: &mut Tx, tenant_id: i64, sku: &str) -> Store
         Some(p) => Ok(with_parts(tx, tenant_id, vec![p]).await?.pop()),
         None => Ok(None),
     }
+}
+
+/// The product with this SKU (case-insensitive), if any.
+pub async fn get_product_by_sku(tx: &mut Tx, tenant_id: i64, sku: &str) -> StoreResult<Option<Product>> {
+    product_where(tx, tenant_id, "p.sku_key = $2", sku.trim().to_lowercase().into()).await
 }
 
 /// The product category with this name (case-insensitive), if any.
@@ -904,27 +906,6 @@ pub async fn delete_product(tx: &mut Tx, actor: &Actor, before: &Product, if_ver
         files::delete(tx, t, &[pic.file_key, pic.thumbnail_key]).await?;
     }
     audit::deleted(tx, actor, RecordType::Product, before.id, before.version + 1, before).await
-}
-
-/// The product holding this id in another system, if any.
-pub async fn get_product_by_external_id(
-    tx: &mut Tx,
-    tenant_id: i64,
-    system: &str,
-    id: &str,
-) -> StoreResult<Option<Product>> {
-    let Some(key) = external_ids::owner_of(tx, EXTERNAL, tenant_id, system, id).await? else { return Ok(None) };
-    let row = tx
-        .fetch_optional(
-            format!("{SELECT_PRODUCT} WHERE p.tenant_id = $1 AND p.id = $2"),
-            args![tenant_id, key],
-            decode_product,
-        )
-        .await?;
-    match row {
-        Some(p) => Ok(with_parts(tx, tenant_id, vec![p]).await?.pop()),
-        None => Ok(None),
-    }
 }
 
 /// Sets (`Some`) or removes (`None`) a product's picture; the old picture's

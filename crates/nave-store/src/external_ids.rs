@@ -82,16 +82,3 @@ pub async fn replace(tx: &mut Tx, t: Table, tenant_id: i64, owner: i64, ids: &[E
     }
     Ok(())
 }
-
-/// The key of the record holding this external id, if any.
-pub async fn owner_of(tx: &mut Tx, t: Table, tenant_id: i64, system: &str, id: &str) -> StoreResult<Option<i64>> {
-    tx.fetch_optional(
-        format!(
-            "SELECT {} AS owner FROM {} WHERE tenant_id = $1 AND system = $2 AND external_id = $3",
-            t.owner, t.table
-        ),
-        args![tenant_id, system.trim().to_lowercase(), id.trim()],
-        |r| r.i64("owner"),
-    )
-    .await
-}
