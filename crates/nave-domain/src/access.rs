@@ -71,6 +71,8 @@ string_enum! {
         StockAdjustment => "stock_adjustment",
         StockTransfer => "stock_transfer",
         PriceList => "price_list",
+        /// Files attached to a record; reading and changing them follows the record's own permissions.
+        Attachment => "attachment",
     }
 }
 

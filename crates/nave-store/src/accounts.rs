@@ -431,6 +431,8 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, before: &Account, if_version: Op
         ))
         .into());
     }
+    let owner = crate::attachments::Owner { record_type: RecordType::Account, key: before.key, id: before.id };
+    crate::attachments::delete_for_record(tx, actor, owner).await?;
     tx.execute("DELETE FROM accounts WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key]).await?;
     audit::deleted(tx, actor, RecordType::Account, before.id, before.version + 1, before).await
 }

@@ -901,6 +901,8 @@ pub async fn delete_product(tx: &mut Tx, actor: &Actor, before: &Product, if_ver
         ))
         .into());
     }
+    let owner = crate::attachments::Owner { record_type: RecordType::Product, key: before.key, id: before.id };
+    crate::attachments::delete_for_record(tx, actor, owner).await?;
     tx.execute("DELETE FROM products WHERE tenant_id = $1 AND id = $2", args![t, before.key]).await?;
     if let Some(pic) = &before.picture {
         files::delete(tx, t, &[pic.file_key, pic.thumbnail_key]).await?;

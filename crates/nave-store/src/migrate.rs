@@ -38,6 +38,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_price_lists"),
     migration!(8, "0008_tax_treatment"),
     migration!(9, "0009_files"),
+    migration!(12, "0012_attachments"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -29,6 +29,7 @@ pub mod pictures;
 pub mod present;
 pub mod security;
 pub mod state;
+pub mod uploads;
 pub mod write;
 
 pub use state::{AppState, WebConfig};
@@ -67,6 +68,12 @@ pub fn app(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(extract::MAX_UPLOAD_BYTES + 64 * 1024)),
         )
         .route("/products/{id}/picture/delete", post(pages::catalog::delete_picture))
+        .route(
+            "/attachments",
+            post(pages::attachments::upload).layer(DefaultBodyLimit::max(extract::MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
+        .route("/attachments/{id}/download", get(pages::attachments::download))
+        .route("/attachments/{id}/delete", post(pages::attachments::remove))
         .route("/settings/tokens", get(pages::admin::tokens_page).post(pages::admin::create_token))
         .route("/settings/tokens/{id}/revoke", post(pages::admin::revoke_token))
         .fallback(pages::not_found)

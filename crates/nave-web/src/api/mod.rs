@@ -19,6 +19,7 @@ use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
 pub mod accounts;
+pub mod attachments;
 pub mod audit;
 pub mod catalog;
 pub mod events;
@@ -115,6 +116,9 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(price_lists::get_price_list, price_lists::update_price_list, price_lists::delete_price_list))
         .routes(routes!(price_lists::get_product_price))
         .routes(routes!(taxes::get_product_taxes))
+        .routes(routes!(attachments::list_attachments, attachments::create_attachment))
+        .routes(routes!(attachments::get_attachment, attachments::delete_attachment))
+        .routes(routes!(attachments::get_attachment_content))
         .routes(routes!(stock::list_stock))
         .routes(routes!(stock::list_stock_movements))
         .routes(routes!(stock::create_stock_adjustment))

@@ -152,6 +152,7 @@ struct ProductPage {
     suppliers: Vec<SupplierRow>,
     stock: Vec<StockRow>,
     picture_error: Option<String>,
+    attachments: super::attachments::AttachmentsView,
 }
 
 async fn product_page(
@@ -193,6 +194,7 @@ async fn product_page(
         vec![]
     };
     tx.commit().await?;
+    let attachments = super::attachments::view(app, p, T, prod.id).await?;
     let shown = present(p, T, &prod)?;
     let suppliers = prod
         .suppliers
@@ -217,6 +219,7 @@ async fn product_page(
         suppliers,
         stock,
         picture_error,
+        attachments,
         p: prod,
     })
 }

@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 pub mod accounts;
 pub mod admin;
+pub mod attachments;
 pub mod auth;
 pub mod catalog;
 pub mod home;
