@@ -21,6 +21,7 @@ pub mod auth;
 pub mod catalog;
 pub mod home;
 pub mod settings;
+pub mod stock;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "nave_session";
