@@ -20,6 +20,7 @@ pub mod admin;
 pub mod auth;
 pub mod catalog;
 pub mod home;
+pub mod price_lists;
 pub mod settings;
 pub mod stock;
 
