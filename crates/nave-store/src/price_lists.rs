@@ -299,7 +299,6 @@ pub async fn resolve_price(
     quantity: i64,
     date: Date,
 ) -> StoreResult<PriceQuote> {
-    let list_price = parse_unit_price(&product.list_price).map_err(StoreError::Decode)?;
     let list = match account_key {
         Some(a) => {
             tx.fetch_optional(
@@ -314,6 +313,21 @@ pub async fn resolve_price(
         }
         None => None,
     };
+    resolve_in_list(tx, tenant_id, product, list.as_ref(), quantity, date).await
+}
+
+/// The unit price of `quantity` of `product` on `date` at `list` (the
+/// product's list price without one, or when the list gives none): the same
+/// resolution as [`resolve_price`], for a list chosen directly.
+pub async fn resolve_in_list(
+    tx: &mut Tx,
+    tenant_id: i64,
+    product: &Product,
+    list: Option<&PriceList>,
+    quantity: i64,
+    date: Date,
+) -> StoreResult<PriceQuote> {
+    let list_price = parse_unit_price(&product.list_price).map_err(StoreError::Decode)?;
     let Some(list) = list else {
         return Ok(PriceQuote { resolved: resolve(list_price, None, quantity, date), currency: product.currency });
     };

@@ -70,6 +70,10 @@ impl StockDocumentKind {
         }
     }
 
+    fn parse(s: &str) -> Option<Self> {
+        [StockDocumentKind::Adjustment, StockDocumentKind::Transfer].into_iter().find(|k| k.as_str() == s)
+    }
+
     fn record_type(self) -> RecordType {
         match self {
             StockDocumentKind::Adjustment => RecordType::StockAdjustment,
@@ -99,6 +103,9 @@ pub struct Movement {
     pub reason: String,
     #[schema(value_type = Option<String>)]
     pub document_id: Option<PublicId>,
+    /// What kind of document posted it (for links on pages).
+    #[serde(skip)]
+    pub document_kind: Option<StockDocumentKind>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub occurred_at: OffsetDateTime,
@@ -106,7 +113,7 @@ pub struct Movement {
 
 const SELECT_MOVE: &str = "SELECT m.id, m.public_id, m.quantity_e4, m.unit_cost_e4m, m.value_e4m, m.reason, \
     m.occurred_at, p.public_id AS product_public_id, p.sku, w.public_id AS warehouse_public_id, \
-    d.public_id AS document_public_id, t.currency AS company_currency \
+    d.public_id AS document_public_id, d.kind AS document_kind, t.currency AS company_currency \
     FROM stock_movements m JOIN tenants t ON t.id = m.tenant_id \
     JOIN products p ON p.tenant_id = m.tenant_id AND p.id = m.product_id \
     JOIN warehouses w ON w.tenant_id = m.tenant_id AND w.id = m.warehouse_id \
@@ -125,17 +132,20 @@ fn decode_move(r: &dyn DbRow) -> StoreResult<Movement> {
         value: format_e4m(r.i64("value_e4m")?, c),
         reason: r.text("reason")?,
         document_id: r.opt_uuid("document_public_id")?.map(PublicId::from_uuid),
+        document_kind: r.opt_text("document_kind")?.as_deref().and_then(StockDocumentKind::parse),
         occurred_at: r.ts("occurred_at")?,
     })
 }
 
-/// Filters of the movement list (newest last).
+/// Filters of the movement list (oldest first unless `newest_first`).
 #[derive(Debug, Clone, Default)]
 pub struct MovementQuery {
     pub product_key: Option<i64>,
     pub warehouse_key: Option<i64>,
     pub cursor: Option<Cursor>,
     pub limit: i64,
+    /// Newest first (the pages' order); the API lists oldest first.
+    pub newest_first: bool,
 }
 
 pub async fn list_movements(tx: &mut Tx, tenant_id: i64, q: &MovementQuery) -> StoreResult<Page<Movement>> {
@@ -149,12 +159,13 @@ pub async fn list_movements(tx: &mut Tx, tenant_id: i64, q: &MovementQuery) -> S
         a.push(w.into());
         sql.push_str(&format!(" AND m.warehouse_id = ${}", a.len()));
     }
+    let (after, order) = if q.newest_first { ("<", "DESC") } else { (">", "ASC") };
     if let Some(c) = q.cursor {
         a.push(c.0.into());
-        sql.push_str(&format!(" AND m.id > ${}", a.len()));
+        sql.push_str(&format!(" AND m.id {after} ${}", a.len()));
     }
     let limit = q.limit.clamp(1, 500);
-    sql.push_str(&format!(" ORDER BY m.id LIMIT {}", limit + 1));
+    sql.push_str(&format!(" ORDER BY m.id {order} LIMIT {}", limit + 1));
     let rows = tx.fetch_all(sql, a, decode_move).await?;
     Ok(Page::from_rows(rows, limit, |m| m.key))
 }
@@ -181,8 +192,24 @@ pub struct LevelQuery {
     pub as_of: Option<time::Date>,
 }
 
-/// Stock levels per product and warehouse, now or at the end of a past day.
-pub async fn list_levels(tx: &mut Tx, tenant_id: i64, q: &LevelQuery) -> StoreResult<Vec<StockLevel>> {
+/// One level row as stored, with the names pages show.
+struct RawLevel {
+    product_key: i64,
+    product_id: PublicId,
+    sku: String,
+    product_name: String,
+    warehouse_id: PublicId,
+    warehouse_name: String,
+    on_hand: i64,
+    reserved: i64,
+}
+
+/// The end of `day` (the start of the next one, UTC): levels "as of" a day count what happened before it.
+fn end_of(day: time::Date) -> OffsetDateTime {
+    day.next_day().unwrap_or(day).midnight().assume_utc()
+}
+
+async fn raw_levels(tx: &mut Tx, tenant_id: i64, q: &LevelQuery) -> StoreResult<Vec<RawLevel>> {
     let mut a = args![tenant_id];
     let mut filter = String::new();
     if let Some(p) = q.product_key {
@@ -197,8 +224,7 @@ pub async fn list_levels(tx: &mut Tx, tenant_id: i64, q: &LevelQuery) -> StoreRe
         None => "SELECT product_id, warehouse_id, on_hand_e4, reserved_e4 FROM stock_levels WHERE tenant_id = $1"
             .to_string(),
         Some(day) => {
-            let next = day.next_day().unwrap_or(day).midnight().assume_utc();
-            a.push(next.into());
+            a.push(end_of(day).into());
             format!(
                 "SELECT product_id, warehouse_id, CAST(SUM(quantity_e4) AS BIGINT) AS on_hand_e4, CAST(0 AS BIGINT) AS reserved_e4 \
                  FROM stock_movements \
@@ -208,23 +234,161 @@ pub async fn list_levels(tx: &mut Tx, tenant_id: i64, q: &LevelQuery) -> StoreRe
         }
     };
     let sql = format!(
-        "SELECT x.on_hand_e4, x.reserved_e4, p.public_id AS product_public_id, p.sku, w.public_id AS warehouse_public_id \
+        "SELECT x.product_id, x.on_hand_e4, x.reserved_e4, p.public_id AS product_public_id, p.sku, p.name AS product_name, \
+         w.public_id AS warehouse_public_id, w.name AS warehouse_name \
          FROM ({source}) x JOIN products p ON p.tenant_id = $1 AND p.id = x.product_id \
          JOIN warehouses w ON w.tenant_id = $1 AND w.id = x.warehouse_id WHERE 1 = 1{filter} ORDER BY p.sku, w.name_key"
     );
     tx.fetch_all(sql, a, |r| {
-        let on_hand = r.i64("on_hand_e4")?;
-        let reserved = r.i64("reserved_e4")?;
-        Ok(StockLevel {
+        Ok(RawLevel {
+            product_key: r.i64("product_id")?,
             product_id: PublicId::from_uuid(r.uuid("product_public_id")?),
             sku: r.text("sku")?,
+            product_name: r.text("product_name")?,
             warehouse_id: PublicId::from_uuid(r.uuid("warehouse_public_id")?),
-            on_hand: format_quantity(on_hand),
-            reserved: format_quantity(reserved),
-            available: format_quantity(on_hand - reserved),
+            warehouse_name: r.text("warehouse_name")?,
+            on_hand: r.i64("on_hand_e4")?,
+            reserved: r.i64("reserved_e4")?,
         })
     })
     .await
+}
+
+/// Stock levels per product and warehouse, now or at the end of a past day.
+pub async fn list_levels(tx: &mut Tx, tenant_id: i64, q: &LevelQuery) -> StoreResult<Vec<StockLevel>> {
+    let rows = raw_levels(tx, tenant_id, q).await?;
+    Ok(rows
+        .into_iter()
+        .map(|l| StockLevel {
+            product_id: l.product_id,
+            sku: l.sku,
+            warehouse_id: l.warehouse_id,
+            on_hand: format_quantity(l.on_hand),
+            reserved: format_quantity(l.reserved),
+            available: format_quantity(l.on_hand - l.reserved),
+        })
+        .collect())
+}
+
+/// A stock level with the names pages show and its value at the product's
+/// moving-average unit cost (company currency). `unit_cost` and `value` are
+/// secured like a movement's: present it as [`RecordType::Stock`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ValuedLevel {
+    pub product_id: PublicId,
+    pub sku: String,
+    pub product_name: String,
+    /// `None` on a product's total over the warehouses listed.
+    pub warehouse_id: Option<PublicId>,
+    pub warehouse_name: String,
+    pub on_hand: String,
+    pub reserved: String,
+    pub available: String,
+    /// The product's average unit cost then (company-wide).
+    pub unit_cost: String,
+    /// On hand × average unit cost.
+    pub value: String,
+}
+
+/// Valued levels, and one total per product over the warehouses listed.
+#[derive(Debug, Clone, Default)]
+pub struct StockReport {
+    pub levels: Vec<ValuedLevel>,
+    pub totals: Vec<ValuedLevel>,
+}
+
+/// The average unit cost (minor units ×10,000) of every valued product, now
+/// or at the end of a past day (rebuilt from the movements, whose values add
+/// up to the valuation).
+async fn average_costs(
+    tx: &mut Tx,
+    tenant_id: i64,
+    as_of: Option<time::Date>,
+) -> StoreResult<std::collections::HashMap<i64, i64>> {
+    let rows = match as_of {
+        None => {
+            tx.fetch_all(
+                "SELECT product_id, quantity_e4, value_e4m, last_unit_cost_e4m FROM stock_valuations WHERE tenant_id = $1",
+                args![tenant_id],
+                |r| Ok((r.i64("product_id")?, r.i64("quantity_e4")?, r.i64("value_e4m")?, r.i64("last_unit_cost_e4m")?)),
+            )
+            .await?
+        }
+        Some(day) => {
+            let end = end_of(day);
+            let last: std::collections::HashMap<i64, i64> = tx
+                .fetch_all(
+                    "SELECT product_id, unit_cost_e4m FROM stock_movements WHERE tenant_id = $1 AND id IN \
+                     (SELECT MAX(id) FROM stock_movements WHERE tenant_id = $1 AND occurred_at < $2 GROUP BY product_id)",
+                    args![tenant_id, end],
+                    |r| Ok((r.i64("product_id")?, r.i64("unit_cost_e4m")?)),
+                )
+                .await?
+                .into_iter()
+                .collect();
+            tx.fetch_all(
+                "SELECT product_id, CAST(SUM(quantity_e4) AS BIGINT) AS quantity_e4, CAST(SUM(value_e4m) AS BIGINT) AS value_e4m \
+                 FROM stock_movements WHERE tenant_id = $1 AND occurred_at < $2 GROUP BY product_id",
+                args![tenant_id, end],
+                |r| Ok((r.i64("product_id")?, r.i64("quantity_e4")?, r.i64("value_e4m")?)),
+            )
+            .await?
+            .into_iter()
+            .map(|(p, q, v)| (p, q, v, last.get(&p).copied().unwrap_or(0)))
+            .collect()
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(p, q, v, last)| {
+            (p, Valuation::restore(q, v, last.max(0)).map(|v| v.average_unit_cost()).unwrap_or(last))
+        })
+        .collect())
+}
+
+/// Stock levels (as [`list_levels`]) valued at each product's average unit
+/// cost, with a total per product.
+pub async fn stock_report(tx: &mut Tx, tenant_id: i64, q: &LevelQuery) -> StoreResult<StockReport> {
+    let company = tenants::currency(tx, tenant_id).await?;
+    let rows = raw_levels(tx, tenant_id, q).await?;
+    let costs = average_costs(tx, tenant_id, q.as_of).await?;
+    let value_of = |qty: i64, cost: i64| {
+        let v = round_half_away(Decimal::from(qty) * Decimal::from(cost) / Decimal::from(10_000), 0);
+        i64::try_from(v).unwrap_or(i64::MAX)
+    };
+    let valued = |l: &RawLevel, warehouse: Option<(PublicId, String)>, on_hand: i64, reserved: i64, value: i64| {
+        let cost = costs.get(&l.product_key).copied().unwrap_or(0);
+        let (warehouse_id, warehouse_name) = warehouse.map_or((None, String::new()), |(id, n)| (Some(id), n));
+        ValuedLevel {
+            product_id: l.product_id,
+            sku: l.sku.clone(),
+            product_name: l.product_name.clone(),
+            warehouse_id,
+            warehouse_name,
+            on_hand: format_quantity(on_hand),
+            reserved: format_quantity(reserved),
+            available: format_quantity(on_hand - reserved),
+            unit_cost: format_e4m(cost, company),
+            value: format_e4m(value, company),
+        }
+    };
+    let mut report = StockReport::default();
+    let mut i = 0;
+    while i < rows.len() {
+        let same: Vec<&RawLevel> = rows[i..].iter().take_while(|r| r.product_key == rows[i].product_key).collect();
+        let cost = costs.get(&rows[i].product_key).copied().unwrap_or(0);
+        let (mut on_hand, mut reserved, mut value) = (0i64, 0i64, 0i64);
+        for l in &same {
+            let v = value_of(l.on_hand, cost);
+            on_hand = on_hand.saturating_add(l.on_hand);
+            reserved = reserved.saturating_add(l.reserved);
+            value = value.saturating_add(v);
+            report.levels.push(valued(l, Some((l.warehouse_id, l.warehouse_name.clone())), l.on_hand, l.reserved, v));
+        }
+        report.totals.push(valued(&rows[i], None, on_hand, reserved, value));
+        i += same.len();
+    }
+    Ok(report)
 }
 
 /// Locks (creating if needed) a level row; returns on hand.

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use nave_domain::access::{Action, Capability, RecordType};
+use nave_domain::access::{Action, Capability, Principal, RecordType};
 use nave_domain::error::Validator;
 use nave_domain::ids::PublicId;
 use nave_domain::money::parse_unit_price;
@@ -105,7 +105,13 @@ pub async fn list_stock_movements(
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
     let (product_key, warehouse_key) = keys(&app, &auth, &f).await?;
     let mut tx = app.db.autocommit().await?;
-    let q = MovementQuery { product_key, warehouse_key, cursor: paging.cursor()?, limit: paging.limit()? };
+    let q = MovementQuery {
+        product_key,
+        warehouse_key,
+        cursor: paging.cursor()?,
+        limit: paging.limit()?,
+        newest_first: false,
+    };
     let page = stock::list_movements(&mut tx, auth.0.tenant_id, &q).await?;
     Ok(Json(present_page(&auth.0, STOCK, &page.items, page.next.map(|c| c.encode()))?))
 }
@@ -123,21 +129,33 @@ pub struct StockLineRequest {
     pub unit_cost: Option<String>,
 }
 
+/// Parses one line's quantity and unit cost as `p` may give them (a unit
+/// cost needs `view_cost`); errors are recorded under `lines[i]`.
+pub fn parse_line(
+    p: &Principal,
+    v: &mut Validator,
+    i: usize,
+    quantity: &str,
+    unit_cost: Option<&str>,
+) -> Option<(i64, Option<i64>)> {
+    let q = v.check(&format!("lines[{i}].quantity"), parse_quantity(quantity));
+    let c = match unit_cost {
+        Some(_) if !p.has(Capability::ViewCost) => {
+            v.add(format!("lines[{i}].unit_cost"), "your role may not set this field");
+            None
+        }
+        Some(c) => v.check(&format!("lines[{i}].unit_cost"), parse_unit_price(c)),
+        None => None,
+    };
+    Some((q?, c))
+}
+
 fn lines(auth: &ApiAuth, lines: &[StockLineRequest]) -> ApiResult<Vec<StockLineInput>> {
     let mut v = Validator::new();
     let mut out = Vec::new();
     for (i, l) in lines.iter().enumerate() {
-        let q = v.check(&format!("lines[{i}].quantity"), parse_quantity(&l.quantity));
-        let c = match &l.unit_cost {
-            Some(_) if !auth.0.has(Capability::ViewCost) => {
-                v.add(format!("lines[{i}].unit_cost"), "your role may not set this field");
-                None
-            }
-            Some(c) => v.check(&format!("lines[{i}].unit_cost"), parse_unit_price(c)),
-            None => None,
-        };
-        if let Some(q) = q {
-            out.push(StockLineInput { product_id: l.product_id, quantity: q, unit_cost: c });
+        if let Some((quantity, unit_cost)) = parse_line(&auth.0, &mut v, i, &l.quantity, l.unit_cost.as_deref()) {
+            out.push(StockLineInput { product_id: l.product_id, quantity, unit_cost });
         }
     }
     v.finish()?;

@@ -60,7 +60,14 @@ fn date_field(field: &str, s: Option<&str>) -> ApiResult<Option<Date>> {
     s.filter(|s| !s.trim().is_empty()).map(|s| parse_date(field, s)).transpose()
 }
 
-fn checked(name: String, rate: &str, from: Option<Date>, to: Option<Date>, active: bool) -> ApiResult<TaxInput> {
+/// A tax rate's fields checked as the API checks them (the rate, the validity window).
+pub(crate) fn checked(
+    name: String,
+    rate: &str,
+    from: Option<Date>,
+    to: Option<Date>,
+    active: bool,
+) -> ApiResult<TaxInput> {
     let mut v = Validator::new();
     let rate = v.check("rate", parse_rate(rate));
     check_validity(&mut v, from, to);

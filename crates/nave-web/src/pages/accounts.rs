@@ -3,11 +3,9 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use nave_domain::access::{Action, Capability, Principal, RecordType, Scope};
 use nave_domain::account::AccountKind;
-use nave_domain::error::{ErrorCode, FieldError};
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
 use nave_store::accounts::{self, Account, AccountQuery, NewAccount, Visibility};
@@ -15,7 +13,7 @@ use nave_store::audit::{self, AuditQuery};
 use nave_store::page::Cursor;
 use serde::Deserialize;
 
-use super::{Layout, PageAuth, PageResult, fmt_time, render};
+use super::{FormData, FormErrors, Layout, PageAuth, PageResult, fmt_time, form_again, render};
 use crate::error::ApiError;
 use crate::extract::actor_of;
 use crate::present::present;
@@ -213,20 +211,15 @@ pub struct AccountForm {
 impl AccountForm {
     /// Reads an url-encoded form body; `kinds` may repeat (checkboxes).
     fn parse(body: &[u8]) -> Self {
-        let mut f = AccountForm::default();
-        for (k, v) in form_urlencoded::parse(body) {
-            let v = v.into_owned();
-            match k.as_ref() {
-                "name" => f.name = v,
-                "kinds" => f.kinds.push(v),
-                "currency" => f.currency = v,
-                "credit_limit" => f.credit_limit = v,
-                "tax_id" => f.tax_id = v,
-                "tags" => f.tags = v,
-                _ => {}
-            }
+        let f = FormData::parse(body);
+        AccountForm {
+            name: f.get("name"),
+            kinds: f.all("kinds"),
+            currency: f.get("currency"),
+            credit_limit: f.get("credit_limit"),
+            tax_id: f.get("tax_id"),
+            tags: f.get("tags"),
         }
-        f
     }
 }
 
@@ -235,21 +228,12 @@ impl AccountForm {
 struct NewAccountPage {
     layout: Layout,
     form: AccountForm,
-    errors: Vec<FieldError>,
+    errors: FormErrors,
     kinds: Vec<String>,
     show_credit: bool,
 }
 
-impl NewAccountPage {
-    fn field_error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
-            .map(|e| e.message.as_str())
-    }
-}
-
-fn form_page(auth: &PageAuth, form: AccountForm, errors: Vec<FieldError>) -> NewAccountPage {
+fn form_page(auth: &PageAuth, form: AccountForm, errors: FormErrors) -> NewAccountPage {
     NewAccountPage {
         layout: auth.layout("accounts"),
         form,
@@ -265,7 +249,7 @@ pub async fn new_form(auth: PageAuth) -> PageResult {
         .scope_for(T, Action::Create)
         .ok_or_else(|| ApiError::forbidden("your role may not create accounts"))?;
     let form = AccountForm { kinds: vec!["customer".into()], currency: "USD".into(), ..Default::default() };
-    Ok(render(&form_page(&auth, form, vec![])).into_response())
+    Ok(render(&form_page(&auth, form, FormErrors::default())).into_response())
 }
 
 /// `POST /accounts`: creates the account, or shows the form again with each error next to its field.
@@ -273,9 +257,9 @@ pub async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) ->
     let form = AccountForm::parse(&body);
     let p = &auth.principal;
     p.scope_for(T, Action::Create).ok_or_else(|| ApiError::forbidden("your role may not create accounts"))?;
-    let mut errors = Vec::new();
+    let mut errors = FormErrors::default();
     let currency = Currency::parse(form.currency.trim().to_uppercase().as_str())
-        .map_err(|e| errors.push(FieldError::new("currency", e.to_string())))
+        .map_err(|e| errors.add("currency", e.to_string()))
         .ok();
     let kinds: Vec<AccountKind> = form.kinds.iter().filter_map(|k| AccountKind::parse(k)).collect();
     let credit_limit =
@@ -299,14 +283,8 @@ pub async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) ->
                 tx.commit().await?;
                 return Ok(Redirect::to(&format!("/accounts/{}", a.id)).into_response());
             }
-            Err(e) => {
-                let e: ApiError = e.into();
-                if e.code != ErrorCode::ValidationFailed {
-                    return Err(e.into());
-                }
-                errors.extend(e.errors);
-            }
+            Err(e) => errors.absorb(e)?,
         }
     }
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form_page(&auth, form, errors))).into_response())
+    form_again(errors.status(), &form_page(&auth, form, errors))
 }

@@ -23,7 +23,7 @@ use nave_store::stock::{self, LevelQuery};
 use nave_store::taxes::{self, TaxCategory};
 use serde::Deserialize;
 
-use super::{FormErrors, Layout, PageAuth, PageError, PageResult, form_errors, render};
+use super::{FormErrors, Layout, PageAuth, PageError, PageResult, form_again, render};
 use crate::api::catalog::{picture_response, prepare_picture};
 use crate::api::parse_id;
 use crate::error::ApiError;
@@ -75,16 +75,9 @@ fn shown_cost(auth: &PageAuth, p: &Product) -> String {
     shown.get("cost").and_then(|c| c.as_str()).unwrap_or("").to_string()
 }
 
-fn require(auth: &PageAuth, action: Action, what: &str) -> Result<(), PageError> {
-    auth.principal
-        .scope_for(T, action)
-        .map(|_| ())
-        .ok_or_else(|| PageError(ApiError::forbidden(format!("your role may not {what} products"))))
-}
-
 /// `GET /products`.
 pub async fn products_page(State(app): State<AppState>, auth: PageAuth, Query(q): Query<ProductsQuery>) -> PageResult {
-    require(&auth, Action::Read, "read")?;
+    super::require(&auth.principal, T, Action::Read, "read products")?;
     let p = &auth.principal;
     let show_archived = q.archived.as_deref() == Some("1");
     let mut tx = app.db.autocommit().await?;
@@ -226,7 +219,7 @@ async fn product_page(
 
 /// `GET /products/{id}`.
 pub async fn show(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
-    require(&auth, Action::Read, "read")?;
+    super::require(&auth.principal, T, Action::Read, "read products")?;
     let page = product_page(&app, &auth, parse_id("product", &id)?, None).await?;
     Ok(render(&page).into_response())
 }
@@ -244,7 +237,7 @@ pub async fn picture(
     Query(q): Query<PictureSize>,
     headers: HeaderMap,
 ) -> PageResult {
-    require(&auth, Action::Read, "read")?;
+    super::require(&auth.principal, T, Action::Read, "read products")?;
     Ok(picture_response(&app, auth.principal.tenant_id, parse_id("product", &id)?, q.size.as_deref(), &headers).await?)
 }
 
@@ -255,7 +248,7 @@ pub async fn upload_picture(
     Path(id): Path<String>,
     mut form: Multipart,
 ) -> PageResult {
-    require(&auth, Action::Update, "edit")?;
+    super::require(&auth.principal, T, Action::Update, "edit products")?;
     let id = parse_id("product", &id)?;
     let mut bytes = None;
     loop {
@@ -301,7 +294,7 @@ async fn show_picture_error(
 
 /// `POST /products/{id}/picture/delete`.
 pub async fn delete_picture(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
-    require(&auth, Action::Update, "edit")?;
+    super::require(&auth.principal, T, Action::Update, "edit products")?;
     let id = parse_id("product", &id)?;
     let p = &auth.principal;
     let mut tx = app.db.write().await?;
@@ -506,7 +499,7 @@ async fn form_page(
 
 /// `GET /products/new`.
 pub async fn new_form(State(app): State<AppState>, auth: PageAuth) -> PageResult {
-    require(&auth, Action::Create, "create")?;
+    super::require(&auth.principal, T, Action::Create, "create products")?;
     let mut tx = app.db.autocommit().await?;
     let company = nave_store::tenants::currency(&mut tx, auth.principal.tenant_id).await?;
     let form = ProductForm {
@@ -522,7 +515,7 @@ pub async fn new_form(State(app): State<AppState>, auth: PageAuth) -> PageResult
 
 /// `GET /products/{id}/edit`.
 pub async fn edit_form(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
-    require(&auth, Action::Update, "edit")?;
+    super::require(&auth.principal, T, Action::Update, "edit products")?;
     let id = parse_id("product", &id)?;
     let mut tx = app.db.autocommit().await?;
     let p = catalog::get_product(&mut tx, auth.principal.tenant_id, id)
@@ -548,7 +541,7 @@ async fn input_of(
     auth: &PageAuth,
     f: &ProductForm,
     before: Option<&Product>,
-) -> Result<ProductInput, FormErrors> {
+) -> Result<ProductInput, Refusal> {
     let p = &auth.principal;
     let may_cost = p.has(Capability::ViewCost);
     let mut errs = Vec::new();
@@ -573,7 +566,7 @@ async fn input_of(
         match catalog::get_product_by_sku(tx, p.tenant_id, &c.sku).await {
             Ok(Some(part)) => components.push(ComponentInput { product_id: part.id, quantity: c.quantity.clone() }),
             Ok(None) => errs.push(FieldError::new(format!("components[{i}].sku"), "is not the SKU of a product")),
-            Err(e) => return Err(FormErrors(vec![FieldError::new("form", e.to_string())])),
+            Err(e) => return Err(e.into()),
         }
     }
     let suppliers = if may_cost {
@@ -611,7 +604,11 @@ async fn input_of(
         None
     };
     if !errs.is_empty() {
-        return Err(FormErrors(errs));
+        let mut errors = FormErrors::default();
+        for e in errs {
+            errors.add(e.field, e.message);
+        }
+        return Err(Refusal::Form(errors));
     }
     let cost = match (may_cost, before) {
         (true, _) => Some(f.cost.trim()).filter(|c| !c.is_empty()).unwrap_or("0").to_string(),
@@ -651,7 +648,8 @@ async fn save(app: &AppState, auth: &PageAuth, id: Option<PublicId>, form: Produ
         }
         None => None,
     };
-    let errors = match input_of(&mut tx, auth, &form, before.as_ref()).await {
+    let mut errors = FormErrors::default();
+    match input_of(&mut tx, auth, &form, before.as_ref()).await {
         Ok(input) => {
             let version = form.version.trim().parse::<i64>().ok();
             let r = match &before {
@@ -663,25 +661,40 @@ async fn save(app: &AppState, auth: &PageAuth, id: Option<PublicId>, form: Produ
                     tx.commit().await?;
                     return Ok(Redirect::to(&format!("/products/{}", saved.id)).into_response());
                 }
-                Err(e) => form_errors(e)?,
+                Err(e) => errors.absorb(e)?,
             }
         }
-        Err(errors) => errors,
+        Err(Refusal::Form(e)) => errors = e,
+        Err(Refusal::Page(e)) => return Err(e),
     };
     tx.rollback().await?;
-    let page = form_page(app, auth, id, form, errors).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+    let status = errors.status();
+    form_again(status, &form_page(app, auth, id, form, errors).await?)
+}
+
+/// Why the form could not be turned into the store's input.
+enum Refusal {
+    /// Shown on the form again.
+    Form(FormErrors),
+    /// Shown as an error page.
+    Page(PageError),
+}
+
+impl From<nave_store::StoreError> for Refusal {
+    fn from(e: nave_store::StoreError) -> Self {
+        Refusal::Page(PageError::from(e))
+    }
 }
 
 /// `POST /products`.
 pub async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> PageResult {
-    require(&auth, Action::Create, "create")?;
+    super::require(&auth.principal, T, Action::Create, "create products")?;
     save(&app, &auth, None, ProductForm::parse(&body)).await
 }
 
 /// `POST /products/{id}`.
 pub async fn update(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
-    require(&auth, Action::Update, "edit")?;
+    super::require(&auth.principal, T, Action::Update, "edit products")?;
     save(&app, &auth, Some(parse_id("product", &id)?), ProductForm::parse(&body)).await
 }
 
@@ -705,6 +718,6 @@ impl ProductFormPage {
     }
 
     fn row_errors(&self, field: &str) -> Vec<String> {
-        self.errors.rows(field)
+        self.errors.row_messages(field)
     }
 }

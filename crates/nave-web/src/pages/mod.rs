@@ -5,10 +5,10 @@
 use askama::Template;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use nave_domain::access::{Action, Principal, RecordType};
-use nave_domain::error::ErrorCode;
+use nave_domain::error::{ErrorCode, FieldError};
 use nave_store::{sessions, users};
 
 use crate::error::{ApiError, request_id};
@@ -21,7 +21,9 @@ pub mod attachments;
 pub mod auth;
 pub mod catalog;
 pub mod home;
+pub mod price_lists;
 pub mod settings;
+pub mod stock;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "nave_session";
@@ -191,26 +193,101 @@ pub fn fmt_time(t: time::OffsetDateTime) -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
 }
 
-/// The errors of a submitted form, looked up by field for the template.
-#[derive(Debug, Clone, Default)]
-pub struct FormErrors(pub Vec<nave_domain::FieldError>);
+/// Refuses a page to a principal without `action` on `record_type` (403),
+/// with a message naming what they tried.
+pub fn require(p: &Principal, record_type: RecordType, action: Action, what: &str) -> Result<(), PageError> {
+    match p.scope_for(record_type, action) {
+        Some(_) => Ok(()),
+        None => Err(ApiError::forbidden(format!("your role may not {what}")).into()),
+    }
+}
+
+/// An url-encoded form body as the user typed it, in order.
+#[derive(Debug, Default, Clone)]
+pub struct FormData(Vec<(String, String)>);
+
+impl FormData {
+    pub fn parse(body: &[u8]) -> Self {
+        FormData(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    }
+
+    /// The first value of `name`, or `""`.
+    pub fn get(&self, name: &str) -> String {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+
+    /// Every value of `name` (checkboxes that share a name).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    }
+
+    /// The record version the form was shown with (0, never a version, when missing).
+    pub fn version(&self) -> i64 {
+        self.get("version").trim().parse().unwrap_or(0)
+    }
+
+    /// Is the checkbox `name` ticked?
+    pub fn checked(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
+    /// The rows of a repeated group named `group[i].field`, in index order,
+    /// each with the values of `fields` in that order; rows left blank are
+    /// dropped, so the row numbers of errors are those of the rows kept.
+    pub fn rows(&self, group: &str, fields: &[&str]) -> Vec<Vec<String>> {
+        let mut rows: std::collections::BTreeMap<usize, Vec<String>> = std::collections::BTreeMap::new();
+        for (k, v) in &self.0 {
+            let Some(rest) = k.strip_prefix(group).and_then(|r| r.strip_prefix('[')) else { continue };
+            let Some((i, field)) = rest.split_once("].") else { continue };
+            let (Ok(i), Some(pos)) = (i.parse::<usize>(), fields.iter().position(|f| *f == field)) else { continue };
+            if i < 1000 {
+                rows.entry(i).or_insert_with(|| vec![String::new(); fields.len()])[pos] = v.clone();
+            }
+        }
+        rows.into_values().filter(|r| r.iter().any(|v| !v.trim().is_empty())).collect()
+    }
+}
+
+/// The errors of a form shown again: each next to its field, and refusals
+/// that concern no single field (a conflict, a stale version) at the top.
+#[derive(Debug, Default)]
+pub struct FormErrors {
+    fields: Vec<FieldError>,
+    /// What the form as a whole was refused for.
+    pub general: Option<String>,
+    stale: bool,
+}
 
 impl FormErrors {
-    /// The first message for `field` or any of its parts (`field[0].x`, `field.x`).
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.fields.push(FieldError::new(field, message));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.general.is_none()
+    }
+
+    pub fn has_field_errors(&self) -> bool {
+        !self.fields.is_empty()
+    }
+
+    /// The first error of exactly `field` (not of its elements).
+    pub fn only(&self, field: &str) -> Option<&str> {
+        self.fields.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+
+    /// The first error of `field`, or of an element of it (`tags` for `tags[2]`).
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0
+        self.fields
             .iter()
-            .find(|e| {
-                e.field == field
-                    || e.field.strip_prefix(field).is_some_and(|r| r.starts_with('[') || r.starts_with('.'))
-            })
+            .find(|e| e.field == field || e.field.strip_prefix(field).is_some_and(|r| r.starts_with('[')))
             .map(|e| e.message.as_str())
     }
 
     /// The messages for the rows of a list field (`field[i].part`) as
-    /// "Row i+1, part: message", for a list shown as table rows.
-    pub fn rows(&self, field: &str) -> Vec<String> {
-        self.0
+    /// "Row i+1, part: message", for a list shown as one block of rows.
+    pub fn row_messages(&self, field: &str) -> Vec<String> {
+        self.fields
             .iter()
             .filter_map(|e| {
                 let rest = e.field.strip_prefix(field)?;
@@ -227,27 +304,78 @@ impl FormErrors {
             .collect()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    /// The error of `field` in row `i` of `group` (`lines[0].quantity`).
+    pub fn row(&self, group: &str, i: impl std::fmt::Display, field: &str) -> Option<&str> {
+        self.get(&format!("{group}[{i}].{field}"))
+    }
+
+    /// Renames fields that the store names differently from the form (`product_id` → `sku`).
+    pub fn rename(&mut self, from_suffix: &str, to_suffix: &str) {
+        for e in &mut self.fields {
+            if let Some(head) = e.field.strip_suffix(from_suffix) {
+                e.field = format!("{head}{to_suffix}");
+            }
+        }
+    }
+
+    /// Takes a refusal the user can act on from the form: field errors go
+    /// next to their fields, a conflict or a stale version to the top; any
+    /// other error is returned to be shown as an error page.
+    pub fn absorb(&mut self, e: impl Into<ApiError>) -> Result<(), ApiError> {
+        let e: ApiError = e.into();
+        match e.code {
+            ErrorCode::ValidationFailed if !e.errors.is_empty() => self.fields.extend(e.errors),
+            ErrorCode::Conflict | ErrorCode::ValidationFailed => self.general = Some(e.detail),
+            ErrorCode::VersionMismatch => {
+                self.stale = true;
+                self.general = Some(
+                    "Someone else changed this record since you opened the form, so your changes were not saved. \
+                     Reload the page to see the current values, then make your changes again."
+                        .into(),
+                );
+            }
+            _ => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// The status of a form shown again: 409 when it was stale, else 422.
+    pub fn status(&self) -> StatusCode {
+        if self.stale { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY }
     }
 }
 
-/// Turns a store refusal into form errors when it is about the input (the
-/// form is shown again), or into the page's error otherwise. Conflicts and
-/// stale versions are shown on the form under `form`.
-pub fn form_errors(e: impl Into<ApiError>) -> Result<FormErrors, PageError> {
-    let e: ApiError = e.into();
-    match e.code {
-        ErrorCode::ValidationFailed => Ok(FormErrors(e.errors)),
-        ErrorCode::Conflict | ErrorCode::VersionMismatch => {
-            let message = if e.code == ErrorCode::VersionMismatch {
-                "Someone else changed this record since you opened the form; reload it and make your change again."
-                    .to_string()
-            } else {
-                e.detail
-            };
-            Ok(FormErrors(vec![nave_domain::FieldError::new("form", message)]))
+/// Parses an optional `YYYY-MM-DD` form field; an error goes next to the field.
+pub fn form_date(errors: &mut FormErrors, field: &str, value: &str) -> Option<time::Date> {
+    if value.trim().is_empty() {
+        return None;
+    }
+    match crate::api::payment_terms::parse_date(field, value) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            errors.absorb(e).ok();
+            None
         }
-        _ => Err(PageError(e)),
+    }
+}
+
+/// A form shown again with its errors, with `FormErrors::status`.
+pub fn form_again<T: Template>(status: StatusCode, page: &T) -> PageResult {
+    Ok((status, render(page)).into_response())
+}
+
+/// A text field of a record presented through field security; `None` when
+/// the principal may not see it.
+pub fn shown(v: &serde_json::Value, field: &str) -> Option<String> {
+    v.get(field).and_then(serde_json::Value::as_str).map(str::to_string)
+}
+
+/// A validity window as pages show it.
+pub fn validity(from: Option<&str>, to: Option<&str>) -> String {
+    match (from, to) {
+        (None, None) => "always".into(),
+        (Some(f), None) => format!("from {f}"),
+        (None, Some(t)) => format!("until {t}"),
+        (Some(f), Some(t)) => format!("{f} to {t}"),
     }
 }

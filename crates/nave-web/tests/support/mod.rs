@@ -108,6 +108,31 @@ impl TestApp {
         (audit::count(&mut tx, DEFAULT_TENANT).await.unwrap(), events::count(&mut tx, DEFAULT_TENANT).await.unwrap())
     }
 
+    /// Logs in through the login form and returns the session cookie (`name=value`).
+    pub async fn session(&self, email: &str) -> String {
+        let r = self.login(email, PASSWORD).await;
+        assert_eq!(r.status(), 303, "{email} logs in");
+        cookie_pair(r.headers().get("set-cookie").unwrap().to_str().unwrap())
+    }
+
+    /// A page as a signed-in user sees it: (status, HTML).
+    pub async fn page(&self, path: &str, cookie: &str) -> (u16, String) {
+        let r = self.client.get(self.url(path)).header("cookie", cookie).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// Posts a form as a browser on the app's own page would.
+    pub async fn submit(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .header("cookie", cookie)
+            .header("origin", format!("http://{}", self.addr))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Logs in through the login form; returns the `Set-Cookie` header.
     pub async fn login(&self, email: &str, password: &str) -> Response {
         self.client
@@ -140,3 +165,11 @@ pub async fn json(r: Response) -> (u16, Value) {
 pub fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().trim().to_string()
 }
+
+/// Where a redirect goes.
+pub fn location(r: &Response) -> String {
+    r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
+/// A form's fields, as a browser posts them.
+pub type Form<'a> = &'a [(&'a str, &'a str)];
