@@ -15,6 +15,7 @@ pub mod ids;
 pub mod money;
 pub mod price_list;
 pub mod pricing;
+pub mod search;
 pub mod stock;
 pub mod tax;
 pub mod terms;

@@ -9,6 +9,7 @@ use nave_domain::account::{self, AccountKind};
 use nave_domain::error::Validator;
 use nave_domain::ids::PublicId;
 use nave_domain::money::{Currency, Money};
+use nave_domain::search::Field;
 use nave_domain::tax::TaxTreatment;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -105,6 +106,16 @@ pub enum Visibility {
 }
 
 impl Visibility {
+    /// What a principal with `scope` on a record type may see of it.
+    pub fn of(p: &nave_domain::access::Principal, scope: nave_domain::access::Scope) -> Self {
+        use nave_domain::access::Scope;
+        match scope {
+            Scope::All => Visibility::All,
+            Scope::Team => Visibility::Team { user: p.user_id, team: p.team_id },
+            Scope::Own => Visibility::Owner(p.user_id),
+        }
+    }
+
     /// Appends the condition on `a.owner_id`/`a.team_id` to `sql`.
     fn push(self, sql: &mut String, args: &mut Vec<Arg>) {
         match self {
@@ -133,6 +144,16 @@ pub async fn get(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Optio
         .await
 }
 
+/// Writes the words an account is found by.
+pub async fn index(tx: &mut Tx, tenant_id: i64, a: &Account) -> StoreResult<()> {
+    let mut fields = vec![Field::Text(&a.name)];
+    if let Some(t) = &a.tax_id {
+        fields.push(Field::Code(t));
+    }
+    fields.extend(a.tags.iter().map(|t| Field::Text(t)));
+    crate::search::index(tx, tenant_id, RecordType::Account, a.key, &fields).await
+}
+
 /// Filters of the account list.
 #[derive(Debug, Clone)]
 pub struct AccountQuery {
@@ -142,6 +163,8 @@ pub struct AccountQuery {
     /// `None` = both; the default list shows active accounts only.
     pub archived: Option<bool>,
     pub updated_since: Option<OffsetDateTime>,
+    /// Search words (`nave_domain::search::query_words`): every one must begin a word of the account.
+    pub words: Vec<String>,
     pub cursor: Option<Cursor>,
     pub limit: i64,
 }
@@ -154,6 +177,7 @@ impl Default for AccountQuery {
             owner_id: None,
             archived: Some(false),
             updated_since: None,
+            words: vec![],
             cursor: None,
             limit: 50,
         }
@@ -179,6 +203,9 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &AccountQuery) -> StoreResult<
     if let Some(t) = q.updated_since {
         a.push(t.into());
         sql.push_str(&format!(" AND a.updated_at >= ${}", a.len()));
+    }
+    if let Some(cond) = crate::search::matching_keys("a.id", RecordType::Account, &q.words, &mut a) {
+        sql.push_str(&format!(" AND {cond}"));
     }
     if let Some(c) = q.cursor {
         a.push(c.0.into());
@@ -288,6 +315,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewAccount) -> StoreResult<
     )
     .await?;
     let acc = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "account" })?;
+    index(tx, actor.tenant_id, &acc).await?;
     audit::created(tx, actor, RecordType::Account, id, &acc).await?;
     Ok(acc)
 }
@@ -411,6 +439,7 @@ pub async fn update(
         return Err(DomainError::VersionMismatch { record: "account", current }.into());
     }
     let after = get(tx, t, before.id).await?.ok_or(DomainError::NotFound { record: "account" })?;
+    index(tx, actor.tenant_id, &after).await?;
     audit::updated(tx, actor, RecordType::Account, after.id, after.version, before, &after).await?;
     Ok(after)
 }
@@ -433,6 +462,7 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, before: &Account, if_version: Op
     }
     let owner = crate::attachments::Owner { record_type: RecordType::Account, key: before.key, id: before.id };
     crate::attachments::delete_for_record(tx, actor, owner).await?;
+    crate::search::remove(tx, actor.tenant_id, RecordType::Account, before.key).await?;
     tx.execute("DELETE FROM accounts WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key]).await?;
     audit::deleted(tx, actor, RecordType::Account, before.id, before.version + 1, before).await
 }

@@ -22,6 +22,7 @@ pub mod payment_terms;
 pub mod price_lists;
 pub mod roles;
 pub mod schema;
+pub mod search;
 pub mod sessions;
 pub mod stock;
 pub mod taxes;

@@ -39,6 +39,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_tax_treatment"),
     migration!(9, "0009_files"),
     migration!(12, "0012_attachments"),
+    migration!(14, "0014_search"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -53,6 +54,24 @@ fn checksum(sql: &str) -> String {
 }
 
 /// Applies every migration not yet applied; returns how many were applied.
+/// Data a migration's new tables need that SQL alone cannot compute.
+async fn backfill(tx: &mut crate::Tx, version: i64) -> StoreResult<()> {
+    if version == 14 {
+        // The search index: the words of every existing account.
+        let all = tx
+            .fetch_all("SELECT tenant_id, public_id FROM accounts", vec![], |r| {
+                Ok((r.i64("tenant_id")?, nave_domain::ids::PublicId::from_uuid(r.uuid("public_id")?)))
+            })
+            .await?;
+        for (tenant, id) in all {
+            if let Some(a) = crate::accounts::get(tx, tenant, id).await? {
+                crate::accounts::index(tx, tenant, &a).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn migrate(db: &Db) -> StoreResult<usize> {
     db.execute_raw(CREATE_LEDGER).await?;
     let mut applied = 0;
@@ -82,6 +101,7 @@ pub async fn migrate(db: &Db) -> StoreResult<usize> {
             None => {}
         }
         tx.execute_script(sql).await.map_err(|e| StoreError::Migration(format!("{}: {e}", m.name)))?;
+        backfill(&mut tx, m.version).await?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
             args![m.version, m.name, checksum(sql), now().to_string()],

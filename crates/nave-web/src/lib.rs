@@ -55,6 +55,7 @@ pub fn app(state: AppState) -> Router {
         .route("/accounts/new", get(pages::accounts::new_form))
         .route("/accounts/{id}", get(pages::accounts::show))
         .route("/admin/users", get(pages::admin::users_page))
+        .route("/search", get(pages::search::search_page))
         .route("/payment-terms", get(pages::settings::payment_terms_page))
         .route("/taxes", get(pages::settings::taxes_page).post(pages::settings::create_tax))
         .route("/taxes/new", get(pages::settings::new_tax))

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use nave_domain::access::{Action, Capability, RecordType, Scope};
+use nave_domain::access::{Action, Capability, RecordType};
 use nave_domain::account::AccountKind;
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
@@ -22,15 +22,6 @@ use crate::write::Writer;
 
 const T: RecordType = RecordType::Account;
 
-/// The store's visibility for a scope.
-pub fn visibility(auth: &ApiAuth, scope: Scope) -> Visibility {
-    match scope {
-        Scope::All => Visibility::All,
-        Scope::Team => Visibility::Team { user: auth.0.user_id, team: auth.0.team_id },
-        Scope::Own => Visibility::Owner(auth.0.user_id),
-    }
-}
-
 /// Filters of the account list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -46,6 +37,8 @@ pub struct AccountFilter {
     pub archived: Option<String>,
     /// Only accounts changed at or after this time (RFC 3339).
     pub updated_since: Option<String>,
+    /// Search words: each must begin a word of the account's name, tax id or tags.
+    pub q: Option<String>,
     pub limit: Option<i64>,
     pub after: Option<String>,
 }
@@ -79,11 +72,12 @@ pub async fn list_accounts(
         None => None,
     };
     let q = AccountQuery {
-        visibility: visibility(&auth, scope),
+        visibility: Visibility::of(&auth.0, scope),
         kind: f.kind,
         owner_id,
         archived,
         updated_since,
+        words: f.q.as_deref().map(nave_domain::search::query_words).unwrap_or_default(),
         cursor: paging.cursor()?,
         limit: paging.limit()?,
     };

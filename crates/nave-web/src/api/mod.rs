@@ -27,6 +27,7 @@ pub mod me;
 pub mod payment_terms;
 pub mod price_lists;
 pub mod roles;
+pub mod search;
 pub mod stock;
 pub mod taxes;
 pub mod teams;
@@ -119,6 +120,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(attachments::list_attachments, attachments::create_attachment))
         .routes(routes!(attachments::get_attachment, attachments::delete_attachment))
         .routes(routes!(attachments::get_attachment_content))
+        .routes(routes!(search::search_records))
         .routes(routes!(stock::list_stock))
         .routes(routes!(stock::list_stock_movements))
         .routes(routes!(stock::create_stock_adjustment))

@@ -21,15 +21,6 @@ use crate::state::AppState;
 
 const T: RecordType = RecordType::Account;
 
-/// The store's visibility for a principal's scope.
-pub fn visibility(p: &Principal, scope: Scope) -> Visibility {
-    match scope {
-        Scope::All => Visibility::All,
-        Scope::Team => Visibility::Team { user: p.user_id, team: p.team_id },
-        Scope::Own => Visibility::Owner(p.user_id),
-    }
-}
-
 /// One account as a table row, after field security.
 #[derive(Debug, Clone)]
 pub struct AccountRow {
@@ -86,7 +77,7 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<L
     let cursor = q.after.as_deref().and_then(|c| Cursor::decode(c).ok());
     let mut tx = app.db.read().await?;
     let query = AccountQuery {
-        visibility: visibility(p, scope),
+        visibility: Visibility::of(p, scope),
         kind,
         archived: Some(archived),
         cursor,

@@ -4,9 +4,9 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use nave_domain::access::{Action, RecordType};
-use nave_store::accounts::{self, AccountQuery};
+use nave_store::accounts::{self, AccountQuery, Visibility};
 
-use super::accounts::{AccountRow, row_of, visibility};
+use super::accounts::{AccountRow, row_of};
 use super::{Layout, PageAuth, PageResult, render};
 use crate::state::AppState;
 
@@ -25,7 +25,7 @@ pub async fn home(State(app): State<AppState>, auth: PageAuth) -> PageResult {
     let (count, recent) = match p.scope_for(RecordType::Account, Action::Read) {
         Some(scope) => {
             let mut tx = app.db.read().await?;
-            let q = AccountQuery { visibility: visibility(p, scope), limit: 200, ..Default::default() };
+            let q = AccountQuery { visibility: Visibility::of(p, scope), limit: 200, ..Default::default() };
             let page = accounts::list(&mut tx, p.tenant_id, &q).await?;
             tx.commit().await?;
             let count = if page.next.is_some() { "200+".to_string() } else { page.items.len().to_string() };

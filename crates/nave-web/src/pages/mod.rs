@@ -22,6 +22,7 @@ pub mod auth;
 pub mod catalog;
 pub mod home;
 pub mod price_lists;
+pub mod search;
 pub mod settings;
 pub mod stock;
 
