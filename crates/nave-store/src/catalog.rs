@@ -162,6 +162,17 @@ pub async fn update_category(
     Ok(after)
 }
 
+/// How many products each category holds directly, by category key.
+pub async fn category_product_counts(tx: &mut Tx, tenant_id: i64) -> StoreResult<Vec<(i64, i64)>> {
+    tx.fetch_all(
+        "SELECT category_id, COUNT(*) AS n FROM products WHERE tenant_id = $1 AND category_id IS NOT NULL \
+         GROUP BY category_id",
+        args![tenant_id],
+        |r| Ok((r.i64("category_id")?, r.i64("n")?)),
+    )
+    .await
+}
+
 /// Deletes a category without sub-categories or products; otherwise says what is in it.
 pub async fn delete_category(
     tx: &mut Tx,

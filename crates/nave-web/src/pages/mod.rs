@@ -20,11 +20,13 @@ pub mod admin;
 pub mod attachments;
 pub mod auth;
 pub mod catalog;
+pub mod categories;
 pub mod home;
 pub mod price_lists;
 pub mod search;
 pub mod settings;
 pub mod stock;
+pub mod terms;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "nave_session";

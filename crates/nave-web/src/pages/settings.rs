@@ -42,6 +42,8 @@ struct PaymentTermsPage {
     date: String,
     schedule: Vec<(String, String)>,
     error: Option<String>,
+    can_create: bool,
+    can_update: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +82,8 @@ pub async fn payment_terms_page(
         date: q.date.clone().unwrap_or_else(|| nave_store::db::now().date().to_string()),
         schedule: vec![],
         error: None,
+        can_create: p.scope_for(RecordType::PaymentTerms, Action::Create).is_some(),
+        can_update: p.scope_for(RecordType::PaymentTerms, Action::Update).is_some(),
     };
     if let Some(sel) = &q.terms {
         let computed = (|| {
