@@ -6,7 +6,7 @@ mod support;
 use nave_testkit::{TestDb, both_backends};
 use reqwest::Method;
 use serde_json::json;
-use support::{PASSWORD, TestApp, TestUser, cookie_pair, json};
+use support::{TestApp, TestUser, json};
 
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 
@@ -91,18 +91,13 @@ async fn attachments_follow_the_record_they_hang_from(db: TestDb) {
     assert_eq!(app.get(&format!("/api/v1/attachments/{id}"), &mgr).await.status(), 404);
 }
 
-async fn session(app: &TestApp, email: &str) -> String {
-    let r = app.login(email, PASSWORD).await;
-    cookie_pair(r.headers()["set-cookie"].to_str().unwrap())
-}
-
 async fn documents_are_attached_from_the_product_page(db: TestDb) {
     let app = TestApp::start(db).await;
     let mgr = app.user("mgr@example.com", "sales_manager").await;
     app.user("rep@example.com", "sales_rep").await;
     let (_, p) = json(app.post("/api/v1/products", &mgr, &json!({"sku": "TBL-1", "name": "Table"})).await).await;
     let pid = p["id"].as_str().unwrap().to_string();
-    let cookie = session(&app, "mgr@example.com").await;
+    let cookie = app.session("mgr@example.com").await;
     let boundary = "b0undary";
     let mut body = Vec::new();
     for (name, value) in [("record_type", "product"), ("record_id", pid.as_str()), ("description", "assembly guide")] {
@@ -136,7 +131,7 @@ async fn documents_are_attached_from_the_product_page(db: TestDb) {
     assert_eq!(dl.bytes().await.unwrap().as_ref(), PDF);
 
     // A rep reads products but may not change them: the page lists the document without the upload form.
-    let rep = session(&app, "rep@example.com").await;
+    let rep = app.session("rep@example.com").await;
     let html = app.client.get(app.url(&format!("/products/{pid}"))).header("cookie", &rep).send().await.unwrap();
     let html = html.text().await.unwrap();
     assert!(html.contains("guide.pdf") && !html.contains("action=\"/attachments\""));

@@ -87,7 +87,10 @@ async fn payment_terms_are_created_and_edited_with_instalment_rows(db: TestDb) {
     for (bad, expected) in [
         (vec![("name", "Bad"), ("instalments[0].percent", "abc")], "must be a percentage"),
         (vec![("name", "Bad"), ("instalments[0].percent", "50"), ("instalments[0].days", "x")], "whole number of days"),
-        (vec![("name", "Bad"), ("instalments[0].percent", "60"), ("instalments[1].percent", "60")], "the percents add up to 120, not 100"),
+        (
+            vec![("name", "Bad"), ("instalments[0].percent", "60"), ("instalments[1].percent", "60")],
+            "the percents add up to 120, not 100",
+        ),
         (vec![("name", "Bad")], "1 to 12 instalments"),
     ] {
         let r = app.submit("/payment-terms", &cookie, &bad).await;

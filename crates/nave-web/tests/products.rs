@@ -7,7 +7,7 @@ use std::io::Cursor;
 use nave_testkit::{TestDb, both_backends};
 use reqwest::Method;
 use serde_json::json;
-use support::{PASSWORD, TestApp, TestUser, cookie_pair, json};
+use support::{TestApp, TestUser, json, location};
 
 fn png(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 120]));
@@ -165,37 +165,17 @@ async fn external_ids_are_unique_per_system_and_find_their_product(db: TestDb) {
     assert_eq!(cleared["external_ids"], json!([]));
 }
 
-/// Logs in and returns the session cookie.
-async fn session(app: &TestApp, email: &str) -> String {
-    let r = app.login(email, PASSWORD).await;
-    cookie_pair(r.headers()["set-cookie"].to_str().unwrap())
-}
-
 async fn form(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .header("cookie", cookie)
-        .header("origin", format!("http://{}", app.addr))
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
-    (status, location, r.text().await.unwrap())
-}
-
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
-    let r = app.client.get(app.url(path)).header("cookie", cookie).send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+    let r = app.submit(path, cookie, fields).await;
+    let location = location(&r);
+    (r.status().as_u16(), location, r.text().await.unwrap())
 }
 
 async fn the_product_form_creates_edits_and_refuses_bad_input(db: TestDb) {
     let app = TestApp::start(db).await;
     let mgr = app.user("mgr@example.com", "sales_manager").await;
-    let cookie = session(&app, "mgr@example.com").await;
-    let (status, html) = page(&app, &cookie, "/products/new").await;
+    let cookie = app.session("mgr@example.com").await;
+    let (status, html) = app.page("/products/new", &cookie).await;
     assert_eq!(status, 200);
     assert!(html.contains("name=\"cost\""), "managers see the cost field");
 
@@ -229,7 +209,7 @@ async fn the_product_form_creates_edits_and_refuses_bad_input(db: TestDb) {
     assert_eq!(chair["list_price"], "149.50");
     assert_eq!(chair["cost"], "40.00");
     assert_eq!(chair["external_ids"], json!([{"system": "webshop", "id": "77"}]));
-    let (status, html) = page(&app, &cookie, &location).await;
+    let (status, html) = app.page(&location, &cookie).await;
     assert_eq!(status, 200);
     assert!(html.contains("webshop:77") && html.contains("149.50 USD"));
 
@@ -288,13 +268,13 @@ async fn a_role_without_cost_edits_products_without_seeing_or_losing_cost(db: Te
     assert_eq!(status, 201, "{role}");
     app.user("clerk@example.com", "catalog_clerk").await;
     let id = new_product(&app, &admin, "DESK-1").await;
-    let cookie = session(&app, "clerk@example.com").await;
-    let (status, html) = page(&app, &cookie, &format!("/products/{id}/edit")).await;
+    let cookie = app.session("clerk@example.com").await;
+    let (status, html) = app.page(&format!("/products/{id}/edit"), &cookie).await;
     assert_eq!(status, 200);
     assert!(!html.contains("name=\"cost\"") && !html.contains("4.10"), "no cost anywhere on the form");
-    let (_, html) = page(&app, &cookie, &format!("/products/{id}")).await;
+    let (_, html) = app.page(&format!("/products/{id}"), &cookie).await;
     assert!(!html.contains("4.10"), "no cost on the product page");
-    let (_, html) = page(&app, &cookie, "/products").await;
+    let (_, html) = app.page("/products", &cookie).await;
     assert!(!html.contains("4.10"), "no cost in the list");
     let edit = [
         ("version", "1"),
@@ -313,7 +293,7 @@ async fn a_role_without_cost_edits_products_without_seeing_or_losing_cost(db: Te
     assert_eq!(desk["name"], "Standing desk");
     assert_eq!(desk["cost"], "4.10", "a cost field sent by a role that may not see it is ignored");
     // No create permission: the new-product form is refused.
-    assert_eq!(page(&app, &cookie, "/products/new").await.0, 403);
+    assert_eq!(app.page("/products/new", &cookie).await.0, 403);
 }
 
 fn multipart(boundary: &str, name: &str, filename: &str, content_type: &str, data: &[u8]) -> Vec<u8> {
@@ -330,7 +310,7 @@ async fn pictures_upload_from_the_product_page_and_show_as_thumbnails(db: TestDb
     let app = TestApp::start(db).await;
     let mgr = app.user("mgr@example.com", "sales_manager").await;
     let id = new_product(&app, &mgr, "VASE-1").await;
-    let cookie = session(&app, "mgr@example.com").await;
+    let cookie = app.session("mgr@example.com").await;
     let upload = |data: Vec<u8>, ct: &'static str| {
         let boundary = "nave-test-boundary";
         app.client
@@ -368,9 +348,9 @@ async fn pictures_upload_from_the_product_page_and_show_as_thumbnails(db: TestDb
     let r = upload(big.clone(), "image/png").await.unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], format!("/products/{id}"));
-    let (_, html) = page(&app, &cookie, "/products").await;
+    let (_, html) = app.page("/products", &cookie).await;
     assert!(html.contains(&format!("/products/{id}/picture?size=thumbnail")), "the list shows the thumbnail");
-    let (_, html) = page(&app, &cookie, &format!("/products/{id}")).await;
+    let (_, html) = app.page(&format!("/products/{id}"), &cookie).await;
     assert!(html.contains("1400 × 1000 px"));
     let img =
         app.client.get(app.url(&format!("/products/{id}/picture"))).header("cookie", &cookie).send().await.unwrap();
