@@ -6,7 +6,7 @@ mod support;
 use nave_testkit::{TestDb, both_backends};
 use reqwest::Method;
 use serde_json::json;
-use support::{PASSWORD, TestApp, TestUser, cookie_pair, json};
+use support::{TestApp, TestUser, json};
 
 async fn titles(app: &TestApp, who: &TestUser, q: &str) -> Vec<String> {
     let path = format!("/api/v1/search?q={}", form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>());
@@ -73,21 +73,10 @@ async fn the_search_page_shows_hits_with_links(db: TestDb) {
         app.post("/api/v1/accounts", &mgr, &json!({"name": "Globex", "kinds": ["customer"], "currency": "USD"})).await,
     )
     .await;
-    let r = app.login("mgr@example.com", PASSWORD).await;
-    let cookie = cookie_pair(r.headers()["set-cookie"].to_str().unwrap());
-    let html =
-        app.client.get(app.url("/search?q=glo")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let cookie = app.session("mgr@example.com").await;
+    let (_, html) = app.page("/search?q=glo", &cookie).await;
     assert!(html.contains(&format!("href=\"/accounts/{}\"", a["id"].as_str().unwrap())), "{html}");
-    let html = app
-        .client
-        .get(app.url("/search?q=nothing"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, html) = app.page("/search?q=nothing", &cookie).await;
     assert!(html.contains("Nothing matches"));
 }
 
