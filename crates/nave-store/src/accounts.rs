@@ -118,11 +118,17 @@ impl Visibility {
 
     /// Appends the condition on `a.owner_id`/`a.team_id` to `sql`.
     fn push(self, sql: &mut String, args: &mut Vec<Arg>) {
+        self.push_on("a", sql, args)
+    }
+
+    /// Appends the condition on `<alias>.owner_id`/`<alias>.team_id` to `sql`,
+    /// for any record owned like an account.
+    pub fn push_on(self, alias: &str, sql: &mut String, args: &mut Vec<Arg>) {
         match self {
             Visibility::All => {}
             Visibility::Owner(u) => {
                 args.push(u.into());
-                sql.push_str(&format!(" AND a.owner_id = ${}", args.len()));
+                sql.push_str(&format!(" AND {alias}.owner_id = ${}", args.len()));
             }
             Visibility::Team { user, team } => {
                 args.push(user.into());
@@ -130,9 +136,9 @@ impl Visibility {
                 match team {
                     Some(t) => {
                         args.push(t.into());
-                        sql.push_str(&format!(" AND (a.owner_id = ${u} OR a.team_id = ${})", args.len()));
+                        sql.push_str(&format!(" AND ({alias}.owner_id = ${u} OR {alias}.team_id = ${})", args.len()));
                     }
-                    None => sql.push_str(&format!(" AND a.owner_id = ${u}")),
+                    None => sql.push_str(&format!(" AND {alias}.owner_id = ${u}")),
                 }
             }
         }
