@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod account;
+pub mod activity;
 pub mod catalog;
 pub mod email;
 pub mod error;
