@@ -38,6 +38,8 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_price_lists"),
     migration!(8, "0008_tax_treatment"),
     migration!(9, "0009_files"),
+    // 10 is taken by a migration on another branch; the two are independent.
+    migration!(11, "0011_pipeline_cases"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
