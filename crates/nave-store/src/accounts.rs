@@ -4,7 +4,7 @@
 //! documents, …) refer to accounts by key.
 
 use nave_domain::DomainError;
-use nave_domain::access::{Ownership, RecordType};
+use nave_domain::access::{Ownership, Principal, RecordType, Scope};
 use nave_domain::account::{self, AccountKind};
 use nave_domain::error::Validator;
 use nave_domain::ids::PublicId;
@@ -105,6 +105,15 @@ pub enum Visibility {
 }
 
 impl Visibility {
+    /// What a principal with `scope` may see.
+    pub fn of(p: &Principal, scope: Scope) -> Self {
+        match scope {
+            Scope::All => Visibility::All,
+            Scope::Team => Visibility::Team { user: p.user_id, team: p.team_id },
+            Scope::Own => Visibility::Owner(p.user_id),
+        }
+    }
+
     /// Appends the condition on `a.owner_id`/`a.team_id` to `sql`.
     fn push(self, sql: &mut String, args: &mut Vec<Arg>) {
         self.push_on("a.owner_id", "a.team_id", sql, args);
@@ -250,7 +259,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewAccount) -> StoreResult<
         None => None,
     };
     let Ownership { owner_id: owner, team_id: team } =
-        ownership::for_new(tx, actor, new.owner_id, new.team_id, "owner_id").await?;
+        ownership::for_new(tx, actor, new.owner_id.map(Some), new.team_id, "owner_id").await?;
     let id = PublicId::new();
     let sql = format!(
         "INSERT INTO accounts (tenant_id, id, public_id, name, kinds, parent_id, owner_id, team_id, currency, \

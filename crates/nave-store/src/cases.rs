@@ -237,12 +237,14 @@ pub struct NewCase {
     pub description: String,
     pub kind: CaseKind,
     pub priority: CasePriority,
-    /// Default: the user logging the case.
-    pub assignee_id: Option<PublicId>,
+    /// `None`: the user logging the case; `Some(None)`: nobody (a queue).
+    pub assignee_id: Option<Option<PublicId>>,
     /// Default: the assignee's team.
     pub team_id: Option<PublicId>,
     pub product_id: Option<PublicId>,
     pub document: Option<DocumentRef>,
+    /// How it was solved, if that is known already.
+    pub resolution: Option<String>,
 }
 
 async fn resolve_account(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<i64> {
@@ -277,6 +279,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewCase, at: OffsetDateTime
     let subject = check_subject(&mut v, &new.subject);
     let description = check_text(&mut v, "description", Some(&new.description)).unwrap_or_default();
     let document = check_doc(&mut v, new.document.as_ref());
+    let resolution = check_text(&mut v, "resolution", new.resolution.as_deref());
     v.finish()?;
     let account_key = resolve_account(tx, t, new.account_id).await?;
     let product_key = resolve_product(tx, t, new.product_id).await?;
@@ -284,8 +287,9 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewCase, at: OffsetDateTime
     let id = PublicId::new();
     let sql = format!(
         "INSERT INTO cases (tenant_id, id, public_id, account_id, subject, description, kind, priority, status, \
-         assignee_id, team_id, product_id, document_type, document_ref, version, created_at, updated_at, created_by, \
-         updated_by) VALUES ($1, {}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $14, $15, $15)",
+         assignee_id, team_id, product_id, document_type, document_ref, resolution, version, created_at, updated_at, \
+         created_by, updated_by) VALUES ($1, {}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15, \
+         $16, $16)",
         tx.new_id_expr("cases", "$1")
     );
     tx.execute(
@@ -304,6 +308,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewCase, at: OffsetDateTime
             product_key,
             document.as_ref().map(|d| d.kind.clone()),
             document.as_ref().map(|d| d.id.clone()),
+            resolution,
             at,
             actor.user_id
         ],

@@ -15,19 +15,20 @@ async fn team_of(tx: &mut Tx, tenant_id: i64, user: Option<i64>) -> StoreResult<
     }
 }
 
-/// The ownership of a new record: the owner given (a user id, else the acting
-/// user) and the team given (else the owner's team). `owner_field` names the
-/// owner in errors (`owner_id`, `assignee_id`).
+/// The ownership of a new record: the owner given (`None`: the acting user;
+/// `Some(None)`: nobody) and the team given (else the owner's team).
+/// `owner_field` names the owner in errors (`owner_id`, `assignee_id`).
 pub(crate) async fn for_new(
     tx: &mut Tx,
     actor: &Actor,
-    owner: Option<PublicId>,
+    owner: Option<Option<PublicId>>,
     team: Option<PublicId>,
     owner_field: &str,
 ) -> StoreResult<Ownership> {
     let t = actor.tenant_id;
     let owner_id = match owner {
-        Some(o) => Some(users::resolve(tx, t, o, owner_field).await?),
+        Some(Some(o)) => Some(users::resolve(tx, t, o, owner_field).await?),
+        Some(None) => None,
         None => actor.user_id,
     };
     let team_id = match team {

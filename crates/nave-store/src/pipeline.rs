@@ -578,8 +578,8 @@ pub struct NewOpportunity {
     /// Default: the account's currency.
     pub currency: Option<Currency>,
     pub expected_close: Date,
-    /// Default: the acting user.
-    pub owner_id: Option<PublicId>,
+    /// `None`: the acting user; `Some(None)`: nobody.
+    pub owner_id: Option<Option<PublicId>>,
     /// Default: the owner's team.
     pub team_id: Option<PublicId>,
     pub source: Option<String>,

@@ -302,6 +302,7 @@ async fn case_service_times_follow_the_clock_of_the_changes(t: TestDb) {
         team_id: None,
         product_id: None,
         document: None,
+        resolution: None,
     };
     let c = cases::create(&mut tx, &actor, new, T0).await.unwrap();
     assert_eq!((c.status, c.assignee_id, c.first_response_seconds), (CaseStatus::New, Some(sue.id), None));
@@ -348,10 +349,11 @@ async fn case_service_times_follow_the_clock_of_the_changes(t: TestDb) {
         description: String::new(),
         kind: CaseKind::Question,
         priority: CasePriority::Low,
-        assignee_id: Some(tom.id),
+        assignee_id: Some(Some(tom.id)),
         team_id: None,
         product_id: None,
         document: None,
+        resolution: None,
     };
     let q = cases::create(&mut tx, &actor, new, T0).await.unwrap();
     let q = cases::act(&mut tx, &actor, &q, None, CaseAction::Wait, None, T0 + Duration::minutes(42)).await.unwrap();

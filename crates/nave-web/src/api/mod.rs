@@ -20,10 +20,12 @@ use crate::state::AppState;
 
 pub mod accounts;
 pub mod audit;
+pub mod cases;
 pub mod catalog;
 pub mod events;
 pub mod me;
 pub mod payment_terms;
+pub mod pipeline;
 pub mod price_lists;
 pub mod roles;
 pub mod stock;
@@ -120,7 +122,18 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(stock::create_stock_adjustment))
         .routes(routes!(stock::get_stock_adjustment))
         .routes(routes!(stock::create_stock_transfer))
-        .routes(routes!(stock::get_stock_transfer));
+        .routes(routes!(stock::get_stock_transfer))
+        .routes(routes!(pipeline::list_pipeline_stages, pipeline::create_pipeline_stage))
+        .routes(routes!(pipeline::get_pipeline_stage, pipeline::update_pipeline_stage, pipeline::delete_pipeline_stage))
+        .routes(routes!(pipeline::list_opportunities, pipeline::create_opportunity))
+        .routes(routes!(pipeline::get_opportunity, pipeline::update_opportunity, pipeline::delete_opportunity))
+        .routes(routes!(pipeline::get_opportunity_history))
+        .routes(routes!(pipeline::list_account_opportunities))
+        .routes(routes!(pipeline::get_pipeline_forecast))
+        .routes(routes!(cases::list_cases, cases::create_case))
+        .routes(routes!(cases::get_case, cases::update_case, cases::delete_case))
+        .routes(routes!(cases::act_on_case))
+        .routes(routes!(cases::list_account_cases));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))

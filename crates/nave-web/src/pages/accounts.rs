@@ -25,11 +25,7 @@ const T: RecordType = RecordType::Account;
 
 /// The store's visibility for a principal's scope.
 pub fn visibility(p: &Principal, scope: Scope) -> Visibility {
-    match scope {
-        Scope::All => Visibility::All,
-        Scope::Team => Visibility::Team { user: p.user_id, team: p.team_id },
-        Scope::Own => Visibility::Owner(p.user_id),
-    }
+    Visibility::of(p, scope)
 }
 
 /// One account as a table row, after field security.
