@@ -8,7 +8,7 @@ use nave_store::args;
 use nave_testkit::{TestDb, both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{TestApp, TestUser, json};
+use support::{TestApp, TestUser, form, json, page, session};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -250,9 +250,83 @@ async fn bad_case_input_names_the_field_and_stores_nothing(db: TestDb) {
     assert_eq!(app.log_counts().await, counts);
 }
 
+async fn the_case_pages_offer_only_the_allowed_actions_and_take_them(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let sue = app.user("sue@example.com", "support").await;
+    let acc = account(&app, &app.user("mgr@example.com", "sales_manager").await, "Pied Piper").await;
+    let cookie = session(&app, "sue@example.com").await;
+    let me = sue.user.id.to_string();
+    let mut fields = vec![
+        ("account_id", acc.as_str()),
+        ("subject", " "),
+        ("kind", "problem"),
+        ("priority", "high"),
+        ("assignee_id", me.as_str()),
+        ("product_id", ""),
+        ("document.type", "invoice"),
+        ("document.id", ""),
+        ("description", "Compression ratio is off"),
+    ];
+    let (status, _, html) = form(&app, &cookie, "/cases", &fields).await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("aria-describedby=\"subject-err\"") && html.contains("aria-describedby=\"document.id-err\""),
+        "{html}"
+    );
+    let (_, list) = json(app.get("/api/v1/cases", &sue).await).await;
+    assert!(list["data"].as_array().unwrap().is_empty(), "nothing was stored");
+    fields[1] = ("subject", "Compression is off");
+    fields[7] = ("document.id", "INV-7");
+    let (status, location, _) = form(&app, &cookie, "/cases", &fields).await;
+    assert_eq!(status, 303);
+    let (_, html) = page(&app, &cookie, &location).await;
+    for a in ["open", "wait", "resolve"] {
+        assert!(html.contains(&format!("{location}/actions/{a}\"")), "{a} is offered");
+    }
+    for a in ["close", "reopen"] {
+        assert!(!html.contains(&format!("{location}/actions/{a}\"")), "{a} is not offered");
+    }
+    assert!(html.contains("invoice INV-7"));
+
+    let (status, _, html) = form(&app, &cookie, &format!("{location}/actions/close"), &[]).await;
+    assert_eq!(status, 409);
+    assert!(html.contains("allowed actions: open, wait, resolve"), "{html}");
+    let (status, _, html) = form(&app, &cookie, &format!("{location}/actions/resolve"), &[("resolution", "")]).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("is required to resolve a case"), "{html}");
+    let (status, back, _) =
+        form(&app, &cookie, &format!("{location}/actions/resolve"), &[("resolution", "Tuned the codec")]).await;
+    assert_eq!((status, back.as_str()), (303, location.as_str()));
+    let (_, html) = page(&app, &cookie, &location).await;
+    assert!(
+        html.contains(&format!("{location}/actions/close\"")) && !html.contains(&format!("{location}/actions/open\""))
+    );
+    assert!(html.contains("Tuned the codec"));
+
+    // Once resolved, the form offers the rating.
+    let (_, html) = page(&app, &cookie, &format!("{location}/edit")).await;
+    assert!(html.contains("name=\"satisfaction\""));
+    let mut rated = fields.clone();
+    rated.extend([
+        ("resolution", "Tuned the codec"),
+        ("satisfaction", "4"),
+        ("satisfaction_comment", "Fast"),
+        ("version", "2"),
+    ]);
+    let (status, _, html) = form(&app, &cookie, &location, &rated).await;
+    assert_eq!(status, 303, "{html}");
+    let (_, c) = json(app.get(&format!("/api/v1{location}"), &sue).await).await;
+    assert_eq!((c["satisfaction"].as_i64(), c["satisfaction_comment"].as_str()), (Some(4), Some("Fast")));
+    let (_, html) = page(&app, &cookie, "/cases?status=resolved&priority=high").await;
+    assert!(html.contains("Compression is off") && html.contains("4/5"));
+    let (_, html) = page(&app, &cookie, "/cases?status=open").await;
+    assert!(!html.contains("Compression is off"));
+}
+
 both_backends!(
     the_workflow_allows_its_actions_and_refuses_others_listing_the_allowed_ones,
     service_times_are_computed_from_the_stored_times_and_satisfaction_waits_for_the_resolution,
     cases_follow_record_scope,
     bad_case_input_names_the_field_and_stores_nothing,
+    the_case_pages_offer_only_the_allowed_actions_and_take_them,
 );

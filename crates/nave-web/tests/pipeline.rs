@@ -6,7 +6,7 @@ mod support;
 use nave_testkit::{TestDb, both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{TestApp, TestUser, json};
+use support::{TestApp, TestUser, form, json, page, session};
 
 async fn patch(app: &TestApp, path: &str, who: &TestUser, body: Value) -> (u16, Value) {
     json(app.req(Method::PATCH, path, who).json(&body).send().await.unwrap()).await
@@ -388,10 +388,82 @@ async fn the_forecast_rounds_each_opportunity_and_adds_up_exactly(db: TestDb) {
     }
 }
 
+async fn the_opportunity_pages_list_board_show_create_and_edit(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let mgr = app.user("mgr@example.com", "sales_manager").await;
+    let cookie = session(&app, "mgr@example.com").await;
+    let s = stages(&app, &mgr).await;
+    let acc = account(&app, &mgr, "Hooli", "USD").await;
+    let me = mgr.user.id.to_string();
+    let (status, html) = page(&app, &cookie, &format!("/opportunities/new?account_id={acc}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("<option value=\"{acc}\" selected>Hooli</option>")), "the account is picked");
+
+    let mut fields = vec![
+        ("account_id", acc.as_str()),
+        ("name", "Warehouse racks"),
+        ("stage_id", ""),
+        ("probability", ""),
+        ("amount", "12,00"),
+        ("currency", ""),
+        ("expected_close", "2026-07-01"),
+        ("owner_id", me.as_str()),
+        ("source", "trade fair"),
+        ("description", ""),
+        ("lost_reason", ""),
+        ("won_reason", ""),
+    ];
+    let (status, _, html) = form(&app, &cookie, "/opportunities", &fields).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"amount-err\""), "the amount is marked");
+    assert!(html.contains("value=\"Warehouse racks\""), "what was typed is kept");
+    let (_, list) = json(app.get("/api/v1/opportunities", &mgr).await).await;
+    assert!(list["data"].as_array().unwrap().is_empty(), "nothing was stored");
+    fields[4] = ("amount", "1200");
+    let (status, location, _) = form(&app, &cookie, "/opportunities", &fields).await;
+    assert_eq!(status, 303);
+    let id = location.strip_prefix("/opportunities/").unwrap().to_string();
+    let (_, html) = page(&app, &cookie, &location).await;
+    assert!(html.contains("Prospecting") && html.contains("(created)") && html.contains("1200.00 USD"), "{html}");
+
+    // Editing: a new stage with the probability left as it was takes the stage's default.
+    let negotiation = stage_id(&s, "Negotiation");
+    let lost = stage_id(&s, "Lost");
+    let mut edit = fields.clone();
+    edit.extend([("version", "1")]);
+    edit[2] = ("stage_id", negotiation.as_str());
+    edit[3] = ("probability", "10");
+    let (status, _, html) = form(&app, &cookie, &location, &edit).await;
+    assert_eq!(status, 303, "{html}");
+    let (_, o) = json(app.get(&format!("/api/v1/opportunities/{id}"), &mgr).await).await;
+    assert_eq!((o["stage"].as_str(), o["probability"].as_i64()), (Some("Negotiation"), Some(75)));
+    let mut lose = edit.clone();
+    lose[2] = ("stage_id", lost.as_str());
+    lose[12] = ("version", "2");
+    let (status, _, html) = form(&app, &cookie, &location, &lose).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("is required when the opportunity is lost"), "{html}");
+
+    let (_, html) = page(&app, &cookie, "/opportunities").await;
+    assert!(html.contains("Warehouse racks") && html.contains("75 %"));
+    let (_, html) = page(&app, &cookie, "/opportunities?view=board").await;
+    assert!(html.contains("class=\"column won\"") && html.contains("aria-label=\"Negotiation\""), "{html}");
+    let (_, html) =
+        page(&app, &cookie, &format!("/opportunities?view=board&stage_id={}", stage_id(&s, "Proposal"))).await;
+    assert!(!html.contains("Warehouse racks"), "the stage filter applies to the board");
+    let (status, html) = page(&app, &cookie, "/reports/pipeline-forecast?from=2026-07&to=2026-07").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("1200.00") && html.contains("900.00"), "amount and weighted amount: {html}");
+    let (status, html) = page(&app, &cookie, "/reports/pipeline-forecast?from=July").await;
+    assert_eq!(status, 422);
+    assert!(html.contains("must be a month written YYYY-MM"));
+}
+
 both_backends!(
     the_default_pipeline_exists_and_its_rules_hold,
     probability_follows_the_stage_unless_overridden_and_history_has_one_row_per_move,
     bad_opportunity_input_names_the_field_and_stores_nothing,
     reps_see_only_their_own_opportunities_and_their_own_forecast,
     the_forecast_rounds_each_opportunity_and_adds_up_exactly,
+    the_opportunity_pages_list_board_show_create_and_edit,
 );

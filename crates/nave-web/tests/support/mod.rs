@@ -140,3 +140,31 @@ pub async fn json(r: Response) -> (u16, Value) {
 pub fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().trim().to_string()
 }
+
+/// Logs in (with the test password) and returns the session cookie.
+pub async fn session(app: &TestApp, email: &str) -> String {
+    let r = app.login(email, PASSWORD).await;
+    cookie_pair(r.headers()["set-cookie"].to_str().unwrap())
+}
+
+/// Posts a form as a page of the app does: (status, `Location`, body).
+pub async fn form(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+    let r = app
+        .client
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .header("origin", format!("http://{}", app.addr))
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, location, r.text().await.unwrap())
+}
+
+/// Gets a page with a session: (status, body).
+pub async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+    let r = app.client.get(app.url(path)).header("cookie", cookie).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
