@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use crate::accounts::{self, Visibility};
 use crate::audit::{self, Actor};
 use crate::db::{DbRow, Tx};
-use crate::page::{Cursor, Page};
+use crate::page::{Cursor, Page, fetch_page};
 use crate::{StoreError, StoreResult, and_where, args, catalog, expect_version, ownership};
 
 const T: RecordType = RecordType::Case;
@@ -223,10 +223,7 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &CaseQuery) -> StoreResult<Pag
     if let Some(c) = q.cursor {
         and_where(&mut sql, &mut a, "c.id < $?", c.0);
     }
-    let limit = q.limit.clamp(1, 200);
-    sql.push_str(&format!(" ORDER BY c.id DESC LIMIT {}", limit + 1));
-    let rows = tx.fetch_all(sql, a, decode).await?;
-    Ok(Page::from_rows(rows, limit, |c| c.key))
+    fetch_page(tx, sql, a, "c.id DESC", q.limit, decode, |c| c.key).await
 }
 
 /// A case to log.

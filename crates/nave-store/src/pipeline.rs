@@ -20,7 +20,7 @@ use time::{Date, OffsetDateTime};
 use crate::accounts::{self, Visibility};
 use crate::audit::{self, Actor};
 use crate::db::{DbRow, Tx};
-use crate::page::{Cursor, Page};
+use crate::page::{Cursor, Page, fetch_page};
 use crate::{StoreError, StoreResult, and_where, args, expect_version, on_unique, ownership};
 
 // ------------------------------------------------------------------ stages
@@ -472,10 +472,7 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &OpportunityQuery) -> StoreRes
     if let Some(c) = q.cursor {
         and_where(&mut sql, &mut a, "o.id > $?", c.0);
     }
-    let limit = q.limit.clamp(1, 200);
-    sql.push_str(&format!(" ORDER BY o.id LIMIT {}", limit + 1));
-    let rows = tx.fetch_all(sql, a, decode_opp).await?;
-    Ok(Page::from_rows(rows, limit, |o| o.key))
+    fetch_page(tx, sql, a, "o.id", q.limit, decode_opp, |o| o.key).await
 }
 
 /// One step of an opportunity's way through the pipeline.

@@ -283,6 +283,15 @@ pub async fn readable_account(
     account_for(tx, &auth.0, field, id).await.map(Some)
 }
 
+/// The key of the account an optional filter names, when `p` may read it
+/// (see [`account_for`]).
+pub async fn account_key(tx: &mut nave_store::Tx, p: &Principal, id: Option<PublicId>) -> ApiResult<Option<i64>> {
+    match id {
+        Some(a) => Ok(Some(account_for(tx, p, "account_id", a).await?.key)),
+        None => Ok(None),
+    }
+}
+
 /// The account `id` names, when `p` may read it; otherwise a validation
 /// error on `field`, the same for an account outside the caller's scope as
 /// for an unknown one.

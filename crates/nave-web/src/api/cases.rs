@@ -13,9 +13,9 @@ use nave_store::cases::{self, Case, CasePatch, CaseQuery, DocumentRef, NewCase};
 use nave_store::db::now;
 use serde::Deserialize;
 
-use super::accounts::account_for;
+use super::accounts::{account_for, account_key};
 use super::pipeline::readable_account_path;
-use super::{double_option, parse_id};
+use super::{double_option, parse_id, user_key};
 use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
@@ -58,14 +58,8 @@ async fn list_page(
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
     let t = auth.0.tenant_id;
     let mut tx = app.db.read().await?;
-    let account_key = match account.or(f.account_id) {
-        Some(a) => Some(account_for(&mut tx, &auth.0, "account_id", a).await?.key),
-        None => None,
-    };
-    let assignee_key = match f.assignee_id {
-        Some(u) => Some(nave_store::users::resolve(&mut tx, t, u, "assignee_id").await?),
-        None => None,
-    };
+    let account_key = account_key(&mut tx, &auth.0, account.or(f.account_id)).await?;
+    let assignee_key = user_key(&mut tx, t, f.assignee_id, "assignee_id").await?;
     let q = CaseQuery {
         visibility: Visibility::of(&auth.0, scope),
         account_key,
@@ -100,10 +94,7 @@ pub async fn list_account_cases(
     Path(id): Path<String>,
     Query(f): Query<CaseFilter>,
 ) -> ApiResult<Json<ListResponse>> {
-    let account = readable_account_path(&app, &auth, &id).await?;
-    if f.account_id.is_some() {
-        return Err(ApiError::invalid("account_id", "is given by the path"));
-    }
+    let account = readable_account_path(&app, &auth, &id, f.account_id).await?;
     list_page(&app, &auth, f, Some(account)).await
 }
 

@@ -39,6 +39,19 @@ pub fn parse_id(record: &str, id: &str) -> Result<nave_domain::ids::PublicId, Ap
     id.parse().map_err(|_| ApiError::not_found(record))
 }
 
+/// The key of the user an optional filter names, or a validation error on `field`.
+pub async fn user_key(
+    tx: &mut nave_store::Tx,
+    tenant_id: i64,
+    id: Option<nave_domain::ids::PublicId>,
+    field: &str,
+) -> Result<Option<i64>, ApiError> {
+    match id {
+        Some(u) => Ok(Some(nave_store::users::resolve(tx, tenant_id, u, field).await?)),
+        None => Ok(None),
+    }
+}
+
 /// Deserialises a field that may be absent (keep), `null` (clear) or a value (set).
 pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)

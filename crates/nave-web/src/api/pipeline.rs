@@ -19,9 +19,9 @@ use nave_store::pipeline::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::accounts::account_for;
+use super::accounts::{account_for, account_key};
 use super::payment_terms::parse_date;
-use super::{double_option, parse_id};
+use super::{double_option, parse_id, user_key};
 use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
@@ -178,10 +178,7 @@ async fn list_page(
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
     let t = auth.0.tenant_id;
     let mut tx = app.db.read().await?;
-    let account_key = match account.or(f.account_id) {
-        Some(a) => Some(account_for(&mut tx, &auth.0, "account_id", a).await?.key),
-        None => None,
-    };
+    let account_key = account_key(&mut tx, &auth.0, account.or(f.account_id)).await?;
     let stage_key = match f.stage_id {
         Some(s) => Some(
             pipeline::get_stage(&mut tx, t, s)
@@ -191,10 +188,7 @@ async fn list_page(
         ),
         None => None,
     };
-    let owner_key = match f.owner_id {
-        Some(o) => Some(nave_store::users::resolve(&mut tx, t, o, "owner_id").await?),
-        None => None,
-    };
+    let owner_key = user_key(&mut tx, t, f.owner_id, "owner_id").await?;
     let q = OpportunityQuery {
         visibility: Visibility::of(&auth.0, scope),
         account_key,
@@ -228,15 +222,21 @@ pub async fn list_account_opportunities(
     Path(id): Path<String>,
     Query(f): Query<OpportunityFilter>,
 ) -> ApiResult<Json<ListResponse>> {
-    let account = readable_account_path(&app, &auth, &id).await?;
-    if f.account_id.is_some() {
-        return Err(ApiError::invalid("account_id", "is given by the path"));
-    }
+    let account = readable_account_path(&app, &auth, &id, f.account_id).await?;
     list_page(&app, &auth, f, Some(account)).await
 }
 
-/// The account of an `/accounts/{id}/…` path, when the caller may read it (404 otherwise).
-pub async fn readable_account_path(app: &AppState, auth: &ApiAuth, id: &str) -> ApiResult<PublicId> {
+/// The account of an `/accounts/{id}/…` list, when the caller may read it
+/// (404 otherwise); the list's filters may not name another (`filter_account`).
+pub async fn readable_account_path(
+    app: &AppState,
+    auth: &ApiAuth,
+    id: &str,
+    filter_account: Option<PublicId>,
+) -> ApiResult<PublicId> {
+    if filter_account.is_some() {
+        return Err(ApiError::invalid("account_id", "is given by the path"));
+    }
     auth.require(RecordType::Account, Action::Read)?;
     let id = parse_id("account", id)?;
     let mut tx = app.db.autocommit().await?;
@@ -543,10 +543,7 @@ pub async fn forecast_report(
     owner_id: Option<PublicId>,
     currency: Option<Currency>,
 ) -> ApiResult<ForecastReport> {
-    let owner_key = match owner_id {
-        Some(o) => Some(nave_store::users::resolve(tx, p.tenant_id, o, "owner_id").await?),
-        None => None,
-    };
+    let owner_key = user_key(tx, p.tenant_id, owner_id, "owner_id").await?;
     let q = ForecastQuery { visibility: Visibility::of(p, scope), from, to, owner_key, currency };
     let (items, owners) = pipeline::forecast_items(tx, p.tenant_id, &q).await?;
     let Forecast { lines, months, totals } = forecast::forecast(&items, from, to);

@@ -18,14 +18,15 @@ use nave_store::page::Cursor;
 use serde::Deserialize;
 
 use super::{
-    Choices, FormErrors, FormField, Layout, PageAuth, PageError, PageResult, account_choices, fmt_seconds, fmt_time,
-    form_errors, form_fields, render, require_page, user_choices,
+    Choices, FormErrors, FormField, Layout, PageAuth, PageError, PageResult, account_choices, blank_none,
+    check_form_account, finish_save, fmt_seconds, fmt_time, form_fields, render, require_page, user_choices,
 };
-use crate::api::accounts::account_for;
+use crate::api::accounts::account_key;
 use crate::api::cases::parse_action;
-use crate::api::parse_id;
+use crate::api::{parse_id, user_key};
 use crate::error::ApiError;
 use crate::extract::actor_of;
+use crate::present::may_act_on;
 use crate::state::AppState;
 
 const T: RecordType = RecordType::Case;
@@ -108,14 +109,8 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<L
     let account: Option<PublicId> = filter("account_id", &q.account_id)?;
     let mut tx = app.db.read().await?;
     let assignees = user_choices(&mut tx, p.tenant_id).await?;
-    let assignee_key = match assignee {
-        Some(a) => Some(nave_store::users::resolve(&mut tx, p.tenant_id, a, "assignee_id").await?),
-        None => None,
-    };
-    let account_key = match account {
-        Some(a) => Some(account_for(&mut tx, p, "account_id", a).await?.key),
-        None => None,
-    };
+    let assignee_key = user_key(&mut tx, p.tenant_id, assignee, "assignee_id").await?;
+    let account_key = account_key(&mut tx, p, account).await?;
     let query = CaseQuery {
         visibility: Visibility::of(p, scope),
         account_key,
@@ -458,10 +453,6 @@ fn typed(f: &CaseForm) -> Result<Typed, FormErrors> {
     }
 }
 
-fn blank_none(s: &str) -> Option<String> {
-    Some(s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
 /// Saves the form, or shows it again with each error next to its field and nothing stored.
 async fn save(app: &AppState, auth: &PageAuth, id: Option<PublicId>, form: CaseForm) -> PageResult {
     let p = &auth.principal;
@@ -469,70 +460,57 @@ async fn save(app: &AppState, auth: &PageAuth, id: Option<PublicId>, form: CaseF
     let before = match id {
         Some(id) => {
             let c = readable(&mut tx, auth, id).await?;
-            if !p.may(T, Action::Update, c.ownership) {
-                return Err(ApiError::forbidden("your role may not update this case").into());
-            }
+            may_act_on(p, T, Action::Update, c.ownership)?;
             Some(c)
         }
         None => None,
     };
-    let errors = match typed(&form) {
-        Err(e) => e,
-        Ok(t) => {
-            let account = match t.account_id {
-                Some(a) if before.as_ref().is_none_or(|b| b.account_id != a) => {
-                    account_for(&mut tx, p, "account_id", a).await.map(|_| ())
-                }
-                _ => Ok(()),
-            };
-            let r = match (account, &before) {
-                (Err(e), _) => Err(e),
-                (Ok(()), Some(b)) => {
-                    let rated = b.status.is_done();
-                    let patch = CasePatch {
-                        account_id: t.account_id,
-                        subject: Some(form.subject.clone()),
-                        description: Some(form.description.clone()),
-                        kind: Some(t.kind),
-                        priority: Some(t.priority),
-                        assignee_id: Some(t.assignee_id),
-                        team_id: None,
-                        product_id: Some(t.product_id),
-                        document: Some(t.document),
-                        resolution: Some(blank_none(&form.resolution)),
-                        satisfaction: rated.then_some(t.satisfaction),
-                        satisfaction_comment: rated.then(|| blank_none(&form.satisfaction_comment)),
-                    };
-                    let version = form.version.trim().parse::<i64>().ok();
-                    cases::update(&mut tx, &actor_of(p), b, version, patch, now()).await.map_err(ApiError::from)
-                }
-                (Ok(()), None) => {
-                    let new = NewCase {
-                        account_id: t.account_id.unwrap_or_default(),
-                        subject: form.subject.clone(),
-                        description: form.description.clone(),
-                        kind: t.kind,
-                        priority: t.priority,
-                        assignee_id: Some(t.assignee_id),
-                        team_id: None,
-                        product_id: t.product_id,
-                        document: t.document,
-                        resolution: None,
-                    };
-                    cases::create(&mut tx, &actor_of(p), new, now()).await.map_err(ApiError::from)
-                }
-            };
-            match r {
-                Ok(saved) => {
-                    tx.commit().await?;
-                    return Ok(Redirect::to(&format!("/cases/{}", saved.id)).into_response());
-                }
-                Err(e) => form_errors(e)?,
+    let saved = async {
+        let t = typed(&form)?;
+        check_form_account(&mut tx, p, t.account_id, before.as_ref().map(|b| b.account_id)).await?;
+        let saved = match &before {
+            Some(b) => {
+                let rated = b.status.is_done();
+                let patch = CasePatch {
+                    account_id: t.account_id,
+                    subject: Some(form.subject.clone()),
+                    description: Some(form.description.clone()),
+                    kind: Some(t.kind),
+                    priority: Some(t.priority),
+                    assignee_id: Some(t.assignee_id),
+                    team_id: None,
+                    product_id: Some(t.product_id),
+                    document: Some(t.document),
+                    resolution: Some(blank_none(&form.resolution)),
+                    satisfaction: rated.then_some(t.satisfaction),
+                    satisfaction_comment: rated.then(|| blank_none(&form.satisfaction_comment)),
+                };
+                let version = form.version.trim().parse::<i64>().ok();
+                cases::update(&mut tx, &actor_of(p), b, version, patch, now()).await?
             }
-        }
-    };
-    tx.rollback().await?;
-    form_page(app, auth, before.as_ref(), form, errors).await
+            None => {
+                let new = NewCase {
+                    account_id: t.account_id.unwrap_or_default(),
+                    subject: form.subject.clone(),
+                    description: form.description.clone(),
+                    kind: t.kind,
+                    priority: t.priority,
+                    assignee_id: Some(t.assignee_id),
+                    team_id: None,
+                    product_id: t.product_id,
+                    document: t.document,
+                    resolution: None,
+                };
+                cases::create(&mut tx, &actor_of(p), new, now()).await?
+            }
+        };
+        Ok::<_, ApiError>(format!("/cases/{}", saved.id))
+    }
+    .await;
+    match finish_save(tx, saved).await? {
+        Ok(done) => Ok(done),
+        Err(errors) => form_page(app, auth, before.as_ref(), form, errors).await,
+    }
 }
 
 /// `POST /cases`.

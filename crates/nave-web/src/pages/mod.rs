@@ -332,3 +332,47 @@ impl FormField {
         FormField { kind: "select", choices, blank, ..Self::input(name, label, value, "text") }
     }
 }
+
+/// A form field's text, trimmed; blank is none.
+pub fn blank_none(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+impl From<FormErrors> for ApiError {
+    fn from(e: FormErrors) -> Self {
+        nave_domain::DomainError::Validation(e.0).into()
+    }
+}
+
+/// Checks the account a form names, when it is new or changed from `before`:
+/// `p` must be able to read it (see `api::accounts::account_for`).
+pub async fn check_form_account(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    account: Option<nave_domain::ids::PublicId>,
+    before: Option<nave_domain::ids::PublicId>,
+) -> Result<(), ApiError> {
+    match account {
+        Some(a) if before != Some(a) => crate::api::accounts::account_for(tx, p, "account_id", a).await.map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+/// Ends the save of a form: commits and redirects to `location` when it was
+/// saved, or rolls back and gives the errors to show the form again with
+/// (a refusal that is not about the input becomes the page's error).
+pub async fn finish_save(
+    tx: nave_store::Tx,
+    saved: Result<String, ApiError>,
+) -> Result<Result<Response, FormErrors>, PageError> {
+    match saved {
+        Ok(location) => {
+            tx.commit().await?;
+            Ok(Ok(Redirect::to(&location).into_response()))
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Ok(Err(form_errors(e)?))
+        }
+    }
+}

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use nave_domain::access::{Action, RecordType};
 use nave_domain::error::FieldError;
 use nave_domain::ids::PublicId;
@@ -18,15 +18,16 @@ use nave_store::pipeline::{self, NewOpportunity, Opportunity, OpportunityPatch, 
 use serde::Deserialize;
 
 use super::{
-    Choices, FormErrors, FormField, Layout, PageAuth, PageError, PageResult, account_choices, fmt_time, form_errors,
-    form_fields, render, require_page, user_choices,
+    Choices, FormErrors, FormField, Layout, PageAuth, PageError, PageResult, account_choices, blank_none,
+    check_form_account, finish_save, fmt_time, form_fields, render, require_page, user_choices,
 };
-use crate::api::accounts::account_for;
-use crate::api::parse_id;
+use crate::api::accounts::account_key;
 use crate::api::payment_terms::parse_date;
 use crate::api::pipeline::{ForecastReport, forecast_range, forecast_report};
+use crate::api::{parse_id, user_key};
 use crate::error::ApiError;
 use crate::extract::actor_of;
+use crate::present::may_act_on;
 use crate::state::AppState;
 
 const T: RecordType = RecordType::Opportunity;
@@ -121,14 +122,8 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<L
     let stages = pipeline::list_stages(&mut tx, p.tenant_id).await?;
     let owners = user_choices(&mut tx, p.tenant_id).await?;
     let stage_key = stage_id.and_then(|s| stages.iter().find(|x| x.id == s)).map(|s| s.key);
-    let owner_key = match owner_id {
-        Some(o) => Some(nave_store::users::resolve(&mut tx, p.tenant_id, o, "owner_id").await?),
-        None => None,
-    };
-    let account_key = match account_id {
-        Some(a) => Some(account_for(&mut tx, p, "account_id", a).await?.key),
-        None => None,
-    };
+    let owner_key = user_key(&mut tx, p.tenant_id, owner_id, "owner_id").await?;
+    let account_key = account_key(&mut tx, p, account_id).await?;
     let query = OpportunityQuery {
         visibility: Visibility::of(p, scope),
         account_key,
@@ -436,10 +431,6 @@ fn typed(f: &OppForm) -> Result<Typed, FormErrors> {
     }
 }
 
-fn blank_none(s: &str) -> Option<String> {
-    Some(s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
 /// Saves the form: creates (`id` = `None`) or updates the opportunity, or
 /// shows the form again with each error next to its field and nothing stored.
 async fn save(app: &AppState, auth: &PageAuth, id: Option<PublicId>, form: OppForm) -> PageResult {
@@ -448,76 +439,63 @@ async fn save(app: &AppState, auth: &PageAuth, id: Option<PublicId>, form: OppFo
     let before = match id {
         Some(id) => {
             let o = readable(&mut tx, auth, &id.to_string()).await?;
-            if !p.may(T, Action::Update, o.ownership) {
-                return Err(ApiError::forbidden("your role may not update this opportunity").into());
-            }
+            may_act_on(p, T, Action::Update, o.ownership)?;
             Some(o)
         }
         None => None,
     };
-    let errors = match typed(&form) {
-        Err(errors) => errors,
-        Ok(t) => {
-            let account_ok = match t.account_id {
-                Some(a) if before.as_ref().is_none_or(|b| b.account_id != a) => {
-                    account_for(&mut tx, p, "account_id", a).await.map(|_| ())
-                }
-                _ => Ok(()),
-            };
-            let r = match (account_ok, &before) {
-                (Err(e), _) => Err(e),
-                (Ok(()), Some(b)) => {
-                    // A new stage with the probability left as it was takes the stage's default.
-                    let moved = t.stage_id.is_some_and(|s| s != b.stage_id);
-                    let probability = t.probability.filter(|pr| !(moved && *pr == b.probability));
-                    let patch = OpportunityPatch {
-                        account_id: t.account_id,
-                        name: Some(form.name.clone()),
-                        stage_id: t.stage_id,
-                        probability,
-                        amount: Some(form.amount.trim().to_string()),
-                        currency: t.currency,
-                        expected_close: t.expected_close,
-                        owner_id: Some(t.owner_id),
-                        team_id: None,
-                        source: Some(blank_none(&form.source)),
-                        description: Some(form.description.clone()),
-                        lost_reason: Some(blank_none(&form.lost_reason)),
-                        won_reason: Some(blank_none(&form.won_reason)),
-                    };
-                    let version = form.version.trim().parse::<i64>().ok();
-                    pipeline::update(&mut tx, &actor_of(p), b, version, patch, now()).await.map_err(ApiError::from)
-                }
-                (Ok(()), None) => {
-                    let new = NewOpportunity {
-                        account_id: t.account_id.unwrap_or_default(),
-                        name: form.name.clone(),
-                        stage_id: t.stage_id,
-                        probability: t.probability,
-                        amount: Some(form.amount.trim()).filter(|a| !a.is_empty()).map(str::to_string),
-                        currency: t.currency,
-                        expected_close: t.expected_close.unwrap_or(now().date()),
-                        owner_id: Some(t.owner_id),
-                        team_id: None,
-                        source: blank_none(&form.source),
-                        description: form.description.clone(),
-                        lost_reason: blank_none(&form.lost_reason),
-                        won_reason: blank_none(&form.won_reason),
-                    };
-                    pipeline::create(&mut tx, &actor_of(p), new, now()).await.map_err(ApiError::from)
-                }
-            };
-            match r {
-                Ok(saved) => {
-                    tx.commit().await?;
-                    return Ok(Redirect::to(&format!("/opportunities/{}", saved.id)).into_response());
-                }
-                Err(e) => form_errors(e)?,
+    let saved = async {
+        let t = typed(&form)?;
+        check_form_account(&mut tx, p, t.account_id, before.as_ref().map(|b| b.account_id)).await?;
+        let saved = match &before {
+            Some(b) => {
+                // A new stage with the probability left as it was takes the stage's default.
+                let moved = t.stage_id.is_some_and(|s| s != b.stage_id);
+                let probability = t.probability.filter(|pr| !(moved && *pr == b.probability));
+                let patch = OpportunityPatch {
+                    account_id: t.account_id,
+                    name: Some(form.name.clone()),
+                    stage_id: t.stage_id,
+                    probability,
+                    amount: Some(form.amount.trim().to_string()),
+                    currency: t.currency,
+                    expected_close: t.expected_close,
+                    owner_id: Some(t.owner_id),
+                    team_id: None,
+                    source: Some(blank_none(&form.source)),
+                    description: Some(form.description.clone()),
+                    lost_reason: Some(blank_none(&form.lost_reason)),
+                    won_reason: Some(blank_none(&form.won_reason)),
+                };
+                let version = form.version.trim().parse::<i64>().ok();
+                pipeline::update(&mut tx, &actor_of(p), b, version, patch, now()).await?
             }
-        }
-    };
-    tx.rollback().await?;
-    form_page(app, auth, id, form, errors).await
+            None => {
+                let new = NewOpportunity {
+                    account_id: t.account_id.unwrap_or_default(),
+                    name: form.name.clone(),
+                    stage_id: t.stage_id,
+                    probability: t.probability,
+                    amount: blank_none(&form.amount),
+                    currency: t.currency,
+                    expected_close: t.expected_close.unwrap_or(now().date()),
+                    owner_id: Some(t.owner_id),
+                    team_id: None,
+                    source: blank_none(&form.source),
+                    description: form.description.clone(),
+                    lost_reason: blank_none(&form.lost_reason),
+                    won_reason: blank_none(&form.won_reason),
+                };
+                pipeline::create(&mut tx, &actor_of(p), new, now()).await?
+            }
+        };
+        Ok::<_, ApiError>(format!("/opportunities/{}", saved.id))
+    }
+    .await;
+    match finish_save(tx, saved).await? {
+        Ok(done) => Ok(done),
+        Err(errors) => form_page(app, auth, id, form, errors).await,
+    }
 }
 
 /// `POST /opportunities`.
