@@ -38,7 +38,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_price_lists"),
     migration!(8, "0008_tax_treatment"),
     migration!(9, "0009_files"),
-    // 10 is taken by a migration on another branch; the two are independent.
+    // Versions need not be consecutive: each is applied once, in this order.
     migration!(11, "0011_pipeline_cases"),
 ];
 
