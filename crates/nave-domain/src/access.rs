@@ -11,8 +11,6 @@
 //! roles (defined by admins) are stored and loaded into the same [`Grants`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -20,7 +18,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $s:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name { $($(#[$vm])* #[serde(rename = $s)] $variant),+ }
 
         impl $name {
@@ -30,18 +28,19 @@ macro_rules! string_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result { f.write_str(self.as_str()) }
         }
 
-        impl FromStr for $name {
-            type Err = UnknownName;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::access::UnknownName;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s { $($s => Ok($name::$variant),)+ _ => Err(UnknownName { kind: stringify!($name), allowed: &[$($s),+] }) }
+                match s { $($s => Ok($name::$variant),)+ _ => Err($crate::access::UnknownName { kind: stringify!($name), allowed: &[$($s),+] }) }
             }
         }
     };
 }
+pub(crate) use string_enum;
 
 /// A name that is not one of the allowed ones.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,6 +72,9 @@ string_enum! {
         PriceList => "price_list",
         /// Files attached to a record; reading and changing them follows the record's own permissions.
         Attachment => "attachment",
+        PipelineStage => "pipeline_stage",
+        Opportunity => "opportunity",
+        Case => "case",
     }
 }
 
@@ -250,6 +252,7 @@ impl BuiltinRole {
                 T::StockAdjustment,
                 T::StockTransfer,
                 T::PriceList,
+                T::PipelineStage,
             ],
             &[Read],
             All,
@@ -263,7 +266,19 @@ impl BuiltinRole {
                 }
             }
             BuiltinRole::SalesManager => {
-                g.allow_all(&[T::Account, T::Product, T::ProductCategory, T::PriceList], &crud, All);
+                g.allow_all(
+                    &[
+                        T::Account,
+                        T::Product,
+                        T::ProductCategory,
+                        T::PriceList,
+                        T::PipelineStage,
+                        T::Opportunity,
+                        T::Case,
+                    ],
+                    &crud,
+                    All,
+                );
                 g.allow_all(&[T::AuditEntry, T::Event], &[Read], All);
                 g.give(Capability::ViewCost)
                     .give(Capability::ViewMargin)
@@ -271,8 +286,10 @@ impl BuiltinRole {
                     .give(Capability::OverrideCreditLimit);
             }
             BuiltinRole::SalesRep => {
-                g.allow_all(&[T::Account], &[Read, Update, Delete], Own);
-                g.allow(T::Account, Create, All);
+                g.allow_all(&[T::Account, T::Opportunity], &[Read, Update, Delete], Own);
+                g.allow_all(&[T::Account, T::Opportunity, T::Case], &[Create], All);
+                // A rep works the cases assigned to them (a case they log is theirs).
+                g.allow_all(&[T::Case], &[Read, Update], Own);
             }
             BuiltinRole::OrderDesk => {
                 g.allow_all(&[T::Account], &[Read, Update], All);
@@ -285,6 +302,7 @@ impl BuiltinRole {
             }
             BuiltinRole::Support => {
                 g.allow(T::Account, Read, All);
+                g.allow_all(&[T::Case], &crud, All);
             }
             BuiltinRole::Accounting => {
                 g.allow_all(&[T::Account], &[Read, Update], All);
@@ -293,7 +311,7 @@ impl BuiltinRole {
                 g.give(Capability::ViewCost).give(Capability::ViewMargin).give(Capability::ViewCreditLimit);
             }
             BuiltinRole::ReadOnly => {
-                g.allow_all(&[T::Account, T::AuditEntry, T::Event], &[Read], All);
+                g.allow_all(&[T::Account, T::AuditEntry, T::Event, T::Opportunity, T::Case], &[Read], All);
             }
         }
         g

@@ -8,12 +8,15 @@
 pub mod access;
 pub mod account;
 pub mod activity;
+pub mod case;
 pub mod catalog;
 pub mod email;
 pub mod error;
 pub mod external_id;
+pub mod forecast;
 pub mod ids;
 pub mod money;
+pub mod pipeline;
 pub mod price_list;
 pub mod pricing;
 pub mod search;

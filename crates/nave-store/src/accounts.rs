@@ -4,7 +4,7 @@
 //! documents, …) refer to accounts by key.
 
 use nave_domain::DomainError;
-use nave_domain::access::{Ownership, RecordType};
+use nave_domain::access::{Ownership, Principal, RecordType, Scope};
 use nave_domain::account::{self, AccountKind};
 use nave_domain::error::Validator;
 use nave_domain::ids::PublicId;
@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use crate::audit::{self, Actor};
 use crate::db::{Arg, DbRow, Tx, now};
 use crate::page::{Cursor, Page};
-use crate::{StoreError, StoreResult, args, expect_version, teams, users};
+use crate::{StoreError, StoreResult, args, expect_version, ownership};
 
 /// An account as the API shows it. `credit_limit` is field-secured.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -106,9 +106,8 @@ pub enum Visibility {
 }
 
 impl Visibility {
-    /// What a principal with `scope` on a record type may see of it.
-    pub fn of(p: &nave_domain::access::Principal, scope: nave_domain::access::Scope) -> Self {
-        use nave_domain::access::Scope;
+    /// What a principal with `scope` may see.
+    pub fn of(p: &Principal, scope: Scope) -> Self {
         match scope {
             Scope::All => Visibility::All,
             Scope::Team => Visibility::Team { user: p.user_id, team: p.team_id },
@@ -118,17 +117,17 @@ impl Visibility {
 
     /// Appends the condition on `a.owner_id`/`a.team_id` to `sql`.
     fn push(self, sql: &mut String, args: &mut Vec<Arg>) {
-        self.push_on("a", sql, args)
+        self.push_on("a.owner_id", "a.team_id", sql, args);
     }
 
-    /// Appends the condition on `<alias>.owner_id`/`<alias>.team_id` to `sql`,
-    /// for any record owned like an account.
-    pub fn push_on(self, alias: &str, sql: &mut String, args: &mut Vec<Arg>) {
+    /// Appends the condition on the given owner and team columns to `sql`:
+    /// every record type with a record scope filters through this.
+    pub fn push_on(self, owner: &str, team_col: &str, sql: &mut String, args: &mut Vec<Arg>) {
         match self {
             Visibility::All => {}
             Visibility::Owner(u) => {
                 args.push(u.into());
-                sql.push_str(&format!(" AND {alias}.owner_id = ${}", args.len()));
+                sql.push_str(&format!(" AND {owner} = ${}", args.len()));
             }
             Visibility::Team { user, team } => {
                 args.push(user.into());
@@ -136,9 +135,9 @@ impl Visibility {
                 match team {
                     Some(t) => {
                         args.push(t.into());
-                        sql.push_str(&format!(" AND ({alias}.owner_id = ${u} OR {alias}.team_id = ${})", args.len()));
+                        sql.push_str(&format!(" AND ({owner} = ${u} OR {team_col} = ${})", args.len()));
                     }
-                    None => sql.push_str(&format!(" AND {alias}.owner_id = ${u}")),
+                    None => sql.push_str(&format!(" AND {owner} = ${u}")),
                 }
             }
         }
@@ -264,13 +263,6 @@ async fn resolve_account(tx: &mut Tx, tenant_id: i64, id: PublicId, field: &str)
     .ok_or_else(|| DomainError::invalid(field, "is not the id of an account").into())
 }
 
-async fn resolve_team(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<i64> {
-    teams::get(tx, tenant_id, id)
-        .await?
-        .map(|t| t.key)
-        .ok_or_else(|| DomainError::invalid("team_id", "is not the id of a team").into())
-}
-
 pub async fn create(tx: &mut Tx, actor: &Actor, new: NewAccount) -> StoreResult<Account> {
     let mut v = Validator::new();
     let name = account::check_name(&mut v, &new.name);
@@ -283,15 +275,8 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewAccount) -> StoreResult<
         Some(p) => Some(resolve_account(tx, actor.tenant_id, p, "parent_id").await?),
         None => None,
     };
-    let owner = match new.owner_id {
-        Some(o) => Some(users::resolve(tx, actor.tenant_id, o, "owner_id").await?),
-        None => actor.user_id,
-    };
-    let team = match (new.team_id, owner) {
-        (Some(t), _) => Some(resolve_team(tx, actor.tenant_id, t).await?),
-        (None, Some(o)) => users::get_by_key(tx, actor.tenant_id, o).await?.and_then(|u| u.team_key),
-        (None, None) => None,
-    };
+    let Ownership { owner_id: owner, team_id: team } =
+        ownership::for_new(tx, actor, new.owner_id.map(Some), new.team_id, "owner_id").await?;
     let id = PublicId::new();
     let sql = format!(
         "INSERT INTO accounts (tenant_id, id, public_id, name, kinds, parent_id, owner_id, team_id, currency, \
@@ -405,16 +390,8 @@ pub async fn update(
             None => None,
         },
     };
-    let owner = match patch.owner_id {
-        Some(Some(o)) => Some(users::resolve(tx, t, o, "owner_id").await?),
-        Some(None) => None,
-        None => before.ownership.owner_id,
-    };
-    let team = match patch.team_id {
-        Some(Some(tm)) => Some(resolve_team(tx, t, tm).await?),
-        Some(None) => None,
-        None => before.ownership.team_id,
-    };
+    let Ownership { owner_id: owner, team_id: team } =
+        ownership::changed(tx, t, before.ownership, patch.owner_id, patch.team_id, "owner_id", false).await?;
     let n = tx
         .execute(
             "UPDATE accounts SET name = $4, kinds = $5, parent_id = $6, owner_id = $7, team_id = $8, currency = $9, \

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod catalog;
 pub mod db;
 pub mod events;
@@ -17,8 +18,10 @@ pub mod external_ids;
 pub mod files;
 pub mod idempotency;
 pub mod migrate;
+mod ownership;
 pub mod page;
 pub mod payment_terms;
+pub mod pipeline;
 pub mod price_lists;
 pub mod roles;
 pub mod schema;
@@ -110,6 +113,13 @@ pub(crate) fn expect_version(record: &'static str, current: i64, if_version: Opt
 /// The canonical JSON of a record: what the API shows, audits and events carry.
 pub(crate) fn to_json<S: serde::Serialize>(v: &S) -> StoreResult<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+/// Appends ` AND {cond}` to a list query, where `$?` in `cond` is bound to `value`.
+pub(crate) fn and_where(sql: &mut String, args: &mut Vec<db::Arg>, cond: &str, value: impl Into<db::Arg>) {
+    args.push(value.into());
+    sql.push_str(" AND ");
+    sql.push_str(&cond.replace("$?", &format!("${}", args.len())));
 }
 
 /// Checks a record's name: trimmed, 1 to `max` characters.

@@ -38,6 +38,8 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_price_lists"),
     migration!(8, "0008_tax_treatment"),
     migration!(9, "0009_files"),
+    // Versions need not be consecutive: each is applied once, in this order.
+    migration!(11, "0011_pipeline_cases"),
     migration!(12, "0012_attachments"),
     migration!(14, "0014_search"),
 ];

@@ -49,6 +49,23 @@ impl<T> Page<T> {
     }
 }
 
+/// Runs a list query (`sql` with its filters and `args`) in `order` and
+/// returns a page of at most `limit` rows (clamped to 1–200) keyed by `key`.
+pub(crate) async fn fetch_page<T>(
+    tx: &mut crate::Tx,
+    mut sql: String,
+    args: Vec<crate::Arg>,
+    order: &str,
+    limit: i64,
+    decode: impl Fn(&dyn crate::DbRow) -> crate::StoreResult<T>,
+    key: impl Fn(&T) -> i64,
+) -> crate::StoreResult<Page<T>> {
+    let limit = limit.clamp(1, 200);
+    sql.push_str(&format!(" ORDER BY {order} LIMIT {}", limit + 1));
+    let rows = tx.fetch_all(sql, args, decode).await?;
+    Ok(Page::from_rows(rows, limit, key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

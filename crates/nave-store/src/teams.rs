@@ -52,6 +52,14 @@ pub async fn get_by_key(tx: &mut Tx, tenant_id: i64, key: i64) -> StoreResult<Op
     tx.fetch_optional(format!("{SELECT} WHERE tenant_id = $1 AND id = $2"), args![tenant_id, key], decode).await
 }
 
+/// The key of a team by public id, or a validation error naming `field`.
+pub async fn resolve(tx: &mut Tx, tenant_id: i64, id: PublicId, field: &str) -> StoreResult<i64> {
+    get(tx, tenant_id, id)
+        .await?
+        .map(|t| t.key)
+        .ok_or_else(|| DomainError::invalid(field, "is not the id of a team").into())
+}
+
 fn duplicate(name: &str) -> DomainError {
     DomainError::Conflict(format!("a team named {name} already exists"))
 }

@@ -7,7 +7,7 @@ use nave_domain::access::BuiltinRole;
 use nave_domain::ids::PublicId;
 
 use crate::db::{Db, now};
-use crate::{StoreResult, args, payment_terms};
+use crate::{StoreResult, args, payment_terms, pipeline};
 
 /// The tenant of a single-company install.
 pub const DEFAULT_TENANT: i64 = 1;
@@ -36,6 +36,8 @@ pub async fn ensure(db: &Db, id: i64, name: &str) -> StoreResult<()> {
             tx.execute(sql, args![id, PublicId::new(), name, name.to_lowercase(), json, true, now()]).await?;
         }
     }
+    // Every company has a sales pipeline (also one that existed before pipelines did).
+    pipeline::seed_default_pipeline(&mut tx, id).await?;
     for &role in BuiltinRole::ALL {
         let sql = format!(
             "INSERT INTO roles (tenant_id, id, public_id, name, description, builtin, version, created_at, updated_at) \

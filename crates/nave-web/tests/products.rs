@@ -7,7 +7,7 @@ use std::io::Cursor;
 use nave_testkit::{TestDb, both_backends};
 use reqwest::Method;
 use serde_json::json;
-use support::{TestApp, TestUser, json, location};
+use support::{TestApp, TestUser, form, json};
 
 fn png(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 120]));
@@ -163,12 +163,6 @@ async fn external_ids_are_unique_per_system_and_find_their_product(db: TestDb) {
     let (_, cleared) =
         json(app.req(Method::PATCH, &path, &mgr).json(&json!({"external_ids": []})).send().await.unwrap()).await;
     assert_eq!(cleared["external_ids"], json!([]));
-}
-
-async fn form(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
-    let r = app.submit(path, cookie, fields).await;
-    let location = location(&r);
-    (r.status().as_u16(), location, r.text().await.unwrap())
 }
 
 async fn the_product_form_creates_edits_and_refuses_bad_input(db: TestDb) {

@@ -165,6 +165,7 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     let south = teams::create(&mut tx, &system, "South").await?;
     let hash = hash_password(DEMO_PASSWORD);
     let mut sellers: Vec<PublicId> = Vec::new();
+    let mut support = None;
     for (email, name, role, team) in DEMO_USERS {
         let team_id = match team {
             Some("North") => Some(north.id),
@@ -187,6 +188,9 @@ pub async fn load(db: &Db) -> StoreResult<()> {
         if matches!(*role, "sales_rep" | "sales_manager") {
             sellers.push(u.id);
         }
+        if *role == "support" {
+            support = Some((u.id, u.key));
+        }
     }
 
     let mut rng = Lcg(2026);
@@ -194,6 +198,7 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     let mut groups: Vec<PublicId> = Vec::new();
     let mut supplier_ids: Vec<PublicId> = Vec::new();
     let mut wholesale_accounts: Vec<PublicId> = Vec::new();
+    let mut customers: Vec<CrmAccount> = Vec::new();
     for i in 0..150 {
         let name = format!("{} {} {}", rng.pick(FIRST), rng.pick(SECOND), rng.pick(SUFFIX));
         let name = if i % 25 == 0 { format!("{name} Group") } else { name };
@@ -259,6 +264,13 @@ pub async fn load(db: &Db) -> StoreResult<()> {
         if rng.chance(5) {
             let patch = accounts::AccountPatch { archived: Some(true), ..Default::default() };
             accounts::update(&mut tx, &system, &a, None, patch).await?;
+        } else if let (true, Some(key), Some(id)) = (
+            a.kinds.iter().any(|k| matches!(k, AccountKind::Customer | AccountKind::Prospect)),
+            a.ownership.owner_id,
+            a.owner_id,
+        ) {
+            let prospect = !a.kinds.contains(&AccountKind::Customer);
+            customers.push(CrmAccount { id: a.id, owner: (id, key), prospect });
         }
     }
     let mut tax_ids = Vec::new();
@@ -426,9 +438,14 @@ pub async fn load(db: &Db) -> StoreResult<()> {
             .collect();
         stock::adjust(&mut tx, &system, *wh, "opening balance", &lines).await?;
     }
+    let today = nave_store::db::now();
+    let opportunities = demo_pipeline(&mut tx, &mut rng, &customers, today).await?;
+    let support = support.expect("the demo has a support user");
+    let cases = demo_cases(&mut tx, &mut rng, &customers, &goods, support, today).await?;
     tx.commit().await?;
     eprintln!(
-        "Loaded 2 teams, {} users, 150 accounts, 4 taxes, {} product lines with {products} products, and 3 warehouses.",
+        "Loaded 2 teams, {} users, 150 accounts, 4 taxes, {} product lines with {products} products, 3 warehouses, \
+         {opportunities} opportunities and {cases} cases.",
         DEMO_USERS.len(),
         DEMO_CATALOG.len()
     );
@@ -465,4 +482,262 @@ fn demo_picture(line: usize, n: usize) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).expect("a PNG encodes into memory");
     out.into_inner()
+}
+
+/// An active customer or prospect account, for the demo's CRM records.
+struct CrmAccount {
+    id: PublicId,
+    /// The account owner: (public id, key).
+    owner: (PublicId, i64),
+    prospect: bool,
+}
+
+fn as_user(key: i64) -> Actor {
+    Actor { user_id: Some(key), ..Actor::system(DEFAULT_TENANT) }
+}
+
+const DEAL_NAMES: &[&str] = &[
+    "Workshop fit-out",
+    "Power tool fleet renewal",
+    "Safety gear framework contract",
+    "Fastener supply agreement",
+    "Annual service contract",
+    "Site safety training",
+    "Cordless platform switch",
+    "New branch opening",
+    "Replacement hand tools",
+    "Maintenance crew equipment",
+];
+const SOURCES: &[&str] = &["referral", "web", "trade fair", "cold call", "partner", "existing customer"];
+const WON_REASONS: &[&str] = &[
+    "Best price for the volume",
+    "Existing relationship and good service",
+    "Fastest delivery promise",
+    "Strong product demonstration",
+    "Bundled with a service contract",
+];
+const LOST_REASONS: &[&str] = &[
+    "Price too high",
+    "Chose a competitor",
+    "No budget this year",
+    "Project cancelled",
+    "No decision made",
+    "Lead time too long",
+];
+
+/// 2½ years of opportunities: older ones mostly won or lost, recent ones open
+/// at every stage, each with the stage history of its way through the pipeline.
+async fn demo_pipeline(
+    tx: &mut nave_store::Tx,
+    rng: &mut Lcg,
+    customers: &[CrmAccount],
+    today: time::OffsetDateTime,
+) -> StoreResult<usize> {
+    use nave_store::pipeline::{self, NewOpportunity, OpportunityPatch};
+    use time::Duration;
+    let stages = pipeline::list_stages(tx, DEFAULT_TENANT).await?;
+    let (open, won, lost) = (&stages[..4], &stages[4], &stages[5]);
+    let count = 320;
+    for n in 0..count {
+        let acc = rng.pick(customers);
+        let actor = as_user(acc.owner.1);
+        let age_days = (rng.next() % 900) as i64;
+        let mut at = today - Duration::days(age_days) - Duration::minutes((rng.next() % 600) as i64);
+        let amount = (15 + rng.next() % 1585) as i64 * 50; // 750 to 80,000
+        let amount = if acc.prospect { amount / 2 } else { amount };
+        let mut close = (at + Duration::days(30 + (rng.next() % 120) as i64)).date();
+        if close < today.date() {
+            // Still open deals are expected to close in the future.
+            close = today.date() + Duration::days(7 + (rng.next() % 200) as i64);
+        }
+        let new = NewOpportunity {
+            account_id: acc.id,
+            name: format!("{} {}", rng.pick(DEAL_NAMES), at.year()),
+            stage_id: Some(open[0].id),
+            probability: None,
+            amount: Some(format!("{amount}")),
+            currency: None,
+            expected_close: close,
+            owner_id: None,
+            team_id: None,
+            source: Some((*rng.pick(SOURCES)).to_string()),
+            description: String::new(),
+            lost_reason: None,
+            won_reason: None,
+        };
+        let mut opp = pipeline::create(tx, &actor, new, at).await?;
+        // How far it gets: older deals have had time to finish.
+        let roll = rng.next() % 100;
+        let (reach, outcome) = match (age_days > 120, roll) {
+            (true, 0..=34) => (1 + (rng.next() % 3) as usize, Some(true)),
+            (true, 35..=79) => ((rng.next() % 4) as usize, Some(false)),
+            (_, _) => ((rng.next() % 4) as usize, None),
+        };
+        let mut moved = |at: &mut time::OffsetDateTime| {
+            *at += Duration::days(3 + (rng.next() % 25) as i64) + Duration::minutes((rng.next() % 480) as i64);
+            *at < today
+        };
+        for stage in &open[1..=reach.min(3)] {
+            if !moved(&mut at) {
+                break;
+            }
+            let probability = (n % 9 == 0).then_some(stage.probability + 5);
+            let patch = OpportunityPatch { stage_id: Some(stage.id), probability, ..Default::default() };
+            opp = pipeline::update(tx, &actor, &opp, None, patch, at).await?;
+        }
+        if let Some(win) = outcome.filter(|_| moved(&mut at)) {
+            let (stage, reasons) = if win { (won, WON_REASONS) } else { (lost, LOST_REASONS) };
+            let reason = Some(Some((*rng.pick(reasons)).to_string()));
+            let patch = OpportunityPatch {
+                stage_id: Some(stage.id),
+                expected_close: Some(at.date()),
+                won_reason: if win { reason.clone() } else { None },
+                lost_reason: if win { None } else { reason },
+                ..Default::default()
+            };
+            pipeline::update(tx, &actor, &opp, None, patch, at).await?;
+        }
+    }
+    Ok(count)
+}
+
+const CASE_SUBJECTS: &[(&str, &str)] = &[
+    ("question", "How do I register the warranty?"),
+    ("question", "Which battery fits the older drill?"),
+    ("question", "Can we get a copy of the invoice?"),
+    ("question", "Is there a volume discount for gloves?"),
+    ("question", "When is the next safety training?"),
+    ("problem", "Drill stops after a minute under load"),
+    ("problem", "Charger light blinks red"),
+    ("problem", "Delivery arrived with a damaged box"),
+    ("problem", "Wrong size of wall anchors delivered"),
+    ("problem", "Grinder disc guard does not lock"),
+    ("complaint", "Invoice total does not match the quote"),
+    ("complaint", "Delivery was a week late"),
+    ("complaint", "Technician did not show up"),
+    ("complaint", "Rude answer on the phone"),
+];
+const RESOLUTIONS: &[&str] = &[
+    "Explained the steps by phone and sent the guide.",
+    "Sent a replacement part free of charge.",
+    "Credit note issued for the difference.",
+    "Replaced the unit under warranty.",
+    "Re-delivered the correct items; the wrong ones were collected.",
+    "Apologised and booked a new appointment.",
+];
+const COMMENTS: &[&str] = &["Quick and friendly", "Took too long", "Solved at the first call", "Fine", "Very helpful"];
+
+/// 2½ years of service cases: a spread of kinds, priorities and statuses,
+/// first responses and resolutions as fast as priority and luck allow, and
+/// customers' ratings on most resolved ones.
+async fn demo_cases(
+    tx: &mut nave_store::Tx,
+    rng: &mut Lcg,
+    customers: &[CrmAccount],
+    goods: &[catalog::Product],
+    support: (PublicId, i64),
+    today: time::OffsetDateTime,
+) -> StoreResult<usize> {
+    use nave_domain::case::{CaseAction, CaseKind, CasePriority};
+    use nave_store::cases::{self, CasePatch, DocumentRef, NewCase};
+    use time::Duration;
+    let sue = as_user(support.1);
+    let count = 240;
+    for n in 0..count {
+        let acc = rng.pick(customers);
+        let (kind, subject) = *rng.pick(CASE_SUBJECTS);
+        let priority = match rng.next() % 100 {
+            0..=19 => CasePriority::Low,
+            20..=69 => CasePriority::Normal,
+            70..=91 => CasePriority::High,
+            _ => CasePriority::Urgent,
+        };
+        // Recent cases are more likely to be still in the works.
+        let recent = n % 4 == 0;
+        let age_minutes = match (n >= count - 8, recent) {
+            (true, _) => (rng.next() % 240) as i64, // logged this morning: some are still new
+            (_, true) => (rng.next() % (21 * 1440)) as i64,
+            _ => (rng.next() % (900 * 1440)) as i64,
+        };
+        let mut at = today - Duration::minutes(age_minutes);
+        let queued = rng.chance(35);
+        let new = NewCase {
+            account_id: acc.id,
+            subject: subject.into(),
+            description: String::new(),
+            kind: kind.parse::<CaseKind>().expect("demo case kind"),
+            priority,
+            assignee_id: if queued { Some(None) } else { None },
+            team_id: None,
+            product_id: (kind == "problem" && !goods.is_empty()).then(|| rng.pick(goods).id),
+            document: (kind == "complaint" || rng.chance(15)).then(|| DocumentRef {
+                kind: "invoice".into(),
+                id: format!("INV-{}-{:05}", at.year(), 1 + rng.next() % 4000),
+            }),
+            resolution: None,
+        };
+        let mut case = cases::create(tx, &sue, new, at).await?;
+        let respond_minutes = match priority {
+            CasePriority::Urgent => 5 + rng.next() % 55,
+            CasePriority::High => 15 + rng.next() % 225,
+            CasePriority::Normal => 60 + rng.next() % 660,
+            CasePriority::Low => 240 + rng.next() % 2640,
+        };
+        let step = |at: &mut time::OffsetDateTime, minutes: u64| {
+            *at += Duration::minutes(minutes as i64);
+            *at < today
+        };
+        if !step(&mut at, respond_minutes) {
+            continue;
+        }
+        if queued {
+            // Picked from the queue: mostly by support, sometimes by the account's owner.
+            let who = if rng.chance(80) { support.0 } else { acc.owner.0 };
+            let patch = CasePatch { assignee_id: Some(Some(who)), ..Default::default() };
+            case = cases::update(tx, &sue, &case, None, patch, at).await?;
+        }
+        let first = if rng.chance(20) { CaseAction::Wait } else { CaseAction::Open };
+        case = cases::act(tx, &sue, &case, None, first, None, at).await?;
+        if recent && rng.chance(50) {
+            continue; // still being worked on, or waiting for the customer
+        }
+        if first == CaseAction::Wait {
+            if !step(&mut at, 60 + rng.next() % 4000) {
+                continue;
+            }
+            case = cases::act(tx, &sue, &case, None, CaseAction::Open, None, at).await?;
+        }
+        if !step(&mut at, 30 + rng.next() % (6 * 1440)) {
+            continue;
+        }
+        let resolution = Some((*rng.pick(RESOLUTIONS)).to_string());
+        case = cases::act(tx, &sue, &case, None, CaseAction::Resolve, resolution, at).await?;
+        if rng.chance(5) && step(&mut at, 600 + rng.next() % 4000) {
+            case = cases::act(tx, &sue, &case, None, CaseAction::Reopen, None, at).await?;
+            if !step(&mut at, 120 + rng.next() % 3000) {
+                continue;
+            }
+            case = cases::act(tx, &sue, &case, None, CaseAction::Resolve, None, at).await?;
+        }
+        if rng.chance(65) {
+            let score = match rng.next() % 100 {
+                0..=4 => 1,
+                5..=12 => 2,
+                13..=29 => 3,
+                30..=64 => 4,
+                _ => 5,
+            };
+            let comment = rng.chance(40).then(|| (*rng.pick(COMMENTS)).to_string());
+            let patch = CasePatch {
+                satisfaction: Some(Some(score)),
+                satisfaction_comment: Some(comment),
+                ..Default::default()
+            };
+            case = cases::update(tx, &sue, &case, None, patch, at).await?;
+        }
+        if rng.chance(80) && step(&mut at, 1440 + rng.next() % (6 * 1440)) {
+            cases::act(tx, &sue, &case, None, CaseAction::Close, None, at).await?;
+        }
+    }
+    Ok(count)
 }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use nave_domain::access::{Action, Capability, RecordType};
+use nave_domain::access::{Action, Capability, Principal, RecordType};
 use nave_domain::account::AccountKind;
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
@@ -16,7 +16,7 @@ use super::double_option;
 use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
-use crate::present::{ListResponse, present, present_page, visible_or_404};
+use crate::present::{ListResponse, may_act_on, present, present_page, visible_or_404};
 use crate::state::AppState;
 use crate::write::Writer;
 
@@ -214,10 +214,7 @@ pub struct UpdateAccountRequest {
 async fn load_for(w: &mut Writer, auth: &ApiAuth, id: &str, action: Action) -> ApiResult<Account> {
     let id = super::parse_id("account", id)?;
     let acc = accounts::get(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("account"))?;
-    visible_or_404(&auth.0, T, Action::Read, acc.ownership)?;
-    if !auth.0.may(T, action, acc.ownership) {
-        return Err(ApiError::forbidden(format!("your role may not {action} this account")));
-    }
+    may_act_on(&auth.0, T, action, acc.ownership)?;
     Ok(acc)
 }
 
@@ -280,11 +277,27 @@ pub async fn readable_account(
     id: Option<&str>,
 ) -> ApiResult<Option<Account>> {
     let Some(id) = id else { return Ok(None) };
+    let id: PublicId = id.parse().map_err(|_| ApiError::invalid(field, "is not the id of an account"))?;
+    account_for(tx, &auth.0, field, id).await.map(Some)
+}
+
+/// The key of the account an optional filter names, when `p` may read it
+/// (see [`account_for`]).
+pub async fn account_key(tx: &mut nave_store::Tx, p: &Principal, id: Option<PublicId>) -> ApiResult<Option<i64>> {
+    match id {
+        Some(a) => Ok(Some(account_for(tx, p, "account_id", a).await?.key)),
+        None => Ok(None),
+    }
+}
+
+/// The account `id` names, when `p` may read it; otherwise a validation
+/// error on `field`, the same for an account outside the caller's scope as
+/// for an unknown one.
+pub async fn account_for(tx: &mut nave_store::Tx, p: &Principal, field: &str, id: PublicId) -> ApiResult<Account> {
     let unknown = || ApiError::invalid(field, "is not the id of an account");
-    let id: PublicId = id.parse().map_err(|_| unknown())?;
-    let acc = accounts::get(tx, auth.0.tenant_id, id).await?.ok_or_else(unknown)?;
-    if !auth.0.may(T, Action::Read, acc.ownership) {
+    let acc = accounts::get(tx, p.tenant_id, id).await?.ok_or_else(unknown)?;
+    if !p.may(T, Action::Read, acc.ownership) {
         return Err(unknown());
     }
-    Ok(Some(acc))
+    Ok(acc)
 }

@@ -21,10 +21,12 @@ use crate::state::AppState;
 pub mod accounts;
 pub mod attachments;
 pub mod audit;
+pub mod cases;
 pub mod catalog;
 pub mod events;
 pub mod me;
 pub mod payment_terms;
+pub mod pipeline;
 pub mod price_lists;
 pub mod roles;
 pub mod search;
@@ -37,6 +39,19 @@ pub mod users;
 /// Parses a record id from a path; an id that cannot exist is simply not found.
 pub fn parse_id(record: &str, id: &str) -> Result<nave_domain::ids::PublicId, ApiError> {
     id.parse().map_err(|_| ApiError::not_found(record))
+}
+
+/// The key of the user an optional filter names, or a validation error on `field`.
+pub async fn user_key(
+    tx: &mut nave_store::Tx,
+    tenant_id: i64,
+    id: Option<nave_domain::ids::PublicId>,
+    field: &str,
+) -> Result<Option<i64>, ApiError> {
+    match id {
+        Some(u) => Ok(Some(nave_store::users::resolve(tx, tenant_id, u, field).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Deserialises a field that may be absent (keep), `null` (clear) or a value (set).
@@ -126,7 +141,18 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(stock::create_stock_adjustment))
         .routes(routes!(stock::get_stock_adjustment))
         .routes(routes!(stock::create_stock_transfer))
-        .routes(routes!(stock::get_stock_transfer));
+        .routes(routes!(stock::get_stock_transfer))
+        .routes(routes!(pipeline::list_pipeline_stages, pipeline::create_pipeline_stage))
+        .routes(routes!(pipeline::get_pipeline_stage, pipeline::update_pipeline_stage, pipeline::delete_pipeline_stage))
+        .routes(routes!(pipeline::list_opportunities, pipeline::create_opportunity))
+        .routes(routes!(pipeline::get_opportunity, pipeline::update_opportunity, pipeline::delete_opportunity))
+        .routes(routes!(pipeline::get_opportunity_history))
+        .routes(routes!(pipeline::list_account_opportunities))
+        .routes(routes!(pipeline::get_pipeline_forecast))
+        .routes(routes!(cases::list_cases, cases::create_case))
+        .routes(routes!(cases::get_case, cases::update_case, cases::delete_case))
+        .routes(routes!(cases::act_on_case))
+        .routes(routes!(cases::list_account_cases));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))

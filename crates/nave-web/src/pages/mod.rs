@@ -19,9 +19,11 @@ pub mod accounts;
 pub mod admin;
 pub mod attachments;
 pub mod auth;
+pub mod cases;
 pub mod catalog;
 pub mod categories;
 pub mod home;
+pub mod pipeline;
 pub mod price_lists;
 pub mod search;
 pub mod settings;
@@ -262,6 +264,11 @@ pub struct FormErrors {
 }
 
 impl FormErrors {
+    /// Errors, each next to its field.
+    pub fn from_fields(fields: Vec<FieldError>) -> Self {
+        FormErrors { fields, ..Default::default() }
+    }
+
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.fields.push(FieldError::new(field, message));
     }
@@ -380,5 +387,131 @@ pub fn validity(from: Option<&str>, to: Option<&str>) -> String {
         (Some(f), None) => format!("from {f}"),
         (None, Some(t)) => format!("until {t}"),
         (Some(f), Some(t)) => format!("{f} to {t}"),
+    }
+}
+
+/// The fields of an url-encoded form body by name (the last value of a
+/// repeated name wins), for forms without repeated fields.
+pub fn form_fields(body: &[u8]) -> std::collections::HashMap<String, String> {
+    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+/// The scope the principal has for `action` on `record_type`, or a 403 page.
+pub fn require_page(
+    p: &Principal,
+    record_type: RecordType,
+    action: Action,
+) -> Result<nave_domain::access::Scope, PageError> {
+    p.scope_for(record_type, action).ok_or_else(|| {
+        PageError(ApiError::forbidden(format!(
+            "your role may not {action} {} records",
+            record_type.as_str().replace('_', " ")
+        )))
+    })
+}
+
+/// Choices for a `<select>`: (value, label).
+pub type Choices = Vec<(String, String)>;
+
+/// The users as choices for an owner or assignee select.
+pub async fn user_choices(tx: &mut nave_store::Tx, tenant_id: i64) -> Result<Choices, PageError> {
+    Ok(users::list(tx, tenant_id).await?.into_iter().filter(|u| u.active).map(|u| (u.id.to_string(), u.name)).collect())
+}
+
+/// The active accounts `p` may read, as choices (the first 200).
+pub async fn account_choices(tx: &mut nave_store::Tx, p: &Principal) -> Result<Choices, PageError> {
+    let scope = require_page(p, RecordType::Account, Action::Read)?;
+    let q = nave_store::accounts::AccountQuery {
+        visibility: nave_store::accounts::Visibility::of(p, scope),
+        limit: 200,
+        ..Default::default()
+    };
+    let mut list = nave_store::accounts::list(tx, p.tenant_id, &q).await?.items;
+    list.sort_by_key(|a| a.name.to_lowercase());
+    Ok(list.into_iter().map(|a| (a.id.to_string(), a.name)).collect())
+}
+
+/// A duration in seconds as a short text: `42 s`, `17 min`, `3 h 5 min`, `2 d 4 h`.
+pub fn fmt_seconds(s: i64) -> String {
+    match s {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 86_400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        s => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// One field of a form rendered by `templates/parts/form_fields.html`.
+#[derive(Debug, Clone)]
+pub struct FormField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub value: String,
+    /// `text`, `decimal`, `numeric` (input modes), `date`, `area` or `select`.
+    pub kind: &'static str,
+    /// A select's choices.
+    pub choices: Choices,
+    /// A select's empty choice ("" offers none).
+    pub blank: &'static str,
+}
+
+impl FormField {
+    /// A one-line input; `kind` is `text`, `decimal`, `numeric` or `date`.
+    pub fn input(name: &'static str, label: &'static str, value: &str, kind: &'static str) -> Self {
+        FormField { name, label, value: value.to_string(), kind, choices: vec![], blank: "" }
+    }
+
+    pub fn area(name: &'static str, label: &'static str, value: &str) -> Self {
+        FormField { kind: "area", ..Self::input(name, label, value, "text") }
+    }
+
+    pub fn select(name: &'static str, label: &'static str, value: &str, choices: Choices, blank: &'static str) -> Self {
+        FormField { kind: "select", choices, blank, ..Self::input(name, label, value, "text") }
+    }
+}
+
+/// A form field's text, trimmed; blank is none.
+pub fn blank_none(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+impl From<FormErrors> for ApiError {
+    fn from(e: FormErrors) -> Self {
+        nave_domain::DomainError::Validation(e.fields).into()
+    }
+}
+
+/// Checks the account a form names, when it is new or changed from `before`:
+/// `p` must be able to read it (see `api::accounts::account_for`).
+pub async fn check_form_account(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    account: Option<nave_domain::ids::PublicId>,
+    before: Option<nave_domain::ids::PublicId>,
+) -> Result<(), ApiError> {
+    match account {
+        Some(a) if before != Some(a) => crate::api::accounts::account_for(tx, p, "account_id", a).await.map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+/// Ends the save of a form: commits and redirects to `location` when it was
+/// saved, or rolls back and gives the errors to show the form again with
+/// (a refusal that is not about the input becomes the page's error).
+pub async fn finish_save(
+    tx: nave_store::Tx,
+    saved: Result<String, ApiError>,
+) -> Result<Result<Response, FormErrors>, PageError> {
+    match saved {
+        Ok(location) => {
+            tx.commit().await?;
+            Ok(Ok(Redirect::to(&location).into_response()))
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            let mut errors = FormErrors::default();
+            errors.absorb(e)?;
+            Ok(Err(errors))
+        }
     }
 }

@@ -173,3 +173,21 @@ pub fn location(r: &Response) -> String {
 
 /// A form's fields, as a browser posts them.
 pub type Form<'a> = &'a [(&'a str, &'a str)];
+
+/// Logs in (with the test password) and returns the session cookie.
+pub async fn session(app: &TestApp, email: &str) -> String {
+    app.session(email).await
+}
+
+/// Posts a form as a page of the app does: (status, `Location`, body).
+pub async fn form(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+    let r = app.submit(path, cookie, fields).await;
+    let status = r.status().as_u16();
+    let location = location(&r);
+    (status, location, r.text().await.unwrap())
+}
+
+/// Gets a page with a session: (status, body).
+pub async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+    app.page(path, cookie).await
+}
