@@ -7,7 +7,10 @@
 
 pub mod access;
 pub mod account;
+pub mod address;
 pub mod catalog;
+pub mod contact;
+pub mod duplicates;
 pub mod email;
 pub mod error;
 pub mod external_id;
