@@ -664,14 +664,7 @@ pub async fn list_products(tx: &mut Tx, tenant_id: i64, q: &ProductQuery) -> Sto
         sql.push_str(&format!(" AND p.category_id = ${}", a.len()));
     }
     if let Some(e) = &q.external_id {
-        a.push(e.system.trim().to_lowercase().into());
-        a.push(e.id.trim().into());
-        sql.push_str(&format!(
-            " AND p.id IN (SELECT x.product_id FROM product_external_ids x WHERE x.tenant_id = $1 \
-             AND x.system = ${} AND x.external_id = ${})",
-            a.len() - 1,
-            a.len()
-        ));
+        external_ids::push_filter(EXTERNAL, "p.id", e, &mut sql, &mut a);
     }
     if let Some(c) = q.cursor {
         a.push(c.0.into());

@@ -5,7 +5,7 @@
 use nave_domain::DomainError;
 use nave_domain::external_id::ExternalId;
 
-use crate::db::Tx;
+use crate::db::{Arg, Tx};
 use crate::{StoreResult, args, on_unique};
 
 /// Where one record type keeps its external ids.
@@ -26,6 +26,22 @@ pub const PRODUCTS: Table = Table {
     owner: "product_id",
     unique: "product_external_ids_system_key",
     record: "product",
+};
+
+/// The accounts' external ids.
+pub const ACCOUNTS: Table = Table {
+    table: "account_external_ids",
+    owner: "account_id",
+    unique: "account_external_ids_system_key",
+    record: "account",
+};
+
+/// The contacts' external ids.
+pub const CONTACTS: Table = Table {
+    table: "contact_external_ids",
+    owner: "contact_id",
+    unique: "contact_external_ids_system_key",
+    record: "contact",
 };
 
 /// Schema of an external id (documentation only; the type is `nave_domain::external_id::ExternalId`).
@@ -81,4 +97,18 @@ pub async fn replace(tx: &mut Tx, t: Table, tenant_id: i64, owner: i64, ids: &[E
         })?;
     }
     Ok(())
+}
+
+/// Appends to a list query the condition "the record `key_column` holds
+/// this external id" (the tenant is `$1`).
+pub fn push_filter(t: Table, key_column: &str, e: &ExternalId, sql: &mut String, args: &mut Vec<Arg>) {
+    args.push(e.system.trim().to_lowercase().into());
+    args.push(e.id.trim().into());
+    sql.push_str(&format!(
+        " AND {key_column} IN (SELECT x.{o} FROM {tb} x WHERE x.tenant_id = $1 AND x.system = ${} AND x.external_id = ${})",
+        args.len() - 1,
+        args.len(),
+        o = t.owner,
+        tb = t.table
+    ));
 }

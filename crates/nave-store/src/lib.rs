@@ -7,9 +7,11 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod addresses;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod contacts;
 pub mod db;
 pub mod events;
 pub mod external_ids;

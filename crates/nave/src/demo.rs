@@ -230,12 +230,9 @@ pub async fn load(db: &Db) -> StoreResult<()> {
         let parent_id =
             if i % 25 != 0 && !groups.is_empty() && rng.chance(10) { Some(*rng.pick(&groups)) } else { None };
         let new = NewAccount {
-            name,
             kinds,
             parent_id,
             owner_id: Some(*rng.pick(&sellers)),
-            team_id: None,
-            currency: Currency::parse(code).expect("demo currency"),
             credit_limit: limit,
             tax_id: rng.chance(70).then(|| format!("{}{:09}", &code[..2], rng.next() % 1_000_000_000)),
             // Some European customers buy under the reverse charge.
@@ -245,6 +242,7 @@ pub async fn load(db: &Db) -> StoreResult<()> {
                 TaxTreatment::Standard
             },
             tags,
+            ..NewAccount::named(name, Currency::parse(code).expect("demo currency"))
         };
         let a = accounts::create(&mut tx, &system, new).await?;
         if a.tags.iter().any(|t| t == "wholesale") && a.currency.code() == "USD" {

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use nave_domain::access::{Action, RecordType};
 use nave_store::accounts::{self, AccountQuery};
 
-use super::accounts::{AccountRow, row_of, visibility};
+use super::accounts::{AccountRow, row_of};
 use super::{Layout, PageAuth, PageResult, render};
 use crate::state::AppState;
 
@@ -25,7 +25,11 @@ pub async fn home(State(app): State<AppState>, auth: PageAuth) -> PageResult {
     let (count, recent) = match p.scope_for(RecordType::Account, Action::Read) {
         Some(scope) => {
             let mut tx = app.db.read().await?;
-            let q = AccountQuery { visibility: visibility(p, scope), limit: 200, ..Default::default() };
+            let q = AccountQuery {
+                visibility: nave_store::accounts::Visibility::of(p, scope),
+                limit: 200,
+                ..Default::default()
+            };
             let page = accounts::list(&mut tx, p.tenant_id, &q).await?;
             tx.commit().await?;
             let count = if page.next.is_some() { "200+".to_string() } else { page.items.len().to_string() };

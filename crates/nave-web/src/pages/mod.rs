@@ -19,6 +19,7 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod catalog;
+pub mod contacts;
 pub mod home;
 pub mod settings;
 

@@ -1,0 +1,192 @@
+//! CSV exports of list pages, in the columns `nave import` reads, so an
+//! export can be edited and imported again. A field the caller may not see is
+//! left out as a column, never blanked (field security), and only records the
+//! caller may read are in the list (record scope).
+
+use std::collections::HashMap;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use nave_domain::access::{Principal, RecordType};
+use nave_domain::address::PostalAddress;
+use nave_domain::external_id::ExternalId;
+use nave_store::accounts::Account;
+use nave_store::contacts::Contact;
+use nave_store::{Tx, payment_terms, users};
+
+use crate::error::{ApiError, ApiResult};
+
+/// The columns of one postal address, after `address_` (the importer reads the same).
+pub const ADDRESS_COLUMNS: [&str; 7] = [
+    "address_label",
+    "address_line1",
+    "address_line2",
+    "address_city",
+    "address_region",
+    "address_postal_code",
+    "address_country",
+];
+
+/// A CSV file as the response to a list request.
+pub fn response(filename: &'static str, header: &[&str], rows: &[Vec<String>]) -> ApiResult<Response> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let internal = |e: csv::Error| ApiError::internal(&e);
+    w.write_record(header).map_err(internal)?;
+    for row in rows {
+        w.write_record(row).map_err(internal)?;
+    }
+    let body = w.into_inner().map_err(|e| ApiError::internal(&e))?;
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    r.headers_mut()
+        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(|e| ApiError::internal(&e))?);
+    Ok(r)
+}
+
+/// `system:id; system:id`, the form the importers read.
+pub fn external_ids(ids: &[ExternalId]) -> String {
+    ids.iter().map(ExternalId::to_string).collect::<Vec<_>>().join("; ")
+}
+
+/// `yes` or `no`.
+pub fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+/// The cells of [`ADDRESS_COLUMNS`] for an address (empty without one).
+pub fn address_cells(a: Option<&PostalAddress>) -> Vec<String> {
+    match a {
+        Some(a) => vec![
+            a.label.clone(),
+            a.line1.clone(),
+            a.line2.clone().unwrap_or_default(),
+            a.city.clone(),
+            a.region.clone().unwrap_or_default(),
+            a.postal_code.clone().unwrap_or_default(),
+            a.country.clone(),
+        ],
+        None => vec![String::new(); ADDRESS_COLUMNS.len()],
+    }
+}
+
+/// What exports write instead of keys: users' e-mails and payment terms' names.
+#[derive(Debug, Default)]
+pub struct Names {
+    users: HashMap<i64, String>,
+    terms: HashMap<i64, String>,
+}
+
+impl Names {
+    pub async fn load(tx: &mut Tx, tenant_id: i64) -> ApiResult<Self> {
+        let users = users::list(tx, tenant_id).await?.into_iter().map(|u| (u.key, u.email)).collect();
+        let terms = payment_terms::list(tx, tenant_id, true).await?.into_iter().map(|t| (t.key, t.name)).collect();
+        Ok(Names { users, terms })
+    }
+
+    fn user(&self, key: Option<i64>) -> String {
+        key.and_then(|k| self.users.get(&k).cloned()).unwrap_or_default()
+    }
+}
+
+/// A page of accounts as CSV. The address columns hold the default billing address.
+pub fn accounts(p: &Principal, items: &[Account], names: &Names) -> ApiResult<Response> {
+    let shows_limit = p.sees_field(RecordType::Account, "credit_limit");
+    let mut header = vec!["name", "kinds", "currency"];
+    if shows_limit {
+        header.push("credit_limit");
+    }
+    header.extend([
+        "payment_terms",
+        "tax_id",
+        "tax_treatment",
+        "industry",
+        "website",
+        "phone",
+        "owner",
+        "tags",
+        "notes",
+        "archived",
+    ]);
+    header.extend(ADDRESS_COLUMNS);
+    header.push("external_ids");
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|a| {
+            let mut row = vec![
+                a.name.clone(),
+                a.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("; "),
+                a.currency.code().to_string(),
+            ];
+            if shows_limit {
+                row.push(a.credit_limit.clone().unwrap_or_default());
+            }
+            row.extend([
+                a.payment_terms_key.and_then(|k| names.terms.get(&k).cloned()).unwrap_or_default(),
+                a.tax_id.clone().unwrap_or_default(),
+                a.tax_treatment.as_str().to_string(),
+                a.industry.clone().unwrap_or_default(),
+                a.website.clone().unwrap_or_default(),
+                a.phone.clone().unwrap_or_default(),
+                names.user(a.ownership.owner_id),
+                a.tags.join("; "),
+                a.notes.clone(),
+                yes_no(a.archived),
+            ]);
+            let billing = a.addresses.iter().find(|x| x.is_default_billing).or(a.addresses.first());
+            row.extend(address_cells(billing.map(|x| x.postal()).as_ref()));
+            row.push(external_ids(&a.external_ids));
+            row
+        })
+        .collect();
+    response("accounts.csv", &header, &rows)
+}
+
+/// A page of contacts as CSV. `account_refs` says how each account is named
+/// in the `account` column (its first external id, else its name).
+pub fn contacts(items: &[Contact], account_refs: &HashMap<i64, String>, names: &Names) -> ApiResult<Response> {
+    let mut header = vec!["account", "first_name", "last_name", "title", "emails", "phones"];
+    header.extend(ADDRESS_COLUMNS);
+    header.extend([
+        "is_primary",
+        "marketing_consent",
+        "consent_at",
+        "consent_source",
+        "owner",
+        "archived",
+        "external_ids",
+    ]);
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|c| {
+            let phones = c
+                .phones
+                .iter()
+                .map(|p| if p.label.is_empty() { p.number.clone() } else { format!("{}: {}", p.label, p.number) })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let mut row = vec![
+                account_refs.get(&c.account_key).cloned().unwrap_or_default(),
+                c.first_name.clone(),
+                c.last_name.clone(),
+                c.title.clone().unwrap_or_default(),
+                c.emails.join("; "),
+                phones,
+            ];
+            row.extend(address_cells(c.address.as_ref()));
+            row.extend([
+                yes_no(c.is_primary),
+                yes_no(c.marketing_consent),
+                c.consent_at
+                    .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                    .unwrap_or_default(),
+                c.consent_source.clone().unwrap_or_default(),
+                names.user(c.owner_key),
+                yes_no(c.archived),
+                external_ids(&c.external_ids),
+            ]);
+            row
+        })
+        .collect();
+    response("contacts.csv", &header, &rows)
+}
