@@ -207,10 +207,10 @@ pub async fn get_by_key(tx: &mut Tx, tenant_id: i64, key: i64) -> StoreResult<Op
 
 /// The account holding this id in another system, if any.
 pub async fn get_by_external_id(tx: &mut Tx, tenant_id: i64, e: &ExternalId) -> StoreResult<Option<Account>> {
-    let page =
-        list(tx, tenant_id, &AccountQuery { external_id: Some(e.clone()), archived: None, ..Default::default() })
-            .await?;
-    Ok(page.items.into_iter().next())
+    match external_ids::owner_of(tx, EXTERNAL, tenant_id, e).await? {
+        Some(key) => get_by_key(tx, tenant_id, key).await,
+        None => Ok(None),
+    }
 }
 
 /// The accounts named exactly `name` (trimmed; the name's duplicate key finds them quickly).
@@ -315,6 +315,8 @@ pub struct NewAccount {
     pub notes: String,
     pub addresses: Vec<AccountAddress>,
     pub external_ids: Vec<ExternalId>,
+    /// Imports may bring accounts that are archived already.
+    pub archived: bool,
 }
 
 impl NewAccount {
@@ -338,6 +340,7 @@ impl NewAccount {
             notes: String::new(),
             addresses: vec![],
             external_ids: vec![],
+            archived: false,
         }
     }
 
@@ -461,20 +464,24 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewAccount) -> StoreResult<
         "INSERT INTO accounts (tenant_id, id, public_id, parent_id, owner_id, team_id, payment_terms_id, archived, \
          version, created_at, created_by, name, kinds, currency, credit_limit_minor, tax_id, tags, tax_treatment, \
          industry, website, phone, notes, name_key, website_domain, phone_key, tax_id_key, updated_at, updated_by) \
-         VALUES ($1, {}, $2, $3, $4, $5, $6, $7, 1, $8, $9, {})",
+         VALUES ($1, {}, $2, $3, $4, $5, $6, $7, 1, $8, $9, {}) RETURNING id",
         tx.new_id_expr("accounts", "$1"),
         (10..27).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
     );
     let at = now();
-    let mut a = args![actor.tenant_id, id, parent, owner, team, terms, false, at, actor.user_id];
+    let mut a = args![actor.tenant_id, id, parent, owner, team, terms, new.archived, at, actor.user_id];
     a.extend(value_args(&c, new.currency, new.tax_treatment, actor, at));
-    tx.execute(sql, a).await?;
-    let key = tx
-        .scalar_i64("SELECT id AS v FROM accounts WHERE tenant_id = $1 AND public_id = $2", args![actor.tenant_id, id])
-        .await?;
-    addresses::replace(tx, actor.tenant_id, key, &addrs).await?;
-    external_ids::replace(tx, EXTERNAL, actor.tenant_id, key, &ext).await?;
-    let acc = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "account" })?;
+    let key = tx.fetch_one(sql, a, |r| r.i64("id")).await?;
+    addresses::insert(tx, actor.tenant_id, key, &addrs).await?;
+    external_ids::insert(tx, EXTERNAL, actor.tenant_id, key, &ext).await?;
+    // The row as stored, with the parts just written (in the order a read gives them).
+    let mut acc = tx
+        .fetch_optional(format!("{SELECT} WHERE a.tenant_id = $1 AND a.id = $2"), args![actor.tenant_id, key], decode)
+        .await?
+        .ok_or(DomainError::NotFound { record: "account" })?;
+    acc.addresses = addrs;
+    acc.external_ids = ext;
+    acc.external_ids.sort_by(|x, y| x.system.cmp(&y.system));
     audit::created(tx, actor, RecordType::Account, id, &acc).await?;
     Ok(acc)
 }
@@ -687,11 +694,19 @@ pub struct DuplicateCandidate {
 /// indexed lookup, so this stays fast on large databases and in imports.
 pub async fn likely_duplicates(tx: &mut Tx, tenant_id: i64, keys: &MatchKeys) -> StoreResult<Vec<DuplicateCandidate>> {
     let name = Some(keys.name.as_str()).filter(|n| !n.is_empty());
+    // One statement: the accounts sharing a key, and those whose contacts
+    // write from the new account's web domain (`by_mail`).
     let rows = tx
         .fetch_all(
-            "SELECT id, public_id, name, owner_id, team_id, name_key, website_domain, tax_id_key, phone_key \
-             FROM accounts WHERE tenant_id = $1 AND (name_key = $2 OR website_domain = $3 OR tax_id_key = $4 \
-             OR phone_key = $5) ORDER BY id LIMIT 20",
+            "SELECT a.id, a.public_id, a.name, a.owner_id, a.team_id, a.name_key, a.website_domain, a.tax_id_key, \
+             a.phone_key, FALSE AS by_mail FROM accounts a WHERE a.tenant_id = $1 AND (a.name_key = $2 \
+             OR a.website_domain = $3 OR a.tax_id_key = $4 OR a.phone_key = $5) \
+             UNION ALL \
+             SELECT a.id, a.public_id, a.name, a.owner_id, a.team_id, a.name_key, a.website_domain, a.tax_id_key, \
+             a.phone_key, TRUE AS by_mail FROM accounts a JOIN (SELECT DISTINCT c.account_id FROM contact_emails e \
+             JOIN contacts c ON c.tenant_id = e.tenant_id AND c.id = e.contact_id \
+             WHERE e.tenant_id = $1 AND e.domain = $3) m ON m.account_id = a.id WHERE a.tenant_id = $1 \
+             ORDER BY 1 LIMIT 40",
             args![tenant_id, name, keys.domain.as_deref(), keys.tax_id.as_deref(), keys.phone.as_deref()],
             |r| {
                 Ok((
@@ -708,25 +723,17 @@ pub async fn likely_duplicates(tx: &mut Tx, tenant_id: i64, keys: &MatchKeys) ->
                         tax_id: r.opt_text("tax_id_key")?,
                         phone: r.opt_text("phone_key")?,
                     },
+                    r.boolean("by_mail")?,
                 ))
             },
         )
         .await?;
-    // Accounts whose contacts write from the new account's web domain.
-    let by_mail: Vec<i64> = match &keys.domain {
-        Some(d) => {
-            tx.fetch_all(
-                "SELECT DISTINCT c.account_id FROM contact_emails e JOIN contacts c ON c.tenant_id = e.tenant_id \
-                 AND c.id = e.contact_id WHERE e.tenant_id = $1 AND e.domain = $2 ORDER BY c.account_id LIMIT 20",
-                args![tenant_id, d.as_str()],
-                |r| r.i64("account_id"),
-            )
-            .await?
+    let by_mail: Vec<i64> = rows.iter().filter(|(_, _, m)| *m).map(|(c, _, _)| c.key).collect();
+    let mut out: Vec<DuplicateCandidate> = Vec::new();
+    for (mut cand, theirs, _) in rows {
+        if out.iter().any(|c| c.key == cand.key) {
+            continue;
         }
-        None => vec![],
-    };
-    let mut out = Vec::new();
-    for (mut cand, theirs) in rows {
         let domains: Vec<String> =
             if by_mail.contains(&cand.key) { keys.domain.iter().cloned().collect() } else { vec![] };
         cand.reasons = duplicates::reasons(keys, &theirs, &domains);
@@ -734,20 +741,7 @@ pub async fn likely_duplicates(tx: &mut Tx, tenant_id: i64, keys: &MatchKeys) ->
             out.push(cand);
         }
     }
-    for key in by_mail {
-        if out.iter().any(|c| c.key == key) {
-            continue;
-        }
-        if let Some(a) = get_by_key(tx, tenant_id, key).await? {
-            out.push(DuplicateCandidate {
-                key,
-                id: a.id,
-                name: a.name,
-                ownership: a.ownership,
-                reasons: vec![Reason::SameDomain],
-            });
-        }
-    }
+    out.truncate(20);
     Ok(out)
 }
 

@@ -7,6 +7,17 @@ use nave_domain::address::AccountAddress;
 use crate::db::Tx;
 use crate::{StoreResult, args};
 
+/// The columns of one postal address in CSV exports and imports.
+pub const ADDRESS_COLUMNS: [&str; 7] = [
+    "address_label",
+    "address_line1",
+    "address_line2",
+    "address_city",
+    "address_region",
+    "address_postal_code",
+    "address_country",
+];
+
 /// Schema of a postal address (documentation only; the type is `nave_domain::address::PostalAddress`).
 #[derive(utoipa::ToSchema)]
 #[schema(as = PostalAddress)]
@@ -86,6 +97,11 @@ pub async fn load(tx: &mut Tx, tenant_id: i64, accounts: &[i64]) -> StoreResult<
 pub async fn replace(tx: &mut Tx, tenant_id: i64, account: i64, list: &[AccountAddress]) -> StoreResult<()> {
     tx.execute("DELETE FROM account_addresses WHERE tenant_id = $1 AND account_id = $2", args![tenant_id, account])
         .await?;
+    insert(tx, tenant_id, account, list).await
+}
+
+/// Writes the addresses of an account that has none yet.
+pub async fn insert(tx: &mut Tx, tenant_id: i64, account: i64, list: &[AccountAddress]) -> StoreResult<()> {
     for (i, a) in list.iter().enumerate() {
         tx.execute(
             "INSERT INTO account_addresses (tenant_id, account_id, position, label, line1, line2, city, region, \

@@ -186,8 +186,10 @@ async fn get_by_key(tx: &mut Tx, tenant_id: i64, key: i64) -> StoreResult<Contac
 
 /// The contact holding this id in another system, if any.
 pub async fn get_by_external_id(tx: &mut Tx, tenant_id: i64, e: &ExternalId) -> StoreResult<Option<Contact>> {
-    let q = ContactQuery { external_id: Some(e.clone()), archived: None, ..Default::default() };
-    Ok(list(tx, tenant_id, &q).await?.items.into_iter().next())
+    match external_ids::owner_of(tx, EXTERNAL, tenant_id, e).await? {
+        Some(key) => get_where(tx, tenant_id, "c.id = $2", key.into()).await,
+        None => Ok(None),
+    }
 }
 
 /// Filters of the contact list.
@@ -276,6 +278,8 @@ pub struct NewContact {
     /// Default: the account's owner.
     pub owner_id: Option<PublicId>,
     pub external_ids: Vec<ExternalId>,
+    /// Imports may bring people who have left already (never primary).
+    pub archived: bool,
 }
 
 /// Changes to a contact; `None` keeps, `Some(None)` clears, lists replace.
@@ -473,7 +477,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewContact) -> StoreResult<
         None => account.owner.or(actor.user_id),
     };
     let first = active_contacts(tx, t, account.key, None).await? == 0;
-    let primary = first || new.is_primary == Some(true);
+    let primary = !new.archived && (first || new.is_primary == Some(true));
     if primary {
         demote_primary(tx, actor, account.key, None).await?;
     }
@@ -483,35 +487,35 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewContact) -> StoreResult<
         "INSERT INTO contacts (tenant_id, id, public_id, account_id, first_name, last_name, title, phones, address, \
          is_primary, marketing_consent, consent_at, consent_source, owner_id, archived, version, created_at, \
          updated_at, created_by, updated_by) \
-         VALUES ($1, {}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15, $16, $16)",
+         VALUES ($1, {}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15, $16, $16) RETURNING id",
         tx.new_id_expr("contacts", "$1")
     );
-    tx.execute(
-        sql,
-        args![
-            t,
-            id,
-            account.key,
-            &c.first_name,
-            &c.last_name,
-            c.title.clone(),
-            json_text(&c.phones),
-            c.address.as_ref().map(json_text),
-            primary,
-            c.consent.given,
-            c.consent.at,
-            c.consent.source.clone(),
-            owner,
-            false,
-            at,
-            actor.user_id
-        ],
-    )
-    .await?;
-    let key =
-        tx.scalar_i64("SELECT id AS v FROM contacts WHERE tenant_id = $1 AND public_id = $2", args![t, id]).await?;
+    let key = tx
+        .fetch_one(
+            sql,
+            args![
+                t,
+                id,
+                account.key,
+                &c.first_name,
+                &c.last_name,
+                c.title.clone(),
+                json_text(&c.phones),
+                c.address.as_ref().map(json_text),
+                primary,
+                c.consent.given,
+                c.consent.at,
+                c.consent.source.clone(),
+                owner,
+                new.archived,
+                at,
+                actor.user_id
+            ],
+            |r| r.i64("id"),
+        )
+        .await?;
     write_emails(tx, t, key, &c.emails).await?;
-    external_ids::replace(tx, EXTERNAL, t, key, c.external_ids.as_deref().unwrap_or_default()).await?;
+    external_ids::insert(tx, EXTERNAL, t, key, c.external_ids.as_deref().unwrap_or_default()).await?;
     let created = get_by_key(tx, t, key).await?;
     audit::created(tx, actor, T, id, &created).await?;
     Ok(created)

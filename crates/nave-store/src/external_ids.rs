@@ -82,6 +82,11 @@ pub async fn load(tx: &mut Tx, t: Table, tenant_id: i64, owners: &[i64]) -> Stor
 pub async fn replace(tx: &mut Tx, t: Table, tenant_id: i64, owner: i64, ids: &[ExternalId]) -> StoreResult<()> {
     tx.execute(format!("DELETE FROM {} WHERE tenant_id = $1 AND {} = $2", t.table, t.owner), args![tenant_id, owner])
         .await?;
+    insert(tx, t, tenant_id, owner, ids).await
+}
+
+/// Writes the external ids of a new record (checked as for [`replace`]).
+pub async fn insert(tx: &mut Tx, t: Table, tenant_id: i64, owner: i64, ids: &[ExternalId]) -> StoreResult<()> {
     for e in ids {
         let r = tx
             .execute(
@@ -97,6 +102,20 @@ pub async fn replace(tx: &mut Tx, t: Table, tenant_id: i64, owner: i64, ids: &[E
         })?;
     }
     Ok(())
+}
+
+/// The key of the record holding this external id, if any: one lookup in
+/// the unique key, whatever the table's statistics say.
+pub async fn owner_of(tx: &mut Tx, t: Table, tenant_id: i64, e: &ExternalId) -> StoreResult<Option<i64>> {
+    tx.fetch_optional(
+        format!(
+            "SELECT {} AS owner FROM {} WHERE tenant_id = $1 AND system = $2 AND external_id = $3",
+            t.owner, t.table
+        ),
+        args![tenant_id, e.system.trim().to_lowercase(), e.id.trim()],
+        |r| r.i64("owner"),
+    )
+    .await
 }
 
 /// Appends to a list query the condition "the record `key_column` holds

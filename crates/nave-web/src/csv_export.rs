@@ -11,21 +11,11 @@ use nave_domain::access::{Principal, RecordType};
 use nave_domain::address::PostalAddress;
 use nave_domain::external_id::ExternalId;
 use nave_store::accounts::Account;
+use nave_store::addresses::ADDRESS_COLUMNS;
 use nave_store::contacts::Contact;
 use nave_store::{Tx, payment_terms, users};
 
 use crate::error::{ApiError, ApiResult};
-
-/// The columns of one postal address, after `address_` (the importer reads the same).
-pub const ADDRESS_COLUMNS: [&str; 7] = [
-    "address_label",
-    "address_line1",
-    "address_line2",
-    "address_city",
-    "address_region",
-    "address_postal_code",
-    "address_country",
-];
 
 /// A CSV file as the response to a list request.
 pub fn response(filename: &'static str, header: &[&str], rows: &[Vec<String>]) -> ApiResult<Response> {
@@ -89,11 +79,10 @@ impl Names {
     }
 }
 
-/// A page of accounts as CSV. The address columns hold the default billing address.
-pub fn accounts(p: &Principal, items: &[Account], names: &Names) -> ApiResult<Response> {
-    let shows_limit = p.sees_field(RecordType::Account, "credit_limit");
+/// The columns of the account export for `p` (`credit_limit` only when `p` may see it).
+pub fn account_columns(p: &Principal) -> Vec<&'static str> {
     let mut header = vec!["name", "kinds", "currency"];
-    if shows_limit {
+    if p.sees_field(RecordType::Account, "credit_limit") {
         header.push("credit_limit");
     }
     header.extend([
@@ -110,6 +99,29 @@ pub fn accounts(p: &Principal, items: &[Account], names: &Names) -> ApiResult<Re
     ]);
     header.extend(ADDRESS_COLUMNS);
     header.push("external_ids");
+    header
+}
+
+/// The columns of the contact export.
+pub fn contact_columns() -> Vec<&'static str> {
+    let mut header = vec!["account", "first_name", "last_name", "title", "emails", "phones"];
+    header.extend(ADDRESS_COLUMNS);
+    header.extend([
+        "is_primary",
+        "marketing_consent",
+        "consent_at",
+        "consent_source",
+        "owner",
+        "archived",
+        "external_ids",
+    ]);
+    header
+}
+
+/// A page of accounts as CSV. The address columns hold the default billing address.
+pub fn accounts(p: &Principal, items: &[Account], names: &Names) -> ApiResult<Response> {
+    let header = account_columns(p);
+    let shows_limit = header.contains(&"credit_limit");
     let rows: Vec<Vec<String>> = items
         .iter()
         .map(|a| {
@@ -145,17 +157,7 @@ pub fn accounts(p: &Principal, items: &[Account], names: &Names) -> ApiResult<Re
 /// A page of contacts as CSV. `account_refs` says how each account is named
 /// in the `account` column (its first external id, else its name).
 pub fn contacts(items: &[Contact], account_refs: &HashMap<i64, String>, names: &Names) -> ApiResult<Response> {
-    let mut header = vec!["account", "first_name", "last_name", "title", "emails", "phones"];
-    header.extend(ADDRESS_COLUMNS);
-    header.extend([
-        "is_primary",
-        "marketing_consent",
-        "consent_at",
-        "consent_source",
-        "owner",
-        "archived",
-        "external_ids",
-    ]);
+    let header = contact_columns();
     let rows: Vec<Vec<String>> = items
         .iter()
         .map(|c| {

@@ -256,6 +256,7 @@ pub async fn create_account(
         notes: b.notes,
         addresses: b.addresses,
         external_ids: b.external_ids,
+        archived: false,
     };
     accounts::validate(&new)?;
     if !b.allow_duplicate {

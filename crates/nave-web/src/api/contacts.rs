@@ -259,6 +259,7 @@ pub async fn create_contact(
         consent,
         owner_id: b.owner_id.flatten(),
         external_ids: b.external_ids.clone().unwrap_or_default(),
+        archived: false,
     };
     let c = contacts::create(w.tx(), &auth.actor(), new).await?;
     let body = present(&auth.0, T, &c)?;

@@ -294,6 +294,7 @@ pub async fn create(State(app): State<AppState>, auth: PageAuth, Path(id): Path<
                 consent: form.consent(),
                 owner_id: None,
                 external_ids,
+                archived: false,
             };
             match contacts::create(&mut tx, &actor_of(p), new).await {
                 Ok(c) => {
