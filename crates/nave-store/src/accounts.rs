@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use crate::audit::{self, Actor};
 use crate::db::{Arg, DbRow, Tx, now};
 use crate::external_ids::{self, ACCOUNTS as EXTERNAL};
-use crate::page::{Cursor, Page};
+use crate::page::{Cursor, ListSql, Page};
 use crate::{StoreError, StoreResult, addresses, args, expect_version, payment_terms, teams, users};
 
 /// An account as the API shows it. `credit_limit` is field-secured.
@@ -128,6 +128,34 @@ fn decode(r: &dyn DbRow) -> StoreResult<Account> {
     })
 }
 
+/// The columns of accounts in CSV exports and imports, in order. The
+/// address columns hold the default billing address; lists inside a cell are
+/// separated by `;`.
+pub const CSV_COLUMNS: [&str; 22] = [
+    "name",
+    "kinds",
+    "currency",
+    "credit_limit",
+    "payment_terms",
+    "tax_id",
+    "tax_treatment",
+    "industry",
+    "website",
+    "phone",
+    "owner",
+    "tags",
+    "notes",
+    "archived",
+    "address_label",
+    "address_line1",
+    "address_line2",
+    "address_city",
+    "address_region",
+    "address_postal_code",
+    "address_country",
+    "external_ids",
+];
+
 /// Which accounts a reader may see: the store's form of a record scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {
@@ -151,25 +179,13 @@ impl Visibility {
         }
     }
 
-    /// Appends the condition on `a.owner_id`/`a.team_id` to `sql`.
-    pub(crate) fn push(self, sql: &mut String, args: &mut Vec<Arg>) {
+    /// Adds the condition on `a.owner_id`/`a.team_id` to a list.
+    pub(crate) fn push(self, f: &mut ListSql) {
         match self {
             Visibility::All => {}
-            Visibility::Owner(u) => {
-                args.push(u.into());
-                sql.push_str(&format!(" AND a.owner_id = ${}", args.len()));
-            }
-            Visibility::Team { user, team } => {
-                args.push(user.into());
-                let u = args.len();
-                match team {
-                    Some(t) => {
-                        args.push(t.into());
-                        sql.push_str(&format!(" AND (a.owner_id = ${u} OR a.team_id = ${})", args.len()));
-                    }
-                    None => sql.push_str(&format!(" AND a.owner_id = ${u}")),
-                }
-            }
+            Visibility::Owner(u) => f.and("a.owner_id = ?", u),
+            Visibility::Team { user, team: Some(t) } => f.and_all("(a.owner_id = ? OR a.team_id = ?)", args![user, t]),
+            Visibility::Team { user, team: None } => f.and("a.owner_id = ?", user),
         }
     }
 }
@@ -258,35 +274,17 @@ impl Default for AccountQuery {
 }
 
 pub async fn list(tx: &mut Tx, tenant_id: i64, q: &AccountQuery) -> StoreResult<Page<Account>> {
-    let mut sql = format!("{SELECT} WHERE a.tenant_id = $1");
-    let mut a = args![tenant_id];
-    q.visibility.push(&mut sql, &mut a);
-    if let Some(k) = q.kind {
-        a.push(format!("%\"{}\"%", k.as_str()).into());
-        sql.push_str(&format!(" AND a.kinds LIKE ${}", a.len()));
-    }
-    if let Some(o) = q.owner_id {
-        a.push(o.into());
-        sql.push_str(&format!(" AND a.owner_id = ${}", a.len()));
-    }
-    if let Some(arch) = q.archived {
-        a.push(arch.into());
-        sql.push_str(&format!(" AND a.archived = ${}", a.len()));
-    }
-    if let Some(t) = q.updated_since {
-        a.push(t.into());
-        sql.push_str(&format!(" AND a.updated_at >= ${}", a.len()));
-    }
+    let mut f = ListSql::new(SELECT, "a.tenant_id", tenant_id);
+    q.visibility.push(&mut f);
+    f.and_some("a.kinds LIKE ?", q.kind.map(|k| format!("%\"{}\"%", k.as_str())));
+    f.and_some("a.owner_id = ?", q.owner_id);
+    f.and_some("a.archived = ?", q.archived);
+    f.and_some("a.updated_at >= ?", q.updated_since);
     if let Some(e) = &q.external_id {
-        external_ids::push_filter(EXTERNAL, "a.id", e, &mut sql, &mut a);
+        external_ids::push_filter(EXTERNAL, "a.id", e, &mut f);
     }
-    if let Some(c) = q.cursor {
-        a.push(c.0.into());
-        sql.push_str(&format!(" AND a.id > ${}", a.len()));
-    }
-    let limit = q.limit.clamp(1, 200);
-    sql.push_str(&format!(" ORDER BY a.id LIMIT {}", limit + 1));
-    let rows = tx.fetch_all(sql, a, decode).await?;
+    let limit = f.page("a.id", q.cursor, q.limit);
+    let rows = tx.fetch_all(f.sql, f.args, decode).await?;
     let page = Page::from_rows(rows, limit, |r| r.key);
     let items = with_parts(tx, tenant_id, page.items).await?;
     Ok(Page { items, next: page.next })

@@ -26,7 +26,7 @@ use crate::accounts::Visibility;
 use crate::audit::{self, Actor};
 use crate::db::{Arg, DbRow, Tx, now};
 use crate::external_ids::{self, CONTACTS as EXTERNAL};
-use crate::page::{Cursor, Page};
+use crate::page::{Cursor, ListSql, Page};
 use crate::{StoreError, StoreResult, args, expect_version, users};
 
 const T: RecordType = RecordType::Contact;
@@ -98,6 +98,31 @@ impl Contact {
         Consent { given: self.marketing_consent, at: self.consent_at, source: self.consent_source.clone() }
     }
 }
+
+/// The columns of contacts in CSV exports and imports, in order. `account`
+/// names the account by an external id or its exact name.
+pub const CSV_COLUMNS: [&str; 20] = [
+    "account",
+    "first_name",
+    "last_name",
+    "title",
+    "emails",
+    "phones",
+    "address_label",
+    "address_line1",
+    "address_line2",
+    "address_city",
+    "address_region",
+    "address_postal_code",
+    "address_country",
+    "is_primary",
+    "marketing_consent",
+    "consent_at",
+    "consent_source",
+    "owner",
+    "archived",
+    "external_ids",
+];
 
 const SELECT: &str = "SELECT c.id, c.public_id, c.account_id, c.first_name, c.last_name, c.title, c.phones, \
     c.address, c.is_primary, c.marketing_consent, c.consent_at, c.consent_source, c.owner_id, c.archived, c.version, \
@@ -224,38 +249,20 @@ impl Default for ContactQuery {
 }
 
 pub async fn list(tx: &mut Tx, tenant_id: i64, q: &ContactQuery) -> StoreResult<Page<Contact>> {
-    let mut sql = format!("{SELECT} WHERE c.tenant_id = $1");
-    let mut a = args![tenant_id];
-    q.visibility.push(&mut sql, &mut a);
-    if let Some(k) = q.account_key {
-        a.push(k.into());
-        sql.push_str(&format!(" AND c.account_id = ${}", a.len()));
-    }
-    if let Some(e) = &q.email {
-        a.push(e.trim().to_lowercase().into());
-        sql.push_str(&format!(
-            " AND c.id IN (SELECT e.contact_id FROM contact_emails e WHERE e.tenant_id = $1 AND e.email_key = ${})",
-            a.len()
-        ));
-    }
-    if let Some(t) = q.updated_since {
-        a.push(t.into());
-        sql.push_str(&format!(" AND c.updated_at >= ${}", a.len()));
-    }
-    if let Some(arch) = q.archived {
-        a.push(arch.into());
-        sql.push_str(&format!(" AND c.archived = ${}", a.len()));
-    }
+    let mut f = ListSql::new(SELECT, "c.tenant_id", tenant_id);
+    q.visibility.push(&mut f);
+    f.and_some("c.account_id = ?", q.account_key);
+    f.and_some(
+        "c.id IN (SELECT e.contact_id FROM contact_emails e WHERE e.tenant_id = $1 AND e.email_key = ?)",
+        q.email.as_deref().map(|e| e.trim().to_lowercase()),
+    );
+    f.and_some("c.updated_at >= ?", q.updated_since);
+    f.and_some("c.archived = ?", q.archived);
     if let Some(e) = &q.external_id {
-        external_ids::push_filter(EXTERNAL, "c.id", e, &mut sql, &mut a);
+        external_ids::push_filter(EXTERNAL, "c.id", e, &mut f);
     }
-    if let Some(c) = q.cursor {
-        a.push(c.0.into());
-        sql.push_str(&format!(" AND c.id > ${}", a.len()));
-    }
-    let limit = q.limit.clamp(1, 200);
-    sql.push_str(&format!(" ORDER BY c.id LIMIT {}", limit + 1));
-    let rows = tx.fetch_all(sql, a, decode).await?;
+    let limit = f.page("c.id", q.cursor, q.limit);
+    let rows = tx.fetch_all(f.sql, f.args, decode).await?;
     let page = Page::from_rows(rows, limit, |c| c.key);
     let items = with_parts(tx, tenant_id, page.items).await?;
     Ok(Page { items, next: page.next })

@@ -5,7 +5,8 @@
 use nave_domain::DomainError;
 use nave_domain::external_id::ExternalId;
 
-use crate::db::{Arg, Tx};
+use crate::db::Tx;
+use crate::page::ListSql;
 use crate::{StoreResult, args, on_unique};
 
 /// Where one record type keeps its external ids.
@@ -118,16 +119,13 @@ pub async fn owner_of(tx: &mut Tx, t: Table, tenant_id: i64, e: &ExternalId) -> 
     .await
 }
 
-/// Appends to a list query the condition "the record `key_column` holds
-/// this external id" (the tenant is `$1`).
-pub fn push_filter(t: Table, key_column: &str, e: &ExternalId, sql: &mut String, args: &mut Vec<Arg>) {
-    args.push(e.system.trim().to_lowercase().into());
-    args.push(e.id.trim().into());
-    sql.push_str(&format!(
-        " AND {key_column} IN (SELECT x.{o} FROM {tb} x WHERE x.tenant_id = $1 AND x.system = ${} AND x.external_id = ${})",
-        args.len() - 1,
-        args.len(),
-        o = t.owner,
-        tb = t.table
-    ));
+/// Adds to a list the condition "the record `key_column` holds this external id".
+pub fn push_filter(t: Table, key_column: &str, e: &ExternalId, f: &mut ListSql) {
+    f.and_all(
+        &format!(
+            "{key_column} IN (SELECT x.{} FROM {} x WHERE x.tenant_id = $1 AND x.system = ? AND x.external_id = ?)",
+            t.owner, t.table
+        ),
+        args![e.system.trim().to_lowercase(), e.id.trim()],
+    );
 }

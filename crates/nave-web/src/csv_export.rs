@@ -10,9 +10,8 @@ use axum::response::{IntoResponse, Response};
 use nave_domain::access::{Principal, RecordType};
 use nave_domain::address::PostalAddress;
 use nave_domain::external_id::ExternalId;
-use nave_store::accounts::Account;
-use nave_store::addresses::ADDRESS_COLUMNS;
-use nave_store::contacts::Contact;
+use nave_store::accounts::{self, Account};
+use nave_store::contacts::{self, Contact};
 use nave_store::{Tx, payment_terms, users};
 
 use crate::error::{ApiError, ApiResult};
@@ -44,7 +43,7 @@ pub fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_string()
 }
 
-/// The cells of [`ADDRESS_COLUMNS`] for an address (empty without one).
+/// The cells of the address columns (`nave_store::addresses::ADDRESS_COLUMNS`) for an address (empty without one).
 pub fn address_cells(a: Option<&PostalAddress>) -> Vec<String> {
     match a {
         Some(a) => vec![
@@ -56,7 +55,7 @@ pub fn address_cells(a: Option<&PostalAddress>) -> Vec<String> {
             a.postal_code.clone().unwrap_or_default(),
             a.country.clone(),
         ],
-        None => vec![String::new(); ADDRESS_COLUMNS.len()],
+        None => vec![String::new(); nave_store::addresses::ADDRESS_COLUMNS.len()],
     }
 }
 
@@ -81,41 +80,8 @@ impl Names {
 
 /// The columns of the account export for `p` (`credit_limit` only when `p` may see it).
 pub fn account_columns(p: &Principal) -> Vec<&'static str> {
-    let mut header = vec!["name", "kinds", "currency"];
-    if p.sees_field(RecordType::Account, "credit_limit") {
-        header.push("credit_limit");
-    }
-    header.extend([
-        "payment_terms",
-        "tax_id",
-        "tax_treatment",
-        "industry",
-        "website",
-        "phone",
-        "owner",
-        "tags",
-        "notes",
-        "archived",
-    ]);
-    header.extend(ADDRESS_COLUMNS);
-    header.push("external_ids");
-    header
-}
-
-/// The columns of the contact export.
-pub fn contact_columns() -> Vec<&'static str> {
-    let mut header = vec!["account", "first_name", "last_name", "title", "emails", "phones"];
-    header.extend(ADDRESS_COLUMNS);
-    header.extend([
-        "is_primary",
-        "marketing_consent",
-        "consent_at",
-        "consent_source",
-        "owner",
-        "archived",
-        "external_ids",
-    ]);
-    header
+    let shows_limit = p.sees_field(RecordType::Account, "credit_limit");
+    accounts::CSV_COLUMNS.into_iter().filter(|c| *c != "credit_limit" || shows_limit).collect()
 }
 
 /// A page of accounts as CSV. The address columns hold the default billing address.
@@ -157,7 +123,7 @@ pub fn accounts(p: &Principal, items: &[Account], names: &Names) -> ApiResult<Re
 /// A page of contacts as CSV. `account_refs` says how each account is named
 /// in the `account` column (its first external id, else its name).
 pub fn contacts(items: &[Contact], account_refs: &HashMap<i64, String>, names: &Names) -> ApiResult<Response> {
-    let header = contact_columns();
+    let header = contacts::CSV_COLUMNS;
     let rows: Vec<Vec<String>> = items
         .iter()
         .map(|c| {

@@ -41,3 +41,19 @@ pub fn visible_or_404(
 ) -> ApiResult<()> {
     if p.may(record_type, action, own) { Ok(()) } else { Err(ApiError::not_found(record_type.as_str())) }
 }
+
+/// Checks `action` on a record the principal asked for: absent (404) when
+/// they may not even read it, forbidden (403) when they may read but not act.
+pub fn may_act(
+    p: &Principal,
+    record_type: RecordType,
+    action: Action,
+    own: nave_domain::access::Ownership,
+) -> ApiResult<()> {
+    visible_or_404(p, record_type, Action::Read, own)?;
+    if p.may(record_type, action, own) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!("your role may not {action} this {}", record_type.as_str())))
+    }
+}

@@ -6,7 +6,7 @@ mod support;
 use nave_testkit::{TestDb, both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{PASSWORD, TestApp, TestUser, cookie_pair, json};
+use support::{TestApp, TestUser, form, json, page, session};
 
 async fn patch(app: &TestApp, path: &str, who: &TestUser, body: Value) -> (u16, Value) {
     json(app.req(Method::PATCH, path, who).json(&body).send().await.unwrap()).await
@@ -386,32 +386,6 @@ async fn the_account_export_honours_filters_scope_and_field_security(db: TestDb)
     assert_eq!(csv.lines().count(), 2, "filters apply: {csv}");
     assert!(csv.contains("A Supplier"));
     assert_eq!(app.get("/api/v1/accounts?format=xml", &rob).await.status(), 422);
-}
-
-/// Logs in and returns the session cookie.
-async fn session(app: &TestApp, email: &str) -> String {
-    let r = app.login(email, PASSWORD).await;
-    cookie_pair(r.headers()["set-cookie"].to_str().unwrap())
-}
-
-async fn form(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .header("cookie", cookie)
-        .header("origin", format!("http://{}", app.addr))
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
-    (status, location, r.text().await.unwrap())
-}
-
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
-    let r = app.client.get(app.url(path)).header("cookie", cookie).send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
 }
 
 async fn the_account_form_creates_warns_of_duplicates_and_edits_addresses(db: TestDb) {

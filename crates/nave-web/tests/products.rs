@@ -7,7 +7,7 @@ use std::io::Cursor;
 use nave_testkit::{TestDb, both_backends};
 use reqwest::Method;
 use serde_json::json;
-use support::{PASSWORD, TestApp, TestUser, cookie_pair, json};
+use support::{TestApp, TestUser, form, json, page, session};
 
 fn png(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 120]));
@@ -163,32 +163,6 @@ async fn external_ids_are_unique_per_system_and_find_their_product(db: TestDb) {
     let (_, cleared) =
         json(app.req(Method::PATCH, &path, &mgr).json(&json!({"external_ids": []})).send().await.unwrap()).await;
     assert_eq!(cleared["external_ids"], json!([]));
-}
-
-/// Logs in and returns the session cookie.
-async fn session(app: &TestApp, email: &str) -> String {
-    let r = app.login(email, PASSWORD).await;
-    cookie_pair(r.headers()["set-cookie"].to_str().unwrap())
-}
-
-async fn form(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .header("cookie", cookie)
-        .header("origin", format!("http://{}", app.addr))
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
-    (status, location, r.text().await.unwrap())
-}
-
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
-    let r = app.client.get(app.url(path)).header("cookie", cookie).send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
 }
 
 async fn the_product_form_creates_edits_and_refuses_bad_input(db: TestDb) {

@@ -19,7 +19,7 @@ use super::double_option;
 use crate::begin_write;
 use crate::error::{ApiError, ApiResult, DuplicateCandidate, Problem};
 use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
-use crate::present::{present, present_page, visible_or_404};
+use crate::present::{may_act, present, present_page, visible_or_404};
 use crate::state::AppState;
 use crate::write::Writer;
 
@@ -337,10 +337,7 @@ pub struct UpdateAccountRequest {
 async fn load_for(w: &mut Writer, auth: &ApiAuth, id: &str, action: Action) -> ApiResult<Account> {
     let id = super::parse_id("account", id)?;
     let acc = accounts::get(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("account"))?;
-    visible_or_404(&auth.0, T, Action::Read, acc.ownership)?;
-    if !auth.0.may(T, action, acc.ownership) {
-        return Err(ApiError::forbidden(format!("your role may not {action} this account")));
-    }
+    may_act(&auth.0, T, action, acc.ownership)?;
     Ok(acc)
 }
 

@@ -27,7 +27,7 @@ use crate::begin_write;
 use crate::csv_export;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
-use crate::present::{present, present_page, visible_or_404};
+use crate::present::{may_act, present, present_page, visible_or_404};
 use crate::state::AppState;
 use crate::write::Writer;
 
@@ -288,10 +288,7 @@ async fn load_for(w: &mut Writer, auth: &ApiAuth, id: &str, action: Action) -> A
     let c = contacts::get(w.tx(), auth.0.tenant_id, parse_id("contact", id)?)
         .await?
         .ok_or_else(|| ApiError::not_found("contact"))?;
-    visible_or_404(&auth.0, T, Action::Read, c.ownership)?;
-    if !auth.0.may(T, action, c.ownership) {
-        return Err(ApiError::forbidden(format!("your role may not {action} this contact")));
-    }
+    may_act(&auth.0, T, action, c.ownership)?;
     Ok(c)
 }
 

@@ -25,7 +25,7 @@ use super::{FormErrors, Layout, PageAuth, PageError, PageResult, fmt_time, form_
 use crate::api::accounts::refuse_duplicates;
 use crate::error::ApiError;
 use crate::extract::actor_of;
-use crate::present::present;
+use crate::present::{may_act, present};
 use crate::state::AppState;
 
 const T: RecordType = RecordType::Account;
@@ -175,12 +175,7 @@ struct AccountPage {
 async fn account_for(tx: &mut nave_store::Tx, p: &Principal, id: &str, action: Action) -> Result<Account, PageError> {
     let id: PublicId = id.parse().map_err(|_| ApiError::not_found("account"))?;
     let a = accounts::get(tx, p.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("account"))?;
-    if !p.may(T, Action::Read, a.ownership) {
-        return Err(ApiError::not_found("account").into());
-    }
-    if !p.may(T, action, a.ownership) {
-        return Err(ApiError::forbidden(format!("your role may not {action} this account")).into());
-    }
+    may_act(p, T, action, a.ownership)?;
     Ok(a)
 }
 
@@ -515,14 +510,6 @@ struct AccountFormPage {
 }
 
 impl AccountFormPage {
-    fn error(&self, field: &str) -> Option<&str> {
-        self.errors.get(field)
-    }
-
-    fn row_errors(&self, field: &str) -> Vec<String> {
-        self.errors.rows(field)
-    }
-
     /// The one-line text fields, in order: name, label, value.
     fn text_fields(&self) -> Vec<(&'static str, &'static str, &str)> {
         let f = &self.form;

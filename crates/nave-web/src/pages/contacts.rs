@@ -18,6 +18,7 @@ use super::accounts::AddressRow;
 use super::{FormErrors, Layout, PageAuth, PageError, PageResult, fmt_time, form_errors, render};
 use crate::error::ApiError;
 use crate::extract::actor_of;
+use crate::present::may_act;
 use crate::state::AppState;
 
 const T: RecordType = RecordType::Contact;
@@ -27,12 +28,7 @@ const T: RecordType = RecordType::Contact;
 async fn contact_for(tx: &mut nave_store::Tx, p: &Principal, id: &str, action: Action) -> Result<Contact, PageError> {
     let id: PublicId = id.parse().map_err(|_| ApiError::not_found("contact"))?;
     let c = contacts::get(tx, p.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("contact"))?;
-    if !p.may(T, Action::Read, c.ownership) {
-        return Err(ApiError::not_found("contact").into());
-    }
-    if !p.may(T, action, c.ownership) {
-        return Err(ApiError::forbidden(format!("your role may not {action} this contact")).into());
-    }
+    may_act(p, T, action, c.ownership)?;
     Ok(c)
 }
 
@@ -199,14 +195,6 @@ struct ContactFormPage {
 }
 
 impl ContactFormPage {
-    fn error(&self, field: &str) -> Option<&str> {
-        self.errors.get(field)
-    }
-
-    fn row_errors(&self, field: &str) -> Vec<String> {
-        self.errors.rows(field)
-    }
-
     /// The one-line text fields, in order: name, label, value.
     fn text_fields(&self) -> Vec<(&'static str, &'static str, &str)> {
         let f = &self.form;

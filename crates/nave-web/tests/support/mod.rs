@@ -128,6 +128,32 @@ impl Drop for TestApp {
     }
 }
 
+/// Logs in and returns the session cookie.
+pub async fn session(app: &TestApp, email: &str) -> String {
+    let r = app.login(email, PASSWORD).await;
+    cookie_pair(r.headers()["set-cookie"].to_str().unwrap())
+}
+
+pub async fn form(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+    let r = app
+        .client
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .header("origin", format!("http://{}", app.addr))
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, location, r.text().await.unwrap())
+}
+
+pub async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+    let r = app.client.get(app.url(path)).header("cookie", cookie).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
 /// The body of a response as JSON, with its status.
 pub async fn json(r: Response) -> (u16, Value) {
     let status = r.status().as_u16();

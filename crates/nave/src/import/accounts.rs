@@ -152,30 +152,7 @@ fn duplicate_error(row: &Row, found: &[accounts::DuplicateCandidate]) -> Vec<Row
 
 impl Importer for Accounts {
     const NOUN: &'static str = "account";
-    const COLUMNS: &'static [&'static str] = &[
-        "name",
-        "kinds",
-        "currency",
-        "credit_limit",
-        "payment_terms",
-        "tax_id",
-        "tax_treatment",
-        "industry",
-        "website",
-        "phone",
-        "owner",
-        "tags",
-        "notes",
-        "archived",
-        "address_label",
-        "address_line1",
-        "address_line2",
-        "address_city",
-        "address_region",
-        "address_postal_code",
-        "address_country",
-        "external_ids",
-    ];
+    const COLUMNS: &'static [&'static str] = &accounts::CSV_COLUMNS;
     const REQUIRED: &'static str = "name";
 
     fn keys(&self, row: &Row) -> Vec<(&'static str, String, String)> {

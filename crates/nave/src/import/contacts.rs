@@ -63,28 +63,7 @@ fn phones(cell: Option<&str>) -> Option<Vec<Phone>> {
 
 impl Importer for Contacts {
     const NOUN: &'static str = "contact";
-    const COLUMNS: &'static [&'static str] = &[
-        "account",
-        "first_name",
-        "last_name",
-        "title",
-        "emails",
-        "phones",
-        "address_label",
-        "address_line1",
-        "address_line2",
-        "address_city",
-        "address_region",
-        "address_postal_code",
-        "address_country",
-        "is_primary",
-        "marketing_consent",
-        "consent_at",
-        "consent_source",
-        "owner",
-        "archived",
-        "external_ids",
-    ];
+    const COLUMNS: &'static [&'static str] = &contacts::CSV_COLUMNS;
     const REQUIRED: &'static str = "account";
 
     fn keys(&self, row: &Row) -> Vec<(&'static str, String, String)> {
