@@ -60,6 +60,7 @@ string_enum! {
         AuditEntry => "audit_entry",
         Event => "event",
         Account => "account",
+        Contact => "contact",
         PaymentTerms => "payment_terms",
         Tax => "tax",
         TaxCategory => "tax_category",
@@ -269,6 +270,7 @@ impl BuiltinRole {
                 g.allow_all(
                     &[
                         T::Account,
+                        T::Contact,
                         T::Product,
                         T::ProductCategory,
                         T::PriceList,
@@ -290,28 +292,32 @@ impl BuiltinRole {
                 g.allow_all(&[T::Account, T::Opportunity, T::Case], &[Create], All);
                 // A rep works the cases assigned to them (a case they log is theirs).
                 g.allow_all(&[T::Case], &[Read, Update], Own);
+                // A contact's scope is its account's: a rep manages the contacts of their own accounts.
+                g.allow_all(&[T::Contact], &crud, Own);
             }
             BuiltinRole::OrderDesk => {
                 g.allow_all(&[T::Account], &[Read, Update], All);
+                g.allow_all(&[T::Contact], &[Read, Create, Update], All);
                 g.give(Capability::ViewCreditLimit);
             }
             BuiltinRole::Warehouse => {
-                g.allow(T::Account, Read, All);
+                g.allow_all(&[T::Account, T::Contact], &[Read], All);
                 g.allow_all(&[T::Warehouse], &crud, All);
                 g.allow_all(&[T::StockAdjustment, T::StockTransfer], &[Create], All);
             }
             BuiltinRole::Support => {
                 g.allow(T::Account, Read, All);
                 g.allow_all(&[T::Case], &crud, All);
+                g.allow_all(&[T::Contact], &[Read, Create, Update], All);
             }
             BuiltinRole::Accounting => {
-                g.allow_all(&[T::Account], &[Read, Update], All);
+                g.allow_all(&[T::Account, T::Contact], &[Read, Update], All);
                 g.allow_all(&[T::PaymentTerms, T::Tax, T::TaxCategory], &crud, All);
                 g.allow_all(&[T::AuditEntry, T::Event], &[Read], All);
                 g.give(Capability::ViewCost).give(Capability::ViewMargin).give(Capability::ViewCreditLimit);
             }
             BuiltinRole::ReadOnly => {
-                g.allow_all(&[T::Account, T::AuditEntry, T::Event, T::Opportunity, T::Case], &[Read], All);
+                g.allow_all(&[T::Account, T::Contact, T::AuditEntry, T::Event, T::Opportunity, T::Case], &[Read], All);
             }
         }
         g
@@ -333,7 +339,8 @@ pub struct Principal {
     pub source: Option<String>,
 }
 
-/// The ownership of one record, for scope checks.
+/// The ownership of one record, for scope checks. A contact has its
+/// account's ownership: who may see an account may see its contacts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Ownership {
     pub owner_id: Option<i64>,

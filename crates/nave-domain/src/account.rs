@@ -78,6 +78,36 @@ pub fn check_tax_id(v: &mut Validator, tax_id: Option<&str>) -> Option<String> {
     Some(t.to_string())
 }
 
+/// Checks an optional website: blank = none, at most 200 characters, and it
+/// must name a domain (`acme.com`, `https://www.acme.com/shop`).
+pub fn check_website(v: &mut Validator, field: &str, website: Option<&str>) -> Option<String> {
+    let w = website.map(str::trim).filter(|w| !w.is_empty())?;
+    if w.chars().count() > 200 || crate::duplicates::website_domain(w).is_none() {
+        v.add(field, "must be a web address, e.g. https://example.com");
+    }
+    Some(w.to_string())
+}
+
+/// Checks an optional phone number: blank = none, at most 40 characters of
+/// digits, spaces and `+ - ( ) . /`, with at least 5 digits.
+pub fn check_phone(v: &mut Validator, field: &str, phone: Option<&str>) -> Option<String> {
+    let p = phone.map(str::trim).filter(|p| !p.is_empty())?;
+    let allowed = p.chars().all(|c| c.is_ascii_digit() || " +-()./".contains(c));
+    if !allowed || p.chars().count() > 40 || p.chars().filter(char::is_ascii_digit).count() < 5 {
+        v.add(field, "must be a phone number: digits, spaces and + - ( ) . /");
+    }
+    Some(p.to_string())
+}
+
+/// Checks an optional one-line text: blank = none, at most `max` characters.
+pub fn check_optional(v: &mut Validator, field: &str, text: Option<&str>, max: usize) -> Option<String> {
+    let t = text.map(str::trim).filter(|t| !t.is_empty())?;
+    if t.chars().count() > max {
+        v.add(field, format!("must be at most {max} characters"));
+    }
+    Some(t.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +135,21 @@ mod tests {
         let mut v = Validator::new();
         let t = check_tags(&mut v, &[" vip ".into(), "VIP".into(), "north".into()]);
         assert_eq!(t, vec!["vip", "north"]);
+    }
+
+    #[test]
+    fn websites_and_phones_are_checked_and_blank_means_none() {
+        let mut v = Validator::new();
+        assert_eq!(check_website(&mut v, "website", Some(" acme.com ")).as_deref(), Some("acme.com"));
+        assert_eq!(check_website(&mut v, "website", Some("  ")), None);
+        assert_eq!(check_phone(&mut v, "phone", Some("+44 (20) 7946-0958")).as_deref(), Some("+44 (20) 7946-0958"));
+        assert!(v.finish().is_ok());
+        let mut v = Validator::new();
+        check_website(&mut v, "website", Some("acme"));
+        check_phone(&mut v, "phone", Some("call me"));
+        check_phone(&mut v, "phone", Some("123"));
+        let crate::DomainError::Validation(errs) = v.finish().unwrap_err() else { panic!() };
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["website", "phone", "phone"]);
     }
 }

@@ -25,6 +25,9 @@ pub enum ErrorCode {
     Conflict,
     /// A business action not allowed in the record's current state.
     InvalidTransition,
+    /// The new record looks like one that exists (a likely duplicate); the
+    /// request may say to create it anyway.
+    LikelyDuplicate,
     /// The `If-Match` version is not the record's current version.
     VersionMismatch,
     /// An `Idempotency-Key` was reused with a different request.
@@ -45,7 +48,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes, for documentation and the catalogue endpoint.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::MalformedRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::Unauthenticated,
@@ -53,6 +56,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::Conflict,
         ErrorCode::InvalidTransition,
+        ErrorCode::LikelyDuplicate,
         ErrorCode::VersionMismatch,
         ErrorCode::IdempotencyKeyReused,
         ErrorCode::RateLimited,
@@ -73,6 +77,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::InvalidTransition => "invalid_transition",
+            ErrorCode::LikelyDuplicate => "likely_duplicate",
             ErrorCode::VersionMismatch => "version_mismatch",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::RateLimited => "rate_limited",
@@ -94,6 +99,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "Not found",
             ErrorCode::Conflict => "Conflict with the current state",
             ErrorCode::InvalidTransition => "Action not allowed in the current state",
+            ErrorCode::LikelyDuplicate => "This looks like a record that exists already",
             ErrorCode::VersionMismatch => "The record was changed by someone else",
             ErrorCode::IdempotencyKeyReused => "Idempotency key reused with a different request",
             ErrorCode::RateLimited => "Too many attempts",

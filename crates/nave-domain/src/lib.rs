@@ -8,8 +8,11 @@
 pub mod access;
 pub mod account;
 pub mod activity;
+pub mod address;
 pub mod case;
 pub mod catalog;
+pub mod contact;
+pub mod duplicates;
 pub mod email;
 pub mod error;
 pub mod external_id;

@@ -15,7 +15,7 @@ use crate::audit::{self, Actor};
 use crate::db::{DbRow, Tx, now};
 use crate::external_ids::{self, PRODUCTS as EXTERNAL};
 use crate::files;
-use crate::page::{Cursor, Page};
+use crate::page::{Cursor, ListSql, Page};
 use crate::{StoreError, StoreResult, args, expect_version, on_unique};
 
 // ---------------------------------------------------------------- categories
@@ -660,37 +660,15 @@ impl Default for ProductQuery {
 }
 
 pub async fn list_products(tx: &mut Tx, tenant_id: i64, q: &ProductQuery) -> StoreResult<Page<Product>> {
-    let mut sql = format!("{SELECT_PRODUCT} WHERE p.tenant_id = $1");
-    let mut a = args![tenant_id];
-    if let Some(active) = q.active {
-        a.push(active.into());
-        sql.push_str(&format!(" AND p.active = ${}", a.len()));
-    }
-    if let Some(k) = q.kind {
-        a.push(k.as_str().into());
-        sql.push_str(&format!(" AND p.kind = ${}", a.len()));
-    }
-    if let Some(c) = q.category_key {
-        a.push(c.into());
-        sql.push_str(&format!(" AND p.category_id = ${}", a.len()));
-    }
+    let mut f = ListSql::new(SELECT_PRODUCT, "p.tenant_id", tenant_id);
+    f.and_some("p.active = ?", q.active);
+    f.and_some("p.kind = ?", q.kind.map(|k| k.as_str()));
+    f.and_some("p.category_id = ?", q.category_key);
     if let Some(e) = &q.external_id {
-        a.push(e.system.trim().to_lowercase().into());
-        a.push(e.id.trim().into());
-        sql.push_str(&format!(
-            " AND p.id IN (SELECT x.product_id FROM product_external_ids x WHERE x.tenant_id = $1 \
-             AND x.system = ${} AND x.external_id = ${})",
-            a.len() - 1,
-            a.len()
-        ));
+        external_ids::push_filter(EXTERNAL, "p.id", e, &mut f);
     }
-    if let Some(c) = q.cursor {
-        a.push(c.0.into());
-        sql.push_str(&format!(" AND p.id > ${}", a.len()));
-    }
-    let limit = q.limit.clamp(1, 200);
-    sql.push_str(&format!(" ORDER BY p.id LIMIT {}", limit + 1));
-    let rows = tx.fetch_all(sql, a, decode_product).await?;
+    let limit = f.page("p.id", q.cursor, q.limit);
+    let rows = tx.fetch_all(f.sql, f.args, decode_product).await?;
     let page = Page::from_rows(rows, limit, |p| p.key);
     let items = with_parts(tx, tenant_id, page.items).await?;
     Ok(Page { items, next: page.next })

@@ -137,6 +137,27 @@ impl Db {
         Ok(Tx { conn, events: Vec::new(), writes: true })
     }
 
+    /// Starts the write transaction of a schema migration. On SQLite the
+    /// connection has foreign-key enforcement switched off first (SQLite
+    /// ignores that switch inside a transaction), which is SQLite's documented
+    /// way to rebuild a table that other tables refer to; the migration checks
+    /// [`Tx::foreign_key_violations`] before it commits, and the connection is
+    /// closed afterwards instead of going back to the pool with enforcement off.
+    /// On PostgreSQL this is [`Db::write`].
+    pub async fn write_schema(&self) -> StoreResult<Tx> {
+        match &*self.backend {
+            Backend::Sqlite { pool, write_gate } => {
+                let guard = write_gate.clone().lock_owned().await;
+                let mut conn = pool.acquire().await?;
+                conn.close_on_drop();
+                sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await?;
+                let t = Transaction::begin(conn, Some(sqlx::SqlSafeStr::into_sql_str("BEGIN IMMEDIATE"))).await?;
+                Ok(Tx { conn: Conn::Sqlite(t, Some(guard)), events: Vec::new(), writes: true })
+            }
+            Backend::Postgres { .. } => self.write().await,
+        }
+    }
+
     /// Starts a transaction that only reads (a consistent snapshot).
     pub async fn read(&self) -> StoreResult<Tx> {
         let conn = match &*self.backend {
@@ -375,6 +396,14 @@ impl_db_row!(SqliteRow, |r, col| {
 });
 impl_db_row!(PgRow, |r, col| Ok(r.try_get::<Option<OffsetDateTime>, _>(col)?));
 
+/// A point inside a transaction to return to (see [`Tx::savepoint`]). One at
+/// a time: savepoints are not nested.
+#[derive(Debug)]
+#[must_use = "a savepoint is released or rolled back to"]
+pub struct Savepoint {
+    events: usize,
+}
+
 /// A transaction on either engine.
 pub struct Tx {
     conn: Conn,
@@ -489,6 +518,38 @@ impl Tx {
             Dialect::Postgres => " FOR UPDATE",
             Dialect::Sqlite => "",
         }
+    }
+
+    /// Rows that break a foreign key (SQLite, after a migration ran with
+    /// enforcement off), as `table` names; always empty on PostgreSQL, which
+    /// never defers the check.
+    pub async fn foreign_key_violations(&mut self) -> StoreResult<Vec<String>> {
+        match self.dialect() {
+            Dialect::Sqlite => self.fetch_all("PRAGMA foreign_key_check", vec![], |r| r.text("table")).await,
+            Dialect::Postgres => Ok(vec![]),
+        }
+    }
+
+    /// Marks a point this transaction can return to with
+    /// [`Tx::rollback_to`], e.g. to undo one row of an import and keep the
+    /// others. Events buffered after the point are dropped with it.
+    pub async fn savepoint(&mut self) -> StoreResult<Savepoint> {
+        self.execute("SAVEPOINT nave_sp", vec![]).await?;
+        Ok(Savepoint { events: self.events.len() })
+    }
+
+    /// Undoes everything since the savepoint (which is then gone).
+    pub async fn rollback_to(&mut self, sp: Savepoint) -> StoreResult<()> {
+        self.execute("ROLLBACK TO SAVEPOINT nave_sp", vec![]).await?;
+        self.execute("RELEASE SAVEPOINT nave_sp", vec![]).await?;
+        self.events.truncate(sp.events);
+        Ok(())
+    }
+
+    /// Keeps everything since the savepoint.
+    pub async fn release(&mut self, _sp: Savepoint) -> StoreResult<()> {
+        self.execute("RELEASE SAVEPOINT nave_sp", vec![]).await?;
+        Ok(())
     }
 
     /// Buffers an event; it is numbered and written at commit (see module doc).

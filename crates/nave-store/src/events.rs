@@ -58,13 +58,34 @@ pub(crate) async fn write_buffered(tx: &mut Tx, events: Vec<NewEvent>) -> StoreR
         )
         .await?;
     let at = now();
-    for (i, e) in events.into_iter().enumerate() {
-        tx.execute(
-            "INSERT INTO events (tenant_id, position, public_id, event_type, record_type, record_id, version, \
-             occurred_at, source, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            args![
+    // Many events (an import's batch) go in a few statements of up to 100 rows each.
+    let mut position = last - n + 1;
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        let chunk: Vec<NewEvent> = events.by_ref().take(100).collect();
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 10;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9,
+                    b + 10
+                )
+            })
+            .collect();
+        let mut a = Vec::with_capacity(chunk.len() * 10);
+        for e in chunk {
+            a.extend(args![
                 tenant_id,
-                last - n + 1 + i as i64,
+                position,
                 PublicId::new(),
                 e.event_type,
                 e.record_type.as_str(),
@@ -73,7 +94,16 @@ pub(crate) async fn write_buffered(tx: &mut Tx, events: Vec<NewEvent>) -> StoreR
                 at,
                 e.source,
                 e.payload.to_string()
-            ],
+            ]);
+            position += 1;
+        }
+        tx.execute(
+            format!(
+                "INSERT INTO events (tenant_id, position, public_id, event_type, record_type, record_id, version, \
+                 occurred_at, source, payload) VALUES {}",
+                rows.join(", ")
+            ),
+            a,
         )
         .await?;
     }

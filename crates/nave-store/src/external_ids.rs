@@ -6,6 +6,7 @@ use nave_domain::DomainError;
 use nave_domain::external_id::ExternalId;
 
 use crate::db::Tx;
+use crate::page::ListSql;
 use crate::{StoreResult, args, on_unique};
 
 /// Where one record type keeps its external ids.
@@ -26,6 +27,22 @@ pub const PRODUCTS: Table = Table {
     owner: "product_id",
     unique: "product_external_ids_system_key",
     record: "product",
+};
+
+/// The accounts' external ids.
+pub const ACCOUNTS: Table = Table {
+    table: "account_external_ids",
+    owner: "account_id",
+    unique: "account_external_ids_system_key",
+    record: "account",
+};
+
+/// The contacts' external ids.
+pub const CONTACTS: Table = Table {
+    table: "contact_external_ids",
+    owner: "contact_id",
+    unique: "contact_external_ids_system_key",
+    record: "contact",
 };
 
 /// Schema of an external id (documentation only; the type is `nave_domain::external_id::ExternalId`).
@@ -66,6 +83,11 @@ pub async fn load(tx: &mut Tx, t: Table, tenant_id: i64, owners: &[i64]) -> Stor
 pub async fn replace(tx: &mut Tx, t: Table, tenant_id: i64, owner: i64, ids: &[ExternalId]) -> StoreResult<()> {
     tx.execute(format!("DELETE FROM {} WHERE tenant_id = $1 AND {} = $2", t.table, t.owner), args![tenant_id, owner])
         .await?;
+    insert(tx, t, tenant_id, owner, ids).await
+}
+
+/// Writes the external ids of a new record (checked as for [`replace`]).
+pub async fn insert(tx: &mut Tx, t: Table, tenant_id: i64, owner: i64, ids: &[ExternalId]) -> StoreResult<()> {
     for e in ids {
         let r = tx
             .execute(
@@ -81,4 +103,29 @@ pub async fn replace(tx: &mut Tx, t: Table, tenant_id: i64, owner: i64, ids: &[E
         })?;
     }
     Ok(())
+}
+
+/// The key of the record holding this external id, if any: one lookup in
+/// the unique key, whatever the table's statistics say.
+pub async fn owner_of(tx: &mut Tx, t: Table, tenant_id: i64, e: &ExternalId) -> StoreResult<Option<i64>> {
+    tx.fetch_optional(
+        format!(
+            "SELECT {} AS owner FROM {} WHERE tenant_id = $1 AND system = $2 AND external_id = $3",
+            t.owner, t.table
+        ),
+        args![tenant_id, e.system.trim().to_lowercase(), e.id.trim()],
+        |r| r.i64("owner"),
+    )
+    .await
+}
+
+/// Adds to a list the condition "the record `key_column` holds this external id".
+pub fn push_filter(t: Table, key_column: &str, e: &ExternalId, f: &mut ListSql) {
+    f.and_all(
+        &format!(
+            "{key_column} IN (SELECT x.{} FROM {} x WHERE x.tenant_id = $1 AND x.system = ? AND x.external_id = ?)",
+            t.owner, t.table
+        ),
+        args![e.system.trim().to_lowercase(), e.id.trim()],
+    );
 }

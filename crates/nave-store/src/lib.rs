@@ -7,11 +7,13 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod addresses;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod catalog;
+pub mod contacts;
 pub mod db;
 pub mod events;
 pub mod external_ids;

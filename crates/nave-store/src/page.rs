@@ -6,6 +6,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::db::Arg;
+
 /// A position in a list: the key of the last row seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor(pub i64);
@@ -66,6 +68,54 @@ pub(crate) async fn fetch_page<T>(
     Ok(Page::from_rows(rows, limit, key))
 }
 
+/// The SQL of a list being assembled: conditions are added with their
+/// values (numbered `$N` as they come), then one keyset page is asked for.
+#[derive(Debug)]
+pub struct ListSql {
+    pub sql: String,
+    pub args: Vec<Arg>,
+}
+
+impl ListSql {
+    /// `{select} WHERE {tenant_column} = $1`.
+    pub fn new(select: &str, tenant_column: &str, tenant_id: i64) -> Self {
+        ListSql { sql: format!("{select} WHERE {tenant_column} = $1"), args: vec![tenant_id.into()] }
+    }
+
+    /// Appends ` AND {condition}` with its value in place of the `?`, e.g.
+    /// `and("a.archived = ?", false)`.
+    pub fn and(&mut self, condition: &str, value: impl Into<Arg>) {
+        self.and_all(condition, vec![value.into()]);
+    }
+
+    /// Appends ` AND {condition}` with one value for each `?`, in order.
+    pub fn and_all(&mut self, condition: &str, values: Vec<Arg>) {
+        self.sql.push_str(" AND ");
+        let mut parts = condition.split('?');
+        self.sql.push_str(parts.next().unwrap_or_default());
+        for (part, value) in parts.zip(values) {
+            self.args.push(value);
+            self.sql.push_str(&format!("${}{part}", self.args.len()));
+        }
+    }
+
+    /// [`ListSql::and`] when there is a value.
+    pub fn and_some<T: Into<Arg>>(&mut self, condition: &str, value: Option<T>) {
+        if let Some(v) = value {
+            self.and(condition, v);
+        }
+    }
+
+    /// Asks for the rows after `cursor` in the order of `key`, one more than
+    /// the page holds (see [`Page::from_rows`]); returns the page size.
+    pub fn page(&mut self, key: &str, cursor: Option<Cursor>, limit: i64) -> i64 {
+        self.and_some(&format!("{key} > ?"), cursor.map(|c| c.0));
+        let limit = limit.clamp(1, 200);
+        self.sql.push_str(&format!(" ORDER BY {key} LIMIT {}", limit + 1));
+        limit
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +125,22 @@ mod tests {
         assert_eq!(Cursor::decode(&Cursor(42).encode()), Ok(Cursor(42)));
         assert_eq!(Cursor::decode("nope"), Err(InvalidCursor));
         assert_eq!(Cursor::decode(""), Err(InvalidCursor));
+    }
+
+    #[test]
+    fn list_sql_numbers_its_values_in_order() {
+        let mut q = ListSql::new("SELECT * FROM t", "t.tenant_id", 1);
+        q.and("t.archived = ?", false);
+        q.and_all("(t.owner_id = ? OR t.team_id = ?)", crate::args![7_i64, 8_i64]);
+        q.and_some::<i64>("t.owner_id = ?", None);
+        let limit = q.page("t.id", Some(Cursor(9)), 500);
+        assert_eq!(limit, 200);
+        assert_eq!(
+            q.sql,
+            "SELECT * FROM t WHERE t.tenant_id = $1 AND t.archived = $2 AND (t.owner_id = $3 OR t.team_id = $4) \
+             AND t.id > $5 ORDER BY t.id LIMIT 201"
+        );
+        assert_eq!(q.args.len(), 5);
     }
 
     #[test]

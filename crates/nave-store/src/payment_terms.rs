@@ -139,11 +139,24 @@ pub async fn update(
     Ok(after)
 }
 
-/// Deletes payment terms. (Accounts and invoices that use them will refuse
-/// this once they exist; deactivate instead.)
+/// Deletes payment terms no account uses (invoices will be added to the
+/// check); otherwise says how many use them: deactivate them instead.
 pub async fn delete(tx: &mut Tx, actor: &Actor, id: PublicId, if_version: Option<i64>) -> StoreResult<()> {
     let before = get(tx, actor.tenant_id, id).await?.ok_or(DomainError::NotFound { record: "payment_terms" })?;
     expect_version("payment_terms", before.version, if_version)?;
+    let used = tx
+        .scalar_i64(
+            "SELECT COUNT(*) AS v FROM accounts WHERE tenant_id = $1 AND payment_terms_id = $2",
+            args![actor.tenant_id, before.key],
+        )
+        .await?;
+    if used > 0 {
+        return Err(DomainError::Conflict(format!(
+            "{} cannot be deleted: {used} account(s) use them; deactivate them instead",
+            before.name
+        ))
+        .into());
+    }
     tx.execute("DELETE FROM payment_terms WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key])
         .await?;
     audit::deleted(tx, actor, T, id, before.version + 1, &before).await

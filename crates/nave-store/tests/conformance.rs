@@ -23,16 +23,9 @@ fn eur() -> Currency {
 
 fn new_account(name: &str) -> NewAccount {
     NewAccount {
-        name: name.into(),
         kinds: vec![AccountKind::Customer],
-        parent_id: None,
-        owner_id: None,
-        team_id: None,
-        currency: eur(),
         credit_limit: Some("1000.00".into()),
-        tax_id: None,
-        tax_treatment: nave_domain::tax::TaxTreatment::Standard,
-        tags: vec![],
+        ..NewAccount::named(name, eur())
     }
 }
 

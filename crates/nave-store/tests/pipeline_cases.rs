@@ -3,7 +3,6 @@
 
 use nave_domain::DomainError;
 use nave_domain::access::RecordType;
-use nave_domain::account::AccountKind;
 use nave_domain::case::{CaseAction, CaseKind, CasePriority, CaseStatus};
 use nave_domain::email::Email;
 use nave_domain::forecast::YearMonth;
@@ -43,18 +42,7 @@ async fn user(tx: &mut Tx, email: &str, role: &str) -> users::User {
 }
 
 async fn account(tx: &mut Tx, name: &str) -> accounts::Account {
-    let new = NewAccount {
-        name: name.into(),
-        kinds: vec![AccountKind::Customer],
-        parent_id: None,
-        owner_id: None,
-        team_id: None,
-        currency: Currency::parse("EUR").unwrap(),
-        credit_limit: None,
-        tax_id: None,
-        tax_treatment: nave_domain::tax::TaxTreatment::Standard,
-        tags: vec![],
-    };
+    let new = NewAccount::named(name, Currency::parse("EUR").unwrap());
     accounts::create(tx, &system(), new).await.unwrap()
 }
 

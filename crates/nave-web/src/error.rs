@@ -30,7 +30,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden | ErrorCode::CrossSiteRequest => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::Conflict | ErrorCode::InvalidTransition => StatusCode::CONFLICT,
+        ErrorCode::Conflict | ErrorCode::InvalidTransition | ErrorCode::LikelyDuplicate => StatusCode::CONFLICT,
         ErrorCode::VersionMismatch => StatusCode::PRECONDITION_FAILED,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -50,13 +50,31 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// The record's current version (version mismatches).
     pub current_version: Option<i64>,
+    /// The records a new one looks like (likely duplicates).
+    pub candidates: Vec<DuplicateCandidate>,
+}
+
+/// A record that a new one looks like, and why (`likely_duplicate` problems).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DuplicateCandidate {
+    pub id: String,
+    pub name: String,
+    /// `same_name`, `same_domain`, `same_tax_id`, `same_phone`.
+    pub reasons: Vec<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), errors: vec![], retry_after: None, current_version: None }
+        Self {
+            code,
+            detail: detail.into(),
+            errors: vec![],
+            retry_after: None,
+            current_version: None,
+            candidates: vec![],
+        }
     }
 
     pub fn not_found(record: &str) -> Self {
@@ -141,6 +159,9 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i64>,
+    /// The records a new one looks like (`likely_duplicate` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<DuplicateCandidate>,
 }
 
 impl ApiError {
@@ -154,6 +175,7 @@ impl ApiError {
             request_id: request_id(),
             errors: self.errors.clone(),
             current_version: self.current_version,
+            candidates: self.candidates.clone(),
         }
     }
 }

@@ -22,6 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub mod api;
 pub mod assets;
+pub mod csv_export;
 pub mod error;
 pub mod extract;
 pub mod pages;
@@ -53,7 +54,12 @@ pub fn app(state: AppState) -> Router {
         .route("/logout", post(pages::auth::logout))
         .route("/accounts", get(pages::accounts::list).post(pages::accounts::create))
         .route("/accounts/new", get(pages::accounts::new_form))
-        .route("/accounts/{id}", get(pages::accounts::show))
+        .route("/accounts/{id}", get(pages::accounts::show).post(pages::accounts::update))
+        .route("/accounts/{id}/edit", get(pages::accounts::edit_form))
+        .route("/accounts/{id}/contacts", post(pages::contacts::create))
+        .route("/accounts/{id}/contacts/new", get(pages::contacts::new_form))
+        .route("/contacts/{id}", get(pages::contacts::show).post(pages::contacts::update))
+        .route("/contacts/{id}/edit", get(pages::contacts::edit_form))
         .route("/opportunities", get(pages::pipeline::list).post(pages::pipeline::create))
         .route("/opportunities/new", get(pages::pipeline::new_form))
         .route("/opportunities/{id}", get(pages::pipeline::show).post(pages::pipeline::update))

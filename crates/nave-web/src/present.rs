@@ -42,9 +42,9 @@ pub fn visible_or_404(
     if p.may(record_type, action, own) { Ok(()) } else { Err(ApiError::not_found(record_type.as_str())) }
 }
 
-/// Checks `action` on a loaded record: 404 when the principal may not even
-/// read it (its existence does not leak), 403 when they may read but not act.
-pub fn may_act_on(
+/// Checks `action` on a record the principal asked for: absent (404) when
+/// they may not even read it, forbidden (403) when they may read but not act.
+pub fn may_act(
     p: &Principal,
     record_type: RecordType,
     action: Action,

@@ -8,6 +8,9 @@ fn the_openapi_document_matches_its_snapshot() {
     for path in [
         "/api/v1/accounts",
         "/api/v1/accounts/{id}",
+        "/api/v1/accounts/{id}/contacts",
+        "/api/v1/contacts",
+        "/api/v1/contacts/{id}",
         "/api/v1/users",
         "/api/v1/roles",
         "/api/v1/teams",

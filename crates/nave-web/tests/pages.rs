@@ -168,6 +168,13 @@ async fn every_page_renders_for_every_role_and_reps_never_see_credit_limits(db: 
         let set = app.login(&email, PASSWORD).await.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
         let cookie = cookie_pair(&set);
         let own_path = format!("/accounts/{}", own["id"].as_str().unwrap());
+        let (_, contact) = support::json(
+            app.post("/api/v1/contacts", &admin, &json!({"account_id": own["id"], "last_name": "Lee"})).await,
+        )
+        .await;
+        let contact_path = format!("/contacts/{}", contact["id"].as_str().unwrap());
+        let (edit_path, new_contact_path, contact_edit_path) =
+            (format!("{own_path}/edit"), format!("{own_path}/contacts/new"), format!("{contact_path}/edit"));
         for path in [
             "/",
             "/accounts",
@@ -176,6 +183,10 @@ async fn every_page_renders_for_every_role_and_reps_never_see_credit_limits(db: 
             "/admin/users",
             own_path.as_str(),
             acc_path.as_str(),
+            edit_path.as_str(),
+            new_contact_path.as_str(),
+            contact_path.as_str(),
+            contact_edit_path.as_str(),
             "/no/such/page",
         ] {
             let r = app.client.get(app.url(path)).header("cookie", &cookie).send().await.unwrap();

@@ -4,7 +4,9 @@
 //! loads once. Each feature adds its demo data here.
 
 use nave_domain::account::AccountKind;
+use nave_domain::address::{AccountAddress, PostalAddress};
 use nave_domain::catalog::ProductKind;
+use nave_domain::contact::{ConsentChange, Phone};
 use nave_domain::email::Email;
 use nave_domain::external_id::ExternalId;
 use nave_domain::ids::PublicId;
@@ -15,6 +17,7 @@ use nave_store::accounts::{self, NewAccount};
 use nave_store::audit::Actor;
 use nave_store::auth::hash_password;
 use nave_store::catalog::{self, ComponentInput, ProductInput, SupplierInput, WarehouseInput};
+use nave_store::contacts::{self, NewContact};
 use nave_store::price_lists::{self, ItemInput, PriceListInput};
 use nave_store::stock::{self, StockLineInput};
 use nave_store::taxes::{self, TaxInput};
@@ -150,6 +153,165 @@ const SECOND: &[&str] = &[
 ];
 const SUFFIX: &[&str] = &["Ltd", "GmbH", "Inc.", "S.A.", "& Co.", "LLC", "B.V.", "AB"];
 const TAGS: &[&str] = &["wholesale", "retail", "export", "key account", "new", "seasonal"];
+const INDUSTRIES: &[&str] = &[
+    "Construction",
+    "Manufacturing",
+    "Retail",
+    "Wholesale",
+    "Hospitality",
+    "Facilities management",
+    "Agriculture",
+    "Logistics",
+    "Healthcare",
+    "Education",
+    "Public sector",
+    "Energy",
+];
+/// Cities by currency: (city, region, postal code prefix, country).
+const CITIES_USD: &[(&str, &str, &str, &str)] = &[
+    ("Chicago", "IL", "606", "US"),
+    ("Denver", "CO", "802", "US"),
+    ("Austin", "TX", "787", "US"),
+    ("Portland", "OR", "972", "US"),
+    ("Columbus", "OH", "432", "US"),
+    ("Raleigh", "NC", "276", "US"),
+];
+const CITIES_GBP: &[(&str, &str, &str, &str)] = &[
+    ("Leeds", "West Yorkshire", "LS1", "GB"),
+    ("Bristol", "", "BS1", "GB"),
+    ("Glasgow", "", "G2", "GB"),
+    ("Hull", "East Riding", "HU1", "GB"),
+];
+const CITIES_EUR: &[(&str, &str, &str, &str)] = &[
+    ("Hamburg", "", "20", "DE"),
+    ("Lyon", "", "690", "FR"),
+    ("Utrecht", "", "35", "NL"),
+    ("Valencia", "", "460", "ES"),
+    ("Turin", "TO", "101", "IT"),
+    ("Graz", "", "80", "AT"),
+];
+const STREETS: &[&str] = &[
+    "Mill Lane",
+    "Harbour Road",
+    "Station Street",
+    "Industrial Park",
+    "Market Square",
+    "Canal Side",
+    "Commerce Drive",
+    "Orchard Way",
+];
+const PEOPLE_FIRST: &[&str] = &[
+    "Anna", "Ben", "Chloe", "David", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Keiko", "Liam", "Maya",
+    "Nils", "Olivia", "Pedro", "Rosa", "Sam", "Tara", "Umar", "Vera", "Wei", "Yusuf", "Zoe",
+];
+const PEOPLE_LAST: &[&str] = &[
+    "Andersen", "Baker", "Costa", "Dubois", "Evans", "Fischer", "García", "Hughes", "Ivanova", "Jensen", "Kowalski",
+    "Lambert", "Müller", "Nakamura", "O'Brien", "Patel", "Quinn", "Rossi", "Schmidt", "Thompson", "Varga", "Walsh",
+];
+const TITLES: &[&str] = &[
+    "Purchasing manager",
+    "Head of operations",
+    "Accounts payable",
+    "Managing director",
+    "Site manager",
+    "Buyer",
+    "Office manager",
+    "Warehouse lead",
+];
+const CONSENT_SOURCES: &[&str] = &["web form", "trade fair", "newsletter sign-up", "phone call"];
+
+/// A demo phone number for a currency's country, in a range kept for fiction where there is one.
+fn demo_phone(code: &str, n: u64) -> String {
+    match code {
+        "USD" => format!("+1 312 555 {:04}", 100 + n % 100),
+        "GBP" => format!("+44 113 496 {:04}", n % 1000),
+        _ => format!("+49 40 5550 {:04}", n % 10_000),
+    }
+}
+
+/// Industry, website, phone and addresses of a demo account.
+fn crm_details(rng: &mut Lcg, name: &str, code: &str) -> (String, String, String, Vec<AccountAddress>) {
+    let slug: String = name
+        .split_whitespace()
+        .take(2)
+        .map(|w| w.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-");
+    let cities = match code {
+        "USD" => CITIES_USD,
+        "GBP" => CITIES_GBP,
+        _ => CITIES_EUR,
+    };
+    let address = |rng: &mut Lcg, label: &str| {
+        let (city, region, postal, country) = *rng.pick(cities);
+        PostalAddress {
+            label: label.to_string(),
+            line1: format!("{} {}", 1 + rng.next() % 180, rng.pick(STREETS)),
+            line2: None,
+            city: city.into(),
+            region: Some(region.to_string()).filter(|r| !r.is_empty()),
+            postal_code: Some(format!("{postal}{:02}", rng.next() % 100)),
+            country: country.into(),
+        }
+    };
+    let mut addresses = vec![AccountAddress::of(address(rng, "Head office"), true, true)];
+    if rng.chance(30) {
+        addresses[0].is_default_shipping = false;
+        addresses.push(AccountAddress::of(address(rng, "Warehouse"), false, true));
+    }
+    let phone = demo_phone(code, rng.next());
+    (rng.pick(INDUSTRIES).to_string(), format!("https://www.{slug}.example"), phone, addresses)
+}
+
+/// One to four people at a demo account, some of whom agreed to marketing
+/// (at some time in the last three years).
+fn demo_contacts(rng: &mut Lcg, account: PublicId, website: &str, code: &str) -> Vec<NewContact> {
+    let domain = website.trim_start_matches("https://www.");
+    let mut out: Vec<NewContact> = Vec::new();
+    for _ in 0..1 + rng.next() % 4 {
+        let first = *rng.pick(PEOPLE_FIRST);
+        let last = *rng.pick(PEOPLE_LAST);
+        if out.iter().any(|c| c.first_name == first && c.last_name == last) {
+            continue;
+        }
+        let local: String = format!("{first}.{last}")
+            .to_lowercase()
+            .chars()
+            .map(|c| match c {
+                'á' | 'à' | 'ä' => 'a',
+                'é' | 'è' => 'e',
+                'í' => 'i',
+                'ó' | 'ö' => 'o',
+                'ú' | 'ü' => 'u',
+                'ç' => 'c',
+                'ñ' => 'n',
+                c => c,
+            })
+            .filter(|c| c.is_ascii_alphabetic() || *c == '.')
+            .collect();
+        let consent = if rng.chance(35) {
+            let days = (rng.next() % 1000) as i64;
+            ConsentChange {
+                given: Some(true),
+                at: Some(Some(time::OffsetDateTime::now_utc() - time::Duration::days(days + 1))),
+                source: Some(Some(rng.pick(CONSENT_SOURCES).to_string())),
+            }
+        } else {
+            ConsentChange::default()
+        };
+        out.push(NewContact {
+            account_id: Some(account),
+            first_name: first.into(),
+            last_name: last.into(),
+            title: Some(rng.pick(TITLES).to_string()),
+            emails: vec![format!("{local}@{domain}")],
+            phones: vec![Phone { label: "mobile".into(), number: demo_phone(code, rng.next()) }],
+            consent,
+            ..Default::default()
+        });
+    }
+    out
+}
 
 /// Loads the demo company unless it is already there.
 pub async fn load(db: &Db) -> StoreResult<()> {
@@ -194,6 +356,11 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     }
 
     let mut rng = Lcg(2026);
+    // The CRM details draw from their own sequence, so the accounts stay the ones earlier demos had.
+    let mut crm = Lcg(4711);
+    let terms = nave_store::payment_terms::list(&mut tx, DEFAULT_TENANT, false).await?;
+    let term = |name: &str| terms.iter().find(|t| t.name == name).map(|t| t.id);
+    let mut contacts_made = 0;
     let currencies = [("USD", 60), ("EUR", 30), ("GBP", 10)];
     let mut groups: Vec<PublicId> = Vec::new();
     let mut supplier_ids: Vec<PublicId> = Vec::new();
@@ -234,13 +401,12 @@ pub async fn load(db: &Db) -> StoreResult<()> {
         }
         let parent_id =
             if i % 25 != 0 && !groups.is_empty() && rng.chance(10) { Some(*rng.pick(&groups)) } else { None };
+        let is_customer = kinds.contains(&AccountKind::Customer);
+        let (industry, website, phone, addresses) = crm_details(&mut crm, &name, code);
         let new = NewAccount {
-            name,
             kinds,
             parent_id,
             owner_id: Some(*rng.pick(&sellers)),
-            team_id: None,
-            currency: Currency::parse(code).expect("demo currency"),
             credit_limit: limit,
             tax_id: rng.chance(70).then(|| format!("{}{:09}", &code[..2], rng.next() % 1_000_000_000)),
             // Some European customers buy under the reverse charge.
@@ -250,8 +416,24 @@ pub async fn load(db: &Db) -> StoreResult<()> {
                 TaxTreatment::Standard
             },
             tags,
+            industry: Some(industry),
+            website: Some(website.clone()),
+            phone: Some(phone),
+            payment_terms_id: if is_customer {
+                term(["Net 30", "Net 30", "Net 14", "30 days end of month"][(crm.next() % 4) as usize])
+            } else {
+                None
+            },
+            addresses,
+            // Customers are also kept in the accounting package, by its customer number.
+            external_ids: if is_customer { vec![ExternalId::new("erp", format!("C-{}", 10_000 + i))] } else { vec![] },
+            ..NewAccount::named(name, Currency::parse(code).expect("demo currency"))
         };
         let a = accounts::create(&mut tx, &system, new).await?;
+        for c in demo_contacts(&mut crm, a.id, &website, code) {
+            contacts::create(&mut tx, &system, c).await?;
+            contacts_made += 1;
+        }
         if a.tags.iter().any(|t| t == "wholesale") && a.currency.code() == "USD" {
             wholesale_accounts.push(a.id);
         }
@@ -444,8 +626,8 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     let cases = demo_cases(&mut tx, &mut rng, &customers, &goods, support, today).await?;
     tx.commit().await?;
     eprintln!(
-        "Loaded 2 teams, {} users, 150 accounts, 4 taxes, {} product lines with {products} products, 3 warehouses, \
-         {opportunities} opportunities and {cases} cases.",
+        "Loaded 2 teams, {} users, 150 accounts with {contacts_made} contacts, 4 taxes, {} product lines with \
+         {products} products, 3 warehouses, {opportunities} opportunities and {cases} cases.",
         DEMO_USERS.len(),
         DEMO_CATALOG.len()
     );

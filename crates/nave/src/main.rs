@@ -77,6 +77,9 @@ enum Command {
         /// Check every row and report, but write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Accounts: import rows that look like existing accounts (otherwise they are refused).
+        #[arg(long)]
+        allow_duplicates: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -96,6 +99,10 @@ enum Command {
 enum ImportKind {
     /// Products, matched by SKU.
     Products,
+    /// Accounts, matched by external id; likely duplicates are refused.
+    Accounts,
+    /// Contacts, matched by external id; their account by its external id or exact name.
+    Contacts,
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,27 +315,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database.close().await;
             Ok(())
         }
-        Command::Import { kind: ImportKind::Products, file, dry_run, db } => {
+        Command::Import { kind, file, dry_run, allow_duplicates, db } => {
             let cfg = config::load(cli.config.as_deref(), &overrides(&db, None))?;
             init_logs(&cfg, true);
             let database = open(&cfg).await?;
-            let r = import::products(&database, &file, dry_run).await?;
-            let verb = if dry_run { "Dry run: would import" } else { "Imported" };
-            eprintln!(
-                "{verb} {} product(s): {} new, {} updated, {} new product line(s).",
-                r.created + r.updated,
-                r.created,
-                r.updated,
-                r.categories_created
-            );
-            for e in &r.errors {
-                eprintln!("  row {}, column {}: {}", e.row, e.column, e.reason);
+            let company = {
+                let mut tx = database.read().await?;
+                tenants::currency(&mut tx, DEFAULT_TENANT).await?
+            };
+            match kind {
+                ImportKind::Products => {
+                    let mut i = import::products::Products { company, categories_created: 0 };
+                    import_file(&database, &file, dry_run, &mut i).await
+                }
+                ImportKind::Accounts => {
+                    let mut i = import::accounts::Accounts::new(company, allow_duplicates);
+                    import_file(&database, &file, dry_run, &mut i).await
+                }
+                ImportKind::Contacts => {
+                    import_file(&database, &file, dry_run, &mut import::contacts::Contacts::default()).await
+                }
             }
-            if dry_run {
-                eprintln!("Nothing was written.");
-            }
-            anyhow::ensure!(r.errors.is_empty(), "{} row(s) were refused (listed above)", r.errors.len());
-            Ok(())
         }
         Command::User { command: UserCommand::Add { email, role, name, db } } => {
             let cfg = config::load(cli.config.as_deref(), &overrides(&db, None))?;
@@ -341,6 +348,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             token_create(&cfg, &email, name, expires_in_days, source_system).await
         }
     }
+}
+
+/// Runs an import and reports it: a summary, each refused row, and a
+/// non-zero exit status when any row was refused.
+async fn import_file<I: import::Importer>(
+    db: &Db,
+    file: &std::path::Path,
+    dry_run: bool,
+    importer: &mut I,
+) -> anyhow::Result<()> {
+    let r = import::run(db, file, dry_run, importer).await?;
+    let verb = if dry_run { "Dry run: would import" } else { "Imported" };
+    eprintln!(
+        "{verb} {} {}(s): {} new, {} updated{}.",
+        r.created + r.updated,
+        I::NOUN,
+        r.created,
+        r.updated,
+        importer.extra()
+    );
+    for e in &r.errors {
+        eprintln!("  row {}, column {}: {}", e.row, e.column, e.reason);
+    }
+    if dry_run {
+        eprintln!("Nothing was written.");
+    }
+    anyhow::ensure!(r.errors.is_empty(), "{} row(s) were refused (listed above)", r.errors.len());
+    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -3,9 +3,12 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use nave_domain::access::{Action, Capability, Principal, RecordType};
 use nave_domain::account::AccountKind;
+use nave_domain::address::AccountAddress;
+use nave_domain::error::ErrorCode;
+use nave_domain::external_id::{ExternalId, parse_pair};
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
 use nave_domain::tax::TaxTreatment;
@@ -14,9 +17,9 @@ use serde::Deserialize;
 
 use super::double_option;
 use crate::begin_write;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, DuplicateCandidate, Problem};
 use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
-use crate::present::{ListResponse, may_act_on, present, present_page, visible_or_404};
+use crate::present::{may_act, present, present_page, visible_or_404};
 use crate::state::AppState;
 use crate::write::Writer;
 
@@ -39,34 +42,63 @@ pub struct AccountFilter {
     pub updated_since: Option<String>,
     /// Search words: each must begin a word of the account's name, tax id or tags.
     pub q: Option<String>,
+    /// `system:id`: the account holding this id in another system, e.g. `erp:C-1001`.
+    pub external_id: Option<String>,
     pub limit: Option<i64>,
     pub after: Option<String>,
+    /// `csv` for a CSV export of this page (the columns `nave import accounts` reads;
+    /// `credit_limit` only for roles that may see it).
+    pub format: Option<String>,
+}
+
+/// Reads an RFC 3339 time from a query parameter.
+pub fn parse_time(field: &str, s: Option<&str>) -> ApiResult<Option<time::OffsetDateTime>> {
+    s.map(|s| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z"))
+    })
+    .transpose()
+}
+
+/// Reads `?archived=` of a list: `false` (default), `true` or `all` (`None`).
+pub fn parse_archived(s: Option<&str>) -> ApiResult<Option<bool>> {
+    match s {
+        None | Some("false") => Ok(Some(false)),
+        Some("true") => Ok(Some(true)),
+        Some("all") => Ok(None),
+        Some(_) => Err(ApiError::invalid("archived", "must be true, false or all")),
+    }
+}
+
+/// Reads `?external_id=system:id`.
+pub fn parse_external_id(s: Option<&str>) -> ApiResult<Option<ExternalId>> {
+    s.map(|e| parse_pair(e).ok_or_else(|| ApiError::invalid("external_id", "must be system:id"))).transpose()
+}
+
+/// Is the list asked for as CSV (`?format=csv`) rather than JSON?
+pub fn wants_csv(format: Option<&str>) -> ApiResult<bool> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(_) => Err(ApiError::invalid("format", "must be json or csv")),
+    }
 }
 
 #[utoipa::path(get, path = "/accounts", tag = "accounts", params(AccountFilter),
-    responses((status = 200, description = "A page of accounts the caller may see", body = inline(AccountList))))]
+    responses((status = 200, description = "A page of accounts the caller may see (JSON, or CSV with `format=csv`)",
+        body = inline(AccountList))))]
 pub async fn list_accounts(
     State(app): State<AppState>,
     auth: ApiAuth,
     Query(f): Query<AccountFilter>,
-) -> ApiResult<Json<ListResponse>> {
+) -> ApiResult<Response> {
     let scope = auth.require(T, Action::Read)?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
-    let archived = match f.archived.as_deref() {
-        None | Some("false") => Some(false),
-        Some("true") => Some(true),
-        Some("all") => None,
-        Some(_) => return Err(ApiError::invalid("archived", "must be true, false or all")),
-    };
-    let updated_since = f
-        .updated_since
-        .as_deref()
-        .map(|s| {
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| ApiError::invalid("updated_since", "must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z"))
-        })
-        .transpose()?;
-    let mut tx = app.db.autocommit().await?;
+    let archived = parse_archived(f.archived.as_deref())?;
+    let updated_since = parse_time("updated_since", f.updated_since.as_deref())?;
+    let external_id = parse_external_id(f.external_id.as_deref())?;
+    let csv = wants_csv(f.format.as_deref())?;
+    let mut tx = app.db.read().await?;
     let owner_id = match f.owner_id {
         Some(o) => Some(nave_store::users::resolve(&mut tx, auth.0.tenant_id, o, "owner_id").await?),
         None => None,
@@ -78,12 +110,18 @@ pub async fn list_accounts(
         archived,
         updated_since,
         words: f.q.as_deref().map(nave_domain::search::query_words).unwrap_or_default(),
+        external_id,
         cursor: paging.cursor()?,
         limit: paging.limit()?,
     };
     let page = accounts::list(&mut tx, auth.0.tenant_id, &q).await?;
+    if csv {
+        let names = crate::csv_export::Names::load(&mut tx, auth.0.tenant_id).await?;
+        tx.commit().await?;
+        return crate::csv_export::accounts(&auth.0, &page.items, &names);
+    }
     tx.commit().await?;
-    Ok(Json(present_page(&auth.0, T, &page.items, page.next.map(|c| c.encode()))?))
+    Ok(Json(present_page(&auth.0, T, &page.items, page.next.map(|c| c.encode()))?).into_response())
 }
 
 /// Schema of an account page (documentation only).
@@ -122,6 +160,61 @@ pub struct CreateAccountRequest {
     pub tax_treatment: Option<TaxTreatment>,
     #[serde(default)]
     pub tags: Vec<String>,
+    pub industry: Option<String>,
+    /// A web address, e.g. `https://www.example.com`.
+    pub website: Option<String>,
+    pub phone: Option<String>,
+    /// Payment terms the account's invoices get by default (active ones).
+    #[schema(value_type = Option<String>)]
+    pub payment_terms_id: Option<PublicId>,
+    #[serde(default)]
+    pub notes: String,
+    /// Postal addresses; at most one default billing and one default shipping
+    /// address (the first address stands in for a missing default).
+    #[serde(default)]
+    #[schema(value_type = Vec<nave_store::addresses::AccountAddressSchema>)]
+    pub addresses: Vec<AccountAddress>,
+    /// Ids in other systems: `[{"system": "erp", "id": "C-1001"}]`.
+    #[serde(default)]
+    #[schema(value_type = Vec<nave_store::external_ids::ExternalIdSchema>)]
+    pub external_ids: Vec<ExternalId>,
+    /// Create the account even when it looks like an existing one (otherwise
+    /// a likely duplicate is answered with 409 `likely_duplicate` listing the candidates).
+    #[serde(default)]
+    pub allow_duplicate: bool,
+}
+
+/// Refuses a new account that looks like existing ones: `likely_duplicate`,
+/// naming the candidates `p` may see (others are only counted).
+pub async fn refuse_duplicates(tx: &mut nave_store::Tx, p: &Principal, new: &NewAccount) -> ApiResult<()> {
+    let found = accounts::likely_duplicates(tx, p.tenant_id, &new.match_keys()).await?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    let (seen, hidden): (Vec<_>, Vec<_>) = found.into_iter().partition(|c| p.may(T, Action::Read, c.ownership));
+    let mut parts: Vec<String> = seen
+        .iter()
+        .map(|c| {
+            let why: Vec<&str> = c.reasons.iter().map(|r| r.describe()).collect();
+            format!("{} ({})", c.name, why.join(", "))
+        })
+        .collect();
+    if !hidden.is_empty() {
+        parts.push(format!("{} account(s) you may not see", hidden.len()));
+    }
+    let mut e = ApiError::new(
+        ErrorCode::LikelyDuplicate,
+        format!("{} looks like an account that exists: {}", new.name.trim(), parts.join("; ")),
+    );
+    e.candidates = seen
+        .into_iter()
+        .map(|c| DuplicateCandidate {
+            id: c.id.to_string(),
+            name: c.name,
+            reasons: c.reasons.iter().map(|r| r.as_str().to_string()).collect(),
+        })
+        .collect();
+    Err(e)
 }
 
 fn may_set_credit_limit(auth: &ApiAuth) -> ApiResult<()> {
@@ -134,7 +227,9 @@ fn may_set_credit_limit(auth: &ApiAuth) -> ApiResult<()> {
 
 #[utoipa::path(post, path = "/accounts", tag = "accounts", request_body = CreateAccountRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
-    responses((status = 201, body = Account), (status = 422, body = Problem)))]
+    responses((status = 201, body = Account),
+        (status = 409, description = "`likely_duplicate`: the account looks like existing ones (`candidates`)", body = Problem),
+        (status = 422, body = Problem)))]
 pub async fn create_account(
     State(app): State<AppState>,
     auth: ApiAuth,
@@ -157,7 +252,22 @@ pub async fn create_account(
         tax_id: b.tax_id,
         tax_treatment: b.tax_treatment.unwrap_or(TaxTreatment::Standard),
         tags: b.tags,
+        industry: b.industry,
+        website: b.website,
+        phone: b.phone,
+        payment_terms_id: b.payment_terms_id,
+        notes: b.notes,
+        addresses: b.addresses,
+        external_ids: b.external_ids,
+        archived: false,
     };
+    accounts::validate(&new)?;
+    if !b.allow_duplicate {
+        refuse_duplicates(w.tx(), &auth.0, &new).await.map_err(|mut e| {
+            e.detail.push_str(". Send \"allow_duplicate\": true to create it anyway.");
+            e
+        })?;
+    }
     let acc = accounts::create(w.tx(), &auth.actor(), new).await?;
     let body = present(&auth.0, T, &acc)?;
     w.respond(StatusCode::CREATED, &body).await
@@ -206,6 +316,22 @@ pub struct UpdateAccountRequest {
     #[schema(value_type = Option<String>)]
     pub tax_treatment: Option<TaxTreatment>,
     pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub industry: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub website: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub payment_terms_id: Option<Option<PublicId>>,
+    pub notes: Option<String>,
+    /// Replaces the list.
+    #[schema(value_type = Option<Vec<nave_store::addresses::AccountAddressSchema>>)]
+    pub addresses: Option<Vec<AccountAddress>>,
+    /// Replaces the list.
+    #[schema(value_type = Option<Vec<nave_store::external_ids::ExternalIdSchema>>)]
+    pub external_ids: Option<Vec<ExternalId>>,
     pub archived: Option<bool>,
 }
 
@@ -214,7 +340,7 @@ pub struct UpdateAccountRequest {
 async fn load_for(w: &mut Writer, auth: &ApiAuth, id: &str, action: Action) -> ApiResult<Account> {
     let id = super::parse_id("account", id)?;
     let acc = accounts::get(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("account"))?;
-    may_act_on(&auth.0, T, action, acc.ownership)?;
+    may_act(&auth.0, T, action, acc.ownership)?;
     Ok(acc)
 }
 
@@ -245,6 +371,13 @@ pub async fn update_account(
         tax_id: b.tax_id,
         tax_treatment: b.tax_treatment,
         tags: b.tags,
+        industry: b.industry,
+        website: b.website,
+        phone: b.phone,
+        payment_terms_id: b.payment_terms_id,
+        notes: b.notes,
+        addresses: b.addresses,
+        external_ids: b.external_ids,
         archived: b.archived,
     };
     let acc = accounts::update(w.tx(), &auth.actor(), &before, req.if_match, patch).await?;
@@ -254,7 +387,7 @@ pub async fn update_account(
 
 #[utoipa::path(delete, path = "/accounts/{id}", tag = "accounts",
     params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Expected version")),
-    responses((status = 204), (status = 409, body = Problem)))]
+    responses((status = 204), (status = 409, description = "Other records refer to the account (archive it instead)", body = Problem)))]
 pub async fn delete_account(
     State(app): State<AppState>,
     auth: ApiAuth,

@@ -19,7 +19,7 @@ use super::{double_option, parse_id, user_key};
 use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
-use crate::present::{ListResponse, may_act_on, present, present_page, visible_or_404};
+use crate::present::{ListResponse, may_act, present, present_page, visible_or_404};
 use crate::state::AppState;
 use crate::write::Writer;
 
@@ -208,7 +208,7 @@ async fn load_for(w: &mut Writer, auth: &ApiAuth, id: &str, action: Action) -> A
     let case = cases::get(w.tx(), auth.0.tenant_id, parse_id("case", id)?)
         .await?
         .ok_or_else(|| ApiError::not_found("case"))?;
-    may_act_on(&auth.0, T, action, case.ownership)?;
+    may_act(&auth.0, T, action, case.ownership)?;
     Ok(case)
 }
 

@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use super::{double_option, parse_id};
 use crate::begin_write;
+use crate::csv_export;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiUpload, ApiWrite, ListParams, NoBody, Query};
 use crate::present::{ListResponse, present, present_page};
@@ -160,40 +161,35 @@ fn products_csv(auth: &ApiAuth, items: &[Product], categories: &[ProductCategory
         header.push("cost");
     }
     header.extend(["weight_kg", "barcode", "notes", "active", "external_ids"]);
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let internal = |e: csv::Error| ApiError::internal(&e);
-    w.write_record(&header).map_err(internal)?;
-    for p in items {
-        let external = p.external_ids.iter().map(ExternalId::to_string).collect::<Vec<_>>().join("; ");
-        let category = categories.iter().find(|c| Some(c.key) == p.category_key).map(|c| c.name.as_str()).unwrap_or("");
-        let mut row = vec![
-            p.sku.as_str(),
-            p.name.as_str(),
-            p.description.as_str(),
-            p.kind.as_str(),
-            p.unit.as_str(),
-            category,
-            p.currency.code(),
-            p.list_price.as_str(),
-        ];
-        if shows_cost {
-            row.push(p.cost.as_str());
-        }
-        row.extend([
-            p.weight_kg.as_deref().unwrap_or(""),
-            p.barcode.as_deref().unwrap_or(""),
-            p.notes.as_str(),
-            if p.active { "yes" } else { "no" },
-            external.as_str(),
-        ]);
-        w.write_record(&row).map_err(internal)?;
-    }
-    let body = w.into_inner().map_err(|e| ApiError::internal(&e))?;
-    let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    r.headers_mut()
-        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"products.csv\""));
-    Ok(r)
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|p| {
+            let category =
+                categories.iter().find(|c| Some(c.key) == p.category_key).map(|c| c.name.clone()).unwrap_or_default();
+            let mut row = vec![
+                p.sku.clone(),
+                p.name.clone(),
+                p.description.clone(),
+                p.kind.as_str().to_string(),
+                p.unit.clone(),
+                category,
+                p.currency.code().to_string(),
+                p.list_price.clone(),
+            ];
+            if shows_cost {
+                row.push(p.cost.clone());
+            }
+            row.extend([
+                p.weight_kg.clone().unwrap_or_default(),
+                p.barcode.clone().unwrap_or_default(),
+                p.notes.clone(),
+                csv_export::yes_no(p.active),
+                csv_export::external_ids(&p.external_ids),
+            ]);
+            row
+        })
+        .collect();
+    csv_export::response("products.csv", &header, &rows)
 }
 
 #[utoipa::path(get, path = "/products", tag = "catalog", params(ProductFilter),

@@ -23,6 +23,7 @@ pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod catalog;
+pub mod contacts;
 pub mod events;
 pub mod me;
 pub mod payment_terms;
@@ -105,6 +106,9 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(events::list_events))
         .routes(routes!(accounts::list_accounts, accounts::create_account))
         .routes(routes!(accounts::get_account, accounts::update_account, accounts::delete_account))
+        .routes(routes!(contacts::list_account_contacts))
+        .routes(routes!(contacts::list_contacts, contacts::create_contact))
+        .routes(routes!(contacts::get_contact, contacts::update_contact, contacts::delete_contact))
         .routes(routes!(payment_terms::list_payment_terms, payment_terms::create_payment_terms))
         .routes(routes!(payment_terms::preview_unsaved_terms))
         .routes(routes!(

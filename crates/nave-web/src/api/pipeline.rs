@@ -25,7 +25,7 @@ use super::{double_option, parse_id, user_key};
 use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
-use crate::present::{ListResponse, may_act_on, present, present_page, visible_or_404};
+use crate::present::{ListResponse, may_act, present, present_page, visible_or_404};
 use crate::state::AppState;
 use crate::write::Writer;
 
@@ -385,7 +385,7 @@ async fn load_for(w: &mut Writer, auth: &ApiAuth, id: &str, action: Action) -> A
     let opp = pipeline::get(w.tx(), auth.0.tenant_id, parse_id("opportunity", id)?)
         .await?
         .ok_or_else(|| ApiError::not_found("opportunity"))?;
-    may_act_on(&auth.0, OPP, action, opp.ownership)?;
+    may_act(&auth.0, OPP, action, opp.ownership)?;
     Ok(opp)
 }
 

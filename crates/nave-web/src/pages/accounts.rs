@@ -1,22 +1,31 @@
-//! Account pages: the list, one account, and the new-account form.
+//! Account pages: the list, one account (with its addresses and contacts),
+//! and the account form for new and existing accounts.
 
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use nave_domain::access::{Action, Capability, Principal, RecordType, Scope};
 use nave_domain::account::AccountKind;
+use nave_domain::address::{AccountAddress, PostalAddress};
+use nave_domain::duplicates::Reason;
+use nave_domain::error::{ErrorCode, FieldError};
+use nave_domain::external_id::{ExternalId, parse_pair};
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
-use nave_store::accounts::{self, Account, AccountQuery, NewAccount, Visibility};
+use nave_domain::tax::TaxTreatment;
+use nave_store::accounts::{self, Account, AccountPatch, AccountQuery, NewAccount, Visibility};
 use nave_store::audit::{self, AuditQuery};
+use nave_store::contacts::{self, ContactQuery};
 use nave_store::page::Cursor;
 use serde::Deserialize;
 
-use super::{FormData, FormErrors, Layout, PageAuth, PageResult, fmt_time, form_again, render};
+use super::{FormErrors, Layout, PageAuth, PageError, PageResult, fmt_time, form_errors, render};
+use crate::api::accounts::refuse_duplicates;
 use crate::error::ApiError;
 use crate::extract::actor_of;
-use crate::present::present;
+use crate::present::{may_act, present};
 use crate::state::AppState;
 
 const T: RecordType = RecordType::Account;
@@ -110,14 +119,23 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<L
 /// One account, after field security, for the detail page.
 #[derive(Debug)]
 struct AccountView {
+    id: String,
     name: String,
     archived: bool,
     kinds: String,
     currency: String,
     credit_limit: Option<String>,
     tax_id: String,
+    tax_treatment: &'static str,
+    industry: String,
+    website: String,
+    phone: String,
+    payment_terms: String,
+    notes: String,
     owner: String,
     tags: String,
+    addresses: Vec<AccountAddress>,
+    external_ids: Vec<String>,
     version: i64,
 }
 
@@ -129,27 +147,76 @@ struct HistoryRow {
     changes: String,
 }
 
+/// One contact as a row of the account page.
+#[derive(Debug)]
+struct ContactRow {
+    id: String,
+    name: String,
+    title: String,
+    email: String,
+    phone: String,
+    is_primary: bool,
+    marketing_consent: bool,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage {
     layout: Layout,
     a: AccountView,
+    contacts: Vec<ContactRow>,
+    can_edit: bool,
+    can_add_contact: bool,
     history: Vec<HistoryRow>,
+}
+
+/// The account `id`, when `p` may do `action` to it (404 when they may not
+/// even read it, 403 when they may read but not act).
+async fn account_for(tx: &mut nave_store::Tx, p: &Principal, id: &str, action: Action) -> Result<Account, PageError> {
+    let id: PublicId = id.parse().map_err(|_| ApiError::not_found("account"))?;
+    let a = accounts::get(tx, p.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("account"))?;
+    may_act(p, T, action, a.ownership)?;
+    Ok(a)
 }
 
 /// `GET /accounts/{id}`.
 pub async fn show(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
     let p = &auth.principal;
     p.scope_for(T, Action::Read).ok_or_else(|| ApiError::not_found("account"))?;
-    let id: PublicId = id.parse().map_err(|_| ApiError::not_found("account"))?;
     let mut tx = app.db.read().await?;
-    let a = accounts::get(&mut tx, p.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("account"))?;
-    if !p.may(T, Action::Read, a.ownership) {
-        return Err(ApiError::not_found("account").into());
-    }
+    let a = account_for(&mut tx, p, &id, Action::Read).await?;
     let owner = match a.ownership.owner_id {
         Some(k) => nave_store::users::get_by_key(&mut tx, p.tenant_id, k).await?.map(|u| u.name).unwrap_or_default(),
         None => String::new(),
+    };
+    let payment_terms = match a.payment_terms_id {
+        Some(t) => nave_store::payment_terms::get(&mut tx, p.tenant_id, t).await?.map(|t| t.name).unwrap_or_default(),
+        None => String::new(),
+    };
+    let contacts = match p.scope_for(RecordType::Contact, Action::Read) {
+        Some(scope) if p.may(RecordType::Contact, Action::Read, a.ownership) => {
+            let q = ContactQuery {
+                visibility: Visibility::of(p, scope),
+                account_key: Some(a.key),
+                limit: 200,
+                ..Default::default()
+            };
+            contacts::list(&mut tx, p.tenant_id, &q)
+                .await?
+                .items
+                .into_iter()
+                .map(|c| ContactRow {
+                    id: c.id.to_string(),
+                    name: c.full_name(),
+                    title: c.title.clone().unwrap_or_default(),
+                    email: c.email.clone().unwrap_or_default(),
+                    phone: c.phone.clone().unwrap_or_default(),
+                    is_primary: c.is_primary,
+                    marketing_consent: c.marketing_consent,
+                })
+                .collect()
+        }
+        _ => vec![],
     };
     let history = if p.scope_for(RecordType::AuditEntry, Action::Read) == Some(Scope::All) {
         let log =
@@ -175,20 +242,155 @@ pub async fn show(State(app): State<AppState>, auth: PageAuth, Path(id): Path<St
     tx.commit().await?;
     let shown = present(p, T, &a)?;
     let view = AccountView {
+        id: a.id.to_string(),
         name: a.name.clone(),
         archived: a.archived,
         kinds: a.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
         currency: a.currency.code().to_string(),
         credit_limit: shown.get("credit_limit").and_then(|c| c.as_str()).map(str::to_string),
         tax_id: a.tax_id.clone().unwrap_or_default(),
+        tax_treatment: a.tax_treatment.as_str(),
+        industry: a.industry.clone().unwrap_or_default(),
+        website: a.website.clone().unwrap_or_default(),
+        phone: a.phone.clone().unwrap_or_default(),
+        payment_terms,
+        notes: a.notes.clone(),
         owner,
         tags: a.tags.join(", "),
+        addresses: a.addresses.clone(),
+        external_ids: a.external_ids.iter().map(ExternalId::to_string).collect(),
         version: a.version,
     };
-    Ok(render(&AccountPage { layout: auth.layout("accounts"), a: view, history }).into_response())
+    let page = AccountPage {
+        layout: auth.layout("accounts"),
+        can_edit: p.may(T, Action::Update, a.ownership),
+        can_add_contact: p.may(RecordType::Contact, Action::Create, a.ownership) && !a.archived,
+        a: view,
+        contacts,
+        history,
+    };
+    Ok(render(&page).into_response())
 }
 
-/// The new-account form as typed, kept when it is shown again with errors.
+// ---------------------------------------------------------------- the form
+
+/// One address row as typed.
+#[derive(Debug, Clone, Default)]
+pub struct AddressRow {
+    label: String,
+    line1: String,
+    line2: String,
+    city: String,
+    region: String,
+    postal_code: String,
+    country: String,
+}
+
+impl AddressRow {
+    pub fn is_blank(&self) -> bool {
+        [&self.label, &self.line1, &self.line2, &self.city, &self.region, &self.postal_code, &self.country]
+            .iter()
+            .all(|s| s.trim().is_empty())
+    }
+
+    /// The row of a stored address.
+    pub fn of_postal(a: &PostalAddress) -> Self {
+        Self::of(a)
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+    pub fn line1(&self) -> &str {
+        &self.line1
+    }
+    pub fn line2(&self) -> &str {
+        &self.line2
+    }
+    pub fn city(&self) -> &str {
+        &self.city
+    }
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+    pub fn postal_code(&self) -> &str {
+        &self.postal_code
+    }
+    pub fn country(&self) -> &str {
+        &self.country
+    }
+
+    fn of(a: &PostalAddress) -> Self {
+        AddressRow {
+            label: a.label.clone(),
+            line1: a.line1.clone(),
+            line2: a.line2.clone().unwrap_or_default(),
+            city: a.city.clone(),
+            region: a.region.clone().unwrap_or_default(),
+            postal_code: a.postal_code.clone().unwrap_or_default(),
+            country: a.country.clone(),
+        }
+    }
+
+    /// The address as the store takes it (blank optional parts are none).
+    pub fn postal(&self) -> PostalAddress {
+        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        PostalAddress {
+            label: self.label.clone(),
+            line1: self.line1.clone(),
+            line2: opt(&self.line2),
+            city: self.city.clone(),
+            region: opt(&self.region),
+            postal_code: opt(&self.postal_code),
+            country: self.country.clone(),
+        }
+    }
+
+    /// Reads one address's fields of a form (`{prefix}label`, `{prefix}line1`, …).
+    fn take(&mut self, prefix: &str, key: &str, v: &str) -> bool {
+        let Some(part) = key.strip_prefix(prefix) else { return false };
+        let slot = match part {
+            "label" => &mut self.label,
+            "line1" => &mut self.line1,
+            "line2" => &mut self.line2,
+            "city" => &mut self.city,
+            "region" => &mut self.region,
+            "postal_code" => &mut self.postal_code,
+            "country" => &mut self.country,
+            _ => return false,
+        };
+        *slot = v.to_string();
+        true
+    }
+
+    /// The fields of address rows as repeated form fields: `address_line1` once per row.
+    pub fn rows_of(body: &[u8]) -> Vec<AddressRow> {
+        let mut rows: Vec<AddressRow> = Vec::new();
+        for (k, v) in form_urlencoded::parse(body) {
+            if k == "address_label" {
+                rows.push(AddressRow::default());
+            }
+            if let Some(last) = rows.last_mut() {
+                last.take("address_", &k, &v);
+            }
+        }
+        rows
+    }
+
+    /// The one address of a form whose fields are `{prefix}…`.
+    pub fn single_of(body: &[u8], prefix: &str) -> AddressRow {
+        let mut a = AddressRow::default();
+        for (k, v) in form_urlencoded::parse(body) {
+            a.take(prefix, &k, &v);
+        }
+        a
+    }
+}
+
+/// Empty address rows offered for adding addresses.
+const SPARE_ADDRESSES: usize = 2;
+
+/// The account form as typed, kept when it is shown again with errors.
 #[derive(Debug, Default)]
 pub struct AccountForm {
     name: String,
@@ -196,86 +398,342 @@ pub struct AccountForm {
     currency: String,
     credit_limit: String,
     tax_id: String,
+    tax_treatment: String,
+    industry: String,
+    website: String,
+    phone: String,
+    payment_terms_id: String,
+    notes: String,
     tags: String,
+    external_ids: String,
+    archived: bool,
+    addresses: Vec<AddressRow>,
+    /// Index of the default billing and shipping address rows.
+    billing: String,
+    shipping: String,
+    allow_duplicate: bool,
+    version: String,
 }
 
 impl AccountForm {
     /// Reads an url-encoded form body; `kinds` may repeat (checkboxes).
     fn parse(body: &[u8]) -> Self {
-        let f = FormData::parse(body);
+        let mut f = AccountForm::default();
+        for (k, v) in form_urlencoded::parse(body) {
+            let v = v.into_owned();
+            match k.as_ref() {
+                "name" => f.name = v,
+                "kinds" => f.kinds.push(v),
+                "currency" => f.currency = v,
+                "credit_limit" => f.credit_limit = v,
+                "tax_id" => f.tax_id = v,
+                "tax_treatment" => f.tax_treatment = v,
+                "industry" => f.industry = v,
+                "website" => f.website = v,
+                "phone" => f.phone = v,
+                "payment_terms_id" => f.payment_terms_id = v,
+                "notes" => f.notes = v,
+                "tags" => f.tags = v,
+                "external_ids" => f.external_ids = v,
+                "archived" => f.archived = true,
+                "billing" => f.billing = v,
+                "shipping" => f.shipping = v,
+                "allow_duplicate" => f.allow_duplicate = true,
+                "version" => f.version = v,
+                _ => {}
+            }
+        }
+        f.addresses = AddressRow::rows_of(body);
+        f
+    }
+
+    fn of(a: &Account, show_credit: bool) -> Self {
         AccountForm {
-            name: f.get("name"),
-            kinds: f.all("kinds"),
-            currency: f.get("currency"),
-            credit_limit: f.get("credit_limit"),
-            tax_id: f.get("tax_id"),
-            tags: f.get("tags"),
+            name: a.name.clone(),
+            kinds: a.kinds.iter().map(|k| k.as_str().to_string()).collect(),
+            currency: a.currency.code().into(),
+            credit_limit: if show_credit { a.credit_limit.clone().unwrap_or_default() } else { String::new() },
+            tax_id: a.tax_id.clone().unwrap_or_default(),
+            tax_treatment: a.tax_treatment.as_str().into(),
+            industry: a.industry.clone().unwrap_or_default(),
+            website: a.website.clone().unwrap_or_default(),
+            phone: a.phone.clone().unwrap_or_default(),
+            payment_terms_id: a.payment_terms_id.map(|t| t.to_string()).unwrap_or_default(),
+            notes: a.notes.clone(),
+            tags: a.tags.join(", "),
+            external_ids: a.external_ids.iter().map(ExternalId::to_string).collect::<Vec<_>>().join("\n"),
+            archived: a.archived,
+            addresses: a.addresses.iter().map(|x| AddressRow::of(&x.postal())).collect(),
+            billing: a.addresses.iter().position(|x| x.is_default_billing).map(|i| i.to_string()).unwrap_or_default(),
+            shipping: a.addresses.iter().position(|x| x.is_default_shipping).map(|i| i.to_string()).unwrap_or_default(),
+            allow_duplicate: false,
+            version: a.version.to_string(),
         }
     }
+
+    /// The addresses typed, blank rows dropped, with the chosen defaults.
+    fn addresses(&self) -> Vec<AccountAddress> {
+        self.addresses
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r.is_blank())
+            .map(|(i, r)| AccountAddress::of(r.postal(), self.billing == i.to_string(), self.shipping == i.to_string()))
+            .collect()
+    }
+
+    fn tag_list(&self) -> Vec<String> {
+        self.tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()
+    }
+}
+
+/// A likely duplicate shown on the form.
+#[derive(Debug)]
+struct DuplicateRow {
+    id: String,
+    name: String,
+    reasons: String,
 }
 
 #[derive(Template)]
-#[template(path = "account_new.html")]
-struct NewAccountPage {
+#[template(path = "account_form.html")]
+struct AccountFormPage {
     layout: Layout,
+    /// `None` for a new account.
+    id: Option<String>,
     form: AccountForm,
     errors: FormErrors,
     kinds: Vec<String>,
+    treatments: Vec<&'static str>,
+    terms: Vec<(String, String)>,
     show_credit: bool,
+    duplicates: Vec<DuplicateRow>,
 }
 
-fn form_page(auth: &PageAuth, form: AccountForm, errors: FormErrors) -> NewAccountPage {
-    NewAccountPage {
-        layout: auth.layout("accounts"),
-        form,
-        errors,
-        kinds: AccountKind::ALL.iter().map(|k| k.as_str().to_string()).collect(),
-        show_credit: auth.principal.has(Capability::ViewCreditLimit),
+impl AccountFormPage {
+    /// The one-line text fields, in order: name, label, value.
+    fn text_fields(&self) -> Vec<(&'static str, &'static str, &str)> {
+        let f = &self.form;
+        vec![
+            ("industry", "Industry", f.industry.as_str()),
+            ("website", "Website", f.website.as_str()),
+            ("phone", "Phone", f.phone.as_str()),
+            ("tax_id", "Tax id", f.tax_id.as_str()),
+            ("tags", "Tags (comma-separated)", f.tags.as_str()),
+        ]
     }
 }
 
+async fn form_page(
+    app: &AppState,
+    auth: &PageAuth,
+    id: Option<PublicId>,
+    mut form: AccountForm,
+    errors: FormErrors,
+    duplicates: Vec<DuplicateRow>,
+) -> Result<AccountFormPage, PageError> {
+    let mut tx = app.db.autocommit().await?;
+    let terms = nave_store::payment_terms::list(&mut tx, auth.principal.tenant_id, true).await?;
+    let terms = terms
+        .into_iter()
+        .filter(|t| t.active || form.payment_terms_id == t.id.to_string())
+        .map(|t| (t.id.to_string(), t.name))
+        .collect();
+    form.addresses.extend(std::iter::repeat_n(AddressRow::default(), SPARE_ADDRESSES));
+    Ok(AccountFormPage {
+        layout: auth.layout("accounts"),
+        id: id.map(|i| i.to_string()),
+        form,
+        errors,
+        kinds: AccountKind::ALL.iter().map(|k| k.as_str().to_string()).collect(),
+        treatments: vec![
+            TaxTreatment::Standard.as_str(),
+            TaxTreatment::Exempt.as_str(),
+            TaxTreatment::ReverseCharge.as_str(),
+        ],
+        terms,
+        show_credit: auth.principal.has(Capability::ViewCreditLimit),
+        duplicates,
+    })
+}
+
 /// `GET /accounts/new`.
-pub async fn new_form(auth: PageAuth) -> PageResult {
+pub async fn new_form(State(app): State<AppState>, auth: PageAuth) -> PageResult {
     auth.principal
         .scope_for(T, Action::Create)
         .ok_or_else(|| ApiError::forbidden("your role may not create accounts"))?;
-    let form = AccountForm { kinds: vec!["customer".into()], currency: "USD".into(), ..Default::default() };
-    Ok(render(&form_page(&auth, form, FormErrors::default())).into_response())
+    let form = AccountForm {
+        kinds: vec!["customer".into()],
+        currency: "USD".into(),
+        tax_treatment: "standard".into(),
+        ..Default::default()
+    };
+    Ok(render(&form_page(&app, &auth, None, form, FormErrors::default(), vec![]).await?).into_response())
+}
+
+/// `GET /accounts/{id}/edit`.
+pub async fn edit_form(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
+    let p = &auth.principal;
+    p.scope_for(T, Action::Update).ok_or_else(|| ApiError::forbidden("your role may not edit accounts"))?;
+    let mut tx = app.db.read().await?;
+    let a = account_for(&mut tx, p, &id, Action::Update).await?;
+    tx.commit().await?;
+    let form = AccountForm::of(&a, p.has(Capability::ViewCreditLimit));
+    Ok(render(&form_page(&app, &auth, Some(a.id), form, FormErrors::default(), vec![]).await?).into_response())
+}
+
+/// What the form says, in the store's terms; what cannot be read is a field error.
+struct Parsed {
+    currency: Currency,
+    kinds: Vec<AccountKind>,
+    /// `None`: not on the form (the default, or the account's current one).
+    treatment: Option<TaxTreatment>,
+    terms: Option<PublicId>,
+    external_ids: Vec<ExternalId>,
+}
+
+fn parse(f: &AccountForm) -> Result<Parsed, FormErrors> {
+    let mut errs = Vec::new();
+    let currency = Currency::parse(f.currency.trim().to_uppercase().as_str())
+        .map_err(|e| errs.push(FieldError::new("currency", e.to_string())))
+        .unwrap_or_else(|_| Currency::parse("USD").expect("USD"));
+    let treatment = match f.tax_treatment.trim() {
+        "" => None,
+        t => TaxTreatment::parse(t).or_else(|| {
+            errs.push(FieldError::new("tax_treatment", "must be standard, exempt or reverse_charge"));
+            None
+        }),
+    };
+    let terms = match f.payment_terms_id.trim() {
+        "" => None,
+        t => t.parse().map_err(|_| errs.push(FieldError::new("payment_terms_id", "is not one of the choices"))).ok(),
+    };
+    let mut external_ids = Vec::new();
+    for (i, line) in f.external_ids.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+        match parse_pair(line) {
+            Some(e) => external_ids.push(e),
+            None => errs.push(FieldError::new(format!("external_ids[{i}]"), "must be system:id, e.g. erp:C-1001")),
+        }
+    }
+    if !errs.is_empty() {
+        return Err(FormErrors::from_fields(errs));
+    }
+    let kinds = f.kinds.iter().filter_map(|k| AccountKind::parse(k)).collect();
+    Ok(Parsed { currency, kinds, treatment, terms, external_ids })
+}
+
+/// Saves the form: creates (`id` = `None`) or updates the account, or shows
+/// the form again with each error next to its field and nothing stored. A
+/// new account that looks like an existing one is shown with the likely
+/// duplicates until the form says to create it anyway.
+async fn save(app: &AppState, auth: &PageAuth, id: Option<String>, form: AccountForm) -> PageResult {
+    let p = &auth.principal;
+    let mut tx = app.db.write().await?;
+    let before = match &id {
+        Some(id) => Some(account_for(&mut tx, p, id, Action::Update).await?),
+        None => None,
+    };
+    let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let may_credit = p.has(Capability::ViewCreditLimit);
+    let mut duplicates = Vec::new();
+    let errors = match parse(&form) {
+        Err(errors) => errors,
+        Ok(v) => {
+            let r = match &before {
+                Some(b) => {
+                    let patch = AccountPatch {
+                        name: Some(form.name.clone()),
+                        kinds: Some(v.kinds),
+                        currency: Some(v.currency),
+                        // A role that may not see the credit limit keeps it as it is.
+                        credit_limit: may_credit.then(|| opt(&form.credit_limit)),
+                        tax_id: Some(opt(&form.tax_id)),
+                        tax_treatment: v.treatment,
+                        tags: Some(form.tag_list()),
+                        industry: Some(opt(&form.industry)),
+                        website: Some(opt(&form.website)),
+                        phone: Some(opt(&form.phone)),
+                        payment_terms_id: Some(v.terms),
+                        notes: Some(form.notes.clone()),
+                        addresses: Some(form.addresses()),
+                        external_ids: Some(v.external_ids),
+                        archived: Some(form.archived),
+                        ..Default::default()
+                    };
+                    let version = form.version.trim().parse::<i64>().ok();
+                    accounts::update(&mut tx, &actor_of(p), b, version, patch).await.map_err(ApiError::from)
+                }
+                None => {
+                    let new = NewAccount {
+                        kinds: v.kinds,
+                        credit_limit: opt(&form.credit_limit).filter(|_| may_credit),
+                        tax_id: opt(&form.tax_id),
+                        tax_treatment: v.treatment.unwrap_or(TaxTreatment::Standard),
+                        tags: form.tag_list(),
+                        industry: opt(&form.industry),
+                        website: opt(&form.website),
+                        phone: opt(&form.phone),
+                        payment_terms_id: v.terms,
+                        notes: form.notes.clone(),
+                        addresses: form.addresses(),
+                        external_ids: v.external_ids,
+                        ..NewAccount::named(form.name.clone(), v.currency)
+                    };
+                    let checked = match accounts::validate(&new) {
+                        Ok(()) if form.allow_duplicate => Ok(()),
+                        Ok(()) => refuse_duplicates(&mut tx, p, &new).await,
+                        Err(e) => Err(e.into()),
+                    };
+                    match checked {
+                        Ok(()) => accounts::create(&mut tx, &actor_of(p), new).await.map_err(ApiError::from),
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            match r {
+                Ok(saved) => {
+                    tx.commit().await?;
+                    return Ok(Redirect::to(&format!("/accounts/{}", saved.id)).into_response());
+                }
+                Err(e) if e.code == ErrorCode::LikelyDuplicate => {
+                    duplicates = e
+                        .candidates
+                        .iter()
+                        .map(|c| DuplicateRow {
+                            id: c.id.clone(),
+                            name: c.name.clone(),
+                            reasons: c
+                                .reasons
+                                .iter()
+                                .filter_map(|r| Reason::parse(r))
+                                .map(|r| r.describe())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        })
+                        .collect();
+                    FormErrors::whole(e.detail.clone())
+                }
+                Err(e) => form_errors(e)?,
+            }
+        }
+    };
+    tx.rollback().await?;
+    let id = before.map(|b| b.id);
+    let page = form_page(app, auth, id, form, errors, duplicates).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
 }
 
 /// `POST /accounts`: creates the account, or shows the form again with each error next to its field.
 pub async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> PageResult {
-    let form = AccountForm::parse(&body);
-    let p = &auth.principal;
-    p.scope_for(T, Action::Create).ok_or_else(|| ApiError::forbidden("your role may not create accounts"))?;
-    let mut errors = FormErrors::default();
-    let currency = Currency::parse(form.currency.trim().to_uppercase().as_str())
-        .map_err(|e| errors.add("currency", e.to_string()))
-        .ok();
-    let kinds: Vec<AccountKind> = form.kinds.iter().filter_map(|k| AccountKind::parse(k)).collect();
-    let credit_limit =
-        Some(form.credit_limit.trim().to_string()).filter(|s| !s.is_empty() && p.has(Capability::ViewCreditLimit));
-    if let Some(currency) = currency {
-        let new = NewAccount {
-            name: form.name.clone(),
-            kinds,
-            parent_id: None,
-            owner_id: None,
-            team_id: None,
-            currency,
-            credit_limit,
-            tax_id: Some(form.tax_id.clone()),
-            tax_treatment: nave_domain::tax::TaxTreatment::Standard,
-            tags: form.tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect(),
-        };
-        let mut tx = app.db.write().await?;
-        match accounts::create(&mut tx, &actor_of(p), new).await {
-            Ok(a) => {
-                tx.commit().await?;
-                return Ok(Redirect::to(&format!("/accounts/{}", a.id)).into_response());
-            }
-            Err(e) => errors.absorb(e)?,
-        }
-    }
-    form_again(errors.status(), &form_page(&auth, form, errors))
+    auth.principal
+        .scope_for(T, Action::Create)
+        .ok_or_else(|| ApiError::forbidden("your role may not create accounts"))?;
+    save(&app, &auth, None, AccountForm::parse(&body)).await
+}
+
+/// `POST /accounts/{id}`: saves the edit form (with the version it was opened at).
+pub async fn update(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
+    auth.principal
+        .scope_for(T, Action::Update)
+        .ok_or_else(|| ApiError::forbidden("your role may not edit accounts"))?;
+    save(&app, &auth, Some(id), AccountForm::parse(&body)).await
 }

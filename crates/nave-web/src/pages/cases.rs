@@ -26,7 +26,7 @@ use crate::api::cases::parse_action;
 use crate::api::{parse_id, user_key};
 use crate::error::ApiError;
 use crate::extract::actor_of;
-use crate::present::may_act_on;
+use crate::present::may_act;
 use crate::state::AppState;
 
 const T: RecordType = RecordType::Case;
@@ -460,7 +460,7 @@ async fn save(app: &AppState, auth: &PageAuth, id: Option<PublicId>, form: CaseF
     let before = match id {
         Some(id) => {
             let c = readable(&mut tx, auth, id).await?;
-            may_act_on(p, T, Action::Update, c.ownership)?;
+            may_act(p, T, Action::Update, c.ownership)?;
             Some(c)
         }
         None => None,

@@ -22,6 +22,7 @@ pub mod auth;
 pub mod cases;
 pub mod catalog;
 pub mod categories;
+pub mod contacts;
 pub mod home;
 pub mod pipeline;
 pub mod price_lists;
@@ -269,6 +270,11 @@ impl FormErrors {
         FormErrors { fields, ..Default::default() }
     }
 
+    /// A refusal of the form as a whole, shown at its top.
+    pub fn whole(message: impl Into<String>) -> Self {
+        FormErrors { general: Some(message.into()), ..Default::default() }
+    }
+
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.fields.push(FieldError::new(field, message));
     }
@@ -353,6 +359,14 @@ impl FormErrors {
     pub fn status(&self) -> StatusCode {
         if self.stale { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY }
     }
+}
+
+/// A refusal the user can act on from the form, as its errors; anything
+/// else becomes the page's error.
+pub fn form_errors(e: impl Into<ApiError>) -> Result<FormErrors, PageError> {
+    let mut f = FormErrors::default();
+    f.absorb(e)?;
+    Ok(f)
 }
 
 /// Parses an optional `YYYY-MM-DD` form field; an error goes next to the field.
@@ -509,9 +523,7 @@ pub async fn finish_save(
         }
         Err(e) => {
             tx.rollback().await?;
-            let mut errors = FormErrors::default();
-            errors.absorb(e)?;
-            Ok(Err(errors))
+            Ok(Err(form_errors(e)?))
         }
     }
 }

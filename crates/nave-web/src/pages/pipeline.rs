@@ -27,7 +27,7 @@ use crate::api::pipeline::{ForecastReport, forecast_range, forecast_report};
 use crate::api::{parse_id, user_key};
 use crate::error::ApiError;
 use crate::extract::actor_of;
-use crate::present::may_act_on;
+use crate::present::may_act;
 use crate::state::AppState;
 
 const T: RecordType = RecordType::Opportunity;
@@ -439,7 +439,7 @@ async fn save(app: &AppState, auth: &PageAuth, id: Option<PublicId>, form: OppFo
     let before = match id {
         Some(id) => {
             let o = readable(&mut tx, auth, &id.to_string()).await?;
-            may_act_on(p, T, Action::Update, o.ownership)?;
+            may_act(p, T, Action::Update, o.ownership)?;
             Some(o)
         }
         None => None,
