@@ -73,6 +73,9 @@ string_enum! {
         PriceList => "price_list",
         /// Files attached to a record; reading and changing them follows the record's own permissions.
         Attachment => "attachment",
+        Lead => "lead",
+        /// Calls, meetings, emails, tasks, notes and chats; who sees one follows its account (or lead).
+        Activity => "activity",
         PipelineStage => "pipeline_stage",
         Opportunity => "opportunity",
         Case => "case",
@@ -277,6 +280,8 @@ impl BuiltinRole {
                         T::PipelineStage,
                         T::Opportunity,
                         T::Case,
+                        T::Lead,
+                        T::Activity,
                     ],
                     &crud,
                     All,
@@ -294,6 +299,10 @@ impl BuiltinRole {
                 g.allow_all(&[T::Case], &[Read, Update], Own);
                 // A contact's scope is its account's: a rep manages the contacts of their own accounts.
                 g.allow_all(&[T::Contact], &crud, Own);
+                // Leads are worked by their owner; activities follow the account or lead they hang from.
+                g.allow_all(&[T::Lead], &[Read, Update, Delete], Own);
+                g.allow(T::Lead, Create, All);
+                g.allow_all(&[T::Activity], &crud, Own);
             }
             BuiltinRole::OrderDesk => {
                 g.allow_all(&[T::Account], &[Read, Update], All);
@@ -307,6 +316,7 @@ impl BuiltinRole {
             }
             BuiltinRole::Support => {
                 g.allow(T::Account, Read, All);
+                g.allow_all(&[T::Activity], &crud, All);
                 g.allow_all(&[T::Case], &crud, All);
                 g.allow_all(&[T::Contact], &[Read, Create, Update], All);
             }
@@ -317,7 +327,11 @@ impl BuiltinRole {
                 g.give(Capability::ViewCost).give(Capability::ViewMargin).give(Capability::ViewCreditLimit);
             }
             BuiltinRole::ReadOnly => {
-                g.allow_all(&[T::Account, T::Contact, T::AuditEntry, T::Event, T::Opportunity, T::Case], &[Read], All);
+                g.allow_all(
+                    &[T::Account, T::Contact, T::AuditEntry, T::Event, T::Opportunity, T::Case, T::Lead, T::Activity],
+                    &[Read],
+                    All,
+                );
             }
         }
         g

@@ -514,6 +514,12 @@ pub async fn act(
 /// Deletes a case.
 pub async fn delete(tx: &mut Tx, actor: &Actor, before: &Case, if_version: Option<i64>) -> StoreResult<()> {
     expect_version("case", before.version, if_version)?;
+    crate::attachments::delete_for_record(
+        tx,
+        actor,
+        crate::attachments::Owner { record_type: RecordType::Case, key: before.key, id: before.id },
+    )
+    .await?;
     tx.execute("DELETE FROM cases WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key]).await?;
     audit::deleted(tx, actor, T, before.id, before.version + 1, before).await
 }

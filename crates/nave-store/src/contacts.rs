@@ -651,6 +651,12 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, before: &Contact, if_version: Op
     expect_version("contact", before.version, if_version)?;
     let t = actor.tenant_id;
     lock_account(tx, t, before.account_key).await?;
+    crate::attachments::delete_for_record(
+        tx,
+        actor,
+        crate::attachments::Owner { record_type: RecordType::Contact, key: before.key, id: before.id },
+    )
+    .await?;
     tx.execute("DELETE FROM contacts WHERE tenant_id = $1 AND id = $2", args![t, before.key]).await?;
     audit::deleted(tx, actor, T, before.id, before.version + 1, before).await?;
     if before.is_primary {

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod activities;
 pub mod addresses;
 pub mod attachments;
 pub mod audit;
@@ -19,6 +20,7 @@ pub mod events;
 pub mod external_ids;
 pub mod files;
 pub mod idempotency;
+pub mod leads;
 pub mod migrate;
 mod ownership;
 pub mod page;

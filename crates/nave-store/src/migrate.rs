@@ -42,7 +42,9 @@ const MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_accounts_contacts"),
     migration!(11, "0011_pipeline_cases"),
     migration!(12, "0012_attachments"),
+    migration!(13, "0013_leads"),
     migration!(14, "0014_search"),
+    migration!(15, "0015_activities"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

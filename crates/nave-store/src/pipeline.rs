@@ -812,6 +812,12 @@ pub async fn update(
 /// Deletes an opportunity and its stage history.
 pub async fn delete(tx: &mut Tx, actor: &Actor, before: &Opportunity, if_version: Option<i64>) -> StoreResult<()> {
     expect_version("opportunity", before.version, if_version)?;
+    crate::attachments::delete_for_record(
+        tx,
+        actor,
+        crate::attachments::Owner { record_type: RecordType::Opportunity, key: before.key, id: before.id },
+    )
+    .await?;
     tx.execute("DELETE FROM opportunities WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key])
         .await?;
     audit::deleted(tx, actor, RecordType::Opportunity, before.id, before.version + 1, before).await

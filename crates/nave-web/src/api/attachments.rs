@@ -9,7 +9,7 @@ use axum::response::Response;
 use nave_domain::access::{Action, Principal, RecordType};
 use nave_domain::ids::PublicId;
 use nave_store::attachments::{self, Attachment, Owner};
-use nave_store::{Tx, accounts, catalog};
+use nave_store::{Tx, accounts, cases, catalog, contacts, leads, pipeline};
 use serde::Deserialize;
 
 use super::parse_id;
@@ -20,7 +20,14 @@ use crate::state::AppState;
 use crate::uploads;
 
 /// The record types files can be attached to.
-pub const ATTACHABLE: &[RecordType] = &[RecordType::Account, RecordType::Product];
+pub const ATTACHABLE: &[RecordType] = &[
+    RecordType::Account,
+    RecordType::Contact,
+    RecordType::Lead,
+    RecordType::Opportunity,
+    RecordType::Case,
+    RecordType::Product,
+];
 
 /// The record an attachment hangs from, if `p` may do `action` on it (read
 /// for listing and downloading, update for attaching and removing). A record
@@ -33,26 +40,15 @@ pub async fn owner_of(
     action: Action,
 ) -> ApiResult<Owner> {
     let unknown = || ApiError::invalid("record_id", format!("is not the id of a {} you may see", record_type.as_str()));
-    let denied = || ApiError::forbidden(format!("your role may not change this {}", record_type.as_str()));
-    let key = match record_type {
-        RecordType::Account => {
-            let a = accounts::get(tx, p.tenant_id, id).await?.ok_or_else(unknown)?;
-            if !p.may(RecordType::Account, Action::Read, a.ownership) {
-                return Err(unknown());
-            }
-            if action != Action::Read && !p.may(RecordType::Account, Action::Update, a.ownership) {
-                return Err(denied());
-            }
-            a.key
-        }
-        RecordType::Product => {
-            let prod = catalog::get_product(tx, p.tenant_id, id).await?.ok_or_else(unknown)?;
-            p.scope_for(RecordType::Product, Action::Read).ok_or_else(unknown)?;
-            if action != Action::Read {
-                p.scope_for(RecordType::Product, Action::Update).ok_or_else(denied)?;
-            }
-            prod.key
-        }
+    let t = p.tenant_id;
+    // The record's key and ownership (None: not owned, the role's scope decides).
+    let (key, ownership) = match record_type {
+        RecordType::Account => accounts::get(tx, t, id).await?.map(|a| (a.key, Some(a.ownership))),
+        RecordType::Contact => contacts::get(tx, t, id).await?.map(|c| (c.key, Some(c.ownership))),
+        RecordType::Lead => leads::get(tx, t, id).await?.map(|l| (l.key, Some(l.ownership))),
+        RecordType::Opportunity => pipeline::get(tx, t, id).await?.map(|o| (o.key, Some(o.ownership))),
+        RecordType::Case => cases::get(tx, t, id).await?.map(|c| (c.key, Some(c.ownership))),
+        RecordType::Product => catalog::get_product(tx, t, id).await?.map(|prod| (prod.key, None)),
         other => {
             let names: Vec<&str> = ATTACHABLE.iter().map(|t| t.as_str()).collect();
             return Err(ApiError::invalid(
@@ -60,7 +56,18 @@ pub async fn owner_of(
                 format!("files cannot be attached to {} records; they can be to {}", other.as_str(), names.join(", ")),
             ));
         }
+    }
+    .ok_or_else(unknown)?;
+    let may = |a: Action| match ownership {
+        Some(own) => p.may(record_type, a, own),
+        None => p.scope_for(record_type, a).is_some(),
     };
+    if !may(Action::Read) {
+        return Err(unknown());
+    }
+    if action != Action::Read && !may(Action::Update) {
+        return Err(ApiError::forbidden(format!("your role may not change this {}", record_type.as_str())));
+    }
     Ok(Owner { record_type, key, id })
 }
 
@@ -82,7 +89,7 @@ async fn attachment_for(tx: &mut Tx, p: &Principal, id: &str, action: Action) ->
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RecordRef {
-    /// `account` or `product`.
+    /// `account`, `contact`, `lead`, `opportunity`, `case` or `product`.
     pub record_type: String,
     #[param(value_type = String)]
     pub record_id: String,
@@ -124,7 +131,7 @@ pub async fn list_attachments(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NewAttachment {
-    /// `account` or `product`.
+    /// `account`, `contact`, `lead`, `opportunity`, `case` or `product`.
     pub record_type: String,
     #[param(value_type = String)]
     pub record_id: String,

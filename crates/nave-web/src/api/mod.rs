@@ -19,12 +19,14 @@ use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
 pub mod accounts;
+pub mod activities;
 pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod catalog;
 pub mod contacts;
 pub mod events;
+pub mod leads;
 pub mod me;
 pub mod payment_terms;
 pub mod pipeline;
@@ -140,6 +142,12 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(attachments::get_attachment, attachments::delete_attachment))
         .routes(routes!(attachments::get_attachment_content))
         .routes(routes!(search::search_records))
+        .routes(routes!(activities::list_activities, activities::create_activity))
+        .routes(routes!(activities::get_activity, activities::update_activity, activities::delete_activity))
+        .routes(routes!(activities::account_timeline))
+        .routes(routes!(leads::list_leads, leads::create_lead))
+        .routes(routes!(leads::get_lead, leads::update_lead, leads::delete_lead))
+        .routes(routes!(leads::convert_lead))
         .routes(routes!(stock::list_stock))
         .routes(routes!(stock::list_stock_movements))
         .routes(routes!(stock::create_stock_adjustment))

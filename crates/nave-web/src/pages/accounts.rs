@@ -168,6 +168,14 @@ struct AccountPage {
     can_edit: bool,
     can_add_contact: bool,
     history: Vec<HistoryRow>,
+    timeline: super::activities::TimelineView,
+    attachments: super::attachments::AttachmentsView,
+}
+
+/// What the account page shows: the timeline's kind filter.
+#[derive(Debug, Deserialize)]
+pub struct ShowParams {
+    kind: Option<String>,
 }
 
 /// The account `id`, when `p` may do `action` to it (404 when they may not
@@ -180,7 +188,12 @@ async fn account_for(tx: &mut nave_store::Tx, p: &Principal, id: &str, action: A
 }
 
 /// `GET /accounts/{id}`.
-pub async fn show(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
+pub async fn show(
+    State(app): State<AppState>,
+    auth: PageAuth,
+    Path(id): Path<String>,
+    Query(params): Query<ShowParams>,
+) -> PageResult {
     let p = &auth.principal;
     p.scope_for(T, Action::Read).ok_or_else(|| ApiError::not_found("account"))?;
     let mut tx = app.db.read().await?;
@@ -261,8 +274,12 @@ pub async fn show(State(app): State<AppState>, auth: PageAuth, Path(id): Path<St
         external_ids: a.external_ids.iter().map(ExternalId::to_string).collect(),
         version: a.version,
     };
+    let timeline = super::activities::timeline(&app, p, "account", a.id, params.kind.as_deref()).await?;
+    let attachments = super::attachments::view(&app, p, T, a.id).await?;
     let page = AccountPage {
         layout: auth.layout("accounts"),
+        timeline,
+        attachments,
         can_edit: p.may(T, Action::Update, a.ownership),
         can_add_contact: p.may(RecordType::Contact, Action::Create, a.ownership) && !a.archived,
         a: view,

@@ -75,6 +75,10 @@ fn row(a: &Attachment) -> AttachmentRow {
 fn record_page(record_type: RecordType, id: PublicId) -> String {
     match record_type {
         RecordType::Product => format!("/products/{id}"),
+        RecordType::Contact => format!("/contacts/{id}"),
+        RecordType::Lead => format!("/leads/{id}"),
+        RecordType::Opportunity => format!("/opportunities/{id}"),
+        RecordType::Case => format!("/cases/{id}"),
         _ => format!("/accounts/{id}"),
     }
 }

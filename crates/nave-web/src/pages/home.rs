@@ -17,6 +17,8 @@ struct HomePage {
     first_name: String,
     account_count: String,
     recent: Vec<AccountRow>,
+    /// The signed-in user's open tasks, with the page of what each hangs from.
+    tasks: Vec<(super::activities::Entry, Option<String>)>,
 }
 
 /// `GET /`.
@@ -36,7 +38,9 @@ pub async fn home(State(app): State<AppState>, auth: PageAuth) -> PageResult {
         }
         None => ("0".to_string(), vec![]),
     };
+    let tasks = super::activities::my_open_tasks(&app, p).await?;
     let page = HomePage {
+        tasks,
         layout: auth.layout("home"),
         first_name: auth.user.name.split_whitespace().next().unwrap_or("").to_string(),
         account_count: count,

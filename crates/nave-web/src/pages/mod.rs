@@ -16,6 +16,7 @@ use crate::security::CspNonce;
 use crate::state::AppState;
 
 pub mod accounts;
+pub mod activities;
 pub mod admin;
 pub mod attachments;
 pub mod auth;
@@ -24,6 +25,7 @@ pub mod catalog;
 pub mod categories;
 pub mod contacts;
 pub mod home;
+pub mod leads;
 pub mod pipeline;
 pub mod price_lists;
 pub mod search;
