@@ -33,7 +33,8 @@ pub enum Field<'a> {
     Text(&'a str),
     /// An email address: the whole address, its domain and each word.
     Email(&'a str),
-    /// A phone number: its digits as one word (so `+1 (555) 010-2000` is found by `1555`).
+    /// A phone number: its digits as one word (so `+1 (555) 010-2000` is found by `1555`), and
+    /// its last 10 and 7 digits (found by `555010` and `0102000`).
     Phone(&'a str),
     /// A code (tax id, external id, SKU): the code without punctuation, and each word.
     Code(&'a str),
@@ -59,7 +60,17 @@ pub fn terms(fields: &[Field<'_>]) -> Vec<String> {
                 words(&s).for_each(&mut add);
                 add(s);
             }
-            Field::Phone(s) => add(s.chars().filter(char::is_ascii_digit).collect()),
+            Field::Phone(s) => {
+                // The whole number, and its last 10 and 7 digits: people search without
+                // the country or area code.
+                let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+                for tail in [10, 7] {
+                    if digits.len() > tail {
+                        add(digits[digits.len() - tail..].to_string());
+                    }
+                }
+                add(digits);
+            }
             Field::Code(s) => {
                 add(s.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase());
                 words(s).for_each(&mut add);

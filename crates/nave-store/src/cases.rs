@@ -13,6 +13,7 @@ use nave_domain::case::{
 };
 use nave_domain::error::Validator;
 use nave_domain::ids::PublicId;
+use nave_domain::search::Field;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -181,6 +182,8 @@ pub struct CaseQuery {
     pub priority: Option<CasePriority>,
     pub kind: Option<CaseKind>,
     pub assignee_key: Option<i64>,
+    /// Search words: each must begin a word of the case's subject.
+    pub words: Vec<String>,
     pub cursor: Option<Cursor>,
     pub limit: i64,
 }
@@ -194,6 +197,7 @@ impl Default for CaseQuery {
             priority: None,
             kind: None,
             assignee_key: None,
+            words: vec![],
             cursor: None,
             limit: 50,
         }
@@ -201,6 +205,11 @@ impl Default for CaseQuery {
 }
 
 /// Cases, newest first.
+/// Writes the words a case is found by: its subject.
+pub async fn index(tx: &mut Tx, tenant_id: i64, c: &Case) -> StoreResult<()> {
+    crate::search::index(tx, tenant_id, T, c.key, &[Field::Text(&c.subject)]).await
+}
+
 pub async fn list(tx: &mut Tx, tenant_id: i64, q: &CaseQuery) -> StoreResult<Page<Case>> {
     let mut sql = format!("{SELECT} WHERE c.tenant_id = $1");
     let mut a = args![tenant_id];
@@ -219,6 +228,9 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &CaseQuery) -> StoreResult<Pag
     }
     if let Some(u) = q.assignee_key {
         and_where(&mut sql, &mut a, "c.assignee_id = $?", u);
+    }
+    if let Some(cond) = crate::search::matching_keys("c.id", T, &q.words, &mut a) {
+        sql.push_str(&format!(" AND {cond}"));
     }
     if let Some(c) = q.cursor {
         and_where(&mut sql, &mut a, "c.id < $?", c.0);
@@ -312,6 +324,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewCase, at: OffsetDateTime
     )
     .await?;
     let case = get(tx, t, id).await?.ok_or(DomainError::NotFound { record: "case" })?;
+    index(tx, actor.tenant_id, &case).await?;
     audit::created(tx, actor, T, id, &case).await?;
     Ok(case)
 }
@@ -386,6 +399,7 @@ async fn store(
         return Err(DomainError::VersionMismatch { record: "case", current }.into());
     }
     let after = get(tx, t, before.id).await?.ok_or(DomainError::NotFound { record: "case" })?;
+    index(tx, actor.tenant_id, &after).await?;
     audit::updated(tx, actor, T, after.id, after.version, before, &after).await?;
     Ok(after)
 }
@@ -520,6 +534,7 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, before: &Case, if_version: Optio
         crate::attachments::Owner { record_type: RecordType::Case, key: before.key, id: before.id },
     )
     .await?;
+    crate::search::remove(tx, actor.tenant_id, T, before.key).await?;
     tx.execute("DELETE FROM cases WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key]).await?;
     audit::deleted(tx, actor, T, before.id, before.version + 1, before).await
 }

@@ -19,6 +19,7 @@ use nave_domain::contact::{self, Consent, ConsentChange, Phone};
 use nave_domain::error::Validator;
 use nave_domain::external_id::{ExternalId, check_external_ids};
 use nave_domain::ids::PublicId;
+use nave_domain::search::Field;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -229,6 +230,8 @@ pub struct ContactQuery {
     /// `None` = both; the default list shows active contacts only.
     pub archived: Option<bool>,
     pub external_id: Option<ExternalId>,
+    /// Search words: each must begin a word of the contact (names, emails, phones, external ids).
+    pub words: Vec<String>,
     pub cursor: Option<Cursor>,
     pub limit: i64,
 }
@@ -242,6 +245,7 @@ impl Default for ContactQuery {
             updated_since: None,
             archived: Some(false),
             external_id: None,
+            words: vec![],
             cursor: None,
             limit: 50,
         }
@@ -261,11 +265,23 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &ContactQuery) -> StoreResult<
     if let Some(e) = &q.external_id {
         external_ids::push_filter(EXTERNAL, "c.id", e, &mut f);
     }
+    if let Some(cond) = crate::search::matching_keys("c.id", T, &q.words, &mut f.args) {
+        f.sql.push_str(&format!(" AND {cond}"));
+    }
     let limit = f.page("c.id", q.cursor, q.limit);
     let rows = tx.fetch_all(f.sql, f.args, decode).await?;
     let page = Page::from_rows(rows, limit, |c| c.key);
     let items = with_parts(tx, tenant_id, page.items).await?;
     Ok(Page { items, next: page.next })
+}
+
+/// Writes the words a contact is found by.
+pub async fn index(tx: &mut Tx, tenant_id: i64, c: &Contact) -> StoreResult<()> {
+    let mut fields = vec![Field::Text(&c.first_name), Field::Text(&c.last_name)];
+    fields.extend(c.emails.iter().map(|e| Field::Email(e)));
+    fields.extend(c.phones.iter().map(|p| Field::Phone(&p.number)));
+    fields.extend(c.external_ids.iter().map(|e| Field::Code(&e.id)));
+    crate::search::index(tx, tenant_id, T, c.key, &fields).await
 }
 
 /// A contact to create.
@@ -524,6 +540,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewContact) -> StoreResult<
     write_emails(tx, t, key, &c.emails).await?;
     external_ids::insert(tx, EXTERNAL, t, key, c.external_ids.as_deref().unwrap_or_default()).await?;
     let created = get_by_key(tx, t, key).await?;
+    index(tx, actor.tenant_id, &created).await?;
     audit::created(tx, actor, T, id, &created).await?;
     Ok(created)
 }
@@ -641,6 +658,7 @@ pub async fn update(
         settle_primary(tx, actor, before.account_key).await?;
     }
     let after = get_by_key(tx, t, before.key).await?;
+    index(tx, actor.tenant_id, &after).await?;
     audit::updated(tx, actor, T, after.id, after.version, before, &after).await?;
     Ok(after)
 }
@@ -657,6 +675,7 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, before: &Contact, if_version: Op
         crate::attachments::Owner { record_type: RecordType::Contact, key: before.key, id: before.id },
     )
     .await?;
+    crate::search::remove(tx, t, T, before.key).await?;
     tx.execute("DELETE FROM contacts WHERE tenant_id = $1 AND id = $2", args![t, before.key]).await?;
     audit::deleted(tx, actor, T, before.id, before.version + 1, before).await?;
     if before.is_primary {

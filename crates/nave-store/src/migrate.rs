@@ -66,15 +66,29 @@ async fn backfill(tx: &mut crate::Tx, version: i64) -> StoreResult<()> {
         crate::accounts::refresh_match_keys(tx).await?;
     }
     if version == 14 {
-        // The search index: the words of every existing account.
-        let all = tx
-            .fetch_all("SELECT tenant_id, public_id FROM accounts", vec![], |r| {
-                Ok((r.i64("tenant_id")?, nave_domain::ids::PublicId::from_uuid(r.uuid("public_id")?)))
-            })
-            .await?;
-        for (tenant, id) in all {
+        // The search index: the words of every existing account, contact, opportunity and case.
+        let ids = |table: &'static str| format!("SELECT tenant_id, public_id FROM {table}");
+        let decode = |r: &dyn crate::DbRow| {
+            Ok((r.i64("tenant_id")?, nave_domain::ids::PublicId::from_uuid(r.uuid("public_id")?)))
+        };
+        for (tenant, id) in tx.fetch_all(ids("accounts"), vec![], decode).await? {
             if let Some(a) = crate::accounts::get(tx, tenant, id).await? {
                 crate::accounts::index(tx, tenant, &a).await?;
+            }
+        }
+        for (tenant, id) in tx.fetch_all(ids("contacts"), vec![], decode).await? {
+            if let Some(c) = crate::contacts::get(tx, tenant, id).await? {
+                crate::contacts::index(tx, tenant, &c).await?;
+            }
+        }
+        for (tenant, id) in tx.fetch_all(ids("opportunities"), vec![], decode).await? {
+            if let Some(o) = crate::pipeline::get(tx, tenant, id).await? {
+                crate::pipeline::index(tx, tenant, &o).await?;
+            }
+        }
+        for (tenant, id) in tx.fetch_all(ids("cases"), vec![], decode).await? {
+            if let Some(c) = crate::cases::get(tx, tenant, id).await? {
+                crate::cases::index(tx, tenant, &c).await?;
             }
         }
     }

@@ -14,6 +14,7 @@ use nave_domain::money::{Currency, Money};
 use nave_domain::pipeline::{
     self as rules, DEFAULT_PIPELINE, StageKind, Standing, StandingChange, check_pipeline, check_stage_probability,
 };
+use nave_domain::search::Field;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
@@ -434,6 +435,8 @@ pub struct OpportunityQuery {
     pub stage_key: Option<i64>,
     pub owner_key: Option<i64>,
     pub status: Option<StageKind>,
+    /// Search words: each must begin a word of the opportunity's name.
+    pub words: Vec<String>,
     pub cursor: Option<Cursor>,
     pub limit: i64,
 }
@@ -446,6 +449,7 @@ impl Default for OpportunityQuery {
             stage_key: None,
             owner_key: None,
             status: None,
+            words: vec![],
             cursor: None,
             limit: 50,
         }
@@ -453,6 +457,11 @@ impl Default for OpportunityQuery {
 }
 
 /// Opportunities, oldest first.
+/// Writes the words an opportunity is found by: its name.
+pub async fn index(tx: &mut Tx, tenant_id: i64, o: &Opportunity) -> StoreResult<()> {
+    crate::search::index(tx, tenant_id, RecordType::Opportunity, o.key, &[Field::Text(&o.name)]).await
+}
+
 pub async fn list(tx: &mut Tx, tenant_id: i64, q: &OpportunityQuery) -> StoreResult<Page<Opportunity>> {
     let mut sql = format!("{SELECT_OPP} WHERE o.tenant_id = $1");
     let mut a = args![tenant_id];
@@ -468,6 +477,9 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &OpportunityQuery) -> StoreRes
     }
     if let Some(s) = q.status {
         and_where(&mut sql, &mut a, "s.kind = $?", s.as_str());
+    }
+    if let Some(cond) = crate::search::matching_keys("o.id", RecordType::Opportunity, &q.words, &mut a) {
+        sql.push_str(&format!(" AND {cond}"));
     }
     if let Some(c) = q.cursor {
         and_where(&mut sql, &mut a, "o.id > $?", c.0);
@@ -702,6 +714,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewOpportunity, at: OffsetD
     .await?;
     let opp = get(tx, t, id).await?.ok_or(DomainError::NotFound { record: "opportunity" })?;
     record_move(tx, actor, opp.key, None, &stage, opp.probability, at).await?;
+    index(tx, actor.tenant_id, &opp).await?;
     audit::created(tx, actor, RecordType::Opportunity, id, &opp).await?;
     Ok(opp)
 }
@@ -805,6 +818,7 @@ pub async fn update(
     if let Some(stage) = &moved_to {
         record_move(tx, actor, after.key, Some((before.stage_id, &before.stage)), stage, after.probability, at).await?;
     }
+    index(tx, actor.tenant_id, &after).await?;
     audit::updated(tx, actor, RecordType::Opportunity, after.id, after.version, before, &after).await?;
     Ok(after)
 }
@@ -818,6 +832,7 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, before: &Opportunity, if_version
         crate::attachments::Owner { record_type: RecordType::Opportunity, key: before.key, id: before.id },
     )
     .await?;
+    crate::search::remove(tx, actor.tenant_id, RecordType::Opportunity, before.key).await?;
     tx.execute("DELETE FROM opportunities WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key])
         .await?;
     audit::deleted(tx, actor, RecordType::Opportunity, before.id, before.version + 1, before).await

@@ -80,4 +80,45 @@ async fn the_search_page_shows_hits_with_links(db: TestDb) {
     assert!(html.contains("Nothing matches"));
 }
 
-both_backends!(search_finds_by_word_beginnings_within_the_callers_scope, the_search_page_shows_hits_with_links);
+async fn search_finds_contacts_leads_opportunities_and_cases_the_caller_may_see(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let ann = app.user("ann@example.com", "sales_rep").await;
+    let bob = app.user("bob@example.com", "sales_rep").await;
+    let mgr = app.user("mgr@example.com", "sales_manager").await;
+    let body = json!({"name": "Umbrella Corp", "kinds": ["customer"], "currency": "USD"});
+    let (_, acc) = json(app.post("/api/v1/accounts", &ann, &body).await).await;
+    let acc = acc["id"].as_str().unwrap();
+    let contact = json!({"account_id": acc, "first_name": "Alice", "last_name": "Marlowe", "emails": ["alice@umbrella.example"], "phones": [{"label": "work", "number": "+1 (555) 010-7788"}]});
+    assert_eq!(app.post("/api/v1/contacts", &ann, &contact).await.status(), 201);
+    let opp = json!({"account_id": acc, "name": "Zeppelin fleet", "amount": "5000", "expected_close": "2026-06-30"});
+    assert_eq!(app.post("/api/v1/opportunities", &ann, &opp).await.status(), 201);
+    let case = json!({"account_id": acc, "subject": "Zeppelin leaks helium", "kind": "problem"});
+    assert_eq!(app.post("/api/v1/cases", &ann, &case).await.status(), 201);
+    let lead = json!({"company": "Zeppelin Works", "first_name": "Otto"});
+    assert_eq!(app.post("/api/v1/leads", &ann, &lead).await.status(), 201);
+
+    let kinds = |v: &serde_json::Value| {
+        let mut k: Vec<String> =
+            v["data"].as_array().unwrap().iter().map(|h| h["record_type"].as_str().unwrap().to_string()).collect();
+        k.sort();
+        k
+    };
+    let (_, hits) = json(app.get("/api/v1/search?q=zeppelin", &ann).await).await;
+    assert_eq!(kinds(&hits), vec!["case", "lead", "opportunity"]);
+    for q in ["alice", "umbrella.example", "5550107788", "marl"] {
+        let (_, hits) = json(app.get(&format!("/api/v1/search?q={q}"), &ann).await).await;
+        assert_eq!(kinds(&hits), vec!["contact"], "{q}");
+    }
+    let (_, hits) = json(app.get("/api/v1/search?q=zeppelin", &mgr).await).await;
+    assert_eq!(kinds(&hits), vec!["case", "lead", "opportunity"], "the manager sees all");
+    for q in ["zeppelin", "alice"] {
+        let (_, hits) = json(app.get(&format!("/api/v1/search?q={q}"), &bob).await).await;
+        assert!(hits["data"].as_array().unwrap().is_empty(), "bob may see none of ann's records: {hits}");
+    }
+}
+
+both_backends!(
+    search_finds_by_word_beginnings_within_the_callers_scope,
+    the_search_page_shows_hits_with_links,
+    search_finds_contacts_leads_opportunities_and_cases_the_caller_may_see,
+);

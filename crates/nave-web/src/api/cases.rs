@@ -61,6 +61,7 @@ async fn list_page(
     let account_key = account_key(&mut tx, &auth.0, account.or(f.account_id)).await?;
     let assignee_key = user_key(&mut tx, t, f.assignee_id, "assignee_id").await?;
     let q = CaseQuery {
+        words: vec![],
         visibility: Visibility::of(&auth.0, scope),
         account_key,
         status: f.status,

@@ -125,6 +125,7 @@ pub async fn list_contacts(
         None => None,
     };
     let q = ContactQuery {
+        words: vec![],
         visibility: Visibility::of(&auth.0, scope),
         account_key,
         email: f.email.clone(),

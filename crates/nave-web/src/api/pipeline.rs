@@ -190,6 +190,7 @@ async fn list_page(
     };
     let owner_key = user_key(&mut tx, t, f.owner_id, "owner_id").await?;
     let q = OpportunityQuery {
+        words: vec![],
         visibility: Visibility::of(&auth.0, scope),
         account_key,
         stage_key,

@@ -8,6 +8,10 @@ use nave_domain::access::{Action, Principal, RecordType};
 use nave_domain::search::query_words;
 use nave_store::Tx;
 use nave_store::accounts::{self, AccountQuery, Visibility};
+use nave_store::cases::{self, CaseQuery};
+use nave_store::contacts::{self, ContactQuery};
+use nave_store::leads::{self, LeadQuery};
+use nave_store::pipeline::{self, OpportunityQuery};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
@@ -76,6 +80,70 @@ pub async fn search(tx: &mut Tx, p: &Principal, q: &str, limit: i64) -> ApiResul
                 subtitle,
                 url: format!("/api/v1/accounts/{}", a.id),
                 page: format!("/accounts/{}", a.id),
+            });
+        }
+    }
+    if let Some(scope) = p.scope_for(RecordType::Contact, Action::Read) {
+        let query =
+            ContactQuery { visibility: Visibility::of(p, scope), words: words.clone(), limit, ..Default::default() };
+        for c in contacts::list(tx, p.tenant_id, &query).await?.items {
+            let mut subtitle = c.account_name.clone();
+            if let Some(e) = &c.email {
+                subtitle.push_str(&format!(" · {e}"));
+            }
+            hits.push(SearchHit {
+                record_type: "contact",
+                id: c.id.to_string(),
+                title: format!("{} {}", c.first_name, c.last_name).trim().to_string(),
+                subtitle,
+                url: format!("/api/v1/contacts/{}", c.id),
+                page: format!("/contacts/{}", c.id),
+            });
+        }
+    }
+    if let Some(scope) = p.scope_for(RecordType::Lead, Action::Read) {
+        let query =
+            LeadQuery { visibility: Visibility::of(p, scope), words: words.clone(), limit, ..Default::default() };
+        for l in leads::list(tx, p.tenant_id, &query).await?.items {
+            hits.push(SearchHit {
+                record_type: "lead",
+                id: l.id.to_string(),
+                title: l.display_name(),
+                subtitle: format!("lead · {}", l.status.as_str()),
+                url: format!("/api/v1/leads/{}", l.id),
+                page: format!("/leads/{}", l.id),
+            });
+        }
+    }
+    if let Some(scope) = p.scope_for(RecordType::Opportunity, Action::Read) {
+        let query = OpportunityQuery {
+            visibility: Visibility::of(p, scope),
+            words: words.clone(),
+            limit,
+            ..Default::default()
+        };
+        for o in pipeline::list(tx, p.tenant_id, &query).await?.items {
+            hits.push(SearchHit {
+                record_type: "opportunity",
+                id: o.id.to_string(),
+                title: o.name.clone(),
+                subtitle: format!("{} · {} {}", o.account_name, o.amount, o.currency.code()),
+                url: format!("/api/v1/opportunities/{}", o.id),
+                page: format!("/opportunities/{}", o.id),
+            });
+        }
+    }
+    if let Some(scope) = p.scope_for(RecordType::Case, Action::Read) {
+        let query =
+            CaseQuery { visibility: Visibility::of(p, scope), words: words.clone(), limit, ..Default::default() };
+        for c in cases::list(tx, p.tenant_id, &query).await?.items {
+            hits.push(SearchHit {
+                record_type: "case",
+                id: c.id.to_string(),
+                title: c.subject.clone(),
+                subtitle: c.account_name.clone(),
+                url: format!("/api/v1/cases/{}", c.id),
+                page: format!("/cases/{}", c.id),
             });
         }
     }
