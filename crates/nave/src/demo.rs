@@ -624,10 +624,13 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     let opportunities = demo_pipeline(&mut tx, &mut rng, &customers, today).await?;
     let support = support.expect("the demo has a support user");
     let cases = demo_cases(&mut tx, &mut rng, &customers, &goods, support, today).await?;
+    let activities = demo_activities(&mut tx, &mut rng, &customers, today).await?;
+    let leads = demo_leads(&mut tx, &mut rng, &customers, today).await?;
     tx.commit().await?;
     eprintln!(
         "Loaded 2 teams, {} users, 150 accounts with {contacts_made} contacts, 4 taxes, {} product lines with \
-         {products} products, 3 warehouses, {opportunities} opportunities and {cases} cases.",
+         {products} products, 3 warehouses, {opportunities} opportunities, {cases} cases, {activities} activities \
+         and {leads} leads.",
         DEMO_USERS.len(),
         DEMO_CATALOG.len()
     );
@@ -919,6 +922,119 @@ async fn demo_cases(
         }
         if rng.chance(80) && step(&mut at, 1440 + rng.next() % (6 * 1440)) {
             cases::act(tx, &sue, &case, None, CaseAction::Close, None, at).await?;
+        }
+    }
+    Ok(count)
+}
+
+const CALL_SUBJECTS: &[&str] =
+    &["Follow-up on the offer", "Delivery dates", "Price question", "Intro call", "Reorder", "Payment reminder"];
+const MEETING_SUBJECTS: &[&str] = &["Quarterly review", "Product demo", "Site visit", "Contract negotiation"];
+const EMAIL_SUBJECTS: &[&str] = &["Your quote", "Order confirmation questions", "New catalogue", "Invoice copy"];
+const TASK_SUBJECTS: &[&str] = &["Send samples", "Prepare the offer", "Call back about the delivery", "Check credit"];
+const NOTES: &[&str] = &[
+    "Prefers email over phone calls.",
+    "Budget is decided in Q1; follow up in January.",
+    "Buyer changed: talk to purchasing from now on.",
+    "Asked for a volume discount above 50 units.",
+];
+
+/// Three years of calls, meetings, emails, tasks, notes and chats on the customers.
+async fn demo_activities(
+    tx: &mut nave_store::Tx,
+    rng: &mut Lcg,
+    customers: &[CrmAccount],
+    today: time::OffsetDateTime,
+) -> StoreResult<usize> {
+    use nave_domain::activity::{ActivityKind, Details, Direction};
+    use nave_store::activities::{self, ActivityInput, Links};
+    use time::Duration;
+    let mut count = 0;
+    for _ in 0..900 {
+        let acc = rng.pick(customers);
+        let key = accounts::get(tx, DEFAULT_TENANT, acc.id).await?.map(|a| a.key);
+        let actor = as_user(acc.owner.1);
+        let at = today - Duration::days((rng.next() % 1095) as i64) - Duration::minutes((rng.next() % 480) as i64);
+        let kind = *rng.pick(&ActivityKind::ALL);
+        let mut d = Details { occurred_at: Some(at), ..Default::default() };
+        match kind {
+            ActivityKind::Call => {
+                d.subject = rng.pick(CALL_SUBJECTS).to_string();
+                d.direction = Some(if rng.chance(60) { Direction::Outbound } else { Direction::Inbound });
+                d.duration_seconds = Some((30 + rng.next() % 1500) as i64);
+                d.outcome = Some(rng.pick(nave_domain::activity::CALL_OUTCOMES).to_string());
+            }
+            ActivityKind::Meeting => {
+                d.subject = rng.pick(MEETING_SUBJECTS).to_string();
+                d.ends_at = Some(at + Duration::minutes(30 + (rng.next() % 4) as i64 * 30));
+                d.attendees = vec![rng.pick(FIRST).to_string(), rng.pick(FIRST).to_string()];
+            }
+            ActivityKind::Email => {
+                d.subject = rng.pick(EMAIL_SUBJECTS).to_string();
+                d.direction = Some(if rng.chance(50) { Direction::Outbound } else { Direction::Inbound });
+                d.body = "Thank you for your message. Please find the details below.".into();
+            }
+            ActivityKind::Task => {
+                d.subject = rng.pick(TASK_SUBJECTS).to_string();
+                d.due_date = Some((at + Duration::days((rng.next() % 14) as i64)).date());
+                // Old tasks are done; recent ones may still be open.
+                d.done = at < today - Duration::days(20) || rng.chance(50);
+            }
+            ActivityKind::Note => d.body = rng.pick(NOTES).to_string(),
+            ActivityKind::Chat => {
+                d.body = "Visitor: Do you have this in stock?\nAgent: Yes, it ships tomorrow.".into();
+            }
+        }
+        let links = Links { account: key, ..Default::default() };
+        activities::create(tx, &actor, ActivityInput { kind, links, document_ref: None, details: d, owner_id: None })
+            .await?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+const LEAD_SOURCES: &[&str] = &["web form", "trade fair", "referral", "cold call", "webinar"];
+
+/// Leads in every state; a few converted into the existing customers' contacts.
+async fn demo_leads(
+    tx: &mut nave_store::Tx,
+    rng: &mut Lcg,
+    customers: &[CrmAccount],
+    today: time::OffsetDateTime,
+) -> StoreResult<usize> {
+    use nave_store::leads::{self, Conversion, LeadInput, LeadStatus, NewDeal};
+    let statuses = [LeadStatus::New, LeadStatus::Working, LeadStatus::Qualified, LeadStatus::Unqualified];
+    let count = 60;
+    for n in 0..count {
+        let owner = rng.pick(customers).owner.1;
+        let actor = as_user(owner);
+        let company = format!("{} {}", rng.pick(FIRST), rng.pick(&["Labs", "Supply", "Bau", "Logistics", "Works"]));
+        let first = rng.pick(&["Mia", "Leo", "Ava", "Noah", "Ella", "Finn", "Ida", "Jon"]).to_string();
+        let input = LeadInput {
+            email: Some(format!("{}@{}.example", first.to_lowercase(), company.to_lowercase().replace(' ', "-"))),
+            company,
+            first_name: first,
+            last_name: rng.pick(&["Berg", "Novak", "Silva", "Okafor", "Lindqvist", "Moreau"]).to_string(),
+            title: rng.pick(&["Buyer", "Owner", "Operations lead", "Purchasing manager"]).to_string(),
+            phone: Some(format!("+1 555 {:04}", rng.next() % 10_000)),
+            website: None,
+            source: rng.pick(LEAD_SOURCES).to_string(),
+            status: statuses[n % statuses.len()],
+            notes: String::new(),
+            estimated_amount: Some(format!("{}", (2 + rng.next() % 60) * 500)),
+            currency: Currency::parse("USD").expect("USD"),
+            owner_id: None,
+            team_id: None,
+        };
+        let lead = leads::create(tx, &actor, input).await?;
+        if n % 10 == 2 {
+            let deal = NewDeal {
+                name: None,
+                amount: None,
+                expected_close: today.date() + time::Duration::days(45),
+                stage_id: None,
+            };
+            leads::convert(tx, &actor, &lead, None, Conversion { account_id: None, opportunity: Some(deal) }).await?;
         }
     }
     Ok(count)
