@@ -157,4 +157,46 @@ async fn documents_are_attached_from_the_product_page(db: TestDb) {
     assert_eq!(stored_files(&app).await, 0);
 }
 
-both_backends!(attachments_follow_the_record_they_hang_from, documents_are_attached_from_the_product_page);
+async fn contacts_opportunities_and_cases_carry_documents_on_their_pages(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let ann = app.user("ann@example.com", "sales_rep").await;
+    let bob = app.user("bob@example.com", "sales_rep").await;
+    let body = json!({"name": "Acme", "kinds": ["customer"], "currency": "USD"});
+    let (_, acc) = json(app.post("/api/v1/accounts", &ann, &body).await).await;
+    let acc = acc["id"].as_str().unwrap();
+    let records = [
+        (
+            "contact",
+            "/api/v1/contacts",
+            json!({"account_id": acc, "first_name": "Jo", "last_name": "Buyer"}),
+            "/contacts",
+        ),
+        (
+            "opportunity",
+            "/api/v1/opportunities",
+            json!({"account_id": acc, "name": "Deal", "expected_close": "2026-06-30"}),
+            "/opportunities",
+        ),
+        ("case", "/api/v1/cases", json!({"account_id": acc, "subject": "Broken", "kind": "problem"}), "/cases"),
+    ];
+    let cookie = app.session("ann@example.com").await;
+    for (rt, create, body, page) in records {
+        let (status, r) = json(app.post(create, &ann, &body).await).await;
+        assert_eq!(status, 201, "{rt}: {r}");
+        let id = r["id"].as_str().unwrap();
+        let q = format!("record_type={rt}&record_id={id}&filename={rt}-notes.txt");
+        let (status, a) = attach(&app, &ann, &q, b"agreed terms").await;
+        assert_eq!(status, 201, "{rt}: {a}");
+        let (status, html) = app.page(&format!("{page}/{id}"), &cookie).await;
+        assert_eq!(status, 200);
+        assert!(html.contains(&format!("{rt}-notes.txt")), "{rt} page lists its document");
+        let (status, _) = attach(&app, &bob, &q, b"not mine").await;
+        assert_eq!(status, 422, "bob may not see ann's {rt}");
+    }
+}
+
+both_backends!(
+    attachments_follow_the_record_they_hang_from,
+    documents_are_attached_from_the_product_page,
+    contacts_opportunities_and_cases_carry_documents_on_their_pages,
+);

@@ -158,6 +158,7 @@ struct CasePage {
     actions: Vec<&'static str>,
     can_edit: bool,
     error: Option<String>,
+    attachments: super::attachments::AttachmentsView,
 }
 
 /// A case `p` may read, or a 404 page.
@@ -179,7 +180,9 @@ async fn case_page(
     let c = readable(&mut tx, auth, id).await?;
     tx.commit().await?;
     let can_edit = auth.principal.may(T, Action::Update, c.ownership);
+    let attachments = super::attachments::view(app, &auth.principal, T, c.id).await?;
     Ok(CasePage {
+        attachments,
         layout: auth.layout("cases"),
         row: row(&c),
         actions: if can_edit { c.allowed_actions.iter().map(|a| a.as_str()).collect() } else { vec![] },

@@ -54,6 +54,7 @@ struct ContactPage {
     owner: String,
     consent_at: String,
     can_edit: bool,
+    attachments: super::attachments::AttachmentsView,
 }
 
 /// `GET /contacts/{id}`.
@@ -67,7 +68,9 @@ pub async fn show(State(app): State<AppState>, auth: PageAuth, Path(id): Path<St
         None => String::new(),
     };
     tx.commit().await?;
+    let attachments = super::attachments::view(&app, p, T, c.id).await?;
     let page = ContactPage {
+        attachments,
         layout: auth.layout("accounts"),
         name: c.full_name(),
         owner,

@@ -186,6 +186,7 @@ struct OpportunityPage {
     closed: String,
     history: Vec<HistoryRow>,
     can_edit: bool,
+    attachments: super::attachments::AttachmentsView,
 }
 
 /// An opportunity `p` may read, or a 404 page.
@@ -205,7 +206,9 @@ pub async fn show(State(app): State<AppState>, auth: PageAuth, Path(id): Path<St
     let o = readable(&mut tx, &auth, &id).await?;
     let history = pipeline::history(&mut tx, auth.principal.tenant_id, o.key).await?;
     tx.commit().await?;
+    let attachments = super::attachments::view(&app, &auth.principal, T, o.id).await?;
     let view = OpportunityPage {
+        attachments,
         layout: auth.layout("opportunities"),
         closed: o.closed_at.map(fmt_time).unwrap_or_default(),
         history: history
