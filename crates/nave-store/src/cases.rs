@@ -181,6 +181,8 @@ pub struct CaseQuery {
     pub priority: Option<CasePriority>,
     pub kind: Option<CaseKind>,
     pub assignee_key: Option<i64>,
+    /// Only cases still being worked on (neither resolved nor closed).
+    pub open_only: bool,
     pub cursor: Option<Cursor>,
     pub limit: i64,
 }
@@ -194,6 +196,7 @@ impl Default for CaseQuery {
             priority: None,
             kind: None,
             assignee_key: None,
+            open_only: false,
             cursor: None,
             limit: 50,
         }
@@ -219,6 +222,9 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &CaseQuery) -> StoreResult<Pag
     }
     if let Some(u) = q.assignee_key {
         and_where(&mut sql, &mut a, "c.assignee_id = $?", u);
+    }
+    if q.open_only {
+        sql.push_str(" AND c.status NOT IN ('resolved', 'closed')");
     }
     if let Some(c) = q.cursor {
         and_where(&mut sql, &mut a, "c.id < $?", c.0);

@@ -17,7 +17,6 @@ use nave_domain::money::Currency;
 use nave_domain::tax::TaxTreatment;
 use nave_store::accounts::{self, Account, AccountPatch, AccountQuery, NewAccount, Visibility};
 use nave_store::audit::{self, AuditQuery};
-use nave_store::contacts::{self, ContactQuery};
 use nave_store::page::Cursor;
 use serde::Deserialize;
 
@@ -159,12 +158,37 @@ struct ContactRow {
     marketing_consent: bool,
 }
 
+/// One open opportunity as a row of the account page.
+#[derive(Debug)]
+struct OpportunityRow {
+    id: String,
+    name: String,
+    stage: String,
+    amount: String,
+    weighted: String,
+    expected_close: String,
+}
+
+/// One open case as a row of the account page.
+#[derive(Debug)]
+struct CaseRow {
+    id: String,
+    subject: String,
+    priority: &'static str,
+    status: &'static str,
+    assignee: String,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage {
     layout: Layout,
     a: AccountView,
     contacts: Vec<ContactRow>,
+    opportunities: Vec<OpportunityRow>,
+    /// One line per currency: count, total and weighted total.
+    opportunity_totals: Vec<String>,
+    open_cases: Vec<CaseRow>,
     can_edit: bool,
     can_add_contact: bool,
     history: Vec<HistoryRow>,
@@ -206,31 +230,48 @@ pub async fn show(
         Some(t) => nave_store::payment_terms::get(&mut tx, p.tenant_id, t).await?.map(|t| t.name).unwrap_or_default(),
         None => String::new(),
     };
-    let contacts = match p.scope_for(RecordType::Contact, Action::Read) {
-        Some(scope) if p.may(RecordType::Contact, Action::Read, a.ownership) => {
-            let q = ContactQuery {
-                visibility: Visibility::of(p, scope),
-                account_key: Some(a.key),
-                limit: 200,
-                ..Default::default()
-            };
-            contacts::list(&mut tx, p.tenant_id, &q)
-                .await?
-                .items
-                .into_iter()
-                .map(|c| ContactRow {
-                    id: c.id.to_string(),
-                    name: c.full_name(),
-                    title: c.title.clone().unwrap_or_default(),
-                    email: c.email.clone().unwrap_or_default(),
-                    phone: c.phone.clone().unwrap_or_default(),
-                    is_primary: c.is_primary,
-                    marketing_consent: c.marketing_consent,
-                })
-                .collect()
-        }
-        _ => vec![],
-    };
+    let overview = crate::api::overview::build(&mut tx, p, a.clone()).await?;
+    let contacts = overview
+        .contacts
+        .iter()
+        .map(|c| ContactRow {
+            id: c.id.to_string(),
+            name: c.full_name(),
+            title: c.title.clone().unwrap_or_default(),
+            email: c.email.clone().unwrap_or_default(),
+            phone: c.phone.clone().unwrap_or_default(),
+            is_primary: c.is_primary,
+            marketing_consent: c.marketing_consent,
+        })
+        .collect();
+    let opportunities = overview
+        .opportunities
+        .iter()
+        .map(|o| OpportunityRow {
+            id: o.id.to_string(),
+            name: o.name.clone(),
+            stage: o.stage.clone(),
+            amount: format!("{} {}", o.amount, o.currency.code()),
+            weighted: format!("{} {}", o.weighted_amount, o.currency.code()),
+            expected_close: o.expected_close.clone(),
+        })
+        .collect();
+    let open_cases = overview
+        .cases
+        .iter()
+        .map(|c| CaseRow {
+            id: c.id.to_string(),
+            subject: c.subject.clone(),
+            priority: c.priority.as_str(),
+            status: c.status.as_str(),
+            assignee: c.assignee_name.clone().unwrap_or_default(),
+        })
+        .collect();
+    let opportunity_totals = overview
+        .by_currency
+        .iter()
+        .map(|t| format!("{} open, {} {} ({} weighted)", t.count, t.total, t.currency, t.weighted_total))
+        .collect();
     let history = if p.scope_for(RecordType::AuditEntry, Action::Read) == Some(Scope::All) {
         let log =
             audit::list(&mut tx, p.tenant_id, &AuditQuery { record_id: Some(a.id), limit: 20, ..Default::default() })
@@ -284,6 +325,9 @@ pub async fn show(
         can_add_contact: p.may(RecordType::Contact, Action::Create, a.ownership) && !a.archived,
         a: view,
         contacts,
+        opportunities,
+        opportunity_totals,
+        open_cases,
         history,
     };
     Ok(render(&page).into_response())
