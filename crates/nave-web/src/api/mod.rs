@@ -110,6 +110,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::list_accounts, accounts::create_account))
         .routes(routes!(accounts::get_account, accounts::update_account, accounts::delete_account))
         .routes(routes!(overview::account_overview))
+        .routes(routes!(accounts::merge_account))
         .routes(routes!(contacts::list_account_contacts))
         .routes(routes!(contacts::list_contacts, contacts::create_contact))
         .routes(routes!(contacts::get_contact, contacts::update_contact, contacts::delete_contact))
