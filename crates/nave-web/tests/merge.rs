@@ -10,7 +10,7 @@ use nave_store::args;
 use nave_testkit::{TestDb, both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{TestApp, TestUser, json};
+use support::{TestApp, TestUser, form, json, page, session};
 
 async fn created(app: &TestApp, who: &TestUser, path: &str, body: Value) -> Value {
     let (status, v) = json(app.post(path, who, &body).await).await;
@@ -242,7 +242,25 @@ async fn bad_merges_are_refused_with_the_reason(db: TestDb) {
     assert_eq!(app.get(&format!("/api/v1/accounts/{a}"), &admin).await.status(), 200, "nothing was merged");
 }
 
+async fn the_account_page_offers_likely_duplicates_to_merge_into(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let admin = app.user("admin@example.com", "admin").await;
+    let keep = id(&created(&app, &admin, "/api/v1/accounts", json!({"name": "Initech"})).await);
+    let dup =
+        id(&created(&app, &admin, "/api/v1/accounts", json!({"name": "Initech Inc.", "allow_duplicate": true})).await);
+    let cookie = session(&app, "admin@example.com").await;
+    let (status, html) = page(&app, &cookie, &format!("/accounts/{dup}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("<option value=\"{keep}\">Initech</option>")), "{html}");
+    let (status, location, body) = form(&app, &cookie, &format!("/accounts/{dup}/merge"), &[("into", &keep)]).await;
+    assert_eq!((status, location.as_str()), (303, format!("/accounts/{keep}").as_str()), "{body}");
+    assert_eq!(app.get(&format!("/api/v1/accounts/{dup}"), &admin).await.status(), 404);
+    let (status, _, _) = form(&app, &cookie, &format!("/accounts/{keep}/merge"), &[("into_id", &keep)]).await;
+    assert_eq!(status, 409, "merging into itself is refused on the page too");
+}
+
 both_backends!(
+    the_account_page_offers_likely_duplicates_to_merge_into,
     a_merge_moves_every_linked_record_and_leaves_nothing_pointing_at_the_duplicate,
     bad_merges_are_refused_with_the_reason,
 );

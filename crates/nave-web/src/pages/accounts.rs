@@ -189,6 +189,10 @@ struct AccountPage {
     /// One line per currency: count, total and weighted total.
     opportunity_totals: Vec<String>,
     open_cases: Vec<CaseRow>,
+    /// May the caller merge this account into another (delete it)?
+    can_merge: bool,
+    /// Likely duplicates the caller may merge this account into: (id, name).
+    merge_candidates: Vec<(String, String)>,
     can_edit: bool,
     can_add_contact: bool,
     history: Vec<HistoryRow>,
@@ -272,6 +276,23 @@ pub async fn show(
         .iter()
         .map(|t| format!("{} open, {} {} ({} weighted)", t.count, t.total, t.currency, t.weighted_total))
         .collect();
+    let can_merge = p.may(T, Action::Delete, a.ownership);
+    let merge_candidates = if can_merge {
+        let keys = nave_domain::duplicates::MatchKeys::of(
+            &a.name,
+            a.website.as_deref(),
+            a.tax_id.as_deref(),
+            a.phone.as_deref(),
+        );
+        accounts::likely_duplicates(&mut tx, p.tenant_id, &keys)
+            .await?
+            .into_iter()
+            .filter(|c| c.key != a.key && p.may(T, Action::Update, c.ownership))
+            .map(|c| (c.id.to_string(), c.name))
+            .collect()
+    } else {
+        vec![]
+    };
     let history = if p.scope_for(RecordType::AuditEntry, Action::Read) == Some(Scope::All) {
         let log =
             audit::list(&mut tx, p.tenant_id, &AuditQuery { record_id: Some(a.id), limit: 20, ..Default::default() })
@@ -328,6 +349,8 @@ pub async fn show(
         opportunities,
         opportunity_totals,
         open_cases,
+        can_merge,
+        merge_candidates,
         history,
     };
     Ok(render(&page).into_response())
@@ -797,4 +820,23 @@ pub async fn update(State(app): State<AppState>, auth: PageAuth, Path(id): Path<
         .scope_for(T, Action::Update)
         .ok_or_else(|| ApiError::forbidden("your role may not edit accounts"))?;
     save(&app, &auth, Some(id), AccountForm::parse(&body)).await
+}
+
+/// `POST /accounts/{id}/merge`: merges this account into the one chosen by
+/// id (`into_id`) or from the likely duplicates (`into`), then shows the survivor.
+pub async fn merge(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    let field = |name: &str| {
+        form_urlencoded::parse(&body).find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+    };
+    let typed = field("into_id");
+    let chosen = if typed.is_empty() { field("into") } else { typed };
+    let into: PublicId = chosen.parse().map_err(|_| ApiError::invalid("into", "choose the account to keep"))?;
+    let mut tx = app.db.write().await?;
+    let loser = account_for(&mut tx, p, &id, Action::Delete).await?;
+    let survivor = crate::api::accounts::account_for(&mut tx, p, "into", into).await?;
+    may_act(p, T, Action::Update, survivor.ownership)?;
+    let after = accounts::merge(&mut tx, &actor_of(p), &loser, &survivor).await.map_err(ApiError::from)?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/accounts/{}", after.id)).into_response())
 }
