@@ -812,3 +812,123 @@ pub async fn refresh_match_keys(tx: &mut Tx) -> StoreResult<()> {
     }
     Ok(())
 }
+
+/// Merges the duplicate `loser` into `survivor` in the caller's transaction:
+/// every record hanging from the loser moves to the survivor, then the loser
+/// is deleted. The survivor keeps its primary contact, its default addresses
+/// and its ids in other systems; the loser's take second place or are
+/// dropped when the survivor already has one for that system (ids) or that
+/// product (supplier links). The caller has checked update on the survivor
+/// and delete on the loser.
+pub async fn merge(tx: &mut Tx, actor: &Actor, loser: &Account, survivor: &Account) -> StoreResult<Account> {
+    let t = actor.tenant_id;
+    if loser.key == survivor.key {
+        return Err(DomainError::Conflict("an account cannot be merged into itself".into()).into());
+    }
+    if survivor.archived {
+        return Err(
+            DomainError::Conflict(format!("{} is archived; restore it before merging into it", survivor.name)).into()
+        );
+    }
+    if loser.currency != survivor.currency {
+        return Err(DomainError::Conflict(format!(
+            "{} is in {} and {} in {}: accounts in different currencies cannot be merged",
+            loser.name,
+            loser.currency.code(),
+            survivor.name,
+            survivor.currency.code()
+        ))
+        .into());
+    }
+    if creates_cycle(tx, t, loser.key, survivor.key).await? || creates_cycle(tx, t, survivor.key, loser.key).await? {
+        return Err(DomainError::Conflict(format!(
+            "{} and {} are in one hierarchy (one is an ancestor of the other) and cannot be merged",
+            loser.name, survivor.name
+        ))
+        .into());
+    }
+    let (from, to) = (loser.key, survivor.key);
+    let a = || args![t, from, to];
+    // Contacts: the survivor keeps its primary contact.
+    let survivor_has_primary = tx
+        .scalar_i64(
+            "SELECT COUNT(*) AS v FROM contacts WHERE tenant_id = $1 AND account_id = $2 AND is_primary",
+            args![t, to],
+        )
+        .await?
+        > 0;
+    if survivor_has_primary {
+        tx.execute(
+            "UPDATE contacts SET is_primary = FALSE WHERE tenant_id = $1 AND account_id = $2 AND is_primary",
+            args![t, from],
+        )
+        .await?;
+    }
+    for sql in [
+        "UPDATE contacts SET account_id = $3 WHERE tenant_id = $1 AND account_id = $2",
+        "UPDATE activities SET account_id = $3 WHERE tenant_id = $1 AND account_id = $2",
+        "UPDATE opportunities SET account_id = $3 WHERE tenant_id = $1 AND account_id = $2",
+        "UPDATE cases SET account_id = $3 WHERE tenant_id = $1 AND account_id = $2",
+        "UPDATE leads SET account_id = $3 WHERE tenant_id = $1 AND account_id = $2",
+        "UPDATE accounts SET parent_id = $3 WHERE tenant_id = $1 AND parent_id = $2",
+        // Supplier links: the survivor's own link to a product wins.
+        "DELETE FROM product_suppliers WHERE tenant_id = $1 AND supplier_id = $2 AND product_id IN \
+         (SELECT product_id FROM product_suppliers WHERE tenant_id = $1 AND supplier_id = $3)",
+        "UPDATE product_suppliers SET supplier_id = $3 WHERE tenant_id = $1 AND supplier_id = $2",
+        // Ids in other systems: the survivor's win, one per system.
+        "DELETE FROM account_external_ids WHERE tenant_id = $1 AND account_id = $2 AND system IN \
+         (SELECT system FROM account_external_ids WHERE tenant_id = $1 AND account_id = $3)",
+        "UPDATE account_external_ids SET account_id = $3 WHERE tenant_id = $1 AND account_id = $2",
+        // The price list: the survivor's stays; the loser's only when it has none.
+        "DELETE FROM account_price_lists WHERE tenant_id = $1 AND account_id = $2 AND EXISTS \
+         (SELECT 1 FROM account_price_lists WHERE tenant_id = $1 AND account_id = $3)",
+        "UPDATE account_price_lists SET account_id = $3 WHERE tenant_id = $1 AND account_id = $2",
+    ] {
+        tx.execute(sql, a()).await?;
+    }
+    // Addresses after the survivor's, without their default flags.
+    let next = tx
+        .scalar_i64(
+            "SELECT COALESCE(MAX(position) + 1, 0) AS v FROM account_addresses WHERE tenant_id = $1 AND account_id = $2",
+            args![t, to],
+        )
+        .await?;
+    tx.execute(
+        "UPDATE account_addresses SET account_id = $3, position = position + $4, is_default_billing = FALSE, \
+         is_default_shipping = FALSE WHERE tenant_id = $1 AND account_id = $2",
+        args![t, from, to, next],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE attachments SET record_id = $3, record_public_id = $4 WHERE tenant_id = $1 AND record_type = $5 \
+         AND record_id = $2",
+        args![t, from, to, survivor.id, RecordType::Account.as_str()],
+    )
+    .await?;
+    crate::search::remove(tx, t, RecordType::Account, from).await?;
+    tx.execute("DELETE FROM accounts WHERE tenant_id = $1 AND id = $2", args![t, from]).await?;
+    tx.execute(
+        "UPDATE accounts SET version = version + 1, updated_at = $3, updated_by = $4 WHERE tenant_id = $1 AND id = $2",
+        args![t, to, now(), actor.user_id],
+    )
+    .await?;
+    let after = get_by_key(tx, t, to).await?.ok_or(DomainError::NotFound { record: "account" })?;
+    index(tx, t, &after).await?;
+    let mut after_json = crate::to_json(&after)?;
+    after_json["merged_from"] = serde_json::json!({"id": loser.id, "name": loser.name});
+    audit::record_change(
+        tx,
+        actor,
+        audit::Change {
+            record_type: RecordType::Account,
+            record_id: after.id,
+            version: after.version,
+            kind: audit::ChangeKind::Updated,
+            before: Some(crate::to_json(survivor)?),
+            after: Some(after_json),
+        },
+    )
+    .await?;
+    audit::deleted(tx, actor, RecordType::Account, loser.id, loser.version + 1, loser).await?;
+    Ok(after)
+}

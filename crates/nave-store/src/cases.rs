@@ -184,6 +184,8 @@ pub struct CaseQuery {
     pub assignee_key: Option<i64>,
     /// Search words: each must begin a word of the case's subject.
     pub words: Vec<String>,
+    /// Only cases still being worked on (neither resolved nor closed).
+    pub open_only: bool,
     pub cursor: Option<Cursor>,
     pub limit: i64,
 }
@@ -198,6 +200,7 @@ impl Default for CaseQuery {
             kind: None,
             assignee_key: None,
             words: vec![],
+            open_only: false,
             cursor: None,
             limit: 50,
         }
@@ -231,6 +234,9 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &CaseQuery) -> StoreResult<Pag
     }
     if let Some(cond) = crate::search::matching_keys("c.id", T, &q.words, &mut a) {
         sql.push_str(&format!(" AND {cond}"));
+    }
+    if q.open_only {
+        sql.push_str(" AND c.status NOT IN ('resolved', 'closed')");
     }
     if let Some(c) = q.cursor {
         and_where(&mut sql, &mut a, "c.id < $?", c.0);

@@ -56,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         .route("/accounts/new", get(pages::accounts::new_form))
         .route("/accounts/{id}", get(pages::accounts::show).post(pages::accounts::update))
         .route("/accounts/{id}/edit", get(pages::accounts::edit_form))
+        .route("/accounts/{id}/merge", post(pages::accounts::merge))
         .route("/accounts/{id}/contacts", post(pages::contacts::create))
         .route("/accounts/{id}/contacts/new", get(pages::contacts::new_form))
         .route("/contacts/{id}", get(pages::contacts::show).post(pages::contacts::update))

@@ -434,3 +434,41 @@ pub async fn account_for(tx: &mut nave_store::Tx, p: &Principal, field: &str, id
     }
     Ok(acc)
 }
+
+/// Which account a duplicate is merged into.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The surviving account; the one in the path disappears.
+    #[schema(value_type = String)]
+    pub into: PublicId,
+}
+
+#[utoipa::path(post, path = "/accounts/{id}/actions/merge", tag = "accounts", request_body = MergeRequest,
+    description = "Merges the duplicate account in the path into `into`, in one transaction: its contacts \
+        (non-primary when the survivor has a primary contact), activities, documents, opportunities, cases, \
+        leads, child accounts, addresses (after the survivor's, without default flags), ids in other systems \
+        (unless the survivor has one for that system), supplier links and price list move to the survivor, \
+        then it is deleted. Needs update on the survivor and delete on the duplicate. The survivor's audit \
+        entry names the merged account (`merged_from`).",
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses((status = 200, description = "The surviving account", body = Account),
+        (status = 404, body = Problem),
+        (status = 409, description = "The same account, an archived survivor, one hierarchy, or different currencies", body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn merge_account(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<MergeRequest>,
+) -> ApiResult<Response> {
+    auth.require(T, Action::Delete)?;
+    auth.require(T, Action::Update)?;
+    let mut w = begin_write!(app, auth, req);
+    let loser = load_for(&mut w, &auth, &id, Action::Delete).await?;
+    let survivor = account_for(w.tx(), &auth.0, "into", req.body.into).await?;
+    may_act(&auth.0, T, Action::Update, survivor.ownership)?;
+    let after = accounts::merge(w.tx(), &auth.actor(), &loser, &survivor).await?;
+    let body = present(&auth.0, T, &after)?;
+    w.respond(StatusCode::OK, &body).await
+}

@@ -68,6 +68,7 @@ async fn list_page(
         priority: f.priority,
         kind: f.kind,
         assignee_key,
+        open_only: false,
         cursor: paging.cursor()?,
         limit: paging.limit()?,
     };

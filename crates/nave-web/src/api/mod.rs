@@ -28,6 +28,7 @@ pub mod contacts;
 pub mod events;
 pub mod leads;
 pub mod me;
+pub mod overview;
 pub mod payment_terms;
 pub mod pipeline;
 pub mod price_lists;
@@ -108,6 +109,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(events::list_events))
         .routes(routes!(accounts::list_accounts, accounts::create_account))
         .routes(routes!(accounts::get_account, accounts::update_account, accounts::delete_account))
+        .routes(routes!(overview::account_overview))
+        .routes(routes!(accounts::merge_account))
         .routes(routes!(contacts::list_account_contacts))
         .routes(routes!(contacts::list_contacts, contacts::create_contact))
         .routes(routes!(contacts::get_contact, contacts::update_contact, contacts::delete_contact))

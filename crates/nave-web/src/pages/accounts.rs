@@ -17,7 +17,6 @@ use nave_domain::money::Currency;
 use nave_domain::tax::TaxTreatment;
 use nave_store::accounts::{self, Account, AccountPatch, AccountQuery, NewAccount, Visibility};
 use nave_store::audit::{self, AuditQuery};
-use nave_store::contacts::{self, ContactQuery};
 use nave_store::page::Cursor;
 use serde::Deserialize;
 
@@ -159,12 +158,41 @@ struct ContactRow {
     marketing_consent: bool,
 }
 
+/// One open opportunity as a row of the account page.
+#[derive(Debug)]
+struct OpportunityRow {
+    id: String,
+    name: String,
+    stage: String,
+    amount: String,
+    weighted: String,
+    expected_close: String,
+}
+
+/// One open case as a row of the account page.
+#[derive(Debug)]
+struct CaseRow {
+    id: String,
+    subject: String,
+    priority: &'static str,
+    status: &'static str,
+    assignee: String,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage {
     layout: Layout,
     a: AccountView,
     contacts: Vec<ContactRow>,
+    opportunities: Vec<OpportunityRow>,
+    /// One line per currency: count, total and weighted total.
+    opportunity_totals: Vec<String>,
+    open_cases: Vec<CaseRow>,
+    /// May the caller merge this account into another (delete it)?
+    can_merge: bool,
+    /// Likely duplicates the caller may merge this account into: (id, name).
+    merge_candidates: Vec<(String, String)>,
     can_edit: bool,
     can_add_contact: bool,
     history: Vec<HistoryRow>,
@@ -206,30 +234,64 @@ pub async fn show(
         Some(t) => nave_store::payment_terms::get(&mut tx, p.tenant_id, t).await?.map(|t| t.name).unwrap_or_default(),
         None => String::new(),
     };
-    let contacts = match p.scope_for(RecordType::Contact, Action::Read) {
-        Some(scope) if p.may(RecordType::Contact, Action::Read, a.ownership) => {
-            let q = ContactQuery {
-                visibility: Visibility::of(p, scope),
-                account_key: Some(a.key),
-                limit: 200,
-                ..Default::default()
-            };
-            contacts::list(&mut tx, p.tenant_id, &q)
-                .await?
-                .items
-                .into_iter()
-                .map(|c| ContactRow {
-                    id: c.id.to_string(),
-                    name: c.full_name(),
-                    title: c.title.clone().unwrap_or_default(),
-                    email: c.email.clone().unwrap_or_default(),
-                    phone: c.phone.clone().unwrap_or_default(),
-                    is_primary: c.is_primary,
-                    marketing_consent: c.marketing_consent,
-                })
-                .collect()
-        }
-        _ => vec![],
+    let overview = crate::api::overview::build(&mut tx, p, a.clone()).await?;
+    let contacts = overview
+        .contacts
+        .iter()
+        .map(|c| ContactRow {
+            id: c.id.to_string(),
+            name: c.full_name(),
+            title: c.title.clone().unwrap_or_default(),
+            email: c.email.clone().unwrap_or_default(),
+            phone: c.phone.clone().unwrap_or_default(),
+            is_primary: c.is_primary,
+            marketing_consent: c.marketing_consent,
+        })
+        .collect();
+    let opportunities = overview
+        .opportunities
+        .iter()
+        .map(|o| OpportunityRow {
+            id: o.id.to_string(),
+            name: o.name.clone(),
+            stage: o.stage.clone(),
+            amount: format!("{} {}", o.amount, o.currency.code()),
+            weighted: format!("{} {}", o.weighted_amount, o.currency.code()),
+            expected_close: o.expected_close.clone(),
+        })
+        .collect();
+    let open_cases = overview
+        .cases
+        .iter()
+        .map(|c| CaseRow {
+            id: c.id.to_string(),
+            subject: c.subject.clone(),
+            priority: c.priority.as_str(),
+            status: c.status.as_str(),
+            assignee: c.assignee_name.clone().unwrap_or_default(),
+        })
+        .collect();
+    let opportunity_totals = overview
+        .by_currency
+        .iter()
+        .map(|t| format!("{} open, {} {} ({} weighted)", t.count, t.total, t.currency, t.weighted_total))
+        .collect();
+    let can_merge = p.may(T, Action::Delete, a.ownership);
+    let merge_candidates = if can_merge {
+        let keys = nave_domain::duplicates::MatchKeys::of(
+            &a.name,
+            a.website.as_deref(),
+            a.tax_id.as_deref(),
+            a.phone.as_deref(),
+        );
+        accounts::likely_duplicates(&mut tx, p.tenant_id, &keys)
+            .await?
+            .into_iter()
+            .filter(|c| c.key != a.key && p.may(T, Action::Update, c.ownership))
+            .map(|c| (c.id.to_string(), c.name))
+            .collect()
+    } else {
+        vec![]
     };
     let history = if p.scope_for(RecordType::AuditEntry, Action::Read) == Some(Scope::All) {
         let log =
@@ -284,6 +346,11 @@ pub async fn show(
         can_add_contact: p.may(RecordType::Contact, Action::Create, a.ownership) && !a.archived,
         a: view,
         contacts,
+        opportunities,
+        opportunity_totals,
+        open_cases,
+        can_merge,
+        merge_candidates,
         history,
     };
     Ok(render(&page).into_response())
@@ -753,4 +820,23 @@ pub async fn update(State(app): State<AppState>, auth: PageAuth, Path(id): Path<
         .scope_for(T, Action::Update)
         .ok_or_else(|| ApiError::forbidden("your role may not edit accounts"))?;
     save(&app, &auth, Some(id), AccountForm::parse(&body)).await
+}
+
+/// `POST /accounts/{id}/merge`: merges this account into the one chosen by
+/// id (`into_id`) or from the likely duplicates (`into`), then shows the survivor.
+pub async fn merge(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    let field = |name: &str| {
+        form_urlencoded::parse(&body).find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+    };
+    let typed = field("into_id");
+    let chosen = if typed.is_empty() { field("into") } else { typed };
+    let into: PublicId = chosen.parse().map_err(|_| ApiError::invalid("into", "choose the account to keep"))?;
+    let mut tx = app.db.write().await?;
+    let loser = account_for(&mut tx, p, &id, Action::Delete).await?;
+    let survivor = crate::api::accounts::account_for(&mut tx, p, "into", into).await?;
+    may_act(p, T, Action::Update, survivor.ownership)?;
+    let after = accounts::merge(&mut tx, &actor_of(p), &loser, &survivor).await.map_err(ApiError::from)?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/accounts/{}", after.id)).into_response())
 }

@@ -1,0 +1,253 @@
+//! `GET /api/v1/accounts/{id}/overview`: the 360° view of an account in one
+//! request. [`build`] assembles it for both the API and the account page, so
+//! the two always show the same records under the same rules.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use nave_domain::access::{Action, Principal, RecordType};
+use nave_domain::forecast::weighted_minor;
+use nave_domain::money::{Currency, Money};
+use nave_domain::pipeline::StageKind;
+use nave_store::Tx;
+use nave_store::accounts::{self, Account, Visibility};
+use nave_store::activities::{self, Activity, ActivityQuery};
+use nave_store::cases::{self, Case, CaseQuery};
+use nave_store::contacts::{self, Contact, ContactQuery};
+use nave_store::pipeline::{self, Opportunity, OpportunityQuery};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::ApiAuth;
+use crate::present::{present, visible_or_404};
+use crate::state::AppState;
+
+/// How many records each list of the overview holds at most.
+const LIST_LIMIT: i64 = 200;
+/// How many of the latest activities the overview shows.
+const LATEST_ACTIVITIES: i64 = 10;
+
+/// Open opportunities of one currency, summed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CurrencyTotal {
+    #[schema(example = "EUR")]
+    pub currency: String,
+    pub count: i64,
+    /// Decimal string.
+    #[schema(example = "25000.00")]
+    pub total: String,
+    /// Decimal string: the sum of the weighted amounts.
+    #[schema(example = "10000.00")]
+    pub weighted_total: String,
+}
+
+/// How many records of each kind the caller may see.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OverviewCounts {
+    pub contacts: i64,
+    pub open_opportunities: i64,
+    pub open_cases: i64,
+    pub activities: i64,
+}
+
+/// Everything the caller may see about one account.
+#[derive(Debug)]
+pub struct Overview {
+    pub account: Account,
+    /// Active contacts, primary first.
+    pub contacts: Vec<Contact>,
+    /// Opportunities in an open stage.
+    pub opportunities: Vec<Opportunity>,
+    pub by_currency: Vec<CurrencyTotal>,
+    /// Cases neither resolved nor closed.
+    pub cases: Vec<Case>,
+    /// The latest activities, newest first.
+    pub activities: Vec<Activity>,
+    pub attachments: i64,
+    pub counts: OverviewCounts,
+}
+
+/// Opportunity totals per currency, in currency order.
+fn totals(opps: &[Opportunity]) -> Vec<CurrencyTotal> {
+    let mut sums: Vec<(Currency, i64, i64, i64)> = Vec::new();
+    for o in opps {
+        let weighted = weighted_minor(o.amount_minor, o.probability);
+        match sums.iter_mut().find(|s| s.0 == o.currency) {
+            Some(s) => {
+                s.1 += 1;
+                s.2 += o.amount_minor;
+                s.3 += weighted;
+            }
+            None => sums.push((o.currency, 1, o.amount_minor, weighted)),
+        }
+    }
+    sums.sort_by(|a, b| a.0.code().cmp(b.0.code()));
+    sums.into_iter()
+        .map(|(c, n, total, weighted)| CurrencyTotal {
+            currency: c.code().to_string(),
+            count: n,
+            total: Money::from_minor(total, c).to_string(),
+            weighted_total: Money::from_minor(weighted, c).to_string(),
+        })
+        .collect()
+}
+
+/// The scope `p` has for reading `rt` on records of this account, when any.
+fn readable(p: &Principal, rt: RecordType, a: &Account) -> Option<Visibility> {
+    p.scope_for(rt, Action::Read)
+        .map(|s| Visibility::of(p, s))
+        .filter(|_| rt != RecordType::Contact || p.may(rt, Action::Read, a.ownership))
+}
+
+/// Assembles the overview of `account`, which `p` may read: each list holds
+/// only what `p` may see of it (opportunities and cases by their own record
+/// scope, contacts and activities through the account). A fixed number of
+/// indexed queries, whatever the account holds.
+pub async fn build(tx: &mut Tx, p: &Principal, account: Account) -> ApiResult<Overview> {
+    let t = p.tenant_id;
+    let mut contacts = match readable(p, RecordType::Contact, &account) {
+        Some(visibility) => {
+            let q =
+                ContactQuery { visibility, account_key: Some(account.key), limit: LIST_LIMIT, ..Default::default() };
+            contacts::list(tx, t, &q).await?.items
+        }
+        None => vec![],
+    };
+    contacts.sort_by_key(|c| !c.is_primary);
+    let opportunities = match readable(p, RecordType::Opportunity, &account) {
+        Some(visibility) => {
+            let q = OpportunityQuery {
+                visibility,
+                account_key: Some(account.key),
+                status: Some(StageKind::Open),
+                limit: LIST_LIMIT,
+                ..Default::default()
+            };
+            pipeline::list(tx, t, &q).await?.items
+        }
+        None => vec![],
+    };
+    let cases = match readable(p, RecordType::Case, &account) {
+        Some(visibility) => {
+            let q = CaseQuery {
+                visibility,
+                account_key: Some(account.key),
+                open_only: true,
+                limit: LIST_LIMIT,
+                ..Default::default()
+            };
+            cases::list(tx, t, &q).await?.items
+        }
+        None => vec![],
+    };
+    // Activities are visible through their account, which `p` may read.
+    let may_read_activities = p.may(RecordType::Activity, Action::Read, account.ownership);
+    let (activities, activity_count) = if may_read_activities {
+        let q = ActivityQuery { account_key: Some(account.key), limit: LATEST_ACTIVITIES, ..Default::default() };
+        let latest = activities::list(tx, t, &q).await?.items;
+        let n = tx
+            .scalar_i64(
+                "SELECT COUNT(*) AS v FROM activities WHERE tenant_id = $1 AND account_id = $2",
+                nave_store::args![t, account.key],
+            )
+            .await?;
+        (latest, n)
+    } else {
+        (vec![], 0)
+    };
+    let attachments = if p.may(RecordType::Attachment, Action::Read, account.ownership) {
+        tx.scalar_i64(
+            "SELECT COUNT(*) AS v FROM attachments WHERE tenant_id = $1 AND record_type = $2 AND record_id = $3",
+            nave_store::args![t, RecordType::Account.as_str(), account.key],
+        )
+        .await?
+    } else {
+        0
+    };
+    let counts = OverviewCounts {
+        contacts: contacts.len() as i64,
+        open_opportunities: opportunities.len() as i64,
+        open_cases: cases.len() as i64,
+        activities: activity_count,
+    };
+    Ok(Overview {
+        by_currency: totals(&opportunities),
+        account,
+        contacts,
+        opportunities,
+        cases,
+        activities,
+        attachments,
+        counts,
+    })
+}
+
+impl Overview {
+    /// The overview as the API answers it, every record through field security.
+    pub fn to_json(&self, p: &Principal) -> ApiResult<Value> {
+        let contacts =
+            self.contacts.iter().map(|c| present(p, RecordType::Contact, c)).collect::<ApiResult<Vec<_>>>()?;
+        let opps =
+            self.opportunities.iter().map(|o| present(p, RecordType::Opportunity, o)).collect::<ApiResult<Vec<_>>>()?;
+        let cases = self.cases.iter().map(|c| present(p, RecordType::Case, c)).collect::<ApiResult<Vec<_>>>()?;
+        let acts =
+            self.activities.iter().map(|a| present(p, RecordType::Activity, a)).collect::<ApiResult<Vec<_>>>()?;
+        Ok(json!({
+            "account": present(p, RecordType::Account, &self.account)?,
+            "contacts": contacts,
+            "open_opportunities": {"data": opps, "by_currency": self.by_currency},
+            "open_cases": cases,
+            "latest_activities": acts,
+            "attachments": self.attachments,
+            "counts": self.counts,
+        }))
+    }
+}
+
+/// The open opportunities and their totals (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct OverviewOpportunities {
+    data: Vec<Opportunity>,
+    by_currency: Vec<CurrencyTotal>,
+}
+
+/// Schema of the account overview (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AccountOverview {
+    account: Account,
+    /// Active contacts, the primary one first.
+    contacts: Vec<Contact>,
+    /// Opportunities in an open stage that the caller may see, with the count and totals per currency.
+    open_opportunities: OverviewOpportunities,
+    /// Cases neither resolved nor closed that the caller may see.
+    open_cases: Vec<Case>,
+    /// The 10 latest activities, newest first.
+    latest_activities: Vec<Activity>,
+    /// How many files are attached to the account.
+    attachments: i64,
+    counts: OverviewCounts,
+}
+
+#[utoipa::path(get, path = "/accounts/{id}/overview", tag = "accounts", params(("id" = String, Path)),
+    description = "The 360° view of an account: the account (field security applies), its active contacts \
+        (primary first), its open opportunities with totals per currency, its open cases, the 10 latest \
+        activities, the number of attachments and counts. Each list holds only the records the caller may see. \
+        Order-side figures (quotes, orders, invoices, balance, credit exposure, sales this year against last) \
+        are not part of it yet: they come with the order side.",
+    responses((status = 200, body = AccountOverview), (status = 404, body = Problem)))]
+pub async fn account_overview(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    auth.require(RecordType::Account, Action::Read)?;
+    let id = super::parse_id("account", &id)?;
+    let mut tx = app.db.read().await?;
+    let acc = accounts::get(&mut tx, auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("account"))?;
+    visible_or_404(&auth.0, RecordType::Account, Action::Read, acc.ownership)?;
+    let o = build(&mut tx, &auth.0, acc).await?;
+    tx.commit().await?;
+    Ok(Json(o.to_json(&auth.0)?))
+}
