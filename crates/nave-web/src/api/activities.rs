@@ -94,7 +94,7 @@ pub async fn resolve_links(tx: &mut Tx, p: &Principal, ids: LinkIds) -> ApiResul
 }
 
 /// Filters of the activity list.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityFilter {
@@ -214,18 +214,8 @@ pub async fn account_timeline(
     if !auth.0.may(RecordType::Account, Action::Read, a.ownership) {
         return Err(ApiError::not_found("account"));
     }
-    let filter = ActivityFilter {
-        account_id: Some(id),
-        lead_id: None,
-        contact_id: None,
-        opportunity_id: None,
-        case_id: None,
-        kind: f.kind,
-        owner: None,
-        done: None,
-        limit: f.limit,
-        after: f.after,
-    };
+    let filter =
+        ActivityFilter { account_id: Some(id), kind: f.kind, limit: f.limit, after: f.after, ..Default::default() };
     let page = list_for(&mut tx, &auth.0, &filter).await?;
     tx.commit().await?;
     Ok(Json(present_page(&auth.0, T, &page.items, page.next.map(|c| c.encode()))?))
@@ -345,7 +335,7 @@ pub async fn create_activity(
 }
 
 /// An activity `p` may see, or not found.
-async fn visible(tx: &mut Tx, p: &Principal, id: &str) -> ApiResult<Activity> {
+pub async fn visible(tx: &mut Tx, p: &Principal, id: &str) -> ApiResult<Activity> {
     let a = activities::get(tx, p.tenant_id, parse_id("activity", id)?)
         .await?
         .ok_or_else(|| ApiError::not_found("activity"))?;

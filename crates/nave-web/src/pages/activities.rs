@@ -12,7 +12,7 @@ use nave_store::activities::{self, Activity, ActivityInput};
 use time::OffsetDateTime;
 
 use super::{FormData, FormErrors, PageAuth, PageResult, fmt_time};
-use crate::api::activities::{ActivityFilter, LinkIds, list_for, resolve_links};
+use crate::api::activities::{ActivityFilter, LinkIds, list_for, resolve_links, visible};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::actor_of;
 use crate::state::AppState;
@@ -94,16 +94,9 @@ pub async fn timeline(
     kind: Option<&str>,
 ) -> ApiResult<TimelineView> {
     let mut f = ActivityFilter {
-        account_id: None,
-        lead_id: None,
-        contact_id: None,
-        opportunity_id: None,
-        case_id: None,
         kind: kind.filter(|k| !k.is_empty()).map(str::to_string),
-        owner: None,
-        done: None,
         limit: Some(30),
-        after: None,
+        ..Default::default()
     };
     if owner_type == "lead" {
         f.lead_id = Some(owner_id);
@@ -237,11 +230,7 @@ pub async fn done(State(app): State<AppState>, auth: PageAuth, Path(id): Path<St
     super::require(p, RecordType::Activity, Action::Update, "change activities")?;
     let back = FormData::parse(&body).get("back");
     let mut tx = app.db.write().await?;
-    let before = activities::get(&mut tx, p.tenant_id, crate::api::parse_id("activity", &id)?)
-        .await?
-        .ok_or_else(|| ApiError::not_found("activity"))?;
-    let ids = LinkIds { account_id: before.account_id, lead_id: before.lead_id, ..Default::default() };
-    resolve_links(&mut tx, p, ids).await.map_err(|_| ApiError::not_found("activity"))?;
+    let before = visible(&mut tx, p, &id).await?;
     let links = activities::links_of(&mut tx, p.tenant_id, &before).await?;
     let mut input = activities::input_of(&before, links);
     input.details.done = true;
@@ -256,18 +245,7 @@ pub async fn my_open_tasks(app: &AppState, p: &Principal) -> ApiResult<Vec<(Entr
     if p.scope_for(RecordType::Activity, Action::Read).is_none() {
         return Ok(vec![]);
     }
-    let f = ActivityFilter {
-        account_id: None,
-        lead_id: None,
-        contact_id: None,
-        opportunity_id: None,
-        case_id: None,
-        kind: None,
-        owner: Some("me".into()),
-        done: Some(false),
-        limit: Some(20),
-        after: None,
-    };
+    let f = ActivityFilter { owner: Some("me".into()), done: Some(false), limit: Some(20), ..Default::default() };
     let mut tx = app.db.read().await?;
     let mut page = list_for(&mut tx, p, &f).await?;
     tx.commit().await?;
