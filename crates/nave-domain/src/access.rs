@@ -79,6 +79,16 @@ string_enum! {
         PipelineStage => "pipeline_stage",
         Opportunity => "opportunity",
         Case => "case",
+        /// Commercial documents: their scope is their account's.
+        Quote => "quote",
+        SalesOrder => "sales_order",
+        Invoice => "invoice",
+        CreditNote => "credit_note",
+        Shipment => "shipment",
+        Payment => "payment",
+        Subscription => "subscription",
+        /// The numbering sequences of document types.
+        Sequence => "sequence",
     }
 }
 
@@ -257,11 +267,13 @@ impl BuiltinRole {
                 T::StockTransfer,
                 T::PriceList,
                 T::PipelineStage,
+                T::Sequence,
             ],
             &[Read],
             All,
         );
         g.allow_all(&[T::ApiToken], &crud, Own);
+        let documents = [T::Quote, T::SalesOrder, T::Invoice, T::CreditNote, T::Shipment, T::Payment, T::Subscription];
         match self {
             BuiltinRole::Admin => {
                 g.allow_all(T::ALL, &crud, All);
@@ -287,6 +299,8 @@ impl BuiltinRole {
                     All,
                 );
                 g.allow_all(&[T::AuditEntry, T::Event], &[Read], All);
+                g.allow_all(&[T::Quote, T::SalesOrder], &crud, All);
+                g.allow_all(&documents, &[Read], All);
                 g.give(Capability::ViewCost)
                     .give(Capability::ViewMargin)
                     .give(Capability::ViewCreditLimit)
@@ -303,26 +317,42 @@ impl BuiltinRole {
                 g.allow_all(&[T::Lead], &[Read, Update, Delete], Own);
                 g.allow(T::Lead, Create, All);
                 g.allow_all(&[T::Activity], &crud, Own);
+                // Documents follow their account: a rep quotes and orders for their own accounts
+                // and follows what is shipped, invoiced and paid there.
+                g.allow_all(&[T::Quote], &crud, Own);
+                g.allow_all(&[T::SalesOrder], &[Read, Create, Update], Own);
+                g.allow_all(&documents, &[Read], Own);
             }
             BuiltinRole::OrderDesk => {
                 g.allow_all(&[T::Account], &[Read, Update], All);
                 g.allow_all(&[T::Contact], &[Read, Create, Update], All);
+                g.allow_all(
+                    &[T::Quote, T::SalesOrder, T::Shipment, T::Invoice, T::CreditNote, T::Subscription],
+                    &crud,
+                    All,
+                );
+                g.allow_all(&documents, &[Read], All);
                 g.give(Capability::ViewCreditLimit);
             }
             BuiltinRole::Warehouse => {
                 g.allow_all(&[T::Account, T::Contact], &[Read], All);
                 g.allow_all(&[T::Warehouse], &crud, All);
                 g.allow_all(&[T::StockAdjustment, T::StockTransfer], &[Create], All);
+                g.allow(T::SalesOrder, Read, All);
+                g.allow_all(&[T::Shipment], &crud, All);
             }
             BuiltinRole::Support => {
                 g.allow(T::Account, Read, All);
                 g.allow_all(&[T::Activity], &crud, All);
                 g.allow_all(&[T::Case], &crud, All);
                 g.allow_all(&[T::Contact], &[Read, Create, Update], All);
+                g.allow_all(&documents, &[Read], All);
             }
             BuiltinRole::Accounting => {
                 g.allow_all(&[T::Account, T::Contact], &[Read, Update], All);
-                g.allow_all(&[T::PaymentTerms, T::Tax, T::TaxCategory], &crud, All);
+                g.allow_all(&[T::PaymentTerms, T::Tax, T::TaxCategory, T::Sequence], &crud, All);
+                g.allow_all(&[T::Invoice, T::CreditNote, T::Payment, T::Subscription], &crud, All);
+                g.allow_all(&documents, &[Read], All);
                 g.allow_all(&[T::AuditEntry, T::Event], &[Read], All);
                 g.give(Capability::ViewCost).give(Capability::ViewMargin).give(Capability::ViewCreditLimit);
             }
@@ -332,6 +362,7 @@ impl BuiltinRole {
                     &[Read],
                     All,
                 );
+                g.allow_all(&documents, &[Read], All);
             }
         }
         g

@@ -12,6 +12,7 @@ pub mod address;
 pub mod case;
 pub mod catalog;
 pub mod contact;
+pub mod document;
 pub mod duplicates;
 pub mod email;
 pub mod error;

@@ -45,6 +45,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(13, "0013_leads"),
     migration!(14, "0014_search"),
     migration!(15, "0015_activities"),
+    migration!(16, "0016_order_to_cash"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -25,6 +25,7 @@ pub mod audit;
 pub mod cases;
 pub mod catalog;
 pub mod contacts;
+pub mod documents;
 pub mod events;
 pub mod leads;
 pub mod me;
@@ -167,7 +168,24 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::list_cases, cases::create_case))
         .routes(routes!(cases::get_case, cases::update_case, cases::delete_case))
         .routes(routes!(cases::act_on_case))
-        .routes(routes!(cases::list_account_cases));
+        .routes(routes!(cases::list_account_cases))
+        .routes(routes!(documents::list_quotes, documents::create_quote))
+        .routes(routes!(documents::get_quote, documents::update_quote, documents::delete_quote))
+        .routes(routes!(documents::act_on_quote))
+        .routes(routes!(documents::list_account_quotes))
+        .routes(routes!(documents::get_quote_revision))
+        .routes(routes!(documents::list_sales_orders, documents::create_sales_order))
+        .routes(routes!(documents::get_sales_order, documents::update_sales_order, documents::delete_sales_order))
+        .routes(routes!(documents::act_on_sales_order))
+        .routes(routes!(documents::list_account_sales_orders))
+        .routes(routes!(documents::list_invoices, documents::create_invoice))
+        .routes(routes!(documents::get_invoice, documents::update_invoice, documents::delete_invoice))
+        .routes(routes!(documents::act_on_invoice))
+        .routes(routes!(documents::list_account_invoices))
+        .routes(routes!(documents::list_credit_notes, documents::create_credit_note))
+        .routes(routes!(documents::get_credit_note, documents::update_credit_note, documents::delete_credit_note))
+        .routes(routes!(documents::act_on_credit_note))
+        .routes(routes!(documents::list_account_credit_notes));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))

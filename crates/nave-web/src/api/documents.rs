@@ -1,0 +1,544 @@
+//! `/api/v1/quotes`, `/sales-orders`, `/invoices` and `/credit-notes`: the
+//! commercial documents of the sales side, one shape for all four (API.md
+//! "commercial document"), with their business actions as `POST
+//! /{resource}/{id}/{action}`, and `/api/v1/accounts/{id}/{resource}`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use nave_domain::access::{Action, Principal};
+use nave_domain::document::{DocAction, DocStatus, DocType, InvoicePolicy};
+use nave_domain::error::ErrorCode;
+use nave_domain::ids::PublicId;
+use nave_domain::money::Currency;
+use nave_domain::pricing::TaxRounding;
+use nave_store::accounts::Visibility;
+use nave_store::documents::{self, Document, DocumentQuery, GroupInput, HeaderInput, LineInput, NewDocument};
+use serde::Deserialize;
+
+use super::accounts::account_for;
+use super::double_option;
+use super::payment_terms::parse_date;
+use super::pipeline::readable_account_path;
+use crate::begin_write;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
+use crate::present::{ListResponse, may_act, present, present_page, visible_or_404};
+use crate::state::AppState;
+use crate::write::Writer;
+
+/// Filters of the document lists.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentFilter {
+    /// Only this account's documents.
+    #[param(value_type = Option<String>)]
+    pub account_id: Option<PublicId>,
+    /// One status, e.g. `draft`, `open`, `issued`, `part_paid`.
+    #[param(value_type = Option<String>)]
+    pub status: Option<DocStatus>,
+    /// Only documents in progress (quotes undecided, orders open, invoices
+    /// and credit notes with a balance).
+    pub open: Option<bool>,
+    /// Invoices: only those past due with a balance.
+    pub overdue: Option<bool>,
+    /// Words that begin the number, the account name or the reference.
+    pub q: Option<String>,
+    /// Documents dated from this day (`YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// Documents dated up to this day.
+    pub to: Option<String>,
+    pub limit: Option<i64>,
+    pub after: Option<String>,
+}
+
+/// Schema of a document page (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct DocumentList {
+    data: Vec<Document>,
+    next: Option<String>,
+}
+
+/// Lists documents of `doc_type` the caller may see.
+pub async fn list_page(
+    app: &AppState,
+    auth: &ApiAuth,
+    doc_type: DocType,
+    f: DocumentFilter,
+    account: Option<PublicId>,
+) -> ApiResult<Json<ListResponse>> {
+    let rt = doc_type.record_type();
+    let scope = auth.require(rt, Action::Read)?;
+    let paging = ListParams { limit: f.limit, after: f.after.clone() };
+    let mut tx = app.db.read().await?;
+    let account_key = match account.or(f.account_id) {
+        Some(a) => Some(account_for(&mut tx, &auth.0, "account_id", a).await?.key),
+        None => None,
+    };
+    let mut q = DocumentQuery::new(doc_type);
+    q.visibility = Visibility::of(&auth.0, scope);
+    q.account_key = account_key;
+    q.status = f.status;
+    q.open_only = f.open.unwrap_or(false);
+    q.overdue_only = f.overdue.unwrap_or(false);
+    q.words = nave_domain::search::query_words(f.q.as_deref().unwrap_or(""));
+    q.from = f.from.as_deref().map(|d| parse_date("from", d)).transpose()?;
+    q.to = f.to.as_deref().map(|d| parse_date("to", d)).transpose()?;
+    q.cursor = paging.cursor()?;
+    q.limit = paging.limit()?;
+    let page = documents::list(&mut tx, auth.0.tenant_id, &q).await?;
+    tx.commit().await?;
+    Ok(Json(present_page(&auth.0, rt, &page.items, page.next.map(|c| c.encode()))?))
+}
+
+/// A document's fields. On create `account_id` is required; on update (drafts
+/// only) absent fields stay, `null` clears the optional ones, and `groups`
+/// (or `lines`, for a single unnamed group) replaces the whole content.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentRequest {
+    #[schema(value_type = Option<String>)]
+    pub account_id: Option<PublicId>,
+    /// Default: the account's currency.
+    #[schema(value_type = Option<String>, example = "EUR")]
+    pub currency: Option<String>,
+    /// `YYYY-MM-DD`; default today.
+    pub date: Option<String>,
+    /// Quotes: the last day the offer holds (default 30 days after the date).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub valid_until: Option<Option<String>>,
+    /// Default: the account's payment terms.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub payment_terms_id: Option<Option<PublicId>>,
+    /// Default: the account's price list; line prices come from it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub price_list_id: Option<Option<PublicId>>,
+    /// Sales orders: where stock is reserved and shipped from (default: the first active warehouse).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub warehouse_id: Option<Option<PublicId>>,
+    /// Sales orders: `shipped` (default) or `ordered` — what an invoice from the order takes.
+    #[schema(value_type = Option<String>)]
+    pub invoice_policy: Option<InvoicePolicy>,
+    /// Unit prices include tax (web-shop prices); default false.
+    pub prices_include_tax: Option<bool>,
+    /// `document` (default) or `line`.
+    #[schema(value_type = Option<String>)]
+    pub tax_rounding: Option<TaxRounding>,
+    /// The customer's reference (their PO number).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub reference: Option<Option<String>>,
+    pub notes: Option<String>,
+    pub groups: Option<Vec<GroupInput>>,
+    /// Shortcut for one unnamed group.
+    pub lines: Option<Vec<LineInput>>,
+    /// Invoices: bill this sales order — with no `groups`/`lines`, takes what is
+    /// left to invoice under the order's policy.
+    #[schema(value_type = Option<String>)]
+    pub sales_order_id: Option<PublicId>,
+    /// Credit notes: credit this invoice — with no `groups`/`lines`, credits
+    /// everything not yet credited.
+    #[schema(value_type = Option<String>)]
+    pub invoice_id: Option<PublicId>,
+}
+
+impl DocumentRequest {
+    pub fn header(&self) -> ApiResult<HeaderInput> {
+        let opt_date = |field: &str, s: &Option<Option<String>>| -> ApiResult<Option<Option<time::Date>>> {
+            match s {
+                None => Ok(None),
+                Some(None) => Ok(Some(None)),
+                Some(Some(d)) => Ok(Some(Some(parse_date(field, d)?))),
+            }
+        };
+        Ok(HeaderInput {
+            currency: match &self.currency {
+                Some(c) => Some(
+                    Currency::parse(c)
+                        .map_err(|_| ApiError::invalid("currency", "is not an ISO 4217 currency code"))?,
+                ),
+                None => None,
+            },
+            date: self.date.as_deref().map(|d| parse_date("date", d)).transpose()?,
+            valid_until: opt_date("valid_until", &self.valid_until)?,
+            payment_terms_id: self.payment_terms_id,
+            price_list_id: self.price_list_id,
+            warehouse_id: self.warehouse_id,
+            invoice_policy: self.invoice_policy,
+            prices_include_tax: self.prices_include_tax,
+            tax_rounding: self.tax_rounding,
+            reference: self.reference.clone(),
+            notes: self.notes.clone(),
+        })
+    }
+
+    /// The content given, if any.
+    pub fn groups(&mut self) -> ApiResult<Option<Vec<GroupInput>>> {
+        match (self.groups.take(), self.lines.take()) {
+            (Some(_), Some(_)) => Err(ApiError::invalid("lines", "give either groups or lines, not both")),
+            (Some(g), None) => Ok(Some(g)),
+            (None, Some(l)) => Ok(Some(vec![GroupInput { lines: l, ..Default::default() }])),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// Creates a document of `doc_type` from a request (plain content; the
+/// conversions have their own paths).
+pub async fn create(
+    app: &AppState,
+    auth: &ApiAuth,
+    doc_type: DocType,
+    req: ApiWrite<DocumentRequest>,
+) -> ApiResult<Response> {
+    let rt = doc_type.record_type();
+    auth.require(rt, Action::Create)?;
+    let mut w = begin_write!(app, auth, req);
+    let mut b = req.body;
+    let account_id = b.account_id.ok_or_else(|| ApiError::invalid("account_id", "is required"))?;
+    let account = account_for(w.tx(), &auth.0, "account_id", account_id).await?;
+    if !auth.0.may(rt, Action::Create, account.ownership) {
+        return Err(ApiError::forbidden(format!("your role may not create a {} for this account", doc_type.label())));
+    }
+    let header = b.header()?;
+    let groups = b.groups()?;
+    let doc = match (doc_type, b.sales_order_id, b.invoice_id) {
+        (DocType::Invoice, Some(order), _) => {
+            nave_store::billing::invoice_from_order(w.tx(), &auth.actor(), account.key, order, header, groups).await?
+        }
+        (DocType::CreditNote, _, Some(invoice)) => {
+            nave_store::billing::credit_from_invoice(w.tx(), &auth.actor(), account.key, invoice, header, groups)
+                .await?
+        }
+        (_, Some(_), _) => return Err(ApiError::invalid("sales_order_id", "is taken by invoices only")),
+        (_, _, Some(_)) => return Err(ApiError::invalid("invoice_id", "is taken by credit notes only")),
+        _ => {
+            let new =
+                NewDocument { doc_type, account_id, header, groups: groups.unwrap_or_default(), origin_key: None };
+            documents::create(w.tx(), &auth.actor(), new).await?
+        }
+    };
+    let body = present(&auth.0, rt, &doc)?;
+    w.respond(StatusCode::CREATED, &body).await
+}
+
+/// Loads a document for `action` by the caller, inside a write.
+pub async fn load_for(
+    w: &mut Writer,
+    p: &Principal,
+    doc_type: DocType,
+    id: &str,
+    action: Action,
+) -> ApiResult<Document> {
+    let doc = documents::get(w.tx(), p.tenant_id, doc_type, parse_doc_id(doc_type, id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found(doc_type.record_type().as_str()))?;
+    may_act(p, doc_type.record_type(), action, doc.ownership)?;
+    Ok(doc)
+}
+
+fn parse_doc_id(doc_type: DocType, id: &str) -> ApiResult<PublicId> {
+    id.parse().map_err(|_| ApiError::not_found(doc_type.record_type().as_str()))
+}
+
+/// Reads one document the caller may see.
+pub async fn read_one(app: &AppState, auth: &ApiAuth, doc_type: DocType, id: &str) -> ApiResult<Document> {
+    let rt = doc_type.record_type();
+    auth.require(rt, Action::Read)?;
+    let mut tx = app.db.autocommit().await?;
+    let doc = documents::get(&mut tx, auth.0.tenant_id, doc_type, parse_doc_id(doc_type, id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found(rt.as_str()))?;
+    visible_or_404(&auth.0, rt, Action::Read, doc.ownership)?;
+    Ok(doc)
+}
+
+async fn update(
+    app: &AppState,
+    auth: &ApiAuth,
+    doc_type: DocType,
+    id: &str,
+    req: ApiWrite<DocumentRequest>,
+) -> ApiResult<Response> {
+    let rt = doc_type.record_type();
+    auth.require(rt, Action::Update)?;
+    let mut w = begin_write!(app, auth, req);
+    let before = load_for(&mut w, &auth.0, doc_type, id, Action::Update).await?;
+    let mut b = req.body;
+    if b.account_id.is_some_and(|a| a != before.account_id) {
+        return Err(ApiError::invalid("account_id", "cannot change: make a new document for the other account"));
+    }
+    for (given, field) in [(b.sales_order_id.is_some(), "sales_order_id"), (b.invoice_id.is_some(), "invoice_id")] {
+        if given {
+            return Err(ApiError::invalid(field, "is given on create only"));
+        }
+    }
+    let header = b.header()?;
+    let groups = b.groups()?;
+    let doc = documents::update(w.tx(), &auth.actor(), &before, req.if_match, header, groups).await?;
+    let body = present(&auth.0, rt, &doc)?;
+    w.respond(StatusCode::OK, &body).await
+}
+
+async fn delete(
+    app: &AppState,
+    auth: &ApiAuth,
+    doc_type: DocType,
+    id: &str,
+    req: ApiWrite<NoBody>,
+) -> ApiResult<Response> {
+    auth.require(doc_type.record_type(), Action::Delete)?;
+    let mut w = begin_write!(app, auth, req);
+    let before = load_for(&mut w, &auth.0, doc_type, id, Action::Delete).await?;
+    documents::delete(w.tx(), &auth.actor(), &before, req.if_match).await?;
+    w.respond(StatusCode::NO_CONTENT, &()).await
+}
+
+/// The input of a business action; each action takes the fields it names.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentActionRequest {
+    /// Quotes `convert`: `sales_order` (default) or `invoice`.
+    pub to: Option<String>,
+    /// `confirm` (orders) and `issue` (invoices): why the credit limit is
+    /// overridden — needs the `override_credit_limit` permission; recorded.
+    pub override_reason: Option<String>,
+}
+
+/// The action named in a path; an unknown one is not found.
+fn parse_action(doc_type: DocType, s: &str) -> ApiResult<DocAction> {
+    s.parse().map_err(|_| ApiError::new(ErrorCode::NotFound, format!("there is no {} action {s}", doc_type.label())))
+}
+
+async fn act(
+    app: &AppState,
+    auth: &ApiAuth,
+    doc_type: DocType,
+    id: &str,
+    action: &str,
+    req: ApiWrite<DocumentActionRequest>,
+) -> ApiResult<Response> {
+    let rt = doc_type.record_type();
+    auth.require(rt, Action::Update)?;
+    let action = parse_action(doc_type, action)?;
+    let mut w = begin_write!(app, auth, req);
+    let before = load_for(&mut w, &auth.0, doc_type, id, Action::Update).await?;
+    let b = req.body;
+    let actor = auth.actor();
+    let override_reason = match b.override_reason.as_deref().map(str::trim) {
+        Some("") | None => None,
+        Some(r) => {
+            if !auth.0.has(nave_domain::access::Capability::OverrideCreditLimit) {
+                return Err(ApiError::forbidden("your role may not override the credit limit"));
+            }
+            Some(r.to_string())
+        }
+    };
+    if b.to.is_some() && action != DocAction::Convert {
+        return Err(ApiError::invalid("to", "is taken by convert only"));
+    }
+    let (status, doc) = match (doc_type, action) {
+        (DocType::Quote, DocAction::Convert) => {
+            let to = match b.to.as_deref() {
+                None | Some("sales_order") => DocType::SalesOrder,
+                Some("invoice") => DocType::Invoice,
+                Some(_) => return Err(ApiError::invalid("to", "must be sales_order or invoice")),
+            };
+            if !auth.0.may(to.record_type(), Action::Create, before.ownership) {
+                return Err(ApiError::forbidden(format!("your role may not create a {}", to.label())));
+            }
+            let (created, doc) =
+                nave_store::orders::convert_quote(w.tx(), &actor, &before, req.if_match, to, override_reason).await?;
+            (if created { StatusCode::CREATED } else { StatusCode::OK }, doc)
+        }
+        (DocType::Quote, _) => {
+            (StatusCode::OK, documents::quote_action(w.tx(), &actor, &before, req.if_match, action).await?)
+        }
+        (DocType::SalesOrder, DocAction::Confirm) => {
+            (StatusCode::OK, nave_store::orders::confirm(w.tx(), &actor, &before, req.if_match, override_reason).await?)
+        }
+        (DocType::SalesOrder, DocAction::Cancel) => {
+            (StatusCode::OK, nave_store::orders::cancel(w.tx(), &actor, &before, req.if_match).await?)
+        }
+        (DocType::Invoice | DocType::CreditNote, DocAction::Issue) => {
+            (StatusCode::OK, nave_store::billing::issue(w.tx(), &actor, &before, req.if_match, override_reason).await?)
+        }
+        (DocType::Invoice | DocType::CreditNote, DocAction::Void) => {
+            (StatusCode::OK, nave_store::billing::void(w.tx(), &actor, &before, req.if_match).await?)
+        }
+        _ => {
+            // Not an action of this type: refuse naming what is allowed.
+            nave_domain::document::transition(doc_type, before.status, action)?;
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("there is no {} action {action}", doc_type.label()),
+            ));
+        }
+    };
+    let body = present(&auth.0, doc.doc_type.record_type(), &doc)?;
+    w.respond(status, &body).await
+}
+
+/// Generates the handlers of one document resource, with their OpenAPI paths.
+macro_rules! document_resource {
+    ($doc_type:expr, $tag:literal, $path:literal, $account_path:literal, $item:literal, $action_path:literal,
+     $list:ident, $list_account:ident, $create:ident, $get:ident, $update:ident, $delete:ident, $act:ident, $actions:literal) => {
+        #[utoipa::path(get, path = $path, tag = $tag, params(DocumentFilter),
+            responses((status = 200, description = "A page of the documents the caller may see, newest first", body = inline(DocumentList))))]
+        pub async fn $list(State(app): State<AppState>, auth: ApiAuth, Query(f): Query<DocumentFilter>) -> ApiResult<Json<ListResponse>> {
+            list_page(&app, &auth, $doc_type, f, None).await
+        }
+
+        #[utoipa::path(get, path = $account_path, tag = $tag, params(("id" = String, Path), DocumentFilter),
+            responses((status = 200, description = "A page of the account's documents", body = inline(DocumentList)), (status = 404, body = Problem)))]
+        pub async fn $list_account(
+            State(app): State<AppState>,
+            auth: ApiAuth,
+            Path(id): Path<String>,
+            Query(f): Query<DocumentFilter>,
+        ) -> ApiResult<Json<ListResponse>> {
+            let account = readable_account_path(&app, &auth, &id, f.account_id).await?;
+            list_page(&app, &auth, $doc_type, f, Some(account)).await
+        }
+
+        #[utoipa::path(post, path = $path, tag = $tag, request_body = DocumentRequest,
+            params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+            responses((status = 201, body = Document), (status = 422, body = Problem)))]
+        pub async fn $create(State(app): State<AppState>, auth: ApiAuth, req: ApiWrite<DocumentRequest>) -> ApiResult<Response> {
+            create(&app, &auth, $doc_type, req).await
+        }
+
+        #[utoipa::path(get, path = $item, tag = $tag, params(("id" = String, Path)),
+            responses((status = 200, body = Document), (status = 404, body = Problem)))]
+        pub async fn $get(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+            let doc = read_one(&app, &auth, $doc_type, &id).await?;
+            Ok(Json(present(&auth.0, $doc_type.record_type(), &doc)?))
+        }
+
+        #[utoipa::path(patch, path = $item, tag = $tag, request_body = DocumentRequest,
+            params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Expected version")),
+            responses((status = 200, body = Document), (status = 409, description = "Not a draft", body = Problem),
+                (status = 412, body = Problem), (status = 422, body = Problem)))]
+        pub async fn $update(
+            State(app): State<AppState>,
+            auth: ApiAuth,
+            Path(id): Path<String>,
+            req: ApiWrite<DocumentRequest>,
+        ) -> ApiResult<Response> {
+            update(&app, &auth, $doc_type, &id, req).await
+        }
+
+        #[utoipa::path(delete, path = $item, tag = $tag,
+            params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Expected version")),
+            responses((status = 204), (status = 404, body = Problem), (status = 409, description = "Not a draft", body = Problem)))]
+        pub async fn $delete(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>, req: ApiWrite<NoBody>) -> ApiResult<Response> {
+            delete(&app, &auth, $doc_type, &id, req).await
+        }
+
+        #[utoipa::path(post, path = $action_path, tag = $tag, request_body = DocumentActionRequest,
+            params(("id" = String, Path), ("action" = String, Path, description = $actions),
+                ("If-Match" = Option<String>, Header, description = "Expected version"),
+                ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+            responses((status = 200, body = Document), (status = 201, description = "convert: the new document", body = Document),
+                (status = 409, description = "Not allowed from the document's status (`invalid_transition`, naming the allowed actions), or refused by the credit limit", body = Problem),
+                (status = 422, body = Problem)))]
+        pub async fn $act(
+            State(app): State<AppState>,
+            auth: ApiAuth,
+            Path((id, action)): Path<(String, String)>,
+            req: ApiWrite<DocumentActionRequest>,
+        ) -> ApiResult<Response> {
+            act(&app, &auth, $doc_type, &id, &action, req).await
+        }
+    };
+}
+
+document_resource!(
+    DocType::Quote,
+    "quotes",
+    "/quotes",
+    "/accounts/{id}/quotes",
+    "/quotes/{id}",
+    "/quotes/{id}/{action}",
+    list_quotes,
+    list_account_quotes,
+    create_quote,
+    get_quote,
+    update_quote,
+    delete_quote,
+    act_on_quote,
+    "`send`, `accept`, `reject`, `expire`, `revise` or `convert`"
+);
+document_resource!(
+    DocType::SalesOrder,
+    "sales orders",
+    "/sales-orders",
+    "/accounts/{id}/sales-orders",
+    "/sales-orders/{id}",
+    "/sales-orders/{id}/{action}",
+    list_sales_orders,
+    list_account_sales_orders,
+    create_sales_order,
+    get_sales_order,
+    update_sales_order,
+    delete_sales_order,
+    act_on_sales_order,
+    "`confirm` or `cancel`"
+);
+document_resource!(
+    DocType::Invoice,
+    "invoices",
+    "/invoices",
+    "/accounts/{id}/invoices",
+    "/invoices/{id}",
+    "/invoices/{id}/{action}",
+    list_invoices,
+    list_account_invoices,
+    create_invoice,
+    get_invoice,
+    update_invoice,
+    delete_invoice,
+    act_on_invoice,
+    "`issue` or `void`"
+);
+document_resource!(
+    DocType::CreditNote,
+    "credit notes",
+    "/credit-notes",
+    "/accounts/{id}/credit-notes",
+    "/credit-notes/{id}",
+    "/credit-notes/{id}/{action}",
+    list_credit_notes,
+    list_account_credit_notes,
+    create_credit_note,
+    get_credit_note,
+    update_credit_note,
+    delete_credit_note,
+    act_on_credit_note,
+    "`issue` or `void`"
+);
+
+#[utoipa::path(get, path = "/quotes/{id}/revisions/{revision}", tag = "quotes",
+    params(("id" = String, Path), ("revision" = i64, Path, description = "An earlier revision number")),
+    responses((status = 200, description = "The quote as it was when that revision was revised", body = Document),
+        (status = 404, body = Problem)))]
+pub async fn get_quote_revision(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path((id, revision)): Path<(String, i64)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let doc = read_one(&app, &auth, DocType::Quote, &id).await?;
+    let mut tx = app.db.autocommit().await?;
+    let mut snap = documents::revision(&mut tx, auth.0.tenant_id, doc.key, revision)
+        .await?
+        .ok_or_else(|| ApiError::not_found("quote revision"))?;
+    auth.0.redact(DocType::Quote.record_type(), &mut snap);
+    Ok(Json(snap))
+}
