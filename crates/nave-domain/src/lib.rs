@@ -12,6 +12,7 @@ pub mod address;
 pub mod case;
 pub mod catalog;
 pub mod contact;
+pub mod dates;
 pub mod document;
 pub mod duplicates;
 pub mod email;
@@ -25,6 +26,7 @@ pub mod price_list;
 pub mod pricing;
 pub mod search;
 pub mod stock;
+pub mod subscription;
 pub mod tax;
 pub mod terms;
 

@@ -171,6 +171,7 @@ pub struct Totals {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DueDateView {
     #[schema(value_type = String, format = Date)]
+    #[serde(with = "nave_domain::dates::iso")]
     pub date: Date,
     pub amount: String,
 }
@@ -230,12 +231,15 @@ pub struct Document {
     #[schema(value_type = String, example = "EUR")]
     pub currency: Currency,
     #[schema(value_type = String, format = Date)]
+    #[serde(with = "nave_domain::dates::iso")]
     pub date: Date,
     /// Quotes: the last day the offer holds.
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(with = "nave_domain::dates::iso_option")]
     pub valid_until: Option<Date>,
     /// Invoices: the last due date, once issued.
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(with = "nave_domain::dates::iso_option")]
     pub due_date: Option<Date>,
     #[schema(value_type = Option<String>)]
     pub payment_terms_id: Option<PublicId>,
@@ -1673,7 +1677,7 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, before: &Document, if_version: O
     }
     let t = actor.tenant_id;
     let children = tx
-        .scalar_i64("SELECT COUNT(*) FROM documents WHERE tenant_id = $1 AND origin_id = $2", args![t, before.key])
+        .scalar_i64("SELECT COUNT(*) AS v FROM documents WHERE tenant_id = $1 AND origin_id = $2", args![t, before.key])
         .await?;
     if children > 0 {
         return Err(DomainError::Conflict(format!(
@@ -1805,4 +1809,114 @@ pub async fn child_of(tx: &mut Tx, tenant_id: i64, origin: i64, doc_type: DocTyp
 /// Amount of `minor` units as a decimal of the document currency.
 pub fn amount(d: &Document, minor: i64) -> Decimal {
     minor_to_decimal(minor, d.currency)
+}
+
+// ---------------------------------------------------------------------------
+// Account figures for the 360° view and the account page
+
+/// Net sales of one year in one currency: invoiced net (issued, part paid or
+/// paid invoices) minus credited net (issued or applied credit notes), by
+/// document date.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct YearSales {
+    pub year: i32,
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: Currency,
+    pub net: String,
+    #[serde(skip)]
+    pub net_minor: i64,
+}
+
+/// Net sales of an account for each of `years`, per currency (years without
+/// sales are absent).
+pub async fn sales_by_year(
+    tx: &mut Tx,
+    tenant_id: i64,
+    account_key: i64,
+    years: &[i32],
+) -> StoreResult<Vec<YearSales>> {
+    let (Some(first), Some(last)) = (years.iter().min(), years.iter().max()) else { return Ok(vec![]) };
+    let from =
+        Date::from_calendar_date(*first, time::Month::January, 1).map_err(|e| StoreError::Decode(e.to_string()))?;
+    let to =
+        Date::from_calendar_date(*last, time::Month::December, 31).map_err(|e| StoreError::Decode(e.to_string()))?;
+    let rows = tx
+        .fetch_all(
+            "SELECT doc_type, currency, doc_date, net_minor FROM documents WHERE tenant_id = $1 AND account_id = $2 \
+             AND doc_type IN ('invoice', 'credit_note') AND status IN ('issued', 'part_paid', 'paid', 'applied') \
+             AND doc_date >= $3 AND doc_date <= $4",
+            args![tenant_id, account_key, from, to],
+            |r| {
+                Ok((
+                    r.text("doc_type")? == "credit_note",
+                    parsed(Currency::parse(&r.text("currency")?))?,
+                    r.opt_date("doc_date")?.map(|d| d.year()).unwrap_or_default(),
+                    r.i64("net_minor")?,
+                ))
+            },
+        )
+        .await?;
+    let mut out: Vec<YearSales> = Vec::new();
+    for (credit, currency, year, net) in rows {
+        let signed = if credit { -net } else { net };
+        match out.iter_mut().find(|s| s.year == year && s.currency == currency) {
+            Some(s) => s.net_minor += signed,
+            None => out.push(YearSales { year, currency, net: String::new(), net_minor: signed }),
+        }
+    }
+    for s in &mut out {
+        s.net = format_minor(s.net_minor, s.currency);
+    }
+    out.sort_by(|a, b| b.year.cmp(&a.year).then(a.currency.code().cmp(b.currency.code())));
+    Ok(out)
+}
+
+/// What an account owes, per currency.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Receivables {
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: Currency,
+    /// Σ balances of issued and part-paid invoices.
+    pub open: String,
+    /// The part of it past due.
+    pub overdue: String,
+    pub open_invoices: i64,
+    #[serde(skip)]
+    pub open_minor: i64,
+}
+
+/// The open receivables of an account, per currency.
+pub async fn receivables(tx: &mut Tx, tenant_id: i64, account_key: i64) -> StoreResult<Vec<Receivables>> {
+    let today = now().date();
+    let rows = tx
+        .fetch_all(
+            "SELECT currency, balance_minor, due_date FROM documents WHERE tenant_id = $1 AND account_id = $2 \
+             AND doc_type = 'invoice' AND status IN ('issued', 'part_paid') AND balance_minor > 0",
+            args![tenant_id, account_key],
+            |r| Ok((parsed(Currency::parse(&r.text("currency")?))?, r.i64("balance_minor")?, r.opt_date("due_date")?)),
+        )
+        .await?;
+    let mut out: Vec<(Currency, i64, i64, i64)> = Vec::new();
+    for (c, bal, due) in rows {
+        let late = if due.is_some_and(|d| d < today) { bal } else { 0 };
+        match out.iter_mut().find(|s| s.0 == c) {
+            Some(s) => {
+                s.1 += bal;
+                s.2 += late;
+                s.3 += 1;
+            }
+            None => out.push((c, bal, late, 1)),
+        }
+    }
+    out.sort_by(|a, b| a.0.code().cmp(b.0.code()));
+    Ok(out
+        .into_iter()
+        .map(|(c, open, late, n)| Receivables {
+            currency: c,
+            open: format_minor(open, c),
+            overdue: format_minor(late, c),
+            open_invoices: n,
+            open_minor: open,
+        })
+        .collect())
 }

@@ -36,6 +36,7 @@ pub mod search;
 pub mod sequences;
 pub mod sessions;
 pub mod stock;
+pub mod subscriptions;
 pub mod taxes;
 pub mod teams;
 pub mod tenants;

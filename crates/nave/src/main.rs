@@ -93,6 +93,23 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Recurring invoices.
+    Subscriptions {
+        #[command(subcommand)]
+        command: SubscriptionCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SubscriptionCommand {
+    /// Bill every period due on or before the date, exactly once (safe to run again or twice at once).
+    Run {
+        /// The run date, YYYY-MM-DD (default: today).
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -336,6 +353,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     import_file(&database, &file, dry_run, &mut import::contacts::Contacts::default()).await
                 }
             }
+        }
+        Command::Subscriptions { command: SubscriptionCommand::Run { date, db } } => {
+            let cfg = config::load(cli.config.as_deref(), &overrides(&db, None))?;
+            init_logs(&cfg, true);
+            let date = match date {
+                Some(d) => time::Date::parse(&d, time::macros::format_description!("[year]-[month]-[day]"))
+                    .with_context(|| format!("--date {d} is not a date written YYYY-MM-DD"))?,
+                None => nave_store::db::now().date(),
+            };
+            let database = open(&cfg).await?;
+            let r = nave_web::api::subscriptions::run_due(&database, &Actor::system(DEFAULT_TENANT), date)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            for i in &r.invoices {
+                println!("{}\t{}\t{}", i.number.as_deref().unwrap_or("(draft)"), i.status, i.total);
+            }
+            eprintln!("{} subscription(s) billed, {} invoice(s) made", r.subscriptions, r.invoices.len());
+            Ok(())
         }
         Command::User { command: UserCommand::Add { email, role, name, db } } => {
             let cfg = config::load(cli.config.as_deref(), &overrides(&db, None))?;

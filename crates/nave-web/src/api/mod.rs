@@ -36,6 +36,7 @@ pub mod price_lists;
 pub mod roles;
 pub mod search;
 pub mod stock;
+pub mod subscriptions;
 pub mod taxes;
 pub mod teams;
 pub mod tokens;
@@ -185,7 +186,12 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(documents::list_credit_notes, documents::create_credit_note))
         .routes(routes!(documents::get_credit_note, documents::update_credit_note, documents::delete_credit_note))
         .routes(routes!(documents::act_on_credit_note))
-        .routes(routes!(documents::list_account_credit_notes));
+        .routes(routes!(documents::list_account_credit_notes))
+        .routes(routes!(subscriptions::list_subscriptions, subscriptions::create_subscription))
+        .routes(routes!(subscriptions::get_subscription, subscriptions::update_subscription))
+        .routes(routes!(subscriptions::act_on_subscription))
+        .routes(routes!(subscriptions::list_subscription_invoices))
+        .routes(routes!(subscriptions::run_subscriptions));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))

@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use nave_domain::access::{Action, Principal, RecordType};
+use nave_domain::document::DocType;
 use nave_domain::forecast::weighted_minor;
 use nave_domain::money::{Currency, Money};
 use nave_domain::pipeline::StageKind;
@@ -13,6 +14,7 @@ use nave_store::accounts::{self, Account, Visibility};
 use nave_store::activities::{self, Activity, ActivityQuery};
 use nave_store::cases::{self, Case, CaseQuery};
 use nave_store::contacts::{self, Contact, ContactQuery};
+use nave_store::documents::{self, Document, DocumentQuery, Receivables, YearSales};
 use nave_store::pipeline::{self, Opportunity, OpportunityQuery};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -65,6 +67,14 @@ pub struct Overview {
     pub activities: Vec<Activity>,
     pub attachments: i64,
     pub counts: OverviewCounts,
+    /// Quotes not yet decided, open sales orders, invoices with a balance
+    /// (each only when the caller may read that type for this account).
+    pub open_quotes: Vec<Document>,
+    pub open_orders: Vec<Document>,
+    pub open_invoices: Vec<Document>,
+    /// Net sales this year and last, per currency (needs invoice read access).
+    pub sales: Vec<YearSales>,
+    pub receivables: Vec<Receivables>,
 }
 
 /// Opportunity totals per currency, in currency order.
@@ -164,6 +174,37 @@ pub async fn build(tx: &mut Tx, p: &Principal, account: Account) -> ApiResult<Ov
     } else {
         0
     };
+    let docs = |dt: DocType| -> Option<Visibility> {
+        p.scope_for(dt.record_type(), Action::Read)
+            .filter(|_| p.may(dt.record_type(), Action::Read, account.ownership))
+            .map(|s| Visibility::of(p, s))
+    };
+    let mut open = Vec::new();
+    for dt in [DocType::Quote, DocType::SalesOrder, DocType::Invoice] {
+        open.push(match docs(dt) {
+            Some(visibility) => {
+                let mut q = DocumentQuery::new(dt);
+                q.visibility = visibility;
+                q.account_key = Some(account.key);
+                q.open_only = true;
+                q.limit = LIST_LIMIT;
+                documents::list(tx, t, &q).await?.items
+            }
+            None => vec![],
+        });
+    }
+    let open_invoices = open.pop().unwrap_or_default();
+    let open_orders = open.pop().unwrap_or_default();
+    let open_quotes = open.pop().unwrap_or_default();
+    let (sales, receivables) = if docs(DocType::Invoice).is_some() {
+        let year = nave_store::db::now().year();
+        (
+            documents::sales_by_year(tx, t, account.key, &[year, year - 1]).await?,
+            documents::receivables(tx, t, account.key).await?,
+        )
+    } else {
+        (vec![], vec![])
+    };
     let counts = OverviewCounts {
         contacts: contacts.len() as i64,
         open_opportunities: opportunities.len() as i64,
@@ -179,6 +220,11 @@ pub async fn build(tx: &mut Tx, p: &Principal, account: Account) -> ApiResult<Ov
         activities,
         attachments,
         counts,
+        open_quotes,
+        open_orders,
+        open_invoices,
+        sales,
+        receivables,
     })
 }
 
@@ -200,8 +246,17 @@ impl Overview {
             "latest_activities": acts,
             "attachments": self.attachments,
             "counts": self.counts,
+            "open_quotes": docs(p, &self.open_quotes)?,
+            "open_sales_orders": docs(p, &self.open_orders)?,
+            "open_invoices": docs(p, &self.open_invoices)?,
+            "sales": self.sales,
+            "receivables": self.receivables,
         }))
     }
+}
+
+fn docs(p: &Principal, list: &[Document]) -> ApiResult<Vec<Value>> {
+    list.iter().map(|d| present(p, d.doc_type.record_type(), d)).collect()
 }
 
 /// The open opportunities and their totals (documentation only).
@@ -228,14 +283,24 @@ pub struct AccountOverview {
     /// How many files are attached to the account.
     attachments: i64,
     counts: OverviewCounts,
+    /// Quotes not yet decided (draft, sent, accepted), headers only.
+    open_quotes: Vec<Document>,
+    /// Draft and open sales orders, headers only.
+    open_sales_orders: Vec<Document>,
+    /// Draft, issued and part-paid invoices, headers only (with `balance` and `overdue`).
+    open_invoices: Vec<Document>,
+    /// Net sales (invoiced − credited) this year and last, per currency.
+    sales: Vec<YearSales>,
+    /// Open and overdue balances per currency.
+    receivables: Vec<Receivables>,
 }
 
 #[utoipa::path(get, path = "/accounts/{id}/overview", tag = "accounts", params(("id" = String, Path)),
     description = "The 360° view of an account: the account (field security applies), its active contacts \
         (primary first), its open opportunities with totals per currency, its open cases, the 10 latest \
-        activities, the number of attachments and counts. Each list holds only the records the caller may see. \
-        Order-side figures (quotes, orders, invoices, balance, credit exposure, sales this year against last) \
-        are not part of it yet: they come with the order side.",
+        activities, the number of attachments and counts; open quotes, sales orders and invoices (headers), \
+        net sales this year and last, and open and overdue receivables. Each list holds only the records the \
+        caller may see.",
     responses((status = 200, body = AccountOverview), (status = 404, body = Problem)))]
 pub async fn account_overview(
     State(app): State<AppState>,
