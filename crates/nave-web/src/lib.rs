@@ -26,6 +26,7 @@ pub mod csv_export;
 pub mod error;
 pub mod extract;
 pub mod pages;
+pub mod pdf;
 pub mod pictures;
 pub mod present;
 pub mod security;

@@ -389,7 +389,15 @@ async fn act(
 /// Generates the handlers of one document resource, with their OpenAPI paths.
 macro_rules! document_resource {
     ($doc_type:expr, $tag:literal, $path:literal, $account_path:literal, $item:literal, $action_path:literal,
-     $list:ident, $list_account:ident, $create:ident, $get:ident, $update:ident, $delete:ident, $act:ident, $actions:literal) => {
+     $pdf_path:literal, $list:ident, $list_account:ident, $create:ident, $get:ident, $update:ident, $delete:ident,
+     $act:ident, $pdf:ident, $actions:literal) => {
+        #[utoipa::path(get, path = $pdf_path, tag = $tag, params(("id" = String, Path)),
+            responses((status = 200, description = "The document as PDF, with the same totals as the API", content_type = "application/pdf", body = Vec<u8>),
+                (status = 404, body = Problem)))]
+        pub async fn $pdf(State(app): State<AppState>, auth: ApiAuth, Path(id): Path<String>) -> ApiResult<Response> {
+            pdf_of(&app, &auth, $doc_type, &id).await
+        }
+
         #[utoipa::path(get, path = $path, tag = $tag, params(DocumentFilter),
             responses((status = 200, description = "A page of the documents the caller may see, newest first", body = inline(DocumentList))))]
         pub async fn $list(State(app): State<AppState>, auth: ApiAuth, Query(f): Query<DocumentFilter>) -> ApiResult<Json<ListResponse>> {
@@ -467,6 +475,7 @@ document_resource!(
     "/accounts/{id}/quotes",
     "/quotes/{id}",
     "/quotes/{id}/{action}",
+    "/quotes/{id}/pdf",
     list_quotes,
     list_account_quotes,
     create_quote,
@@ -474,6 +483,7 @@ document_resource!(
     update_quote,
     delete_quote,
     act_on_quote,
+    quote_pdf,
     "`send`, `accept`, `reject`, `expire`, `revise` or `convert`"
 );
 document_resource!(
@@ -483,6 +493,7 @@ document_resource!(
     "/accounts/{id}/sales-orders",
     "/sales-orders/{id}",
     "/sales-orders/{id}/{action}",
+    "/sales-orders/{id}/pdf",
     list_sales_orders,
     list_account_sales_orders,
     create_sales_order,
@@ -490,6 +501,7 @@ document_resource!(
     update_sales_order,
     delete_sales_order,
     act_on_sales_order,
+    sales_order_pdf,
     "`confirm` or `cancel`"
 );
 document_resource!(
@@ -499,6 +511,7 @@ document_resource!(
     "/accounts/{id}/invoices",
     "/invoices/{id}",
     "/invoices/{id}/{action}",
+    "/invoices/{id}/pdf",
     list_invoices,
     list_account_invoices,
     create_invoice,
@@ -506,6 +519,7 @@ document_resource!(
     update_invoice,
     delete_invoice,
     act_on_invoice,
+    invoice_pdf,
     "`issue` or `void`"
 );
 document_resource!(
@@ -515,6 +529,7 @@ document_resource!(
     "/accounts/{id}/credit-notes",
     "/credit-notes/{id}",
     "/credit-notes/{id}/{action}",
+    "/credit-notes/{id}/pdf",
     list_credit_notes,
     list_account_credit_notes,
     create_credit_note,
@@ -522,8 +537,19 @@ document_resource!(
     update_credit_note,
     delete_credit_note,
     act_on_credit_note,
+    credit_note_pdf,
     "`issue` or `void`"
 );
+
+/// A document the caller may read, as PDF.
+pub async fn pdf_of(app: &AppState, auth: &ApiAuth, doc_type: DocType, id: &str) -> ApiResult<Response> {
+    let doc = read_one(app, auth, doc_type, id).await?;
+    let mut tx = app.db.autocommit().await?;
+    let company = crate::pdf::company_name(&mut tx, auth.0.tenant_id).await?;
+    drop(tx);
+    let printable = crate::pdf::printable(&doc, &company, &auth.0);
+    crate::pdf::respond(printable, crate::pdf::filename(&doc)).await
+}
 
 #[utoipa::path(get, path = "/quotes/{id}/revisions/{revision}", tag = "quotes",
     params(("id" = String, Path), ("revision" = i64, Path, description = "An earlier revision number")),

@@ -1,0 +1,159 @@
+//! Commercial documents as PDF: the stored document (amounts from the one
+//! pricing engine, never recomputed here) laid out by `nave-pdf`.
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use nave_domain::access::Principal;
+use nave_domain::document::{DocStatus, DocType};
+use nave_pdf::{Party, PdfDocument, PdfGroup, PdfLine, PdfTotal};
+use nave_store::documents::Document;
+
+use crate::error::{ApiError, ApiResult};
+
+fn title(t: DocType) -> &'static str {
+    match t {
+        DocType::Quote => "Quote",
+        DocType::SalesOrder => "Sales order",
+        DocType::Invoice => "Invoice",
+        DocType::CreditNote => "Credit note",
+    }
+}
+
+fn party(name: &str, address: Option<&serde_json::Value>) -> Party {
+    let mut lines = Vec::new();
+    if let Some(a) = address {
+        let get = |k: &str| a.get(k).and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty());
+        lines.extend(get("line1").map(str::to_string));
+        lines.extend(get("line2").map(str::to_string));
+        let city: Vec<&str> = [get("postal_code"), get("city"), get("region")].into_iter().flatten().collect();
+        if !city.is_empty() {
+            lines.push(city.join(" "));
+        }
+        lines.extend(get("country").map(str::to_string));
+    }
+    Party { name: name.to_string(), lines, tax_id: None }
+}
+
+/// The printable form of `doc`, as `p` may see it (nothing on a document is
+/// field-secured today; cost and margin, when they come, stay off PDFs).
+pub fn printable(doc: &Document, company: &str, _p: &Principal) -> PdfDocument {
+    let mut facts = vec![("Date".to_string(), nave_domain::dates::format(doc.date))];
+    if let Some(v) = doc.valid_until.filter(|_| doc.doc_type == DocType::Quote) {
+        facts.push(("Valid until".into(), nave_domain::dates::format(v)));
+    }
+    if let Some(r) = &doc.reference {
+        facts.push(("Your reference".into(), r.clone()));
+    }
+    if let (Some(n), Some(t)) = (&doc.origin_number, doc.origin_type) {
+        facts.push((format!("From {}", t.label()), n.clone()));
+    }
+    if let Some(t) = &doc.payment_terms_name {
+        facts.push(("Payment terms".into(), t.clone()));
+    }
+    let groups = doc
+        .groups
+        .iter()
+        .map(|g| PdfGroup {
+            name: g.name.clone(),
+            discount: (g.discount_percent != "0").then(|| format!("−{} %", g.discount_percent)),
+            subtotal: g.show_subtotal.then(|| g.net.clone()),
+            lines: g
+                .lines
+                .iter()
+                .map(|l| {
+                    let comment = l.kind == nave_domain::pricing::LineKind::Comment;
+                    let mut discount = Vec::new();
+                    if l.discount_percent != "0" {
+                        discount.push(format!("{} %", l.discount_percent));
+                    }
+                    if l.discount != "0.00" && l.discount_percent == "0" {
+                        discount.push(l.discount.clone());
+                    }
+                    PdfLine {
+                        comment,
+                        sku: l.sku.clone(),
+                        description: l.description.clone(),
+                        quantity: if comment { String::new() } else { l.quantity.clone() },
+                        unit: if comment { String::new() } else { l.unit.clone() },
+                        unit_price: if comment { String::new() } else { l.unit_price.clone() },
+                        discount: discount.join(" + "),
+                        taxes: l.taxes.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", "),
+                        net: if comment { String::new() } else { l.net.clone() },
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let t = &doc.totals;
+    let mut totals = vec![PdfTotal { label: "Subtotal".into(), amount: t.subtotal.clone(), strong: false }];
+    if t.discount.trim_start_matches(['0', '.']) != "" {
+        totals.push(PdfTotal { label: "Discount".into(), amount: format!("−{}", t.discount), strong: false });
+    }
+    totals.push(PdfTotal { label: "Net".into(), amount: t.net.clone(), strong: false });
+    if t.shipping.trim_start_matches(['0', '.']) != "" {
+        totals.push(PdfTotal { label: "Shipping".into(), amount: t.shipping.clone(), strong: false });
+    }
+    for x in &t.taxes {
+        totals.push(PdfTotal { label: format!("{} on {}", x.name, x.base), amount: x.amount.clone(), strong: false });
+    }
+    totals.push(PdfTotal { label: "Total".into(), amount: t.total.clone(), strong: true });
+    if doc.doc_type == DocType::Invoice && doc.settled_minor != 0 {
+        totals.push(PdfTotal { label: "Paid and credited".into(), amount: doc.settled.clone(), strong: false });
+        totals.push(PdfTotal { label: "Balance due".into(), amount: doc.balance.clone(), strong: true });
+    }
+    PdfDocument {
+        title: title(doc.doc_type).into(),
+        number: doc.number.clone(),
+        watermark: match doc.status {
+            DocStatus::Draft => Some("DRAFT".into()),
+            DocStatus::Void => Some("VOID".into()),
+            DocStatus::Cancelled => Some("CANCELLED".into()),
+            _ => None,
+        },
+        company: Party { name: company.to_string(), lines: vec![], tax_id: None },
+        logo_png: None,
+        customer: party(&doc.account_name, doc.billing_address.as_ref()),
+        ship_to: match (&doc.shipping_address, doc.doc_type) {
+            (Some(a), DocType::SalesOrder | DocType::Invoice) if Some(a) != doc.billing_address.as_ref() => {
+                Some(party(&doc.account_name, Some(a)))
+            }
+            _ => None,
+        },
+        facts,
+        currency: doc.currency.code().to_string(),
+        groups,
+        totals,
+        due_dates: doc.due_dates.iter().map(|d| (nave_domain::dates::format(d.date), d.amount.clone())).collect(),
+        notes: Some(doc.notes.clone()).filter(|n| !n.trim().is_empty()),
+        footer: None,
+    }
+}
+
+/// Renders on a blocking thread (layout is CPU work) and answers with the PDF.
+pub async fn respond(pdf: PdfDocument, filename: String) -> ApiResult<Response> {
+    let bytes = tokio::task::spawn_blocking(move || nave_pdf::render(&pdf))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::internal(&e))?;
+    let disposition = format!("inline; filename=\"{}\"", filename.replace(['"', '\\', '\r', '\n'], "_"));
+    Ok(([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response())
+}
+
+/// The file name of a document's PDF: its number, or "quote-draft".
+pub fn filename(doc: &Document) -> String {
+    match &doc.number {
+        Some(n) => format!("{n}.pdf"),
+        None => format!("{}-draft.pdf", doc.doc_type.as_str().replace('_', "-")),
+    }
+}
+
+/// The company name printed on documents.
+pub async fn company_name(tx: &mut nave_store::Tx, tenant_id: i64) -> ApiResult<String> {
+    Ok(tx
+        .fetch_optional("SELECT name FROM tenants WHERE id = $1", nave_store::args![tenant_id], |r| {
+            nave_store::DbRow::text(r, "name")
+        })
+        .await?
+        .unwrap_or_default())
+}
