@@ -35,6 +35,7 @@ pub mod pipeline;
 pub mod price_lists;
 pub mod roles;
 pub mod search;
+pub mod shipments;
 pub mod stock;
 pub mod taxes;
 pub mod teams;
@@ -185,7 +186,13 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(documents::list_credit_notes, documents::create_credit_note))
         .routes(routes!(documents::get_credit_note, documents::update_credit_note, documents::delete_credit_note))
         .routes(routes!(documents::act_on_credit_note))
-        .routes(routes!(documents::list_account_credit_notes));
+        .routes(routes!(documents::list_account_credit_notes))
+        .routes(routes!(shipments::list_shipments, shipments::create_shipment))
+        .routes(routes!(shipments::get_shipment, shipments::update_shipment, shipments::delete_shipment))
+        .routes(routes!(shipments::act_on_shipment))
+        .routes(routes!(shipments::list_order_shipments))
+        .routes(routes!(shipments::get_order_left))
+        .routes(routes!(shipments::order_desk));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))
