@@ -20,7 +20,7 @@ use crate::{StoreResult, args};
 pub async fn exposure(tx: &mut Tx, tenant_id: i64, account_key: i64) -> StoreResult<i64> {
     let receivables = tx
         .scalar_i64(
-            "SELECT CAST(COALESCE(SUM(balance_minor), 0) AS BIGINT) FROM documents WHERE tenant_id = $1 \
+            "SELECT CAST(COALESCE(SUM(balance_minor), 0) AS BIGINT) AS v FROM documents WHERE tenant_id = $1 \
              AND account_id = $2 AND doc_type = 'invoice' AND status IN ('issued', 'part_paid')",
             args![tenant_id, account_key],
         )

@@ -145,8 +145,7 @@ pub(crate) async fn lock_level(tx: &mut Tx, tenant_id: i64, product: i64, wareho
         "SELECT on_hand_e4, reserved_e4 FROM stock_levels WHERE tenant_id = $1 AND product_id = $2 AND warehouse_id = $3{}",
         tx.for_update()
     );
-    tx.fetch_one(sql, args![tenant_id, product, warehouse], |r| Ok((r.i64("on_hand_e4")?, r.i64("reserved_e4")?)))
-        .await
+    tx.fetch_one(sql, args![tenant_id, product, warehouse], |r| Ok((r.i64("on_hand_e4")?, r.i64("reserved_e4")?))).await
 }
 
 /// The reservations of one order line: product → (warehouse, quantity).
@@ -572,7 +571,9 @@ pub async fn desk(
                 key: r.i64("id")?,
                 id: PublicId::from_uuid(r.uuid("public_id")?),
                 number: r.opt_text("number")?,
-                date: r.opt_date("doc_date")?.ok_or_else(|| crate::StoreError::Decode("order without a date".into()))?,
+                date: r
+                    .opt_date("doc_date")?
+                    .ok_or_else(|| crate::StoreError::Decode("order without a date".into()))?,
                 account_id: PublicId::from_uuid(r.uuid("account_public_id")?),
                 account_name: r.text("account_name")?,
                 currency,

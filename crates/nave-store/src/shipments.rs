@@ -285,7 +285,12 @@ fn only_open(order: &Document) -> Result<(), DomainError> {
 
 /// Checks the lines asked for against the order (what is left now; shipping
 /// checks again under lock), or takes everything left when none are given.
-async fn plan(tx: &mut Tx, tenant_id: i64, order: &Document, lines: Option<&[LineRequest]>) -> StoreResult<Vec<Planned>> {
+async fn plan(
+    tx: &mut Tx,
+    tenant_id: i64,
+    order: &Document,
+    lines: Option<&[LineRequest]>,
+) -> StoreResult<Vec<Planned>> {
     let mut shippable = HashMap::new();
     for l in order.lines() {
         if let Some(p) = l.product_key
@@ -425,7 +430,9 @@ pub async fn update(
     expect_version("shipment", before.version, if_version)?;
     let t = actor.tenant_id;
     if before.status != "draft" {
-        return Err(DomainError::Conflict(format!("the shipment is {}: only drafts can be edited", before.status)).into());
+        return Err(
+            DomainError::Conflict(format!("the shipment is {}: only drafts can be edited", before.status)).into()
+        );
     }
     lock_draft(tx, t, before, "update").await?;
     let mut v = Validator::new();
@@ -536,7 +543,8 @@ pub async fn ship(tx: &mut Tx, actor: &Actor, before: &Shipment, if_version: Opt
     let order = documents::lock_header(tx, t, before.order_key).await?;
     lock_draft(tx, t, before, "ship").await?;
     only_open(&order)?;
-    let order = documents::get_by_key(tx, t, order.key).await?.ok_or(DomainError::NotFound { record: "sales order" })?;
+    let order =
+        documents::get_by_key(tx, t, order.key).await?.ok_or(DomainError::NotFound { record: "sales order" })?;
     let warehouse = warehouse_by_key(tx, t, before.warehouse_key).await?;
     if before.lines.is_empty() {
         return Err(DomainError::invalid("lines", "the shipment has no lines").into());
@@ -598,8 +606,7 @@ pub async fn ship(tx: &mut Tx, actor: &Actor, before: &Shipment, if_version: Opt
             ))
             .into());
         }
-        let product =
-            catalog::get_product(tx, t, part.id).await?.ok_or(DomainError::NotFound { record: "product" })?;
+        let product = catalog::get_product(tx, t, part.id).await?.ok_or(DomainError::NotFound { record: "product" })?;
         stock::issue(tx, actor, &product, &warehouse, qty, &reason, doc_key, format!("lines[{i}]")).await?;
         // The reservation (wherever it is held) shrinks by what shipped.
         if let Some((w, q)) = res.get(&part.key) {
