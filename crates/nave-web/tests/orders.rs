@@ -271,10 +271,30 @@ async fn shipping_more_than_is_on_hand_is_refused_and_stores_nothing(db: TestDb)
     let (st, p) = ship(&app, &s, &sh2).await;
     assert_eq!(st, 409, "{p}");
     assert!(p["detail"].as_str().unwrap().contains("reserved for other orders"), "{p}");
+    // Drafts are edited and deleted; done or cancelled ones are not.
+    let r = app
+        .req(reqwest::Method::PATCH, &format!("/api/v1/shipments/{}", id(&sh)), &s.mgr)
+        .json(&json!({"tracking_number": "TRK-1", "lines": [{"order_line_id": line(&o, 0)["id"], "quantity": "1"}]}))
+        .send()
+        .await
+        .unwrap();
+    let (st, edited) = json(r).await;
+    assert_eq!(st, 200, "{edited}");
+    assert_eq!(edited["tracking_number"], "TRK-1");
+    assert_eq!(edited["lines"][0]["quantity"], "1");
+    let r = app.req(reqwest::Method::DELETE, &format!("/api/v1/shipments/{}", id(&sh2)), &s.mgr).send().await.unwrap();
+    assert_eq!(r.status(), 204);
     // A draft is cancelled; then the order can be.
     let (st, x) = json(app.post(&format!("/api/v1/shipments/{}/cancel", id(&sh)), &s.mgr, &json!({})).await).await;
     assert_eq!(st, 200, "{x}");
     assert_eq!(x["status"], "cancelled");
+    let r = app
+        .req(reqwest::Method::PATCH, &format!("/api/v1/shipments/{}", id(&sh)), &s.mgr)
+        .json(&json!({"carrier": "UPS"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
     let (st, _) = json(app.post(&format!("/api/v1/sales-orders/{}/cancel", id(&o)), &s.mgr, &json!({})).await).await;
     assert_eq!(st, 200);
     ledgers_ok(&app).await;
