@@ -757,3 +757,50 @@ pub async fn ledger_mismatches(tx: &mut Tx, tenant_id: i64) -> StoreResult<Vec<S
     );
     Ok(out)
 }
+
+/// Creates the stock document of another record's movements (a shipment),
+/// with that record's public id, so each movement links to it. Returns its key.
+pub(crate) async fn create_source_document(
+    tx: &mut Tx,
+    actor: &Actor,
+    kind: &str,
+    id: PublicId,
+    warehouse: &Warehouse,
+    reason: &str,
+) -> StoreResult<i64> {
+    let sql = format!(
+        "INSERT INTO stock_documents (tenant_id, id, public_id, kind, warehouse_id, to_warehouse_id, reason, created_at, \
+         created_by) VALUES ($1, {}, $2, $3, $4, NULL, $5, $6, $7) RETURNING id",
+        tx.new_id_expr("stock_documents", "$1")
+    );
+    tx.fetch_one(sql, args![actor.tenant_id, id, kind, warehouse.key, reason, now(), actor.user_id], |r| r.i64("id"))
+        .await
+}
+
+/// Posts one outgoing movement of `quantity` (positive: what leaves) at the
+/// product's current average cost, refused beyond what is on hand unless the
+/// warehouse allows negative stock. `field` names the input line in refusals.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn issue(
+    tx: &mut Tx,
+    actor: &Actor,
+    product: &Product,
+    warehouse: &Warehouse,
+    quantity: i64,
+    reason: &str,
+    document_key: i64,
+    field: String,
+) -> StoreResult<()> {
+    let company = tenants::currency(tx, actor.tenant_id).await?;
+    let posting = Posting {
+        product,
+        warehouse,
+        quantity: -quantity,
+        unit_cost: None,
+        revalue: true,
+        reason,
+        document_key: Some(document_key),
+        field,
+    };
+    post(tx, actor, company, posting).await
+}

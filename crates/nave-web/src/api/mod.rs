@@ -35,6 +35,7 @@ pub mod pipeline;
 pub mod price_lists;
 pub mod roles;
 pub mod search;
+pub mod shipments;
 pub mod stock;
 pub mod subscriptions;
 pub mod taxes;
@@ -195,7 +196,13 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(subscriptions::get_subscription, subscriptions::update_subscription))
         .routes(routes!(subscriptions::act_on_subscription))
         .routes(routes!(subscriptions::list_subscription_invoices))
-        .routes(routes!(subscriptions::run_subscriptions));
+        .routes(routes!(subscriptions::run_subscriptions))
+        .routes(routes!(shipments::list_shipments, shipments::create_shipment))
+        .routes(routes!(shipments::get_shipment, shipments::update_shipment, shipments::delete_shipment))
+        .routes(routes!(shipments::act_on_shipment))
+        .routes(routes!(shipments::list_order_shipments))
+        .routes(routes!(shipments::get_order_left))
+        .routes(routes!(shipments::order_desk));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))
