@@ -171,6 +171,7 @@ pub struct Totals {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DueDateView {
     #[schema(value_type = String, format = Date)]
+    #[serde(serialize_with = "iso_date::serialize")]
     pub date: Date,
     pub amount: String,
 }
@@ -230,12 +231,15 @@ pub struct Document {
     #[schema(value_type = String, example = "EUR")]
     pub currency: Currency,
     #[schema(value_type = String, format = Date)]
+    #[serde(serialize_with = "iso_date::serialize")]
     pub date: Date,
     /// Quotes: the last day the offer holds.
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(serialize_with = "iso_date::option")]
     pub valid_until: Option<Date>,
     /// Invoices: the last due date, once issued.
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(serialize_with = "iso_date::option")]
     pub due_date: Option<Date>,
     #[schema(value_type = Option<String>)]
     pub payment_terms_id: Option<PublicId>,
@@ -1805,4 +1809,22 @@ pub async fn child_of(tx: &mut Tx, tenant_id: i64, origin: i64, doc_type: DocTyp
 /// Amount of `minor` units as a decimal of the document currency.
 pub fn amount(d: &Document, minor: i64) -> Decimal {
     minor_to_decimal(minor, d.currency)
+}
+
+/// Dates in JSON as `YYYY-MM-DD` (the API's date format; `time::Date`'s own
+/// serde form is a `[year, ordinal]` array).
+pub mod iso_date {
+    use serde::Serializer;
+    use time::Date;
+
+    pub fn serialize<S: Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(d)
+    }
+
+    pub fn option<S: Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.collect_str(d),
+            None => s.serialize_none(),
+        }
+    }
 }

@@ -31,10 +31,12 @@ pub mod leads;
 pub mod me;
 pub mod overview;
 pub mod payment_terms;
+pub mod payments;
 pub mod pipeline;
 pub mod price_lists;
 pub mod roles;
 pub mod search;
+pub mod sequences;
 pub mod stock;
 pub mod taxes;
 pub mod teams;
@@ -185,7 +187,15 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(documents::list_credit_notes, documents::create_credit_note))
         .routes(routes!(documents::get_credit_note, documents::update_credit_note, documents::delete_credit_note))
         .routes(routes!(documents::act_on_credit_note))
-        .routes(routes!(documents::list_account_credit_notes));
+        .routes(routes!(documents::list_account_credit_notes))
+        .routes(routes!(payments::apply_credit_note))
+        .routes(routes!(payments::refund_credit_note))
+        .routes(routes!(payments::list_payments, payments::create_payment))
+        .routes(routes!(payments::get_payment))
+        .routes(routes!(payments::allocate_payment))
+        .routes(routes!(payments::list_account_payments))
+        .routes(routes!(sequences::list_sequences))
+        .routes(routes!(sequences::get_sequence, sequences::update_sequence));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))
