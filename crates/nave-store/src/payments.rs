@@ -277,20 +277,27 @@ pub(crate) async fn record_allocation(
     Ok(())
 }
 
-/// Checks and writes allocations from a payment or a credit note of
-/// `account_key` in `currency` holding `available`; returns the Σ allocated.
+/// What allocations are made from: a payment or a credit note of an account,
+/// in a currency, with `available` left to allocate.
+struct Source {
+    payment: Option<i64>,
+    credit_note: Option<i64>,
+    account_key: i64,
+    currency: Currency,
+    available: i64,
+}
+
+/// Checks and writes allocations from `from`; returns the Σ allocated.
 /// Refusals name the allocation's field and the limit.
 async fn allocate_to_invoices(
     tx: &mut Tx,
     actor: &Actor,
-    account_key: i64,
-    currency: Currency,
-    available: i64,
-    source: (Option<i64>, Option<i64>),
+    from: &Source,
     inputs: &[AllocationInput],
     on: Date,
 ) -> StoreResult<i64> {
     let t = actor.tenant_id;
+    let (account_key, currency, available) = (from.account_key, from.currency, from.available);
     let mut v = Validator::new();
     let amounts: Vec<i64> = inputs
         .iter()
@@ -349,7 +356,7 @@ async fn allocate_to_invoices(
             )
             .into());
         }
-        record_allocation(tx, actor, source.0, source.1, inv.key, *amount, on).await?;
+        record_allocation(tx, actor, from.payment, from.credit_note, inv.key, *amount, on).await?;
         billing::settle(tx, actor, inv.key, *amount).await?;
     }
     Ok(sum)
@@ -396,8 +403,14 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewPayment) -> StoreResult<
             |r| r.i64("id"),
         )
         .await?;
-    let sum = allocate_to_invoices(tx, actor, account.key, currency, amount, (Some(key), None), &new.allocations, date)
-        .await?;
+    let sum = allocate_to_invoices(
+        tx,
+        actor,
+        &Source { payment: Some(key), credit_note: None, account_key: account.key, currency, available: amount },
+        &new.allocations,
+        date,
+    )
+    .await?;
     tx.execute("UPDATE payments SET allocated_minor = $3 WHERE tenant_id = $1 AND id = $2", args![t, key, sum]).await?;
     let p = get_by_key(tx, t, key).await?;
     audit::created(tx, actor, RecordType::Payment, id, &p).await?;
@@ -431,10 +444,13 @@ pub async fn allocate(
     let sum = allocate_to_invoices(
         tx,
         actor,
-        before.account_key,
-        before.currency,
-        available,
-        (Some(before.key), None),
+        &Source {
+            payment: Some(before.key),
+            credit_note: None,
+            account_key: before.account_key,
+            currency: before.currency,
+            available,
+        },
         inputs,
         now().date(),
     )
@@ -482,10 +498,13 @@ pub async fn apply_credit_note(
     let sum = allocate_to_invoices(
         tx,
         actor,
-        head.account_key,
-        head.currency,
-        head.balance_minor,
-        (None, Some(head.key)),
+        &Source {
+            payment: None,
+            credit_note: Some(head.key),
+            account_key: head.account_key,
+            currency: head.currency,
+            available: head.balance_minor,
+        },
         inputs,
         now().date(),
     )
