@@ -1,48 +1,421 @@
 //! Invoices and credit notes: made from orders and invoices, issued with
-//! their number and due dates, voided.
+//! their number and due dates, voided; and how payments and credits settle
+//! them (the settlement itself is shared with [`crate::payments`]).
+//!
+//! Rules this module keeps (DOMAIN.md "Lifecycles", "Numbering", "Credit
+//! limit", "Payment terms"):
+//!
+//! - An invoice made from a sales order takes, with no lines given, what is
+//!   left to invoice on each order line under the order's invoice policy
+//!   (shipped − invoiced, or ordered − invoiced), keeping the order's groups,
+//!   group discounts and snapshot prices. A fixed line discount amount is
+//!   spread pro rata over the quantity taken. The order must be open or
+//!   completed; lines given by the caller must come from that order.
+//! - A credit note made from an invoice takes, with no lines given, every
+//!   line's quantity not yet credited. The invoice must be issued, part paid
+//!   or paid.
+//! - Issuing (draft → issued) takes the number from the type's sequence in
+//!   the issuing transaction (gapless: a rolled-back issue gives its number
+//!   back), fixes the due dates from the payment terms (no terms: due on the
+//!   document date) and sets the balance to the total. A document without
+//!   billable lines is refused (422 on `groups`), and so is a negative total
+//!   (correct with a credit note instead); a zero total is allowed (a free
+//!   replacement is still an invoice) and stays `issued` with nothing owed.
+//! - The credit limit is checked when issuing an invoice that was not made
+//!   from a sales order (an order's value was checked when it was confirmed
+//!   and already counts in the exposure). The account row is locked for the
+//!   check so two invoices issued at once cannot both slip under the limit.
+//!   An override needs a reason and is recorded on the invoice.
+//! - Issuing a credit note made from an invoice applies it to that invoice
+//!   straight away, up to the invoice's balance; what is left can be applied
+//!   to other invoices of the account or refunded.
+//! - Voiding is allowed only while nothing is allocated to (or applied from)
+//!   the document; it gives back the quantities its lines held on their
+//!   origins. The number stays used: a void invoice is kept, never deleted.
 
 use nave_domain::DomainError;
+use nave_domain::document::{self as rules, DocAction, DocStatus, DocType, InvoicePolicy};
 use nave_domain::ids::PublicId;
+use nave_domain::money::{Money, format_minor};
+use nave_domain::pricing::LineKind;
+use rust_decimal::Decimal;
 
-use crate::StoreResult;
 use crate::audit::Actor;
-use crate::db::Tx;
-use crate::documents::{Document, GroupInput, HeaderInput};
+use crate::db::{Tx, now};
+use crate::documents::{self, Document, GroupInput, HeaderInput, NewDocument};
+use crate::{StoreResult, args, expect_version, sequences};
+
+fn e4(q: i64) -> Decimal {
+    Decimal::new(q, 4)
+}
+
+/// Header defaults a document made from `origin` inherits unless given:
+/// the currency is always the origin's.
+fn inherit_header(origin: &Document, mut header: HeaderInput) -> StoreResult<HeaderInput> {
+    if header.currency.is_some_and(|c| c != origin.currency) {
+        return Err(DomainError::invalid(
+            "currency",
+            format!("must be the {}'s currency {}", origin.doc_type.label(), origin.currency.code()),
+        )
+        .into());
+    }
+    header.currency = Some(origin.currency);
+    header.payment_terms_id.get_or_insert(origin.payment_terms_id);
+    header.price_list_id.get_or_insert(origin.price_list_id);
+    header.prices_include_tax.get_or_insert(origin.prices_include_tax);
+    header.tax_rounding.get_or_insert(origin.tax_rounding);
+    header.reference.get_or_insert(origin.reference.clone());
+    Ok(header)
+}
+
+/// Checks that every line given that names an origin names a line of `origin`.
+fn check_origins(origin: &Document, groups: &[GroupInput], what: &str) -> StoreResult<()> {
+    for (gi, g) in groups.iter().enumerate() {
+        for (li, l) in g.lines.iter().enumerate() {
+            if let Some(o) = l.origin_line_id
+                && !origin.lines().any(|x| x.id == o)
+            {
+                return Err(DomainError::invalid(
+                    format!("groups[{gi}].lines[{li}].origin_line_id"),
+                    format!("is not a line of {what} {}", origin.number.as_deref().unwrap_or("(draft)")),
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The groups of `origin` with each line's quantity replaced by `left(line)`;
+/// lines with nothing left are dropped, comments kept (without an origin)
+/// only in groups that still bill something. `None` when nothing is left.
+fn remaining(origin: &Document, left: impl Fn(&documents::Line) -> i64) -> Option<Vec<GroupInput>> {
+    let groups: Vec<GroupInput> = origin
+        .groups
+        .iter()
+        .filter_map(|g| {
+            let mut billable = false;
+            let lines = g
+                .lines
+                .iter()
+                .filter_map(|l| {
+                    if l.kind == LineKind::Comment {
+                        return Some(documents::line_as_input(l, None));
+                    }
+                    let q = left(l);
+                    if q <= 0 {
+                        return None;
+                    }
+                    billable = true;
+                    let mut input = documents::line_as_input(l, Some(l.id));
+                    // A fixed discount follows the share of the quantity taken.
+                    if let Some(d) = input.discount_amount.filter(|d| !d.is_zero())
+                        && q != l.quantity_e4
+                        && l.quantity_e4 > 0
+                    {
+                        let share = d * e4(q) / e4(l.quantity_e4);
+                        input.discount_amount = Some(share.round_dp(origin.currency.minor_units()));
+                    }
+                    input.quantity = Some(e4(q));
+                    Some(input)
+                })
+                .collect();
+            billable.then(|| GroupInput {
+                name: g.name.clone(),
+                discount_percent: g.discount_percent.parse().ok(),
+                show_subtotal: g.show_subtotal,
+                lines,
+            })
+        })
+        .collect();
+    (!groups.is_empty()).then_some(groups)
+}
 
 /// A draft invoice for a sales order of the account `account_key`.
 pub async fn invoice_from_order(
-    _tx: &mut Tx,
-    _actor: &Actor,
-    _account_key: i64,
-    _order: PublicId,
-    _header: HeaderInput,
-    _groups: Option<Vec<GroupInput>>,
+    tx: &mut Tx,
+    actor: &Actor,
+    account_key: i64,
+    order: PublicId,
+    header: HeaderInput,
+    groups: Option<Vec<GroupInput>>,
 ) -> StoreResult<Document> {
-    Err(DomainError::Conflict("PLACEHOLDER".into()).into())
+    let t = actor.tenant_id;
+    let order = documents::get(tx, t, DocType::SalesOrder, order)
+        .await?
+        .filter(|o| o.account_key == account_key)
+        .ok_or_else(|| DomainError::invalid("sales_order_id", "is not the id of a sales order of this account"))?;
+    if !matches!(order.status, DocStatus::Open | DocStatus::Completed) {
+        return Err(DomainError::Conflict(format!(
+            "the sales order {} is {}: only open or completed orders are invoiced",
+            order.number.as_deref().unwrap_or(""),
+            order.status
+        ))
+        .into());
+    }
+    let groups = match groups {
+        Some(g) => {
+            check_origins(&order, &g, "sales order")?;
+            g
+        }
+        None => {
+            let policy = order.invoice_policy.unwrap_or(InvoicePolicy::Shipped);
+            remaining(&order, |l| l.ledger.left_to_invoice(policy)).ok_or_else(|| {
+                DomainError::Conflict(format!(
+                    "nothing left to invoice on sales order {}: every line is invoiced up to what was {}",
+                    order.number.as_deref().unwrap_or(""),
+                    policy
+                ))
+            })?
+        }
+    };
+    let header = inherit_header(&order, header)?;
+    let new = NewDocument {
+        doc_type: DocType::Invoice,
+        account_id: order.account_id,
+        header,
+        groups,
+        origin_key: Some(order.key),
+    };
+    documents::create(tx, actor, new).await
 }
 
 /// A draft credit note for an invoice of the account `account_key`.
 pub async fn credit_from_invoice(
-    _tx: &mut Tx,
-    _actor: &Actor,
-    _account_key: i64,
-    _invoice: PublicId,
-    _header: HeaderInput,
-    _groups: Option<Vec<GroupInput>>,
+    tx: &mut Tx,
+    actor: &Actor,
+    account_key: i64,
+    invoice: PublicId,
+    header: HeaderInput,
+    groups: Option<Vec<GroupInput>>,
 ) -> StoreResult<Document> {
-    Err(DomainError::Conflict("PLACEHOLDER".into()).into())
+    let t = actor.tenant_id;
+    let invoice = documents::get(tx, t, DocType::Invoice, invoice)
+        .await?
+        .filter(|o| o.account_key == account_key)
+        .ok_or_else(|| DomainError::invalid("invoice_id", "is not the id of an invoice of this account"))?;
+    if !matches!(invoice.status, DocStatus::Issued | DocStatus::PartPaid | DocStatus::Paid) {
+        return Err(DomainError::Conflict(format!(
+            "the invoice is {}: only issued, part paid or paid invoices are credited",
+            invoice.status
+        ))
+        .into());
+    }
+    let groups = match groups {
+        Some(g) => {
+            check_origins(&invoice, &g, "invoice")?;
+            g
+        }
+        None => remaining(&invoice, |l| l.quantity_e4 - l.ledger.credited).ok_or_else(|| {
+            DomainError::Conflict(format!(
+                "nothing left to credit on invoice {}: every line is credited in full",
+                invoice.number.as_deref().unwrap_or("")
+            ))
+        })?,
+    };
+    let mut header = inherit_header(&invoice, header)?;
+    // A credit note has nothing to collect: no payment terms.
+    header.payment_terms_id = Some(None);
+    let new = NewDocument {
+        doc_type: DocType::CreditNote,
+        account_id: invoice.account_id,
+        header,
+        groups,
+        origin_key: Some(invoice.key),
+    };
+    documents::create(tx, actor, new).await
 }
 
+/// Reads the document again with its row locked, refusing a stale version.
+async fn relock(tx: &mut Tx, t: i64, doc: &Document, if_version: Option<i64>) -> StoreResult<Document> {
+    expect_version(doc.doc_type.label(), doc.version, if_version)?;
+    let head = documents::lock_header(tx, t, doc.key).await?;
+    if head.version != doc.version {
+        return Err(DomainError::VersionMismatch { record: doc.doc_type.label(), current: head.version }.into());
+    }
+    Ok(doc.clone())
+}
+
+/// Issues a draft invoice or credit note: number, due dates, balance, credit
+/// limit (invoices not made from an order), then the automatic application
+/// of a credit note to the invoice it credits.
 pub async fn issue(
-    _tx: &mut Tx,
-    _actor: &Actor,
-    _doc: &Document,
-    _if_version: Option<i64>,
-    _override_reason: Option<String>,
+    tx: &mut Tx,
+    actor: &Actor,
+    doc: &Document,
+    if_version: Option<i64>,
+    override_reason: Option<String>,
 ) -> StoreResult<Document> {
-    Err(DomainError::Conflict("PLACEHOLDER".into()).into())
+    let t = actor.tenant_id;
+    let doc = relock(tx, t, doc, if_version).await?;
+    let status = rules::transition(doc.doc_type, doc.status, DocAction::Issue)?;
+    if !doc.lines().any(|l| l.kind != LineKind::Comment) {
+        return Err(DomainError::invalid(
+            "groups",
+            format!("a {} without lines cannot be issued: add what it bills", doc.doc_type.label()),
+        )
+        .into());
+    }
+    if doc.total_minor < 0 {
+        return Err(DomainError::invalid(
+            "groups",
+            format!(
+                "the total {} is negative: issue a credit note instead",
+                format_minor(doc.total_minor, doc.currency)
+            ),
+        )
+        .into());
+    }
+    let mut override_by: Option<i64> = None;
+    let mut reason: Option<String> = None;
+    if doc.doc_type == DocType::Invoice && doc.origin_type != Some(DocType::SalesOrder) {
+        let limit = tx
+            .fetch_one(
+                format!(
+                    "SELECT credit_limit_minor, currency, name FROM accounts WHERE tenant_id = $1 AND id = $2{}",
+                    tx.for_update()
+                ),
+                args![t, doc.account_key],
+                |r| Ok((r.opt_i64("credit_limit_minor")?, r.text("currency")?, r.text("name")?)),
+            )
+            .await?;
+        let (limit, currency, name) = limit;
+        let exposure = crate::credit::exposure(tx, t, doc.account_key).await?;
+        if let Err(s) = rules::check_credit(limit, exposure, doc.total_minor) {
+            match override_reason {
+                Some(r) => {
+                    override_by = actor.user_id;
+                    reason = Some(r);
+                }
+                None => {
+                    let c = nave_domain::money::Currency::parse(&currency).unwrap_or(doc.currency);
+                    return Err(DomainError::Conflict(format!(
+                        "issuing this invoice takes {name}'s exposure to {} {}, above its credit limit of {} {}: \
+                         shortfall {} {} (an override with a reason needs the override_credit_limit permission)",
+                        format_minor(s.exposure, c),
+                        c.code(),
+                        format_minor(s.limit, c),
+                        c.code(),
+                        format_minor(s.shortfall, c),
+                        c.code()
+                    ))
+                    .into());
+                }
+            }
+        }
+    }
+    let number = sequences::next_number(tx, t, doc.doc_type.as_str(), doc.date.year()).await?;
+    let mut due = doc.date;
+    if doc.doc_type == DocType::Invoice {
+        let total = Money::from_minor(doc.total_minor, doc.currency);
+        let schedule = match doc.payment_terms_id {
+            Some(id) => match crate::payment_terms::get(tx, t, id).await? {
+                Some(pt) => pt.terms()?.schedule(total, doc.date),
+                None => vec![],
+            },
+            None => vec![],
+        };
+        let schedule: Vec<(time::Date, i64)> = if schedule.is_empty() {
+            vec![(doc.date, doc.total_minor)]
+        } else {
+            schedule.iter().map(|d| (d.date, d.amount.minor())).collect()
+        };
+        tx.execute("DELETE FROM document_due_dates WHERE tenant_id = $1 AND document_id = $2", args![t, doc.key])
+            .await?;
+        for (i, (date, amount)) in schedule.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO document_due_dates (tenant_id, document_id, position, due_date, amount_minor) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                args![t, doc.key, i as i64, *date, *amount],
+            )
+            .await?;
+            due = due.max(*date);
+        }
+    }
+    // Columns beyond the status, written first without a version change so
+    // `set_status` below checks the version and audits one change.
+    tx.execute(
+        "UPDATE documents SET number = $3, due_date = $4, issued_at = $5, settled_minor = 0, \
+         balance_minor = total_minor WHERE tenant_id = $1 AND id = $2",
+        args![t, doc.key, number, (doc.doc_type == DocType::Invoice).then_some(due), now()],
+    )
+    .await?;
+    let issued = documents::set_status(
+        tx,
+        actor,
+        &doc,
+        status,
+        "credit_override_reason = $1, credit_override_by = $2",
+        args![reason, override_by],
+    )
+    .await?;
+    if issued.doc_type == DocType::CreditNote
+        && issued.origin_type == Some(DocType::Invoice)
+        && let Some(invoice_key) = issued.origin_key
+    {
+        let inv = documents::lock_header(tx, t, invoice_key).await?;
+        let amount = inv.balance_minor.min(issued.balance_minor);
+        if amount > 0 && matches!(inv.status, DocStatus::Issued | DocStatus::PartPaid) {
+            crate::payments::record_allocation(tx, actor, None, Some(issued.key), invoice_key, amount, issued.date)
+                .await?;
+            settle(tx, actor, invoice_key, amount).await?;
+            return settle(tx, actor, issued.key, amount).await;
+        }
+    }
+    Ok(issued)
 }
 
-pub async fn void(_tx: &mut Tx, _actor: &Actor, _doc: &Document, _if_version: Option<i64>) -> StoreResult<Document> {
-    Err(DomainError::Conflict("PLACEHOLDER".into()).into())
+/// Adds `amount` to what settles an issued invoice or credit note (payments
+/// and credits on an invoice; applications and refunds on a credit note),
+/// moving its status accordingly. The caller has checked `amount` against
+/// the balance with the row locked.
+pub(crate) async fn settle(tx: &mut Tx, actor: &Actor, doc_key: i64, amount: i64) -> StoreResult<Document> {
+    let t = actor.tenant_id;
+    documents::lock_header(tx, t, doc_key).await?;
+    let before = documents::get_by_key(tx, t, doc_key).await?.ok_or(DomainError::NotFound { record: "document" })?;
+    let settled = before.settled_minor + amount;
+    let balance = (before.total_minor - settled).max(0);
+    let status = rules::settlement_status(before.doc_type, before.total_minor, settled);
+    documents::set_status(tx, actor, &before, status, "settled_minor = $1, balance_minor = $2", args![settled, balance])
+        .await
+}
+
+/// Voids an issued invoice or credit note while nothing settles it, giving
+/// back the quantities its lines held on their origin lines.
+pub async fn void(tx: &mut Tx, actor: &Actor, doc: &Document, if_version: Option<i64>) -> StoreResult<Document> {
+    let t = actor.tenant_id;
+    let doc = relock(tx, t, doc, if_version).await?;
+    let status = rules::transition(doc.doc_type, doc.status, DocAction::Void)?;
+    if doc.settled_minor != 0 {
+        return Err(DomainError::Conflict(format!(
+            "the {} {} has {} {} {}: only a {} with nothing {} can be voided (correct it with a credit note)",
+            doc.doc_type.label(),
+            doc.number.as_deref().unwrap_or(""),
+            format_minor(doc.settled_minor, doc.currency),
+            doc.currency.code(),
+            if doc.doc_type == DocType::Invoice { "allocated to it" } else { "applied or refunded" },
+            doc.doc_type.label(),
+            if doc.doc_type == DocType::Invoice { "allocated" } else { "applied" },
+        ))
+        .into());
+    }
+    let lineage: Vec<(String, Option<i64>, i64)> = doc
+        .groups
+        .iter()
+        .enumerate()
+        .flat_map(|(gi, g)| {
+            g.lines
+                .iter()
+                .enumerate()
+                .map(move |(li, l)| (format!("groups[{gi}].lines[{li}]"), l.origin_key, l.quantity_e4))
+        })
+        .collect();
+    documents::apply_lineage(tx, t, doc.doc_type, &lineage, -1).await?;
+    if doc.doc_type == DocType::Invoice
+        && doc.origin_type == Some(DocType::SalesOrder)
+        && let Some(order) = doc.origin_key
+    {
+        documents::refresh_order_status(tx, t, order).await?;
+    }
+    documents::set_status(tx, actor, &doc, status, "balance_minor = 0", vec![]).await
 }

@@ -29,6 +29,7 @@ pub mod orders;
 mod ownership;
 pub mod page;
 pub mod payment_terms;
+pub mod payments;
 pub mod pipeline;
 pub mod price_lists;
 pub mod roles;

@@ -31,11 +31,13 @@ pub mod leads;
 pub mod me;
 pub mod overview;
 pub mod payment_terms;
+pub mod payments;
 pub mod pipeline;
 pub mod price_lists;
 pub mod roles;
 pub mod search;
 pub mod shipments;
+pub mod sequences;
 pub mod stock;
 pub mod subscriptions;
 pub mod taxes;
@@ -202,7 +204,15 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(shipments::act_on_shipment))
         .routes(routes!(shipments::list_order_shipments))
         .routes(routes!(shipments::get_order_left))
-        .routes(routes!(shipments::order_desk));
+        .routes(routes!(shipments::order_desk))
+        .routes(routes!(payments::apply_credit_note))
+        .routes(routes!(payments::refund_credit_note))
+        .routes(routes!(payments::list_payments, payments::create_payment))
+        .routes(routes!(payments::get_payment))
+        .routes(routes!(payments::allocate_payment))
+        .routes(routes!(payments::list_account_payments))
+        .routes(routes!(sequences::list_sequences))
+        .routes(routes!(sequences::get_sequence, sequences::update_sequence));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))
