@@ -1673,7 +1673,7 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, before: &Document, if_version: O
     }
     let t = actor.tenant_id;
     let children = tx
-        .scalar_i64("SELECT COUNT(*) FROM documents WHERE tenant_id = $1 AND origin_id = $2", args![t, before.key])
+        .scalar_i64("SELECT COUNT(*) AS v FROM documents WHERE tenant_id = $1 AND origin_id = $2", args![t, before.key])
         .await?;
     if children > 0 {
         return Err(DomainError::Conflict(format!(
