@@ -109,6 +109,11 @@ async fn a_quote_is_made_in_the_editor_and_shown_with_the_servers_totals(db: Tes
         assert_eq!(status, 200, "{path}: {html}");
     }
 
+    // A draft is not converted: refused on the page, naming what is allowed.
+    let (status, _, html) = form(&app, &s.cookie, &format!("{to}/actions/convert"), &[("to", "sales_order")]).await;
+    assert_eq!(status, 409, "{html}");
+    assert!(html.contains("send, accept, reject"), "{html}");
+
     // Sending: the page then offers what a sent quote allows.
     let (status, back, body) = form(&app, &s.cookie, &format!("{to}/actions/send"), &[]).await;
     assert_eq!(status, 303, "{body}");

@@ -547,6 +547,9 @@ async fn act(
         if override_reason.is_some() && !p.has(Capability::OverrideCreditLimit) {
             return Err(ApiError::forbidden("your role may not override the credit limit"));
         }
+        // Refuse an action the status does not allow here, naming the allowed
+        // ones, before any store function is asked.
+        nave_domain::document::transition(t, before.status, action)?;
         let actor = actor_of(p);
         let doc = match (t, action) {
             (DocType::Quote, DocAction::Convert) => {
