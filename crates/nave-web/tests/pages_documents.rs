@@ -6,6 +6,7 @@
 
 mod support;
 
+use nave_domain::access::BuiltinRole;
 use nave_testkit::{TestDb, both_backends};
 use serde_json::{Value, json};
 use support::{TestApp, TestUser, form, json, page, session};
@@ -250,8 +251,60 @@ async fn a_rep_sees_only_the_quotes_of_their_own_accounts(db: TestDb) {
     assert_eq!(status, 403);
 }
 
+async fn every_document_page_renders_for_every_role(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let s = setup(&app).await;
+    let (_, q) = json(
+        app.post(
+            "/api/v1/quotes",
+            &s.admin,
+            &json!({"account_id": s.account["id"], "lines": [{"product_id": s.a["id"], "quantity": "2"}]}),
+        )
+        .await,
+    )
+    .await;
+    let (_, inv) = json(
+        app.post(
+            "/api/v1/invoices",
+            &s.admin,
+            &json!({"account_id": s.account["id"], "lines": [{"product_id": s.b["id"], "quantity": "1"}]}),
+        )
+        .await,
+    )
+    .await;
+    let (quote, invoice) = (format!("/quotes/{}", id(&q)), format!("/invoices/{}", id(&inv)));
+    let account = format!("/accounts/{}", id(&s.account));
+    for &role in BuiltinRole::ALL {
+        let email = format!("{}.user@example.com", role.as_str());
+        app.user(&email, role.as_str()).await;
+        let cookie = session(&app, &email).await;
+        let paths = [
+            "/quotes".to_string(),
+            "/sales-orders".into(),
+            "/invoices".into(),
+            "/credit-notes".into(),
+            "/quotes/new".into(),
+            "/invoices/new".into(),
+            quote.clone(),
+            format!("{quote}/edit"),
+            invoice.clone(),
+            account.clone(),
+        ];
+        for path in &paths {
+            let (status, html) = page(&app, &cookie, path).await;
+            assert!(status < 500, "{role} {path}: {status}");
+            assert!(html.contains("</html>"), "{role} {path}: a whole page");
+        }
+        let (status, html) = page(&app, &cookie, "/").await;
+        assert_eq!(status, 200);
+        let reads_quotes = !matches!(role, BuiltinRole::Warehouse);
+        assert_eq!(html.contains("href=\"/quotes\""), reads_quotes, "{role}: the Quotes link follows the role");
+    }
+}
+
 both_backends!(
     a_quote_is_made_in_the_editor_and_shown_with_the_servers_totals,
     a_bad_line_is_shown_next_to_its_field_and_a_stale_edit_is_refused,
     a_rep_sees_only_the_quotes_of_their_own_accounts,
+    every_document_page_renders_for_every_role,
 );
