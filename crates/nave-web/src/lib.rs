@@ -133,6 +133,7 @@ pub fn app(state: AppState) -> Router {
         .route("/attachments/{id}/delete", post(pages::attachments::remove))
         .route("/settings/tokens", get(pages::admin::tokens_page).post(pages::admin::create_token))
         .route("/settings/tokens/{id}/revoke", post(pages::admin::revoke_token))
+        .merge(pages::documents::routes())
         .fallback(pages::not_found)
         .layer(from_fn(security::csrf))
         .layer(from_fn(security::csp));

@@ -189,6 +189,10 @@ struct AccountPage {
     /// One line per currency: count, total and weighted total.
     opportunity_totals: Vec<String>,
     open_cases: Vec<CaseRow>,
+    /// Open quotes, orders and invoices of the account.
+    documents: Vec<super::documents::AccountDocs>,
+    /// May the caller make a quote for this account?
+    can_new_quote: bool,
     /// May the caller merge this account into another (delete it)?
     can_merge: bool,
     /// Likely duplicates the caller may merge this account into: (id, name).
@@ -314,6 +318,7 @@ pub async fn show(
     } else {
         vec![]
     };
+    let documents = super::documents::account_documents(&mut tx, p, &a).await?;
     tx.commit().await?;
     let shown = present(p, T, &a)?;
     let view = AccountView {
@@ -349,6 +354,8 @@ pub async fn show(
         opportunities,
         opportunity_totals,
         open_cases,
+        documents,
+        can_new_quote: p.may(RecordType::Quote, Action::Create, a.ownership) && !a.archived,
         can_merge,
         merge_candidates,
         history,

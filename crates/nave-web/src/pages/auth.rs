@@ -52,7 +52,7 @@ pub async fn login_form(
         return Redirect::to(&safe_next(q.next.as_deref())).into_response();
     }
     let page = LoginPage {
-        layout: Layout { nonce: nonce.0, user: None, can_admin: false, active: "" },
+        layout: Layout { nonce: nonce.0, user: None, can_admin: false, active: "", sales: vec![] },
         error: None,
         email: String::new(),
         next: safe_next(q.next.as_deref()),
@@ -79,7 +79,7 @@ pub async fn login(
     let next = safe_next(f.next.as_deref());
     let again = |status: StatusCode, msg: &str, email: &str, nonce: &str| {
         let page = LoginPage {
-            layout: Layout { nonce: nonce.to_string(), user: None, can_admin: false, active: "" },
+            layout: Layout { nonce: nonce.to_string(), user: None, can_admin: false, active: "", sales: vec![] },
             error: Some(msg.to_string()),
             email: email.to_string(),
             next: next.clone(),

@@ -24,6 +24,7 @@ pub mod cases;
 pub mod catalog;
 pub mod categories;
 pub mod contacts;
+pub mod documents;
 pub mod home;
 pub mod leads;
 pub mod pipeline;
@@ -51,6 +52,8 @@ pub struct Layout {
     pub user: Option<LayoutUser>,
     pub can_admin: bool,
     pub active: &'static str,
+    /// The "Sales" links the user may follow: (path, label).
+    pub sales: Vec<(&'static str, &'static str)>,
 }
 
 /// The signed-in user of a page request.
@@ -72,6 +75,7 @@ impl PageAuth {
             }),
             can_admin: self.principal.scope_for(RecordType::User, Action::Create).is_some(),
             active,
+            sales: documents::nav_links(&self.principal),
         }
     }
 }
@@ -145,7 +149,7 @@ struct ErrorPage {
 /// An error as an HTML page with the error's status.
 pub fn error_page(e: &ApiError) -> Response {
     let page = ErrorPage {
-        layout: Layout { nonce: String::new(), user: None, can_admin: false, active: "" },
+        layout: Layout { nonce: String::new(), user: None, can_admin: false, active: "", sales: vec![] },
         title: e.code.title().to_string(),
         detail: e.detail.clone(),
         request_id: if e.code == ErrorCode::Internal { request_id() } else { None },
