@@ -160,7 +160,18 @@ pub async fn invoice_from_order(
         }
         None => {
             let policy = order.invoice_policy.unwrap_or(InvoicePolicy::Shipped);
-            remaining(&order, |l| l.ledger.left_to_invoice(policy)).ok_or_else(|| {
+            // Lines that never ship (services, text, shipping charges) are
+            // invoiced on what was ordered, as the order desk's view shows.
+            let mut shipping = std::collections::HashSet::new();
+            for l in order.lines() {
+                if crate::orders::ships(tx, actor.tenant_id, l.kind, l.product_key).await? {
+                    shipping.insert(l.key);
+                }
+            }
+            remaining(&order, |l| {
+                l.ledger.left_to_invoice(if shipping.contains(&l.key) { policy } else { InvoicePolicy::Ordered })
+            })
+            .ok_or_else(|| {
                 DomainError::Conflict(format!(
                     "nothing left to invoice on sales order {}: every line is invoiced up to what was {}",
                     order.number.as_deref().unwrap_or(""),

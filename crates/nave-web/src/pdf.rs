@@ -10,6 +10,11 @@ use nave_store::documents::Document;
 
 use crate::error::{ApiError, ApiResult};
 
+/// Whether a decimal string is anything but zero.
+fn nonzero(amount: &str) -> bool {
+    amount.chars().any(|c| c.is_ascii_digit() && c != '0')
+}
+
 fn title(t: DocType) -> &'static str {
     match t {
         DocType::Quote => "Quote",
@@ -86,11 +91,11 @@ pub fn printable(doc: &Document, company: &str, _p: &Principal) -> PdfDocument {
         .collect();
     let t = &doc.totals;
     let mut totals = vec![PdfTotal { label: "Subtotal".into(), amount: t.subtotal.clone(), strong: false }];
-    if t.discount.trim_start_matches(['0', '.']) != "" {
+    if nonzero(&t.discount) {
         totals.push(PdfTotal { label: "Discount".into(), amount: format!("−{}", t.discount), strong: false });
     }
     totals.push(PdfTotal { label: "Net".into(), amount: t.net.clone(), strong: false });
-    if t.shipping.trim_start_matches(['0', '.']) != "" {
+    if nonzero(&t.shipping) {
         totals.push(PdfTotal { label: "Shipping".into(), amount: t.shipping.clone(), strong: false });
     }
     for x in &t.taxes {

@@ -74,6 +74,12 @@ async fn a_quote_is_priced_by_the_engine_with_product_defaults(db: TestDb) {
     assert_eq!(again["totals"], q["totals"]);
     let (_, list) = json(app.get("/api/v1/quotes?q=acme", &s.mgr).await).await;
     assert_eq!(list["data"][0]["totals"]["total"], "58.83");
+    // The PDF is laid out from the same stored document.
+    let r = app.get(&format!("/api/v1/quotes/{}/pdf", q["id"].as_str().unwrap()), &s.mgr).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
 }
 
 async fn line_level_rounding_and_a_bad_line_are_handled(db: TestDb) {

@@ -626,11 +626,12 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     let cases = demo_cases(&mut tx, &mut rng, &customers, &goods, support, today).await?;
     let activities = demo_activities(&mut tx, &mut rng, &customers, today).await?;
     let leads = demo_leads(&mut tx, &mut rng, &customers, today).await?;
+    let (quotes, invoices, payments) = demo_sales(&mut tx, &mut rng, &customers, &goods, warehouses[0], today).await?;
     tx.commit().await?;
     eprintln!(
         "Loaded 2 teams, {} users, 150 accounts with {contacts_made} contacts, 4 taxes, {} product lines with \
-         {products} products, 3 warehouses, {opportunities} opportunities, {cases} cases, {activities} activities \
-         and {leads} leads.",
+         {products} products, 3 warehouses, {opportunities} opportunities, {cases} cases, {activities} activities, \
+         {leads} leads, {quotes} quotes, {invoices} invoices and {payments} payments.",
         DEMO_USERS.len(),
         DEMO_CATALOG.len()
     );
@@ -1038,4 +1039,136 @@ async fn demo_leads(
         }
     }
     Ok(count)
+}
+
+/// Three years of sales: quotes (some rejected or still open), orders made
+/// from the accepted ones, shipped, invoiced and mostly paid, the recent ones
+/// still in progress. Each order runs in a savepoint, so one refused step
+/// (stock short, say) leaves that order where it stopped, as in real life.
+async fn demo_sales(
+    tx: &mut nave_store::Tx,
+    rng: &mut Lcg,
+    customers: &[CrmAccount],
+    goods: &[catalog::Product],
+    warehouse: PublicId,
+    today: time::OffsetDateTime,
+) -> StoreResult<(usize, usize, usize)> {
+    use nave_domain::document::{DocAction, DocType};
+    use nave_store::documents::{self, GroupInput, HeaderInput, LineInput, NewDocument};
+    use nave_store::{billing, orders, payments, shipments};
+    use rust_decimal::Decimal;
+    use time::Duration;
+    // Replenish enough stock for three years of deliveries.
+    let lines: Vec<StockLineInput> =
+        goods.iter().map(|p| StockLineInput { product_id: p.id, quantity: 400 * 10_000, unit_cost: None }).collect();
+    stock::adjust(tx, &Actor::system(DEFAULT_TENANT), warehouse, "purchases received", &lines).await?;
+    let buyers: Vec<&CrmAccount> = customers.iter().filter(|c| !c.prospect).collect();
+    let usd = Currency::parse("USD").expect("USD");
+    let (mut quotes, mut invoices, mut payments_made) = (0, 0, 0);
+    let count = 360;
+    for n in 0..count {
+        let acc = *rng.pick(&buyers);
+        let actor = as_user(acc.owner.1);
+        // Spread over three years, more in recent months.
+        let age = if n % 3 == 0 { rng.next() % 60 } else { rng.next() % 1095 } as i64;
+        let date = (today - Duration::days(age)).date();
+        let mut lines = Vec::new();
+        for _ in 0..(1 + rng.next() % 4) {
+            let p = rng.pick(goods);
+            lines.push(LineInput {
+                product_id: Some(p.id),
+                quantity: Some(Decimal::from(1 + rng.next() % 6)),
+                discount_percent: rng.chance(20).then(|| Decimal::from(5 * (1 + rng.next() % 3))),
+                ..Default::default()
+            });
+        }
+        if rng.chance(30) {
+            lines.push(LineInput {
+                kind: Some(nave_domain::pricing::LineKind::Shipping),
+                description: Some("Carriage".into()),
+                quantity: Some(Decimal::ONE),
+                unit_price: Some(Decimal::new(1500, 2)),
+                ..Default::default()
+            });
+        }
+        let sp = tx.savepoint().await?;
+        let step = async {
+            let header = HeaderInput {
+                currency: Some(usd),
+                date: Some(date),
+                valid_until: Some(date.checked_add(Duration::days(30))),
+                ..Default::default()
+            };
+            let new = NewDocument {
+                doc_type: DocType::Quote,
+                account_id: acc.id,
+                header,
+                groups: vec![GroupInput { lines, ..Default::default() }],
+                origin_key: None,
+            };
+            let q = documents::create(tx, &actor, new).await?;
+            quotes += 1;
+            let fate = rng.next() % 100;
+            if age < 20 && fate < 30 {
+                return Ok(()); // still being discussed
+            }
+            let q = documents::quote_action(tx, &actor, &q, None, DocAction::Send).await?;
+            if fate >= 85 {
+                let action = if fate >= 95 { DocAction::Expire } else { DocAction::Reject };
+                documents::quote_action(tx, &actor, &q, None, action).await?;
+                return Ok(());
+            }
+            let q = documents::quote_action(tx, &actor, &q, None, DocAction::Accept).await?;
+            let reason = Some("Approved by finance for a long-standing customer".to_string());
+            let (_, order) = orders::convert_quote(tx, &actor, &q, None, DocType::SalesOrder, reason.clone()).await?;
+            if age < 3 {
+                return Ok(()); // waiting for the warehouse
+            }
+            let ship = shipments::NewShipment {
+                warehouse_id: None,
+                lines: None,
+                carrier: Some(["DHL", "UPS", "DPD", "Own van"][(n % 4) as usize].into()),
+                tracking_number: Some(format!("TRK{:08}", rng.next() % 100_000_000)),
+                ship_date: Some(date.checked_add(Duration::days(2)).unwrap_or(date)),
+                notes: None,
+            };
+            let s = shipments::create(tx, &actor, &order, ship).await?;
+            shipments::ship(tx, &actor, &s, None).await?;
+            if age < 5 {
+                return Ok(()); // shipped, not yet invoiced
+            }
+            let inv_header =
+                HeaderInput { date: Some(date.checked_add(Duration::days(3)).unwrap_or(date)), ..Default::default() };
+            let acc_key = order.account_key;
+            let inv = billing::invoice_from_order(tx, &actor, acc_key, order.id, inv_header, None).await?;
+            let inv = billing::issue(tx, &Actor::system(DEFAULT_TENANT), &inv, None, reason).await?;
+            invoices += 1;
+            // Older invoices are paid, a few late or in part.
+            if age > 45 && rng.chance(92) {
+                let full = rng.chance(90);
+                let amount: Decimal = inv.balance.parse().unwrap_or_default();
+                let amount = if full { amount } else { (amount / Decimal::from(2)).round_dp(2) };
+                let pay = payments::NewPayment {
+                    account_id: acc.id,
+                    amount,
+                    currency: Some(usd),
+                    date: Some(date.checked_add(Duration::days(25 + (rng.next() % 30) as i64)).unwrap_or(date)),
+                    method: "bank_transfer".into(),
+                    reference: inv.number.clone(),
+                    notes: String::new(),
+                    allocations: vec![payments::AllocationInput { invoice_id: inv.id, amount }],
+                };
+                payments::create(tx, &Actor::system(DEFAULT_TENANT), pay).await?;
+                payments_made += 1;
+            }
+            Ok::<(), nave_store::StoreError>(())
+        }
+        .await;
+        match step {
+            Ok(()) => tx.release(sp).await?,
+            Err(nave_store::StoreError::Domain(_)) => tx.rollback_to(sp).await?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((quotes, invoices, payments_made))
 }
