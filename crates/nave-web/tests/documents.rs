@@ -150,7 +150,42 @@ async fn a_quote_is_sent_revised_and_keeps_its_earlier_revision(db: TestDb) {
     assert!(p["detail"].as_str().unwrap().contains("allowed actions: send, accept, reject"), "{p}");
 }
 
+async fn the_overview_shows_open_documents_sales_receivables_and_exposure(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let s = setup(&app).await;
+    let acc = s.account["id"].as_str().unwrap();
+    let r = app
+        .req(reqwest::Method::PATCH, &format!("/api/v1/accounts/{acc}"), &s.mgr)
+        .json(&json!({"credit_limit": "1000.00"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, inv) =
+        json(app.post("/api/v1/invoices", &s.mgr, &json!({"account_id": acc, "lines": lines(&s)})).await).await;
+    let (status, issued) =
+        json(app.post(&format!("/api/v1/invoices/{}/issue", inv["id"].as_str().unwrap()), &s.mgr, &json!({})).await)
+            .await;
+    assert_eq!(status, 200, "{issued}");
+    app.post("/api/v1/quotes", &s.mgr, &json!({"account_id": acc, "lines": lines(&s)})).await;
+    let (status, o) = json(app.get(&format!("/api/v1/accounts/{acc}/overview"), &s.mgr).await).await;
+    assert_eq!(status, 200, "{o}");
+    assert_eq!(o["open_invoices"][0]["balance"], "58.83");
+    assert_eq!(o["open_quotes"].as_array().unwrap().len(), 1);
+    assert_eq!(o["sales"][0]["net"], "53.48", "{o}");
+    assert_eq!(o["receivables"][0]["open"], "58.83");
+    assert_eq!(o["credit"]["exposure"], "58.83");
+    assert_eq!(o["credit"]["limit"], "1000.00");
+    assert_eq!(o["credit"]["available"], "941.17");
+    // Without the credit-limit permission the limit is absent, not blank.
+    let rep = app.user("rep@example.com", "read_only").await;
+    let (_, o) = json(app.get(&format!("/api/v1/accounts/{acc}/overview"), &rep).await).await;
+    assert_eq!(o["credit"]["exposure"], "58.83", "{o}");
+    assert!(o["credit"].get("limit").is_none(), "{o}");
+}
+
 both_backends!(
+    the_overview_shows_open_documents_sales_receivables_and_exposure,
     a_quote_is_priced_by_the_engine_with_product_defaults,
     line_level_rounding_and_a_bad_line_are_handled,
     a_quote_is_sent_revised_and_keeps_its_earlier_revision,

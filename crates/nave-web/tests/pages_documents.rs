@@ -94,6 +94,11 @@ async fn a_quote_is_made_in_the_editor_and_shown_with_the_servers_totals(db: Tes
     assert!(html.contains("VAT 10 %"), "the tax itemized");
     assert!(html.contains("/actions/send"), "a draft quote may be sent");
     assert!(html.contains("/edit"), "a draft may be edited");
+    assert!(html.contains(&format!("{to}/pdf")), "the PDF is offered");
+    let r = app.client.get(app.url(&format!("{to}/pdf"))).header("cookie", &s.cookie).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF-"));
 
     // The list shows it, and the search finds it.
     let (status, list) = page(&app, &s.cookie, "/quotes").await;

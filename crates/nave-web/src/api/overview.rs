@@ -75,6 +75,22 @@ pub struct Overview {
     /// Net sales this year and last, per currency (needs invoice read access).
     pub sales: Vec<YearSales>,
     pub receivables: Vec<Receivables>,
+    /// Credit exposure against the limit (needs invoice read access).
+    pub credit: Option<CreditView>,
+}
+
+/// An account's credit exposure (open receivables + open orders not yet
+/// invoiced, in the account's currency) against its limit. `limit` and
+/// `available` are absent without the `view_credit_limit` permission.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CreditView {
+    pub currency: String,
+    pub exposure: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    /// limit − exposure (negative when over the limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<String>,
 }
 
 /// Opportunity totals per currency, in currency order.
@@ -196,6 +212,21 @@ pub async fn build(tx: &mut Tx, p: &Principal, account: Account) -> ApiResult<Ov
     let open_invoices = open.pop().unwrap_or_default();
     let open_orders = open.pop().unwrap_or_default();
     let open_quotes = open.pop().unwrap_or_default();
+    let credit = if docs(DocType::Invoice).is_some() {
+        let exposure = nave_store::credit::exposure(tx, t, account.key).await?;
+        let limit = nave_store::credit::limit(tx, t, account.key)
+            .await?
+            .filter(|_| p.has(nave_domain::access::Capability::ViewCreditLimit));
+        let c = account.currency;
+        Some(CreditView {
+            currency: c.code().to_string(),
+            exposure: Money::from_minor(exposure, c).to_string(),
+            limit: limit.map(|l| Money::from_minor(l, c).to_string()),
+            available: limit.map(|l| Money::from_minor(l - exposure, c).to_string()),
+        })
+    } else {
+        None
+    };
     let (sales, receivables) = if docs(DocType::Invoice).is_some() {
         let year = nave_store::db::now().year();
         (
@@ -225,6 +256,7 @@ pub async fn build(tx: &mut Tx, p: &Principal, account: Account) -> ApiResult<Ov
         open_invoices,
         sales,
         receivables,
+        credit,
     })
 }
 
@@ -251,6 +283,7 @@ impl Overview {
             "open_invoices": docs(p, &self.open_invoices)?,
             "sales": self.sales,
             "receivables": self.receivables,
+            "credit": self.credit,
         }))
     }
 }
@@ -293,13 +326,16 @@ pub struct AccountOverview {
     sales: Vec<YearSales>,
     /// Open and overdue balances per currency.
     receivables: Vec<Receivables>,
+    /// Exposure against the credit limit; null without invoice read access.
+    credit: Option<CreditView>,
 }
 
 #[utoipa::path(get, path = "/accounts/{id}/overview", tag = "accounts", params(("id" = String, Path)),
     description = "The 360° view of an account: the account (field security applies), its active contacts \
         (primary first), its open opportunities with totals per currency, its open cases, the 10 latest \
         activities, the number of attachments and counts; open quotes, sales orders and invoices (headers), \
-        net sales this year and last, and open and overdue receivables. Each list holds only the records the \
+        net sales this year and last, open and overdue receivables, and credit exposure against the limit (the \
+        limit only with the `view_credit_limit` permission). Each list holds only the records the \
         caller may see.",
     responses((status = 200, body = AccountOverview), (status = 404, body = Problem)))]
 pub async fn account_overview(

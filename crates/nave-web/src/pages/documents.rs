@@ -118,6 +118,10 @@ pub fn routes() -> Router<AppState> {
                 get(move |s: State<AppState>, a: PageAuth, id: Path<String>| edit_form(t, s, a, id)),
             )
             .route(
+                &format!("/{p}/{{id}}/pdf"),
+                get(move |s: State<AppState>, a: PageAuth, id: Path<String>| pdf(t, s, a, id)),
+            )
+            .route(
                 &format!("/{p}/{{id}}/delete"),
                 post(move |s: State<AppState>, a: PageAuth, id: Path<String>, b: Bytes| delete(t, s, a, id, b)),
             )
@@ -484,6 +488,17 @@ async fn doc_page(
 }
 
 /// `GET /{path}/{id}`.
+/// `GET /{path}/{id}/pdf`: the document as PDF, the same file as the API's.
+async fn pdf(t: DocType, State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
+    require_page(&auth.principal, t.record_type(), Action::Read)?;
+    let p = &auth.principal;
+    let mut tx = app.db.read().await?;
+    let d = readable(&mut tx, p, t, &id).await?;
+    let company = crate::pdf::company_name(&mut tx, p.tenant_id).await?;
+    tx.commit().await?;
+    Ok(crate::pdf::respond(crate::pdf::printable(&d, &company, p), crate::pdf::filename(&d)).await?)
+}
+
 async fn show(t: DocType, State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
     require_page(&auth.principal, t.record_type(), Action::Read)?;
     Ok(render(&doc_page(&app, &auth, t, &id, None).await?).into_response())
