@@ -410,23 +410,7 @@ pub async fn void(tx: &mut Tx, actor: &Actor, doc: &Document, if_version: Option
         ))
         .into());
     }
-    let lineage: Vec<(String, Option<i64>, i64)> = doc
-        .groups
-        .iter()
-        .enumerate()
-        .flat_map(|(gi, g)| {
-            g.lines
-                .iter()
-                .enumerate()
-                .map(move |(li, l)| (format!("groups[{gi}].lines[{li}]"), l.origin_key, l.quantity_e4))
-        })
-        .collect();
-    documents::apply_lineage(tx, t, doc.doc_type, &lineage, -1).await?;
-    if doc.doc_type == DocType::Invoice
-        && doc.origin_type == Some(DocType::SalesOrder)
-        && let Some(order) = doc.origin_key
-    {
-        documents::refresh_order_status(tx, t, order).await?;
-    }
+    // Gives the quantities back to the origin lines, and re-opens their order.
+    documents::apply_lineage(tx, t, doc.doc_type, &documents::stored_lineage(&doc), -1).await?;
     documents::set_status(tx, actor, &doc, status, "balance_minor = 0", vec![]).await
 }

@@ -21,7 +21,7 @@ use crate::accounts::{self, Visibility};
 use crate::audit::{self, Actor};
 use crate::db::{DbRow, Tx};
 use crate::page::{Cursor, Page, fetch_page};
-use crate::{StoreError, StoreResult, and_where, args, catalog, expect_version, ownership};
+use crate::{StoreResult, and_where, args, catalog, expect_version, ownership, parsed};
 
 const T: RecordType = RecordType::Case;
 
@@ -123,10 +123,6 @@ const SELECT: &str = "SELECT c.id, c.public_id, c.account_id, c.subject, c.descr
     LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.assignee_id \
     LEFT JOIN teams t ON t.tenant_id = c.tenant_id AND t.id = c.team_id \
     LEFT JOIN products p ON p.tenant_id = c.tenant_id AND p.id = c.product_id";
-
-fn parsed<E: std::fmt::Display, V>(r: Result<V, E>) -> StoreResult<V> {
-    r.map_err(|e| StoreError::Decode(e.to_string()))
-}
 
 fn decode(r: &dyn DbRow) -> StoreResult<Case> {
     let status: CaseStatus = parsed(r.text("status")?.parse())?;

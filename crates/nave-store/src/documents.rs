@@ -37,25 +37,18 @@ use crate::audit::{self, Actor};
 use crate::catalog::{self, Product};
 use crate::db::{Arg, DbRow, Tx, now};
 use crate::page::{Cursor, Page, fetch_page};
-use crate::{StoreError, StoreResult, and_where, args, expect_version, price_lists, sequences, taxes};
+use crate::{StoreError, StoreResult, and_where, args, expect_version, parsed, price_lists, sequences, taxes};
 
 /// Lines a document may have.
 pub const MAX_LINES: usize = 1000;
-
-fn parsed<E: std::fmt::Display, V>(r: Result<V, E>) -> StoreResult<V> {
-    r.map_err(|e| StoreError::Decode(e.to_string()))
-}
 
 fn percent(e4: i64) -> String {
     Decimal::new(e4, 4).normalize().to_string()
 }
 
-fn to_e4(d: Decimal) -> i64 {
+/// A decimal (quantity, unit price, percent) at 1/10,000, truncated past 4 places.
+pub(crate) fn to_e4(d: Decimal) -> i64 {
     i64::try_from((d * Decimal::from(10_000)).trunc()).unwrap_or(i64::MAX)
-}
-
-fn minor_to_decimal(minor: i64, c: Currency) -> Decimal {
-    Decimal::new(minor, c.minor_units())
 }
 
 // ---------------------------------------------------------------------------
@@ -957,6 +950,8 @@ async fn resolve_lines(
     v.finish()?;
     let mut v = Validator::new();
     let mut tax_cache: HashMap<PublicId, taxes::Tax> = HashMap::new();
+    // A product's default taxes, once per document (same account and date for every line).
+    let mut product_taxes: HashMap<i64, Vec<taxes::Tax>> = HashMap::new();
     let mut out = Vec::with_capacity(groups.len());
     for (gi, g) in groups.iter().enumerate() {
         let mut lines = Vec::with_capacity(g.lines.len());
@@ -1041,9 +1036,14 @@ async fn resolve_lines(
                     ts
                 }
                 None => match (&product, kind) {
-                    (Some(p), LineKind::Product) => {
-                        taxes::applicable(tx, tenant_id, p, account.tax_treatment, h.date).await?
-                    }
+                    (Some(p), LineKind::Product) => match product_taxes.get(&p.key) {
+                        Some(ts) => ts.clone(),
+                        None => {
+                            let ts = taxes::applicable(tx, tenant_id, p, account.tax_treatment, h.date).await?;
+                            product_taxes.insert(p.key, ts.clone());
+                            ts
+                        }
+                    },
                     _ => vec![],
                 },
             };
@@ -1255,16 +1255,18 @@ async fn delete_content(tx: &mut Tx, tenant_id: i64, doc_key: i64) -> StoreResul
 // ---------------------------------------------------------------------------
 // Lineage: the quantity ledger of origin lines
 
-/// A locked origin line: its document and ledger.
-struct OriginLine {
-    key: i64,
-    document_key: i64,
-    doc_type: DocType,
-    origin_key: Option<i64>,
-    ledger: LineLedger,
+/// A locked document line: its document and ledger.
+pub(crate) struct OriginLine {
+    pub key: i64,
+    pub document_key: i64,
+    pub doc_type: DocType,
+    pub origin_key: Option<i64>,
+    pub ledger: LineLedger,
 }
 
-async fn lock_line(tx: &mut Tx, tenant_id: i64, key: i64) -> StoreResult<OriginLine> {
+/// A document line with its row locked for the rest of the transaction
+/// (`FOR UPDATE` on PostgreSQL; SQLite's writer excludes every other).
+pub(crate) async fn lock_line(tx: &mut Tx, tenant_id: i64, key: i64) -> StoreResult<OriginLine> {
     let sql = format!(
         "SELECT l.id, l.document_id, l.origin_line_id, l.quantity_e4, l.qty_reserved_e4, l.qty_shipped_e4, \
          l.qty_invoiced_e4, l.qty_credited_e4, d.doc_type FROM document_lines l \
@@ -1315,6 +1317,7 @@ pub(crate) async fn apply_lineage(
     lines: &[(String, Option<i64>, i64)],
     sign: i64,
 ) -> StoreResult<()> {
+    let mut orders = std::collections::BTreeSet::new();
     for (field, origin, qty) in lines {
         let Some(origin) = origin else { continue };
         let mut o = lock_line(tx, tenant_id, *origin).await?;
@@ -1337,13 +1340,13 @@ pub(crate) async fn apply_lineage(
                     o.ledger.uninvoice(*qty);
                 }
                 store_ledger(tx, tenant_id, o.key, &o.ledger).await?;
-                refresh_order_status(tx, tenant_id, o.document_key).await?;
+                orders.insert(o.document_key);
             }
             (DocType::CreditNote, DocType::Invoice) => {
                 if sign > 0 {
-                    o.ledger.ordered = o.ledger.ordered.max(o.ledger.invoiced);
-                    // On an invoice line, "invoiced" is the line's own quantity.
-                    let mut inv = LineLedger { ordered: o.ledger.ordered, invoiced: o.ledger.ordered, ..o.ledger };
+                    // On an invoice line, what is invoiced is the line's own quantity.
+                    let own = o.ledger.ordered.max(o.ledger.invoiced);
+                    let mut inv = LineLedger { ordered: own, invoiced: own, ..o.ledger };
                     inv.credit(*qty).map_err(refuse)?;
                     o.ledger.credited = inv.credited;
                 } else {
@@ -1369,6 +1372,10 @@ pub(crate) async fn apply_lineage(
                 .into());
             }
         }
+    }
+    // Once per order, after all its lines moved.
+    for order in orders {
+        refresh_order_status(tx, tenant_id, order).await?;
     }
     Ok(())
 }
@@ -1474,7 +1481,7 @@ fn lineage_of(lines: &[Vec<Resolved>]) -> Vec<(String, Option<i64>, i64)> {
         .collect()
 }
 
-fn stored_lineage(d: &Document) -> Vec<(String, Option<i64>, i64)> {
+pub(crate) fn stored_lineage(d: &Document) -> Vec<(String, Option<i64>, i64)> {
     d.groups
         .iter()
         .enumerate()
@@ -1804,11 +1811,6 @@ pub async fn child_of(tx: &mut Tx, tenant_id: i64, origin: i64, doc_type: DocTyp
         Some(k) => get_by_key(tx, tenant_id, k).await,
         None => Ok(None),
     }
-}
-
-/// Amount of `minor` units as a decimal of the document currency.
-pub fn amount(d: &Document, minor: i64) -> Decimal {
-    minor_to_decimal(minor, d.currency)
 }
 
 // ---------------------------------------------------------------------------

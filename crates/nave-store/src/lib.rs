@@ -123,6 +123,11 @@ pub(crate) fn expect_version(record: &'static str, current: i64, if_version: Opt
 }
 
 /// The canonical JSON of a record: what the API shows, audits and events carry.
+/// A value read back from the database that does not parse is a decoding failure.
+pub(crate) fn parsed<E: std::fmt::Display, V>(r: Result<V, E>) -> StoreResult<V> {
+    r.map_err(|e| StoreError::Decode(e.to_string()))
+}
+
 pub(crate) fn to_json<S: serde::Serialize>(v: &S) -> StoreResult<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| StoreError::Decode(e.to_string()))
 }

@@ -133,21 +133,6 @@ pub(crate) fn line_reserved(parts: &[Part], reserved: &HashMap<i64, i64>, left: 
     covered.clamp(0, left.max(0))
 }
 
-/// Locks (creating if needed) a stock level row: (on hand, reserved).
-pub(crate) async fn lock_level(tx: &mut Tx, tenant_id: i64, product: i64, warehouse: i64) -> StoreResult<(i64, i64)> {
-    tx.execute(
-        "INSERT INTO stock_levels (tenant_id, product_id, warehouse_id, on_hand_e4, reserved_e4, updated_at) \
-         VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT DO NOTHING",
-        args![tenant_id, product, warehouse, now()],
-    )
-    .await?;
-    let sql = format!(
-        "SELECT on_hand_e4, reserved_e4 FROM stock_levels WHERE tenant_id = $1 AND product_id = $2 AND warehouse_id = $3{}",
-        tx.for_update()
-    );
-    tx.fetch_one(sql, args![tenant_id, product, warehouse], |r| Ok((r.i64("on_hand_e4")?, r.i64("reserved_e4")?))).await
-}
-
 /// The reservations of one order line: product → (warehouse, quantity).
 pub(crate) async fn line_reservations(tx: &mut Tx, tenant_id: i64, line: i64) -> StoreResult<HashMap<i64, (i64, i64)>> {
     Ok(tx
@@ -239,7 +224,7 @@ async fn reserve(tx: &mut Tx, tenant_id: i64, order: &Document, warehouse: i64) 
     // Lock the levels in one order (by product) so concurrent confirms never deadlock.
     let products: BTreeSet<i64> = work.iter().flat_map(|(_, _, ps)| ps.iter().map(|p| p.key)).collect();
     for p in &products {
-        lock_level(tx, tenant_id, *p, warehouse).await?;
+        crate::stock::lock_level(tx, tenant_id, *p, warehouse).await?;
     }
     for (line, left, parts) in work {
         let existing = line_reservations(tx, tenant_id, line).await?;
@@ -247,7 +232,7 @@ async fn reserve(tx: &mut Tx, tenant_id: i64, order: &Document, warehouse: i64) 
         for part in &parts {
             let need = part_qty(left, part.per);
             let have = existing.get(&part.key).map_or(0, |(_, q)| *q);
-            let (on_hand, reserved) = lock_level(tx, tenant_id, part.key, warehouse).await?;
+            let (on_hand, reserved) = crate::stock::lock_level(tx, tenant_id, part.key, warehouse).await?;
             let take = (need - have).min((on_hand - reserved).max(0)).max(0);
             change_reservation(tx, tenant_id, line, part.key, warehouse, take).await?;
             held.insert(part.key, have + take);
@@ -269,7 +254,7 @@ async fn release_all(tx: &mut Tx, tenant_id: i64, order: &Document) -> StoreResu
         )
         .await?;
     for (line, product, warehouse, qty) in rows {
-        lock_level(tx, tenant_id, product, warehouse).await?;
+        crate::stock::lock_level(tx, tenant_id, product, warehouse).await?;
         change_reservation(tx, tenant_id, line, product, warehouse, -qty).await?;
     }
     tx.execute(

@@ -515,25 +515,6 @@ pub async fn cancel(tx: &mut Tx, actor: &Actor, before: &Shipment, if_version: O
     Ok(after)
 }
 
-/// A locked order line's ledger.
-async fn lock_order_line(tx: &mut Tx, tenant_id: i64, key: i64) -> StoreResult<LineLedger> {
-    let sql = format!(
-        "SELECT quantity_e4, qty_reserved_e4, qty_shipped_e4, qty_invoiced_e4, qty_credited_e4 FROM document_lines \
-         WHERE tenant_id = $1 AND id = $2{}",
-        tx.for_update()
-    );
-    tx.fetch_one(sql, args![tenant_id, key], |r| {
-        Ok(LineLedger {
-            ordered: r.i64("quantity_e4")?,
-            reserved: r.i64("qty_reserved_e4")?,
-            shipped: r.i64("qty_shipped_e4")?,
-            invoiced: r.i64("qty_invoiced_e4")?,
-            credited: r.i64("qty_credited_e4")?,
-        })
-    })
-    .await
-}
-
 /// Ships a draft shipment: numbers it, moves the stock out, adds to the order
 /// lines' shipped quantities and releases their reservations.
 pub async fn ship(tx: &mut Tx, actor: &Actor, before: &Shipment, if_version: Option<i64>) -> StoreResult<Shipment> {
@@ -552,7 +533,7 @@ pub async fn ship(tx: &mut Tx, actor: &Actor, before: &Shipment, if_version: Opt
     // Lock the order lines in key order and check the whole shipment first.
     let mut ledgers: BTreeMap<i64, LineLedger> = BTreeMap::new();
     for key in before.lines.iter().map(|l| l.order_line_key).collect::<std::collections::BTreeSet<_>>() {
-        ledgers.insert(key, lock_order_line(tx, t, key).await?);
+        ledgers.insert(key, documents::lock_line(tx, t, key).await?.ledger);
     }
     for (i, l) in before.lines.iter().enumerate() {
         let g = ledgers.get_mut(&l.order_line_key).ok_or(DomainError::NotFound { record: "order line" })?;
@@ -585,7 +566,7 @@ pub async fn ship(tx: &mut Tx, actor: &Actor, before: &Shipment, if_version: Opt
     keys.sort_unstable();
     keys.dedup();
     for p in keys {
-        orders::lock_level(tx, t, p, warehouse.key).await?;
+        crate::stock::lock_level(tx, t, p, warehouse.key).await?;
     }
     for (i, line, part, qty) in moves {
         if qty <= 0 {
@@ -593,7 +574,7 @@ pub async fn ship(tx: &mut Tx, actor: &Actor, before: &Shipment, if_version: Opt
         }
         let res = orders::line_reservations(tx, t, line).await?;
         let own = res.get(&part.key).filter(|(w, _)| *w == warehouse.key).map_or(0, |(_, q)| *q);
-        let (on_hand, reserved) = orders::lock_level(tx, t, part.key, warehouse.key).await?;
+        let (on_hand, reserved) = crate::stock::lock_level(tx, t, part.key, warehouse.key).await?;
         let others = (reserved - own).max(0);
         if !warehouse.allow_negative_stock && on_hand - others < qty {
             return Err(DomainError::Conflict(format!(
@@ -612,7 +593,7 @@ pub async fn ship(tx: &mut Tx, actor: &Actor, before: &Shipment, if_version: Opt
         if let Some((w, q)) = res.get(&part.key) {
             let release = (*q).min(qty);
             if *w != warehouse.key {
-                orders::lock_level(tx, t, part.key, *w).await?;
+                crate::stock::lock_level(tx, t, part.key, *w).await?;
             }
             orders::change_reservation(tx, t, line, part.key, *w, -release).await?;
         }

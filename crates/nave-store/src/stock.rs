@@ -391,8 +391,8 @@ pub async fn stock_report(tx: &mut Tx, tenant_id: i64, q: &LevelQuery) -> StoreR
     Ok(report)
 }
 
-/// Locks (creating if needed) a level row; returns on hand.
-async fn lock_level(tx: &mut Tx, tenant_id: i64, product: i64, warehouse: i64) -> StoreResult<i64> {
+/// Locks (creating if needed) a level row; returns (on hand, reserved).
+pub(crate) async fn lock_level(tx: &mut Tx, tenant_id: i64, product: i64, warehouse: i64) -> StoreResult<(i64, i64)> {
     tx.execute(
         "INSERT INTO stock_levels (tenant_id, product_id, warehouse_id, on_hand_e4, reserved_e4, updated_at) \
          VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT DO NOTHING",
@@ -400,10 +400,10 @@ async fn lock_level(tx: &mut Tx, tenant_id: i64, product: i64, warehouse: i64) -
     )
     .await?;
     let sql = format!(
-        "SELECT on_hand_e4 FROM stock_levels WHERE tenant_id = $1 AND product_id = $2 AND warehouse_id = $3{}",
+        "SELECT on_hand_e4, reserved_e4 FROM stock_levels WHERE tenant_id = $1 AND product_id = $2 AND warehouse_id = $3{}",
         tx.for_update()
     );
-    tx.fetch_one(sql, args![tenant_id, product, warehouse], |r| r.i64("on_hand_e4")).await
+    tx.fetch_one(sql, args![tenant_id, product, warehouse], |r| Ok((r.i64("on_hand_e4")?, r.i64("reserved_e4")?))).await
 }
 
 async fn lock_valuation(tx: &mut Tx, tenant_id: i64, product: i64) -> StoreResult<Valuation> {
@@ -448,7 +448,7 @@ async fn post(tx: &mut Tx, actor: &Actor, company: Currency, p: Posting<'_>) -> 
         )
         .into());
     }
-    let on_hand = lock_level(tx, t, p.product.key, p.warehouse.key).await?;
+    let (on_hand, _) = lock_level(tx, t, p.product.key, p.warehouse.key).await?;
     if p.quantity < 0 {
         check_issue(on_hand, -p.quantity, p.warehouse.allow_negative_stock)
             .map_err(|e| DomainError::Conflict(format!("not enough {} in {}: {e}", p.product.sku, p.warehouse.name)))?;

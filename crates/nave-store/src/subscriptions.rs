@@ -26,15 +26,11 @@ use time::{Date, OffsetDateTime};
 use crate::accounts::{self, Visibility};
 use crate::audit::{self, Actor};
 use crate::db::{DbRow, Tx, now};
-use crate::documents::{self, GroupInput, HeaderInput, LineInput, NewDocument};
+use crate::documents::{self, GroupInput, HeaderInput, LineInput, NewDocument, to_e4 as e4};
 use crate::page::{Cursor, Page, fetch_page};
-use crate::{StoreError, StoreResult, and_where, args, catalog, expect_version};
+use crate::{StoreError, StoreResult, and_where, args, catalog, expect_version, parsed};
 
 const T: RecordType = RecordType::Subscription;
-
-fn parsed<E: std::fmt::Display, V>(r: Result<V, E>) -> StoreResult<V> {
-    r.map_err(|e| StoreError::Decode(e.to_string()))
-}
 
 /// One line billed every period.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -230,10 +226,6 @@ pub struct SubscriptionInput {
     pub prices_include_tax: Option<bool>,
     pub notes: Option<String>,
     pub lines: Option<Vec<SubscriptionLine>>,
-}
-
-fn e4(d: Decimal) -> i64 {
-    i64::try_from((d * Decimal::from(10_000)).trunc()).unwrap_or(i64::MAX)
 }
 
 async fn write_lines(tx: &mut Tx, tenant_id: i64, key: i64, lines: &[SubscriptionLine]) -> StoreResult<()> {

@@ -3,7 +3,6 @@
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use nave_domain::access::Principal;
 use nave_domain::document::{DocStatus, DocType};
 use nave_pdf::{Party, PdfDocument, PdfGroup, PdfLine, PdfTotal};
 use nave_store::documents::Document;
@@ -39,9 +38,9 @@ fn party(name: &str, address: Option<&serde_json::Value>) -> Party {
     Party { name: name.to_string(), lines, tax_id: None }
 }
 
-/// The printable form of `doc`, as `p` may see it (nothing on a document is
-/// field-secured today; cost and margin, when they come, stay off PDFs).
-pub fn printable(doc: &Document, company: &str, _p: &Principal) -> PdfDocument {
+/// The printable form of `doc` (nothing on a document is field-secured
+/// today; cost and margin, when they come, stay off PDFs).
+pub fn printable(doc: &Document, company: &str) -> PdfDocument {
     let mut facts = vec![("Date".to_string(), nave_domain::dates::format(doc.date))];
     if let Some(v) = doc.valid_until.filter(|_| doc.doc_type == DocType::Quote) {
         facts.push(("Valid until".into(), nave_domain::dates::format(v)));

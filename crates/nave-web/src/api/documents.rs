@@ -547,7 +547,7 @@ pub async fn pdf_of(app: &AppState, auth: &ApiAuth, doc_type: DocType, id: &str)
     let mut tx = app.db.autocommit().await?;
     let company = crate::pdf::company_name(&mut tx, auth.0.tenant_id).await?;
     drop(tx);
-    let printable = crate::pdf::printable(&doc, &company, &auth.0);
+    let printable = crate::pdf::printable(&doc, &company);
     crate::pdf::respond(printable, crate::pdf::filename(&doc)).await
 }
 

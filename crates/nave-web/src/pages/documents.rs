@@ -496,7 +496,7 @@ async fn pdf(t: DocType, State(app): State<AppState>, auth: PageAuth, Path(id): 
     let d = readable(&mut tx, p, t, &id).await?;
     let company = crate::pdf::company_name(&mut tx, p.tenant_id).await?;
     tx.commit().await?;
-    Ok(crate::pdf::respond(crate::pdf::printable(&d, &company, p), crate::pdf::filename(&d)).await?)
+    Ok(crate::pdf::respond(crate::pdf::printable(&d, &company), crate::pdf::filename(&d)).await?)
 }
 
 async fn show(t: DocType, State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
