@@ -60,6 +60,21 @@ async fn ensure(tx: &mut Tx, tenant_id: i64, kind: &str) -> StoreResult<()> {
 
 /// Takes the next number of `kind` for a document dated in `year`.
 pub async fn next_number(tx: &mut Tx, tenant_id: i64, kind: &str, year: i32) -> StoreResult<String> {
+    let (prefix, padding, value) = take_block(tx, tenant_id, kind, year, 1).await?;
+    Ok(format_number(&prefix, padding, year, value))
+}
+
+/// Takes `count` consecutive numbers of `kind` for documents dated in
+/// `year` at once (bulk loads): returns the sequence's prefix and padding and
+/// the first value; the caller formats `first .. first + count` with
+/// [`format_number`]. The counter carries on after the block.
+pub async fn take_block(
+    tx: &mut Tx,
+    tenant_id: i64,
+    kind: &str,
+    year: i32,
+    count: i64,
+) -> StoreResult<(String, u32, i64)> {
     ensure(tx, tenant_id, kind).await?;
     let (prefix, padding, yearly) = tx
         .fetch_one(
@@ -69,21 +84,20 @@ pub async fn next_number(tx: &mut Tx, tenant_id: i64, kind: &str, year: i32) -> 
         )
         .await?;
     let counter_year = if yearly { i64::from(year) } else { 0 };
-    // Create the counter row if needed, then take and advance it under its lock.
     tx.execute(
         "INSERT INTO sequence_counters (tenant_id, doc_type, year, next_value) VALUES ($1, $2, $3, 1) ON CONFLICT DO NOTHING",
         args![tenant_id, kind, counter_year],
     )
     .await?;
-    let value = tx
+    let first = tx
         .fetch_one(
-            "UPDATE sequence_counters SET next_value = next_value + 1 \
-             WHERE tenant_id = $1 AND doc_type = $2 AND year = $3 RETURNING next_value - 1 AS value",
-            args![tenant_id, kind, counter_year],
+            "UPDATE sequence_counters SET next_value = next_value + $4 \
+             WHERE tenant_id = $1 AND doc_type = $2 AND year = $3 RETURNING next_value - $4 AS value",
+            args![tenant_id, kind, counter_year, count.max(0)],
             |r| r.i64("value"),
         )
         .await?;
-    Ok(format_number(&prefix, u32::try_from(padding).unwrap_or(5), year, value))
+    Ok((prefix, u32::try_from(padding).unwrap_or(5), first))
 }
 
 async fn load(tx: &mut Tx, tenant_id: i64, kind: &str) -> StoreResult<Sequence> {

@@ -17,6 +17,7 @@ use nave_store::users::{self, NewUser};
 use nave_store::{migrate, roles};
 use nave_web::{AppState, WebConfig};
 
+mod bench;
 mod config;
 mod demo;
 mod import;
@@ -93,6 +94,8 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Performance workloads (PERFORMANCE.md): o2c, contention, import, overview, generate, all.
+    Bench(bench::BenchArgs),
     /// Recurring invoices.
     Subscriptions {
         #[command(subcommand)]
@@ -371,6 +374,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             eprintln!("{} subscription(s) billed, {} invoice(s) made", r.subscriptions, r.invoices.len());
             Ok(())
+        }
+        Command::Bench(args) => {
+            let cfg = config::load(cli.config.as_deref(), &Overrides::default())?;
+            init_logs(&cfg, true);
+            bench::run(args).await
         }
         Command::User { command: UserCommand::Add { email, role, name, db } } => {
             let cfg = config::load(cli.config.as_deref(), &overrides(&db, None))?;
