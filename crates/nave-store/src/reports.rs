@@ -141,7 +141,8 @@ fn push_accounts(sql: &mut String, a: &mut Vec<Arg>, col: &str, vis: Visibility,
 }
 
 /// Statuses of documents that count as sales (invoices) and as credits.
-const SOLD: &str = "d.doc_type IN ('invoice', 'credit_note') AND d.status IN ('issued', 'part_paid', 'paid', 'applied')";
+const SOLD: &str =
+    "d.doc_type IN ('invoice', 'credit_note') AND d.status IN ('issued', 'part_paid', 'paid', 'applied')";
 
 /// The source of net sales rows (`FROM … WHERE …` for `d`, and the signed
 /// amount expression), restricted by the filter. With a category, the
@@ -557,7 +558,10 @@ pub async fn sales_by_category(
         .into_values()
         .map(|(account, currency, amounts, bought)| {
             let total_minor = amounts.iter().sum();
-            let gaps = (0..k).filter(|&c| categories[c].id.is_some() && gap(&bought, c)).map(|c| categories[c].clone()).collect();
+            let gaps = (0..k)
+                .filter(|&c| categories[c].id.is_some() && gap(&bought, c))
+                .map(|c| categories[c].clone())
+                .collect();
             SalesByCategoryRow {
                 documents: sales_links(account.id, Some(from), Some(to)),
                 account,
@@ -1027,7 +1031,10 @@ pub async fn credit_exposure(
         rows.retain(|r| i128::from(r.minor[3]) * 100 >= i128::from(r.minor[4]) * near && r.minor[3] > 0);
         // Most used first: exposure/limit descending, compared exactly.
         rows.sort_by(|a, b| {
-            let (x, y) = (i128::from(a.minor[3]) * i128::from(b.minor[4].max(1)), i128::from(b.minor[3]) * i128::from(a.minor[4].max(1)));
+            let (x, y) = (
+                i128::from(a.minor[3]) * i128::from(b.minor[4].max(1)),
+                i128::from(b.minor[3]) * i128::from(a.minor[4].max(1)),
+            );
             y.cmp(&x).then(a.account.name.cmp(&b.account.name))
         });
     } else {
@@ -1290,8 +1297,18 @@ pub async fn product_sales(
 
 impl ProductSales {
     pub fn table(&self) -> Table {
-        let mut t =
-            Table::new(&["rank", "group", "sku", "product", "product_id", "category", "currency", "quantity", "net", "documents"]);
+        let mut t = Table::new(&[
+            "rank",
+            "group",
+            "sku",
+            "product",
+            "product_id",
+            "category",
+            "currency",
+            "quantity",
+            "net",
+            "documents",
+        ]);
         t.rows = self
             .rows
             .iter()
@@ -1798,5 +1815,4 @@ mod tests {
         assert_eq!(average(5, 2).as_deref(), Some("2.5"));
         assert_eq!(average(1, 0), None);
     }
-
 }

@@ -198,7 +198,11 @@ impl Chart {
                         .map(|(i, v)| (f64::from(LEFT) + slot * (i as f64 + 0.5), y(*v), *v))
                         .collect();
                     lines.push(Line {
-                        points: pts.iter().map(|(x, y, _)| format!("{},{}", px(*x), px(*y))).collect::<Vec<_>>().join(" "),
+                        points: pts
+                            .iter()
+                            .map(|(x, y, _)| format!("{},{}", px(*x), px(*y)))
+                            .collect::<Vec<_>>()
+                            .join(" "),
                         color: COLORS[si % COLORS.len()].to_string(),
                         dots: pts
                             .iter()

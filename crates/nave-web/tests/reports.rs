@@ -103,9 +103,7 @@ async fn world(db: TestDb) -> World {
         products.push(id(&p));
     }
     let (h1, s1, v1) = (products[0].clone(), products[1].clone(), products[2].clone());
-    let acc = |name: &str, owner: &TestUser| {
-        json!({"name": name, "currency": "EUR", "kinds": ["customer"], "owner_id": owner.user.id.to_string()})
-    };
+    let acc = |name: &str, owner: &TestUser| json!({"name": name, "currency": "EUR", "kinds": ["customer"], "owner_id": owner.user.id.to_string()});
     let a = id(&created(&app, &mgr, "/api/v1/accounts", acc("Alpha", &rob)).await);
     let b = id(&created(&app, &mgr, "/api/v1/accounts", acc("Beta", &sara)).await);
     let c = id(&created(&app, &mgr, "/api/v1/accounts", acc("Gamma", &rob)).await);
@@ -141,9 +139,13 @@ async fn world(db: TestDb) -> World {
     // A draft and a void invoice count for nothing.
     created(&app, &mgr, "/api/v1/invoices", json!({"account_id": c, "date": "2026-03-02", "lines": [line(&h1, "9")]}))
         .await;
-    let void =
-        created(&app, &mgr, "/api/v1/invoices", json!({"account_id": c, "date": "2026-03-03", "lines": [line(&h1, "7")]}))
-            .await;
+    let void = created(
+        &app,
+        &mgr,
+        "/api/v1/invoices",
+        json!({"account_id": c, "date": "2026-03-03", "lines": [line(&h1, "7")]}),
+    )
+    .await;
     created(&app, &mgr, &format!("/api/v1/invoices/{}/issue", id(&void)), json!({})).await;
     created(&app, &mgr, &format!("/api/v1/invoices/{}/void", id(&void)), json!({})).await;
 
@@ -179,11 +181,20 @@ async fn sales_by_account_has_each_year_the_trend_and_the_falling_accounts(db: T
     assert_eq!(names(&r), ["Alpha", "Beta", "Gamma"], "biggest total first: {r}");
     let a = row(&r, "Alpha");
     assert_eq!(a["years"], json!([{"year": 2025, "net": "200.00"}, {"year": 2026, "net": "150.00"}]));
-    assert_eq!((a["total"].as_str(), a["trend"].as_str(), a["change_percent"].as_str()), (Some("350.00"), Some("down"), Some("-25.0")));
+    assert_eq!(
+        (a["total"].as_str(), a["trend"].as_str(), a["change_percent"].as_str()),
+        (Some("350.00"), Some("down"), Some("-25.0"))
+    );
     assert_eq!(a["falling"], false, "25 % is within the 30 % threshold");
-    assert_eq!(a["documents"]["invoices"], format!("/api/v1/invoices?account_id={}&from=2025-01-01&to=2026-12-31", w.a));
+    assert_eq!(
+        a["documents"]["invoices"],
+        format!("/api/v1/invoices?account_id={}&from=2025-01-01&to=2026-12-31", w.a)
+    );
     let b = row(&r, "Beta");
-    assert_eq!((b["total"].as_str(), b["change_percent"].as_str(), b["falling"].as_bool()), (Some("200.00"), Some("-66.7"), Some(true)));
+    assert_eq!(
+        (b["total"].as_str(), b["change_percent"].as_str(), b["falling"].as_bool()),
+        (Some("200.00"), Some("-66.7"), Some(true))
+    );
     let c = row(&r, "Gamma");
     assert_eq!(c["years"][0]["net"], "0.00");
     assert_eq!((c["trend"].as_str(), c["falling"].as_bool()), (Some("up"), Some(false)));
@@ -219,7 +230,8 @@ async fn documents_net(app: &TestApp, who: &TestUser, resource: &str, statuses: 
 async fn the_sales_total_is_the_issued_invoices_less_the_credit_notes_of_the_documents_api(db: TestDb) {
     let w = world(db).await;
     let r = get(&w.app, &w.mgr, YEARS).await;
-    let report: i64 = rows(&r).iter().map(|x| x["total"].as_str().unwrap().replace('.', "").parse::<i64>().unwrap()).sum();
+    let report: i64 =
+        rows(&r).iter().map(|x| x["total"].as_str().unwrap().replace('.', "").parse::<i64>().unwrap()).sum();
     let invoiced = documents_net(&w.app, &w.mgr, "invoices", &["issued", "part_paid", "paid"]).await;
     let credited = documents_net(&w.app, &w.mgr, "credit-notes", &["issued", "applied"]).await;
     assert_eq!((invoiced, credited), (71_000, 5_000));
@@ -281,7 +293,10 @@ async fn receivables_age_at_any_date(db: TestDb) {
     // In the past: on 2025-05-20 Beta had paid 100.00 of 165.00, not yet due; Alpha had paid in full.
     let r = get(&w.app, &w.mgr, "/api/v1/reports/receivables-aging?as_of=2025-05-20").await;
     assert_eq!(names(&r), ["Beta"], "{r}");
-    assert_eq!((row(&r, "Beta")["current"].as_str(), row(&r, "Beta")["open_invoices"].as_i64()), (Some("65.00"), Some(1)));
+    assert_eq!(
+        (row(&r, "Beta")["current"].as_str(), row(&r, "Beta")["open_invoices"].as_i64()),
+        (Some("65.00"), Some(1))
+    );
     // On 2025-04-15 Alpha's invoice (due 2025-04-09) was 6 days late.
     let r = get(&w.app, &w.mgr, "/api/v1/reports/receivables-aging?as_of=2025-04-15").await;
     assert_eq!(row(&r, "Alpha")["days_1_30"], "220.00");
@@ -293,11 +308,20 @@ async fn order_status_lists_open_orders_late_first(db: TestDb) {
     assert_eq!(names(&r), ["Gamma", "Alpha"], "{r}");
     let g = row(&r, "Gamma");
     assert_eq!(
-        (g["net"].as_str(), g["left_to_ship"].as_str(), g["left_to_invoice"].as_str(), g["age_days"].as_i64(), g["late"].as_bool()),
+        (
+            g["net"].as_str(),
+            g["left_to_ship"].as_str(),
+            g["left_to_invoice"].as_str(),
+            g["age_days"].as_i64(),
+            g["late"].as_bool()
+        ),
         (Some("300.00"), Some("300.00"), Some("300.00"), Some(45), Some(true))
     );
     let a = row(&r, "Alpha");
-    assert_eq!((a["left_to_invoice"].as_str(), a["age_days"].as_i64(), a["late"].as_bool()), (Some("50.00"), Some(5), Some(false)));
+    assert_eq!(
+        (a["left_to_invoice"].as_str(), a["age_days"].as_i64(), a["late"].as_bool()),
+        (Some("50.00"), Some(5), Some(false))
+    );
     assert!(a["documents"].as_str().unwrap().starts_with("/api/v1/sales-orders/"));
 }
 
@@ -311,7 +335,10 @@ async fn credit_exposure_lists_accounts_near_their_limit_and_hides_limits_withou
         (g["receivables"].as_str(), g["open_orders"].as_str(), g["exposure"].as_str(), g["credit_limit"].as_str()),
         (Some("121.00"), Some("330.00"), Some("451.00"), Some("500.00"))
     );
-    assert_eq!((g["used_percent"].as_str(), g["headroom"].as_str(), g["over_limit"].as_bool()), (Some("90.2"), Some("49.00"), Some(false)));
+    assert_eq!(
+        (g["used_percent"].as_str(), g["headroom"].as_str(), g["over_limit"].as_bool()),
+        (Some("90.2"), Some("49.00"), Some(false))
+    );
     assert_eq!(row(&r, "Alpha")["used_percent"], "88.0");
     // Over 85 %: Gamma only.
     let r = get(&w.app, &w.mgr, "/api/v1/reports/credit-exposure?near_percent=89").await;
@@ -366,12 +393,18 @@ async fn top_customers_and_products_rank_by_net_sales(db: TestDb) {
         .collect();
     assert_eq!(
         got,
-        [("most".into(), "H1".into(), "2".into(), "200.00".into()), ("least".into(), "V1".into(), "1".into(), "10.00".into())]
+        [
+            ("most".into(), "H1".into(), "2".into(), "200.00".into()),
+            ("least".into(), "V1".into(), "1".into(), "10.00".into())
+        ]
     );
     assert_eq!(rows(&r)[0]["product_id"], w.h1.as_str());
     let r = get(&w.app, &w.mgr, "/api/v1/reports/top-products?from=2026-01-01&to=2026-12-31").await;
     let s1 = rows(&r).iter().find(|x| x["product_id"] == w.s1.as_str()).unwrap();
-    assert_eq!((s1["quantity"].as_str(), s1["net"].as_str(), s1["rank"].as_i64()), (Some("2"), Some("100.00"), Some(2)));
+    assert_eq!(
+        (s1["quantity"].as_str(), s1["net"].as_str(), s1["rank"].as_i64()),
+        (Some("2"), Some("100.00"), Some(2))
+    );
     // A product nobody bought in the period ranks last with nothing.
     let r = get(&w.app, &w.mgr, "/api/v1/reports/top-products?from=2024-01-01&to=2024-12-31").await;
     assert!(rows(&r).iter().all(|x| x["net"] == "0.00"), "{r}");
@@ -383,7 +416,10 @@ async fn days_to_pay_averages_issue_to_full_payment(db: TestDb) {
     let r = get(&w.app, &w.mgr, "/api/v1/reports/days-to-pay?from=2025-01-01&to=2025-12-31").await;
     assert_eq!(names(&r), ["Beta", "Alpha"], "slowest first: {r}");
     let b = row(&r, "Beta");
-    assert_eq!((b["paid_invoices"].as_i64(), b["average_days"].as_str(), b["average_days_late"].as_str()), (Some(1), Some("50.0"), Some("20.0")));
+    assert_eq!(
+        (b["paid_invoices"].as_i64(), b["average_days"].as_str(), b["average_days_late"].as_str()),
+        (Some(1), Some("50.0"), Some("20.0"))
+    );
     let a = row(&r, "Alpha");
     assert_eq!((a["average_days"].as_str(), a["average_days_late"].as_str()), (Some("40.0"), Some("10.0")));
     // 2026's invoices are not paid in full.
@@ -433,7 +469,10 @@ async fn the_pipeline_is_weighted_by_month_and_owner_against_won(db: TestDb) {
     assert_eq!(may.len(), 2, "{may:?}");
     let won_rows: Vec<&Value> = rows(&r).iter().filter(|x| x["won_count"].as_i64() == Some(1)).collect();
     assert_eq!(won_rows.len(), 1, "{r}");
-    assert_eq!((won_rows[0]["won_amount"].as_str(), won_rows[0]["owner"].as_str()), (Some("400.00"), Some(rob_name.as_str())));
+    assert_eq!(
+        (won_rows[0]["won_amount"].as_str(), won_rows[0]["owner"].as_str()),
+        (Some("400.00"), Some(rob_name.as_str()))
+    );
     // Rob sees his own opportunities only.
     let r = get(&w.app, &w.rob, path).await;
     assert!(rows(&r).iter().all(|x| x["owner"] == rob_name.as_str()), "{r}");
@@ -465,7 +504,11 @@ async fn service_counts_cases_times_and_satisfaction_per_account_and_product(db:
     tx.commit().await.unwrap();
     let r = get(&w.app, &w.mgr, "/api/v1/reports/service").await;
     let find = |group: &str, name: &str| -> Value {
-        rows(&r).iter().find(|x| x["group"] == group && x["name"] == name).cloned().unwrap_or_else(|| panic!("{name}: {r}"))
+        rows(&r)
+            .iter()
+            .find(|x| x["group"] == group && x["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}: {r}"))
     };
     let a = find("account", "Alpha");
     assert_eq!(
@@ -474,11 +517,18 @@ async fn service_counts_cases_times_and_satisfaction_per_account_and_product(db:
         "{a}"
     );
     assert_eq!(
-        (a["average_first_response_seconds"].as_i64(), a["average_resolution_seconds"].as_i64(), a["average_satisfaction"].as_str()),
+        (
+            a["average_first_response_seconds"].as_i64(),
+            a["average_resolution_seconds"].as_i64(),
+            a["average_satisfaction"].as_str()
+        ),
         (Some(900), Some(3600), Some("4.0"))
     );
     let p = find("product", "Hardware H1");
-    assert_eq!((p["opened"].as_i64(), p["complaints"].as_i64(), p["average_first_response_seconds"].as_i64()), (Some(1), Some(1), Some(1200)));
+    assert_eq!(
+        (p["opened"].as_i64(), p["complaints"].as_i64(), p["average_first_response_seconds"].as_i64()),
+        (Some(1), Some(1), Some(1200))
+    );
     assert!(p["average_satisfaction"].is_null());
     assert_eq!(find("account", "Beta")["opened"], 1);
 }
@@ -512,7 +562,10 @@ async fn the_csv_has_the_figures_of_the_json(db: TestDb) {
     let resp = w.app.get(&format!("{YEARS}&format=csv"), &w.mgr).await;
     assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = csv_rows(&resp.text().await.unwrap());
-    assert_eq!(csv[0], ["account", "account_id", "currency", "2025", "2026", "total", "trend", "change_percent", "falling"]);
+    assert_eq!(
+        csv[0],
+        ["account", "account_id", "currency", "2025", "2026", "total", "trend", "change_percent", "falling"]
+    );
     assert_eq!(csv.len(), rows(&r).len() + 1);
     for (line, x) in csv[1..].iter().zip(rows(&r)) {
         assert_eq!(line[0], x["account"]["name"].as_str().unwrap());
@@ -524,7 +577,8 @@ async fn the_csv_has_the_figures_of_the_json(db: TestDb) {
     let by_accept = w.app.req(Method::GET, YEARS, &w.mgr).header("accept", "text/csv").send().await.unwrap();
     assert_eq!(csv_rows(&by_accept.text().await.unwrap()), csv);
     let aging = get(&w.app, &w.mgr, "/api/v1/reports/receivables-aging?as_of=2026-04-15").await;
-    let text = w.app.get("/api/v1/reports/receivables-aging?as_of=2026-04-15&format=csv", &w.mgr).await.text().await.unwrap();
+    let text =
+        w.app.get("/api/v1/reports/receivables-aging?as_of=2026-04-15&format=csv", &w.mgr).await.text().await.unwrap();
     let csv = csv_rows(&text);
     assert_eq!(csv[1][0], "Alpha");
     assert_eq!(csv[1][5], aging["rows"][0]["days_31_60"].as_str().unwrap());

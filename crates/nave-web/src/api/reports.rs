@@ -5,10 +5,10 @@
 //! Every report keeps to the caller's record scope, and fields derived from
 //! a sensitive field (the credit limit) are absent without its permission.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use nave_domain::access::{Action, Principal, RecordType, Scope};
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
@@ -348,7 +348,9 @@ pub async fn run(tx: &mut Tx, p: &Principal, scope: Scope, kind: ReportKind, f: 
             };
             Report::CreditExposure(reports::credit_exposure(tx, t, vis, &filter, opts).await?)
         }
-        ReportKind::TopCustomers => Report::TopCustomers(reports::top_customers(tx, t, vis, &filter, limit(10)?).await?),
+        ReportKind::TopCustomers => {
+            Report::TopCustomers(reports::top_customers(tx, t, vis, &filter, limit(10)?).await?)
+        }
         ReportKind::TopProducts => Report::TopProducts(reports::product_sales(tx, t, vis, &filter, limit(10)?).await?),
         ReportKind::DaysToPay => Report::DaysToPay(reports::days_to_pay(tx, t, vis, &filter).await?),
         ReportKind::PipelineVsWon => Report::PipelineVsWon(reports::pipeline_vs_won(tx, t, vis, &filter).await?),

@@ -109,9 +109,10 @@ pub async fn show(
         Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY => (None, Some(e.detail.clone())),
         Err(e) => return Err(e.into()),
     };
-    let field = |name: &'static str, label: &'static str, kind_: &'static str, value: &Option<String>, choices: &Choices| {
-        FilterField { name, label, kind: kind_, value: value.clone().unwrap_or_default(), choices: choices.clone() }
-    };
+    let field =
+        |name: &'static str, label: &'static str, kind_: &'static str, value: &Option<String>, choices: &Choices| {
+            FilterField { name, label, kind: kind_, value: value.clone().unwrap_or_default(), choices: choices.clone() }
+        };
     let none = Choices::new();
     let all = [
         field("from", "From", "date", &params.from, &none),
@@ -180,7 +181,9 @@ fn bar(title: String, x: &str, y: String, decimals: u32, labels: Vec<String>, se
 
 fn money_note(main: Option<Currency>, all: usize, shown: usize) -> Option<String> {
     match main {
-        Some(c) if shown < all => Some(format!("The chart shows the amounts in {}; the table has every currency.", c.code())),
+        Some(c) if shown < all => {
+            Some(format!("The chart shows the amounts in {}; the table has every currency.", c.code()))
+        }
         _ => None,
     }
 }
@@ -202,9 +205,13 @@ fn chart_of(kind: ReportKind, report: &Report) -> (Chart, Option<String>) {
             let d = main.map(|c| c.minor_units()).unwrap_or(2);
             let mut note = money_note(main, r.rows.len(), rows.len());
             if rows.len() > 6 {
-                note = Some(format!("The chart shows the six biggest accounts{}.", note.map(|n| format!(". {n}")).unwrap_or_default()));
+                note = Some(format!(
+                    "The chart shows the six biggest accounts{}.",
+                    note.map(|n| format!(". {n}")).unwrap_or_default()
+                ));
             }
-            let mut c = bar(format!("{title}: net sales per year"), "Year", format!("Net sales ({cur})"), d, labels, series);
+            let mut c =
+                bar(format!("{title}: net sales per year"), "Year", format!("Net sales ({cur})"), d, labels, series);
             c.kind = ChartKind::Line;
             (c, note)
         }
@@ -218,7 +225,14 @@ fn chart_of(kind: ReportKind, report: &Report) -> (Chart, Option<String>) {
             let d = main.map(|c| c.minor_units()).unwrap_or(2);
             let s = vec![Series { name: "All accounts".into(), values }];
             (
-                bar(format!("{title}: net sales per category"), "Product category", format!("Net sales ({cur})"), d, labels, s),
+                bar(
+                    format!("{title}: net sales per category"),
+                    "Product category",
+                    format!("Net sales ({cur})"),
+                    d,
+                    labels,
+                    s,
+                ),
                 money_note(main, r.rows.len(), rows.len()),
             )
         }
@@ -252,7 +266,14 @@ fn chart_of(kind: ReportKind, report: &Report) -> (Chart, Option<String>) {
                 Series { name: "Left to invoice".into(), values: rows.iter().map(|x| x.minor[2]).collect() },
             ];
             (
-                bar(format!("{title}: the first {TOP} orders"), "Sales order", format!("Net value ({cur})"), d, labels, s),
+                bar(
+                    format!("{title}: the first {TOP} orders"),
+                    "Sales order",
+                    format!("Net value ({cur})"),
+                    d,
+                    labels,
+                    s,
+                ),
                 money_note(main, r.rows.len(), rows.len()),
             )
         }
@@ -309,9 +330,20 @@ fn chart_of(kind: ReportKind, report: &Report) -> (Chart, Option<String>) {
         }
         Report::DaysToPay(r) => {
             let rows: Vec<_> = r.rows.iter().take(TOP).collect();
-            let s = vec![Series { name: "Average days".into(), values: rows.iter().map(|x| x.average_days_e1).collect() }];
+            let s =
+                vec![Series { name: "Average days".into(), values: rows.iter().map(|x| x.average_days_e1).collect() }];
             let labels = rows.iter().map(|x| x.account.name.clone()).collect();
-            (bar(format!("{title}: slowest payers"), "Customer", "Days from invoice to full payment".into(), 1, labels, s), None)
+            (
+                bar(
+                    format!("{title}: slowest payers"),
+                    "Customer",
+                    "Days from invoice to full payment".into(),
+                    1,
+                    labels,
+                    s,
+                ),
+                None,
+            )
         }
         Report::PipelineVsWon(r) => {
             let main = main_currency(r.rows.iter().map(|x| x.currency));
