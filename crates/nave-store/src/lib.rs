@@ -32,6 +32,7 @@ pub mod payment_terms;
 pub mod payments;
 pub mod pipeline;
 pub mod price_lists;
+pub mod reports;
 pub mod roles;
 pub mod schema;
 pub mod search;

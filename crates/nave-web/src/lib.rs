@@ -22,6 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub mod api;
 pub mod assets;
+pub mod chart;
 pub mod csv_export;
 pub mod error;
 pub mod extract;
@@ -67,6 +68,8 @@ pub fn app(state: AppState) -> Router {
         .route("/opportunities/{id}", get(pages::pipeline::show).post(pages::pipeline::update))
         .route("/opportunities/{id}/edit", get(pages::pipeline::edit_form))
         .route("/reports/pipeline-forecast", get(pages::pipeline::forecast))
+        .route("/reports", get(pages::reports::index))
+        .route("/reports/{name}", get(pages::reports::show))
         .route("/cases", get(pages::cases::list).post(pages::cases::create))
         .route("/cases/new", get(pages::cases::new_form))
         .route("/cases/{id}", get(pages::cases::show).post(pages::cases::update))

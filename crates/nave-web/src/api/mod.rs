@@ -34,6 +34,7 @@ pub mod payment_terms;
 pub mod payments;
 pub mod pipeline;
 pub mod price_lists;
+pub mod reports;
 pub mod roles;
 pub mod search;
 pub mod sequences;
@@ -169,6 +170,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(pipeline::get_opportunity_history))
         .routes(routes!(pipeline::list_account_opportunities))
         .routes(routes!(pipeline::get_pipeline_forecast))
+        .routes(routes!(reports::get_report))
         .routes(routes!(cases::list_cases, cases::create_case))
         .routes(routes!(cases::get_case, cases::update_case, cases::delete_case))
         .routes(routes!(cases::act_on_case))

@@ -29,6 +29,7 @@ pub mod home;
 pub mod leads;
 pub mod pipeline;
 pub mod price_lists;
+pub mod reports;
 pub mod search;
 pub mod settings;
 pub mod stock;

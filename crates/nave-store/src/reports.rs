@@ -1,0 +1,1818 @@
+//! The reports a sales team needs (issue 8): one function per report, each
+//! one SQL aggregation (two for a few) over stored columns, never a
+//! re-pricing.
+//!
+//! One source of truth: every amount comes from the pricing results stored
+//! with the documents (`documents.net_minor`, `balance_minor`, `total_minor`;
+//! `document_lines.taxable_base_minor`, quantities) — the same numbers the
+//! documents API shows. Net sales of a period are, as in
+//! [`crate::documents::sales_by_year`]: the net (tax and shipping excluded)
+//! of invoices issued, part paid or paid, minus the net of credit notes
+//! issued or applied, by document date. Per product or category the net of a
+//! document is split by its lines' taxable bases (their net after the group
+//! discount), which add up exactly to the document's net; shipping lines are
+//! left out, like shipping is left out of the net.
+//!
+//! Every function takes the tenant, the caller's record scope (a
+//! [`Visibility`], from `Visibility::of(principal, scope)`: a sales rep with
+//! scope `own` sees only the accounts they own, and everything of those
+//! accounts) and a [`ReportFilter`]; some take options of their own.
+//! Amounts of different currencies are never added: every row is for one
+//! currency. Rows carry the ids of the records behind them and a `documents`
+//! link to the filtered document list (drill-down).
+//!
+//! Margin and profit are not here: they need the real cost of goods sold,
+//! which the purchase side records (moving-average cost at each outgoing
+//! movement); they will join these reports once it is in place.
+//!
+//! Speed: each report is one indexed aggregation (indexes of migration 0018);
+//! the `nave bench reports` workload times them against hand-written SQL.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use nave_domain::forecast::{YearMonth, weighted_minor};
+use nave_domain::ids::PublicId;
+use nave_domain::money::{Currency, format_minor};
+use nave_domain::stock::format_quantity;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use time::{Date, Duration, Month, OffsetDateTime, Time};
+
+use crate::accounts::Visibility;
+use crate::db::{Arg, DbRow, Dialect, Tx};
+use crate::{StoreError, StoreResult, and_where, args, parsed};
+
+// ---------------------------------------------------------------------------
+// Filters and shared output
+
+/// What a report covers. Every field is optional; `None` = no restriction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportFilter {
+    /// First day of the period (document date, inclusive).
+    pub from: Option<Date>,
+    /// Last day of the period (inclusive).
+    pub to: Option<Date>,
+    /// One account (its store key).
+    pub account_key: Option<i64>,
+    /// Accounts owned by this user (key); for the pipeline, opportunities owned by them.
+    pub owner_key: Option<i64>,
+    /// Accounts of this team (key); for the pipeline, opportunities of the team.
+    pub team_key: Option<i64>,
+    /// Lines of products in this product category (key) only.
+    pub category_key: Option<i64>,
+    /// Documents (opportunities) in this currency only.
+    pub currency: Option<Currency>,
+}
+
+/// An account a row is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AccountRef {
+    #[schema(value_type = String)]
+    pub id: PublicId,
+    pub name: String,
+}
+
+/// A report as a table: the columns and the cells the page shows and the
+/// CSV holds, so both carry the very same figures as the JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(columns: &[&str]) -> Self {
+        Table { columns: columns.iter().map(|c| c.to_string()).collect(), rows: vec![] }
+    }
+}
+
+fn currency_of(r: &dyn DbRow) -> StoreResult<Currency> {
+    parsed(Currency::parse(&r.text("currency")?))
+}
+
+fn public(r: &dyn DbRow, col: &str) -> StoreResult<PublicId> {
+    Ok(PublicId::from_uuid(r.uuid(col)?))
+}
+
+fn date(y: i32, m: Month, d: u8) -> StoreResult<Date> {
+    Date::from_calendar_date(y, m, d).map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+fn iso(d: Date) -> String {
+    nave_domain::dates::format(d)
+}
+
+/// `part / whole` as a percent with one decimal (`None` when `whole` is 0).
+fn percent(part: i64, whole: i64) -> Option<String> {
+    if whole == 0 {
+        return None;
+    }
+    let p = Decimal::from(part) * Decimal::from(100) / Decimal::from(whole);
+    Some(p.round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero).to_string())
+}
+
+/// `sum / n` with one decimal (`None` when `n` is 0).
+fn average(sum: i64, n: i64) -> Option<String> {
+    (n > 0).then(|| {
+        (Decimal::from(sum) / Decimal::from(n))
+            .round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+            .to_string()
+    })
+}
+
+/// Restricts `col` (an account key) to the accounts the caller may see and
+/// the filter's account, owner and team.
+fn push_accounts(sql: &mut String, a: &mut Vec<Arg>, col: &str, vis: Visibility, f: &ReportFilter) {
+    if let Some(k) = f.account_key {
+        and_where(sql, a, &format!("{col} = $?"), k);
+    }
+    if vis == Visibility::All && f.owner_key.is_none() && f.team_key.is_none() {
+        return;
+    }
+    sql.push_str(&format!(" AND {col} IN (SELECT a.id FROM accounts a WHERE a.tenant_id = $1"));
+    vis.push_on("a.owner_id", "a.team_id", sql, a);
+    if let Some(o) = f.owner_key {
+        and_where(sql, a, "a.owner_id = $?", o);
+    }
+    if let Some(t) = f.team_key {
+        and_where(sql, a, "a.team_id = $?", t);
+    }
+    sql.push(')');
+}
+
+/// Statuses of documents that count as sales (invoices) and as credits.
+const SOLD: &str =
+    "d.doc_type IN ('invoice', 'credit_note') AND d.status IN ('issued', 'part_paid', 'paid', 'applied')";
+
+/// The source of net sales rows (`FROM … WHERE …` for `d`, and the signed
+/// amount expression), restricted by the filter. With a category, the
+/// amounts are the taxable bases of that category's lines.
+fn sales_source(vis: Visibility, f: &ReportFilter, tenant_id: i64) -> (String, Vec<Arg>, &'static str) {
+    let mut a = args![tenant_id];
+    let (mut sql, amount) = match f.category_key {
+        Some(c) => {
+            a.push(c.into());
+            (
+                "FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
+                 JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id AND p.category_id = $2 \
+                 WHERE d.tenant_id = $1 AND l.kind <> 'shipping'"
+                    .to_string(),
+                "CASE WHEN d.doc_type = 'credit_note' THEN -l.taxable_base_minor ELSE l.taxable_base_minor END",
+            )
+        }
+        None => (
+            "FROM documents d WHERE d.tenant_id = $1".to_string(),
+            "CASE WHEN d.doc_type = 'credit_note' THEN -d.net_minor ELSE d.net_minor END",
+        ),
+    };
+    sql.push_str(&format!(" AND {SOLD}"));
+    if let Some(d) = f.from {
+        and_where(&mut sql, &mut a, "d.doc_date >= $?", d);
+    }
+    if let Some(d) = f.to {
+        and_where(&mut sql, &mut a, "d.doc_date <= $?", d);
+    }
+    if let Some(c) = f.currency {
+        and_where(&mut sql, &mut a, "d.currency = $?", c.code());
+    }
+    push_accounts(&mut sql, &mut a, "d.account_id", vis, f);
+    (sql, a, amount)
+}
+
+/// The link to the documents of `doc` (`invoices`, `credit-notes`,
+/// `sales-orders`) of an account in the period.
+fn documents_link(resource: &str, account: PublicId, from: Option<Date>, to: Option<Date>, extra: &str) -> String {
+    let mut s = format!("/api/v1/{resource}?account_id={account}");
+    if let Some(d) = from {
+        s.push_str(&format!("&from={}", iso(d)));
+    }
+    if let Some(d) = to {
+        s.push_str(&format!("&to={}", iso(d)));
+    }
+    s.push_str(extra);
+    s
+}
+
+/// Drill-down: where the documents behind a sales figure are listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SalesLinks {
+    pub invoices: String,
+    pub credit_notes: String,
+}
+
+fn sales_links(account: PublicId, from: Option<Date>, to: Option<Date>) -> SalesLinks {
+    SalesLinks {
+        invoices: documents_link("invoices", account, from, to, ""),
+        credit_notes: documents_link("credit-notes", account, from, to, ""),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 1. Sales by account by year
+
+/// Options of [`sales_by_account`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SalesByAccountOptions {
+    /// How many calendar years, ending with the year of `filter.to` (default:
+    /// today's year). `filter.from`, when given, is the first day instead.
+    pub years: u8,
+    /// An account is flagged when its last year's sales are below the year
+    /// before by more than this percent (e.g. 20).
+    pub fall_threshold_percent: u32,
+}
+
+impl Default for SalesByAccountOptions {
+    fn default() -> Self {
+        SalesByAccountOptions { years: 3, fall_threshold_percent: 20 }
+    }
+}
+
+/// Net sales of one year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct YearAmount {
+    pub year: i32,
+    pub net: String,
+    #[serde(skip)]
+    pub net_minor: i64,
+}
+
+/// One account's net sales per year, in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SalesByAccountRow {
+    pub account: AccountRef,
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: Currency,
+    /// Every year of the report, oldest first (0 where nothing was sold).
+    pub years: Vec<YearAmount>,
+    pub total: String,
+    #[serde(skip)]
+    pub total_minor: i64,
+    /// `up`, `down` or `flat`: the last year against the year before.
+    pub trend: String,
+    /// The change of the last year against the year before, in percent
+    /// (one decimal); absent when the year before sold nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_percent: Option<String>,
+    /// The last year fell by more than the threshold.
+    pub falling: bool,
+    pub documents: SalesLinks,
+}
+
+/// Report 1: net sales per account per year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SalesByAccount {
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub from: Date,
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub to: Date,
+    pub years: Vec<i32>,
+    pub fall_threshold_percent: u32,
+    /// Biggest total first.
+    pub rows: Vec<SalesByAccountRow>,
+}
+
+/// Report 1, *sales by account by year*: for each account (and currency)
+/// in the caller's scope, net invoiced minus credited per calendar year over
+/// the last `opts.years` years ending with the year of `filter.to` (default
+/// today), the total, the trend of the last year against the one before,
+/// and a flag when it fell by more than `opts.fall_threshold_percent`.
+/// Filters: period (`from` overrides the first day), account, owner, team,
+/// category (then only that category's lines count), currency.
+pub async fn sales_by_account(
+    tx: &mut Tx,
+    tenant_id: i64,
+    vis: Visibility,
+    filter: &ReportFilter,
+    opts: SalesByAccountOptions,
+) -> StoreResult<SalesByAccount> {
+    let to = filter.to.unwrap_or_else(|| crate::db::now().date());
+    let last = to.year();
+    let first = last - i32::from(opts.years.clamp(1, 20)) + 1;
+    let from = filter.from.unwrap_or(date(first, Month::January, 1)?);
+    let mut f = *filter;
+    f.from = Some(from);
+    f.to = Some(to);
+    let (src, a, amount) = sales_source(vis, &f, tenant_id);
+    let sql = format!(
+        "SELECT s.account_id, s.currency, s.y, s.v, a.public_id, a.name FROM (SELECT d.account_id, d.currency, \
+         SUBSTR(CAST(d.doc_date AS TEXT), 1, 4) AS y, CAST(SUM({amount}) AS BIGINT) AS v {src} \
+         GROUP BY d.account_id, d.currency, SUBSTR(CAST(d.doc_date AS TEXT), 1, 4)) s \
+         JOIN accounts a ON a.tenant_id = $1 AND a.id = s.account_id"
+    );
+    let rows = tx
+        .fetch_all(sql, a, |r| {
+            Ok((
+                r.i64("account_id")?,
+                currency_of(r)?,
+                r.text("y")?.parse::<i32>().map_err(|e| StoreError::Decode(e.to_string()))?,
+                r.i64("v")?,
+                AccountRef { id: public(r, "public_id")?, name: r.text("name")? },
+            ))
+        })
+        .await?;
+    let years: Vec<i32> = (from.year()..=last).collect();
+    let mut by: BTreeMap<(i64, &'static str), (AccountRef, Currency, Vec<i64>)> = BTreeMap::new();
+    for (key, c, y, v, acc) in rows {
+        let e = by.entry((key, c.code())).or_insert_with(|| (acc, c, vec![0; years.len()]));
+        if let Some(i) = years.iter().position(|x| *x == y) {
+            e.2[i] += v;
+        }
+    }
+    let mut out: Vec<SalesByAccountRow> = by
+        .into_values()
+        .map(|(account, currency, amounts)| {
+            let n = amounts.len();
+            let (prev, now) = if n >= 2 { (amounts[n - 2], amounts[n - 1]) } else { (0, amounts[0]) };
+            let change_percent = if n >= 2 { percent(now - prev, prev) } else { None };
+            let trend = match now.cmp(&prev) {
+                std::cmp::Ordering::Greater => "up",
+                std::cmp::Ordering::Less => "down",
+                std::cmp::Ordering::Equal => "flat",
+            };
+            // now < prev × (1 − t/100), in integers.
+            let falling = n >= 2
+                && prev > 0
+                && i128::from(now) * 100 < i128::from(prev) * (100 - i128::from(opts.fall_threshold_percent));
+            let total_minor: i64 = amounts.iter().sum();
+            let documents = sales_links(account.id, Some(from), Some(to));
+            SalesByAccountRow {
+                account,
+                currency,
+                years: years
+                    .iter()
+                    .zip(&amounts)
+                    .map(|(y, v)| YearAmount { year: *y, net: format_minor(*v, currency), net_minor: *v })
+                    .collect(),
+                total: format_minor(total_minor, currency),
+                total_minor,
+                trend: trend.to_string(),
+                change_percent,
+                falling,
+                documents,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.total_minor.cmp(&a.total_minor).then(a.account.name.cmp(&b.account.name)));
+    Ok(SalesByAccount { from, to, years, fall_threshold_percent: opts.fall_threshold_percent, rows: out })
+}
+
+impl SalesByAccount {
+    pub fn table(&self) -> Table {
+        let mut cols = vec!["account".to_string(), "account_id".into(), "currency".into()];
+        cols.extend(self.years.iter().map(|y| y.to_string()));
+        cols.extend(["total".into(), "trend".into(), "change_percent".into(), "falling".into()]);
+        let rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                let mut row = vec![r.account.name.clone(), r.account.id.to_string(), r.currency.code().to_string()];
+                row.extend(r.years.iter().map(|y| y.net.clone()));
+                row.extend([
+                    r.total.clone(),
+                    r.trend.clone(),
+                    r.change_percent.clone().unwrap_or_default(),
+                    yes_no(r.falling),
+                ]);
+                row
+            })
+            .collect();
+        Table { columns: cols, rows }
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+fn default_period(filter: &ReportFilter) -> StoreResult<(Date, Date)> {
+    let to = filter.to.unwrap_or_else(|| crate::db::now().date());
+    let from = match filter.from {
+        Some(d) => d,
+        None => date(to.year(), Month::January, 1)?,
+    };
+    Ok((from, to))
+}
+
+// ---------------------------------------------------------------------------
+// 2. Sales by product category per account, with cross-sell gaps
+
+/// Options of [`sales_by_category`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrossSellOptions {
+    /// A category is a gap for an account when, among the accounts that
+    /// bought one of the categories it bought, at least this percent also
+    /// bought that category (e.g. 50).
+    pub peer_percent: u32,
+    /// …and at least this many accounts bought both (so one customer's
+    /// habits make no rule).
+    pub min_peers: u32,
+}
+
+impl Default for CrossSellOptions {
+    fn default() -> Self {
+        CrossSellOptions { peer_percent: 50, min_peers: 2 }
+    }
+}
+
+/// A product category (`None`: lines without a product or category).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CategoryRef {
+    #[schema(value_type = Option<String>)]
+    pub id: Option<PublicId>,
+    pub name: String,
+}
+
+/// One cell of the matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CategoryAmount {
+    #[schema(value_type = Option<String>)]
+    pub category_id: Option<PublicId>,
+    pub net: String,
+    #[serde(skip)]
+    pub net_minor: i64,
+}
+
+/// One account's net sales per category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SalesByCategoryRow {
+    pub account: AccountRef,
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: Currency,
+    /// One cell per category of the report, in its order.
+    pub cells: Vec<CategoryAmount>,
+    pub total: String,
+    #[serde(skip)]
+    pub total_minor: i64,
+    /// Categories the account never bought in the period that its peers buy.
+    pub gaps: Vec<CategoryRef>,
+    pub documents: SalesLinks,
+}
+
+/// Report 2: the account × category matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SalesByCategory {
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub from: Date,
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub to: Date,
+    /// The columns of the matrix, by name (lines without a category last).
+    pub categories: Vec<CategoryRef>,
+    pub peer_percent: u32,
+    pub min_peers: u32,
+    pub rows: Vec<SalesByCategoryRow>,
+}
+
+/// Report 2, *sales by product category per account*: net sales of each
+/// account (and currency) per product category in the period (default: this
+/// year up to today), from the lines' taxable bases, so each row's total is
+/// the account's net sales. Cross-sell gaps, the rule: category C is a gap of
+/// account A when A bought nothing of C in the period and, for some category
+/// B that A bought, at least `peer_percent` % of the accounts that bought B
+/// also bought C, and at least `min_peers` accounts bought both. Accounts
+/// counted are the report's own rows (the caller's scope and filters); lines
+/// without a product category form the "(no category)" column and are
+/// never a gap.
+pub async fn sales_by_category(
+    tx: &mut Tx,
+    tenant_id: i64,
+    vis: Visibility,
+    filter: &ReportFilter,
+    opts: CrossSellOptions,
+) -> StoreResult<SalesByCategory> {
+    let (from, to) = default_period(filter)?;
+    let mut a = args![tenant_id, from, to];
+    let mut src = format!(
+        "FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
+         LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id \
+         WHERE d.tenant_id = $1 AND {SOLD} AND d.doc_date >= $2 AND d.doc_date <= $3 AND l.kind <> 'shipping'"
+    );
+    if let Some(c) = filter.category_key {
+        and_where(&mut src, &mut a, "p.category_id = $?", c);
+    }
+    if let Some(c) = filter.currency {
+        and_where(&mut src, &mut a, "d.currency = $?", c.code());
+    }
+    push_accounts(&mut src, &mut a, "d.account_id", vis, filter);
+    let sql = format!(
+        "SELECT s.account_id, s.currency, s.category_id, s.v, a.public_id, a.name, c.public_id AS category_public_id, \
+         c.name AS category_name FROM (SELECT d.account_id, d.currency, p.category_id, CAST(SUM(CASE WHEN \
+         d.doc_type = 'credit_note' THEN -l.taxable_base_minor ELSE l.taxable_base_minor END) AS BIGINT) AS v {src} \
+         GROUP BY d.account_id, d.currency, p.category_id) s JOIN accounts a ON a.tenant_id = $1 AND a.id = s.account_id \
+         LEFT JOIN product_categories c ON c.tenant_id = $1 AND c.id = s.category_id"
+    );
+    let rows = tx
+        .fetch_all(sql, a, |r| {
+            let cat = match r.opt_uuid("category_public_id")? {
+                Some(u) => CategoryRef { id: Some(PublicId::from_uuid(u)), name: r.text("category_name")? },
+                None => CategoryRef { id: None, name: "(no category)".into() },
+            };
+            Ok((
+                r.i64("account_id")?,
+                currency_of(r)?,
+                cat,
+                r.i64("v")?,
+                AccountRef { id: public(r, "public_id")?, name: r.text("name")? },
+            ))
+        })
+        .await?;
+    let mut categories: Vec<CategoryRef> = Vec::new();
+    for (_, _, c, _, _) in &rows {
+        if !categories.contains(c) {
+            categories.push(c.clone());
+        }
+    }
+    categories.sort_by(|a, b| a.id.is_none().cmp(&b.id.is_none()).then(a.name.cmp(&b.name)));
+    let mut by: BTreeMap<(i64, &'static str), (AccountRef, Currency, Vec<i64>, BTreeSet<usize>)> = BTreeMap::new();
+    for (key, cur, cat, v, acc) in rows {
+        let i = categories.iter().position(|c| *c == cat).unwrap_or_default();
+        let e = by.entry((key, cur.code())).or_insert_with(|| (acc, cur, vec![0; categories.len()], BTreeSet::new()));
+        e.2[i] += v;
+        if v > 0 && cat.id.is_some() {
+            e.3.insert(i);
+        }
+    }
+    // Who bought what: buyers per category and per pair of categories.
+    let k = categories.len();
+    let mut buyers = vec![0u32; k];
+    let mut both = vec![0u32; k * k];
+    for (_, _, _, bought) in by.values() {
+        for &b in bought {
+            buyers[b] += 1;
+            for &c in bought {
+                both[b * k + c] += 1;
+            }
+        }
+    }
+    let gap = |bought: &BTreeSet<usize>, c: usize| {
+        !bought.contains(&c)
+            && bought.iter().any(|&b| {
+                let n = both[b * k + c];
+                n >= opts.min_peers && u64::from(n) * 100 >= u64::from(buyers[b]) * u64::from(opts.peer_percent)
+            })
+    };
+    let mut out: Vec<SalesByCategoryRow> = by
+        .into_values()
+        .map(|(account, currency, amounts, bought)| {
+            let total_minor = amounts.iter().sum();
+            let gaps = (0..k)
+                .filter(|&c| categories[c].id.is_some() && gap(&bought, c))
+                .map(|c| categories[c].clone())
+                .collect();
+            SalesByCategoryRow {
+                documents: sales_links(account.id, Some(from), Some(to)),
+                account,
+                currency,
+                cells: categories
+                    .iter()
+                    .zip(&amounts)
+                    .map(|(c, v)| CategoryAmount { category_id: c.id, net: format_minor(*v, currency), net_minor: *v })
+                    .collect(),
+                total: format_minor(total_minor, currency),
+                total_minor,
+                gaps,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.total_minor.cmp(&a.total_minor).then(a.account.name.cmp(&b.account.name)));
+    Ok(SalesByCategory { from, to, categories, peer_percent: opts.peer_percent, min_peers: opts.min_peers, rows: out })
+}
+
+impl SalesByCategory {
+    pub fn table(&self) -> Table {
+        let mut cols = vec!["account".to_string(), "account_id".into(), "currency".into()];
+        cols.extend(self.categories.iter().map(|c| c.name.clone()));
+        cols.extend(["total".into(), "cross_sell_gaps".into()]);
+        let rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                let mut row = vec![r.account.name.clone(), r.account.id.to_string(), r.currency.code().to_string()];
+                row.extend(r.cells.iter().map(|c| c.net.clone()));
+                row.push(r.total.clone());
+                row.push(r.gaps.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join("; "));
+                row
+            })
+            .collect();
+        Table { columns: cols, rows }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 3. Receivables aging
+
+/// What one account owes at a date, by how late it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AgingRow {
+    pub account: AccountRef,
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: Currency,
+    /// Not yet due (or without a due date).
+    pub current: String,
+    pub days_1_30: String,
+    pub days_31_60: String,
+    pub days_61_90: String,
+    pub days_over_90: String,
+    pub total: String,
+    /// The five buckets and the total, in minor units.
+    #[serde(skip)]
+    pub minor: [i64; 6],
+    pub open_invoices: i64,
+    pub documents: String,
+}
+
+/// Report 3: receivables aging at a date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ReceivablesAging {
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub as_of: Date,
+    /// Biggest total first.
+    pub rows: Vec<AgingRow>,
+}
+
+/// Report 3, *receivables aging*: what each account owed on `as_of`
+/// (default today) by days past due: current (not yet due), 1–30, 31–60,
+/// 61–90, over 90. An invoice counts when it was issued (document date on or
+/// before `as_of`; not void) with its balance at that date: its total less
+/// the payments and credit notes allocated to it on or before `as_of`.
+/// Payments and credit notes not allocated to an invoice (account credit)
+/// do not reduce it. Filters: account, owner, team, currency (the period
+/// is not used: aging is at one date).
+pub async fn receivables_aging(
+    tx: &mut Tx,
+    tenant_id: i64,
+    vis: Visibility,
+    filter: &ReportFilter,
+    as_of: Option<Date>,
+) -> StoreResult<ReceivablesAging> {
+    let d0 = as_of.unwrap_or_else(|| crate::db::now().date());
+    let b30 = d0 - Duration::days(30);
+    let b60 = d0 - Duration::days(60);
+    let b90 = d0 - Duration::days(90);
+    let mut a = args![tenant_id, d0, b30, b60, b90];
+    // Invoices open now, or paid now but with a part allocated after the date.
+    let mut src = String::from(
+        "FROM documents d WHERE d.tenant_id = $1 AND d.doc_type = 'invoice' AND d.doc_date <= $2 \
+         AND (d.status IN ('issued', 'part_paid') OR (d.status = 'paid' AND d.id IN (SELECT al.invoice_id \
+         FROM allocations al WHERE al.tenant_id = $1 AND al.allocated_on > $2)))",
+    );
+    if let Some(c) = filter.currency {
+        and_where(&mut src, &mut a, "d.currency = $?", c.code());
+    }
+    push_accounts(&mut src, &mut a, "d.account_id", vis, filter);
+    let bucket = |cond: &str| format!("CAST(SUM(CASE WHEN {cond} THEN b.bal ELSE 0 END) AS BIGINT)");
+    let sql = format!(
+        "SELECT s.*, a.public_id, a.name FROM (SELECT b.account_id, b.currency, {} AS c0, {} AS c1, {} AS c2, {} AS c3, \
+         {} AS c4, COUNT(*) AS n FROM (SELECT d.account_id, d.currency, d.due_date, d.total_minor - COALESCE((SELECT \
+         SUM(x.amount_minor) FROM allocations x WHERE x.tenant_id = d.tenant_id AND x.invoice_id = d.id AND \
+         x.allocated_on <= $2), 0) AS bal {src}) b WHERE b.bal > 0 GROUP BY b.account_id, b.currency) s \
+         JOIN accounts a ON a.tenant_id = $1 AND a.id = s.account_id",
+        bucket("b.due_date IS NULL OR b.due_date >= $2"),
+        bucket("b.due_date < $2 AND b.due_date >= $3"),
+        bucket("b.due_date < $3 AND b.due_date >= $4"),
+        bucket("b.due_date < $4 AND b.due_date >= $5"),
+        bucket("b.due_date < $5"),
+    );
+    let mut rows = tx
+        .fetch_all(sql, a, |r| {
+            let c = currency_of(r)?;
+            let account = AccountRef { id: public(r, "public_id")?, name: r.text("name")? };
+            let m = [r.i64("c0")?, r.i64("c1")?, r.i64("c2")?, r.i64("c3")?, r.i64("c4")?];
+            let total: i64 = m.iter().sum();
+            Ok(AgingRow {
+                documents: documents_link("invoices", account.id, None, Some(d0), ""),
+                account,
+                currency: c,
+                current: format_minor(m[0], c),
+                days_1_30: format_minor(m[1], c),
+                days_31_60: format_minor(m[2], c),
+                days_61_90: format_minor(m[3], c),
+                days_over_90: format_minor(m[4], c),
+                total: format_minor(total, c),
+                minor: [m[0], m[1], m[2], m[3], m[4], total],
+                open_invoices: r.i64("n")?,
+            })
+        })
+        .await?;
+    rows.sort_by(|a, b| b.minor[5].cmp(&a.minor[5]).then(a.account.name.cmp(&b.account.name)));
+    Ok(ReceivablesAging { as_of: d0, rows })
+}
+
+impl ReceivablesAging {
+    pub fn table(&self) -> Table {
+        let mut t = Table::new(&[
+            "account",
+            "account_id",
+            "currency",
+            "current",
+            "days_1_30",
+            "days_31_60",
+            "days_61_90",
+            "days_over_90",
+            "total",
+            "open_invoices",
+        ]);
+        t.rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.account.name.clone(),
+                    r.account.id.to_string(),
+                    r.currency.code().to_string(),
+                    r.current.clone(),
+                    r.days_1_30.clone(),
+                    r.days_31_60.clone(),
+                    r.days_61_90.clone(),
+                    r.days_over_90.clone(),
+                    r.total.clone(),
+                    r.open_invoices.to_string(),
+                ]
+            })
+            .collect();
+        t
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 4. Order status
+
+/// Options of [`order_status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderStatusOptions {
+    /// An open order with goods left to ship is late once its date is more
+    /// than this many days before `as_of`.
+    pub late_after_days: u32,
+    /// The date ages are counted to (default today).
+    pub as_of: Option<Date>,
+    /// At most this many orders (late ones first).
+    pub limit: u32,
+}
+
+impl Default for OrderStatusOptions {
+    fn default() -> Self {
+        OrderStatusOptions { late_after_days: 14, as_of: None, limit: 500 }
+    }
+}
+
+/// One open order and what is left on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct OrderStatusRow {
+    #[schema(value_type = String)]
+    pub sales_order_id: PublicId,
+    pub number: Option<String>,
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub date: Date,
+    pub account: AccountRef,
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: Currency,
+    /// The order's net.
+    pub net: String,
+    /// Net value of the goods not shipped yet (line taxable base × quantity
+    /// left ÷ quantity, truncated to the minor unit).
+    pub left_to_ship: String,
+    /// Net value not invoiced yet (ordered − invoiced, as above).
+    pub left_to_invoice: String,
+    #[serde(skip)]
+    pub minor: [i64; 3],
+    /// Lines with goods left to ship, and with anything left to invoice.
+    pub lines_to_ship: i64,
+    pub lines_to_invoice: i64,
+    pub age_days: i64,
+    pub late: bool,
+    pub documents: String,
+}
+
+/// Report 4: open orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct OrderStatus {
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub as_of: Date,
+    pub late_after_days: u32,
+    /// Late first, then oldest first.
+    pub rows: Vec<OrderStatusRow>,
+}
+
+/// Report 4, *order status*: open sales orders with something left to ship
+/// or to invoice, their values left (from the stored line amounts), age and
+/// whether late (goods left to ship and older than `late_after_days`), late
+/// ones first, then oldest first. Filters: period (order date), account,
+/// owner, team, currency.
+pub async fn order_status(
+    tx: &mut Tx,
+    tenant_id: i64,
+    vis: Visibility,
+    filter: &ReportFilter,
+    opts: OrderStatusOptions,
+) -> StoreResult<OrderStatus> {
+    let as_of = opts.as_of.unwrap_or_else(|| crate::db::now().date());
+    let mut a = args![tenant_id];
+    let mut src = String::from("WHERE d.tenant_id = $1 AND d.doc_type = 'sales_order' AND d.status = 'open'");
+    if let Some(d) = filter.from {
+        and_where(&mut src, &mut a, "d.doc_date >= $?", d);
+    }
+    if let Some(d) = filter.to {
+        and_where(&mut src, &mut a, "d.doc_date <= $?", d);
+    }
+    if let Some(c) = filter.currency {
+        and_where(&mut src, &mut a, "d.currency = $?", c.code());
+    }
+    push_accounts(&mut src, &mut a, "d.account_id", vis, filter);
+    let ships = "l.kind = 'product' AND p.kind IN ('goods', 'kit')";
+    let sql = format!(
+        "SELECT d.id, d.public_id, d.number, d.doc_date, d.currency, d.net_minor, a.public_id AS account_public_id, \
+         a.name AS account_name, \
+         CAST(SUM(CASE WHEN {ships} AND l.quantity_e4 > l.qty_shipped_e4 THEN l.taxable_base_minor * \
+         (l.quantity_e4 - l.qty_shipped_e4) / l.quantity_e4 ELSE 0 END) AS BIGINT) AS ship_v, \
+         CAST(SUM(CASE WHEN {ships} AND l.quantity_e4 > l.qty_shipped_e4 THEN 1 ELSE 0 END) AS BIGINT) AS ship_n, \
+         CAST(SUM(CASE WHEN l.kind <> 'comment' AND l.quantity_e4 > l.qty_invoiced_e4 THEN l.taxable_base_minor * \
+         (l.quantity_e4 - l.qty_invoiced_e4) / l.quantity_e4 ELSE 0 END) AS BIGINT) AS inv_v, \
+         CAST(SUM(CASE WHEN l.kind <> 'comment' AND l.quantity_e4 > l.qty_invoiced_e4 THEN 1 ELSE 0 END) AS BIGINT) AS inv_n \
+         FROM documents d JOIN accounts a ON a.tenant_id = d.tenant_id AND a.id = d.account_id \
+         JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
+         LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id {src} \
+         GROUP BY d.id, d.public_id, d.number, d.doc_date, d.currency, d.net_minor, a.public_id, a.name"
+    );
+    let late_before = as_of - Duration::days(i64::from(opts.late_after_days));
+    let mut rows: Vec<OrderStatusRow> = tx
+        .fetch_all(sql, a, |r| {
+            let c = currency_of(r)?;
+            let d = r.opt_date("doc_date")?.ok_or_else(|| StoreError::Decode("doc_date".into()))?;
+            let id = public(r, "public_id")?;
+            let m = [r.i64("net_minor")?, r.i64("ship_v")?, r.i64("inv_v")?];
+            let ship_n = r.i64("ship_n")?;
+            Ok(OrderStatusRow {
+                sales_order_id: id,
+                number: r.opt_text("number")?,
+                date: d,
+                account: AccountRef { id: public(r, "account_public_id")?, name: r.text("account_name")? },
+                currency: c,
+                net: format_minor(m[0], c),
+                left_to_ship: format_minor(m[1], c),
+                left_to_invoice: format_minor(m[2], c),
+                minor: m,
+                lines_to_ship: ship_n,
+                lines_to_invoice: r.i64("inv_n")?,
+                age_days: (as_of - d).whole_days(),
+                late: ship_n > 0 && d < late_before,
+                documents: format!("/api/v1/sales-orders/{id}"),
+            })
+        })
+        .await?;
+    rows.retain(|r| r.lines_to_ship > 0 || r.lines_to_invoice > 0);
+    rows.sort_by(|a, b| b.late.cmp(&a.late).then(a.date.cmp(&b.date)).then(a.number.cmp(&b.number)));
+    rows.truncate(opts.limit as usize);
+    Ok(OrderStatus { as_of, late_after_days: opts.late_after_days, rows })
+}
+
+impl OrderStatus {
+    pub fn table(&self) -> Table {
+        let mut t = Table::new(&[
+            "number",
+            "sales_order_id",
+            "date",
+            "account",
+            "currency",
+            "net",
+            "left_to_ship",
+            "left_to_invoice",
+            "age_days",
+            "late",
+        ]);
+        t.rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.number.clone().unwrap_or_default(),
+                    r.sales_order_id.to_string(),
+                    iso(r.date),
+                    r.account.name.clone(),
+                    r.currency.code().to_string(),
+                    r.net.clone(),
+                    r.left_to_ship.clone(),
+                    r.left_to_invoice.clone(),
+                    r.age_days.to_string(),
+                    yes_no(r.late),
+                ]
+            })
+            .collect();
+        t
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 5. Credit exposure
+
+/// Options of [`credit_exposure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreditExposureOptions {
+    /// Accounts whose exposure is at least this percent of their limit (e.g. 80).
+    pub near_percent: u32,
+    /// Whether the caller may see credit limits (field security). Without,
+    /// the limit and everything derived from it are absent and the report
+    /// lists every account with an exposure, biggest first.
+    pub with_limits: bool,
+}
+
+impl Default for CreditExposureOptions {
+    fn default() -> Self {
+        CreditExposureOptions { near_percent: 80, with_limits: true }
+    }
+}
+
+/// One account's exposure, broken down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ExposureRow {
+    pub account: AccountRef,
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: Currency,
+    /// Open receivables (balances of issued and part-paid invoices).
+    pub receivables: String,
+    /// The part of them past due.
+    pub overdue: String,
+    /// Open orders not yet invoiced.
+    pub open_orders: String,
+    /// receivables + open_orders (`nave_store::credit::exposure`).
+    pub exposure: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_limit: Option<String>,
+    /// exposure ÷ limit, in percent (one decimal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_percent: Option<String>,
+    /// limit − exposure (negative when over).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headroom: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub over_limit: Option<bool>,
+    /// receivables, overdue, open orders, exposure, limit.
+    #[serde(skip)]
+    pub minor: [i64; 5],
+    pub documents: SalesLinks,
+}
+
+/// Report 5: accounts near or over their credit limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CreditExposure {
+    pub near_percent: u32,
+    pub with_limits: bool,
+    pub rows: Vec<ExposureRow>,
+}
+
+/// Report 5, *credit exposure*: accounts whose exposure (open receivables +
+/// open orders not yet invoiced, exactly as [`crate::credit::exposure`]
+/// counts it, in the account's currency) is at least `near_percent` % of
+/// their credit limit, most used first, with the exposure broken down. With
+/// `with_limits` false (the caller may not see credit limits) the limit,
+/// use, headroom and over flag are absent and every account with an exposure
+/// is listed, biggest first. Filters: account, owner, team, currency (of
+/// the account).
+pub async fn credit_exposure(
+    tx: &mut Tx,
+    tenant_id: i64,
+    vis: Visibility,
+    filter: &ReportFilter,
+    opts: CreditExposureOptions,
+) -> StoreResult<CreditExposure> {
+    let today = crate::db::now().date();
+    let mut a = args![tenant_id, today];
+    let mut cond = String::new();
+    if let Some(c) = filter.currency {
+        and_where(&mut cond, &mut a, "a.currency = $?", c.code());
+    }
+    if opts.with_limits {
+        cond.push_str(" AND a.credit_limit_minor IS NOT NULL");
+    }
+    push_accounts(&mut cond, &mut a, "a.id", vis, filter);
+    let sql = format!(
+        "SELECT a.id, a.public_id, a.name, a.currency, a.credit_limit_minor, COALESCE(r.open_v, 0) AS open_v, \
+         COALESCE(r.late_v, 0) AS late_v, COALESCE(o.orders_v, 0) AS orders_v FROM accounts a \
+         LEFT JOIN (SELECT d.account_id, CAST(SUM(d.balance_minor) AS BIGINT) AS open_v, CAST(SUM(CASE WHEN \
+         d.due_date < $2 THEN d.balance_minor ELSE 0 END) AS BIGINT) AS late_v FROM documents d WHERE d.tenant_id = $1 \
+         AND d.doc_type = 'invoice' AND d.status IN ('issued', 'part_paid') GROUP BY d.account_id) r ON r.account_id = a.id \
+         LEFT JOIN (SELECT x.account_id, CAST(SUM(CASE WHEN x.total_minor > x.inv THEN x.total_minor - x.inv ELSE 0 END) \
+         AS BIGINT) AS orders_v FROM (SELECT d.account_id, d.total_minor, COALESCE((SELECT SUM(i.total_minor) FROM \
+         documents i WHERE i.tenant_id = d.tenant_id AND i.origin_id = d.id AND i.doc_type = 'invoice' AND i.status IN \
+         ('issued', 'part_paid', 'paid')), 0) AS inv FROM documents d WHERE d.tenant_id = $1 AND d.doc_type = \
+         'sales_order' AND d.status = 'open') x GROUP BY x.account_id) o ON o.account_id = a.id \
+         WHERE a.tenant_id = $1{cond} AND (r.open_v IS NOT NULL OR o.orders_v IS NOT NULL)"
+    );
+    let near = i128::from(opts.near_percent);
+    let mut rows: Vec<ExposureRow> = tx
+        .fetch_all(sql, a, |r| {
+            let c = currency_of(r)?;
+            let account = AccountRef { id: public(r, "public_id")?, name: r.text("name")? };
+            let (open, late, orders) = (r.i64("open_v")?, r.i64("late_v")?, r.i64("orders_v")?);
+            let exposure = open.saturating_add(orders);
+            let limit = r.opt_i64("credit_limit_minor")?.filter(|_| opts.with_limits);
+            Ok(ExposureRow {
+                documents: sales_links(account.id, None, None),
+                account,
+                currency: c,
+                receivables: format_minor(open, c),
+                overdue: format_minor(late, c),
+                open_orders: format_minor(orders, c),
+                exposure: format_minor(exposure, c),
+                credit_limit: limit.map(|l| format_minor(l, c)),
+                used_percent: limit.and_then(|l| percent(exposure, l)),
+                headroom: limit.map(|l| format_minor(l - exposure, c)),
+                over_limit: limit.map(|l| exposure > l),
+                minor: [open, late, orders, exposure, limit.unwrap_or_default()],
+            })
+        })
+        .await?;
+    if opts.with_limits {
+        rows.retain(|r| i128::from(r.minor[3]) * 100 >= i128::from(r.minor[4]) * near && r.minor[3] > 0);
+        // Most used first: exposure/limit descending, compared exactly.
+        rows.sort_by(|a, b| {
+            let (x, y) = (
+                i128::from(a.minor[3]) * i128::from(b.minor[4].max(1)),
+                i128::from(b.minor[3]) * i128::from(a.minor[4].max(1)),
+            );
+            y.cmp(&x).then(a.account.name.cmp(&b.account.name))
+        });
+    } else {
+        rows.retain(|r| r.minor[3] > 0);
+        rows.sort_by(|a, b| b.minor[3].cmp(&a.minor[3]).then(a.account.name.cmp(&b.account.name)));
+    }
+    Ok(CreditExposure { near_percent: opts.near_percent, with_limits: opts.with_limits, rows })
+}
+
+impl CreditExposure {
+    pub fn table(&self) -> Table {
+        let mut cols = vec!["account", "account_id", "currency", "receivables", "overdue", "open_orders", "exposure"];
+        if self.with_limits {
+            cols.extend(["credit_limit", "used_percent", "headroom", "over_limit"]);
+        }
+        let mut t = Table::new(&cols);
+        t.rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                let mut row = vec![
+                    r.account.name.clone(),
+                    r.account.id.to_string(),
+                    r.currency.code().to_string(),
+                    r.receivables.clone(),
+                    r.overdue.clone(),
+                    r.open_orders.clone(),
+                    r.exposure.clone(),
+                ];
+                if self.with_limits {
+                    row.extend([
+                        r.credit_limit.clone().unwrap_or_default(),
+                        r.used_percent.clone().unwrap_or_default(),
+                        r.headroom.clone().unwrap_or_default(),
+                        yes_no(r.over_limit.unwrap_or_default()),
+                    ]);
+                }
+                row
+            })
+            .collect();
+        t
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 6. Top customers and most / least popular products
+
+/// One customer's net sales in the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TopCustomerRow {
+    pub rank: u32,
+    pub account: AccountRef,
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: Currency,
+    pub net: String,
+    #[serde(skip)]
+    pub net_minor: i64,
+    /// Share of the currency's total over all customers in the report's scope, in percent.
+    pub share_percent: Option<String>,
+    pub documents: SalesLinks,
+}
+
+/// Report 6a: the best customers by net sales.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TopCustomers {
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub from: Date,
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub to: Date,
+    pub rows: Vec<TopCustomerRow>,
+}
+
+/// Report 6a, *top customers*: the `limit` accounts with the most net sales
+/// in the period (default this year up to today), per currency, with their
+/// share of the total. Filters: period, account, owner, team, category
+/// (then only that category's lines), currency.
+pub async fn top_customers(
+    tx: &mut Tx,
+    tenant_id: i64,
+    vis: Visibility,
+    filter: &ReportFilter,
+    limit: u32,
+) -> StoreResult<TopCustomers> {
+    let (from, to) = default_period(filter)?;
+    let mut f = *filter;
+    f.from = Some(from);
+    f.to = Some(to);
+    let (src, a, amount) = sales_source(vis, &f, tenant_id);
+    let sql = format!(
+        "SELECT s.account_id, s.currency, s.v, a.public_id, a.name FROM (SELECT d.account_id, d.currency, \
+         CAST(SUM({amount}) AS BIGINT) AS v {src} GROUP BY d.account_id, d.currency) s \
+         JOIN accounts a ON a.tenant_id = $1 AND a.id = s.account_id"
+    );
+    let mut rows = tx
+        .fetch_all(sql, a, |r| {
+            Ok((currency_of(r)?, r.i64("v")?, AccountRef { id: public(r, "public_id")?, name: r.text("name")? }))
+        })
+        .await?;
+    let mut totals: HashMap<&'static str, i64> = HashMap::new();
+    for (c, v, _) in &rows {
+        *totals.entry(c.code()).or_default() += v;
+    }
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.name.cmp(&b.2.name)));
+    rows.truncate(limit as usize);
+    let out = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (c, v, account))| TopCustomerRow {
+            rank: i as u32 + 1,
+            documents: sales_links(account.id, Some(from), Some(to)),
+            account,
+            currency: c,
+            net: format_minor(v, c),
+            net_minor: v,
+            share_percent: percent(v, totals.get(c.code()).copied().unwrap_or_default()),
+        })
+        .collect();
+    Ok(TopCustomers { from, to, rows: out })
+}
+
+impl TopCustomers {
+    pub fn table(&self) -> Table {
+        let mut t = Table::new(&["rank", "account", "account_id", "currency", "net", "share_percent"]);
+        t.rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.rank.to_string(),
+                    r.account.name.clone(),
+                    r.account.id.to_string(),
+                    r.currency.code().to_string(),
+                    r.net.clone(),
+                    r.share_percent.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        t
+    }
+}
+
+/// One product's sales in the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ProductSalesRow {
+    /// 1 = the most sold.
+    pub rank: u32,
+    /// `most` or `least` popular.
+    pub group: String,
+    #[schema(value_type = String)]
+    pub product_id: PublicId,
+    pub sku: String,
+    pub name: String,
+    pub category: Option<String>,
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: Currency,
+    /// Quantity invoiced less quantity credited.
+    pub quantity: String,
+    pub net: String,
+    #[serde(skip)]
+    pub net_minor: i64,
+    /// Documents that sold it.
+    pub documents: i64,
+}
+
+/// Report 6b: most and least popular products.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ProductSales {
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub from: Date,
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub to: Date,
+    /// The `limit` most sold, then the `limit` least sold (active products
+    /// that sold nothing included, with 0), without repeats.
+    pub rows: Vec<ProductSalesRow>,
+}
+
+/// Report 6b, *most and least popular products* by net sales in the period
+/// (default this year up to today): the first `limit` and the last `limit`
+/// of the ranking, where active products that sold nothing rank last with
+/// 0 (in the tenant's product currency). Filters: period, account, owner,
+/// team (of the buying account), category, currency.
+pub async fn product_sales(
+    tx: &mut Tx,
+    tenant_id: i64,
+    vis: Visibility,
+    filter: &ReportFilter,
+    limit: u32,
+) -> StoreResult<ProductSales> {
+    let (from, to) = default_period(filter)?;
+    let mut a = args![tenant_id, from, to];
+    let mut src = format!(
+        "FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
+         WHERE d.tenant_id = $1 AND {SOLD} AND d.doc_date >= $2 AND d.doc_date <= $3 AND l.product_id IS NOT NULL \
+         AND l.kind = 'product'"
+    );
+    if let Some(c) = filter.currency {
+        and_where(&mut src, &mut a, "d.currency = $?", c.code());
+    }
+    push_accounts(&mut src, &mut a, "d.account_id", vis, filter);
+    let mut cat = String::new();
+    if let Some(c) = filter.category_key {
+        and_where(&mut cat, &mut a, "p.category_id = $?", c);
+    }
+    let cur = filter.currency.map(|c| c.code().to_string());
+    let cur_cond = match &cur {
+        Some(_) => {
+            a.push(cur.clone().into());
+            format!(" AND p.currency = ${}", a.len())
+        }
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT p.public_id, p.sku, p.name, c.name AS category_name, COALESCE(s.currency, p.currency) AS currency, \
+         COALESCE(s.q, 0) AS q, COALESCE(s.v, 0) AS v, COALESCE(s.n, 0) AS n FROM products p \
+         LEFT JOIN (SELECT l.product_id, d.currency, CAST(SUM(CASE WHEN d.doc_type = 'credit_note' THEN -l.quantity_e4 \
+         ELSE l.quantity_e4 END) AS BIGINT) AS q, CAST(SUM(CASE WHEN d.doc_type = 'credit_note' THEN -l.taxable_base_minor \
+         ELSE l.taxable_base_minor END) AS BIGINT) AS v, COUNT(DISTINCT d.id) AS n {src} GROUP BY l.product_id, d.currency) s \
+         ON s.product_id = p.id LEFT JOIN product_categories c ON c.tenant_id = p.tenant_id AND c.id = p.category_id \
+         WHERE p.tenant_id = $1 AND (s.product_id IS NOT NULL OR (p.active = TRUE{cur_cond})){cat}"
+    );
+    let mut rows = tx
+        .fetch_all(sql, a, |r| {
+            let c = currency_of(r)?;
+            let v = r.i64("v")?;
+            Ok(ProductSalesRow {
+                rank: 0,
+                group: String::new(),
+                product_id: public(r, "public_id")?,
+                sku: r.text("sku")?,
+                name: r.text("name")?,
+                category: r.opt_text("category_name")?,
+                currency: c,
+                quantity: format_quantity(r.i64("q")?),
+                net: format_minor(v, c),
+                net_minor: v,
+                documents: r.i64("n")?,
+            })
+        })
+        .await?;
+    rows.sort_by(|a, b| b.net_minor.cmp(&a.net_minor).then(a.sku.cmp(&b.sku)));
+    let n = rows.len();
+    let limit = limit as usize;
+    let mut out = Vec::new();
+    for (i, mut r) in rows.into_iter().enumerate() {
+        r.rank = i as u32 + 1;
+        if i < limit {
+            r.group = "most".into();
+            out.push(r);
+        } else if i + limit >= n {
+            r.group = "least".into();
+            out.push(r);
+        }
+    }
+    Ok(ProductSales { from, to, rows: out })
+}
+
+impl ProductSales {
+    pub fn table(&self) -> Table {
+        let mut t = Table::new(&[
+            "rank",
+            "group",
+            "sku",
+            "product",
+            "product_id",
+            "category",
+            "currency",
+            "quantity",
+            "net",
+            "documents",
+        ]);
+        t.rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.rank.to_string(),
+                    r.group.clone(),
+                    r.sku.clone(),
+                    r.name.clone(),
+                    r.product_id.to_string(),
+                    r.category.clone().unwrap_or_default(),
+                    r.currency.code().to_string(),
+                    r.quantity.clone(),
+                    r.net.clone(),
+                    r.documents.to_string(),
+                ]
+            })
+            .collect();
+        t
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 7. Days to pay
+
+/// How fast one customer pays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DaysToPayRow {
+    pub account: AccountRef,
+    /// Invoices fully paid, issued in the period.
+    pub paid_invoices: i64,
+    /// Average days from the invoice date to the day it became fully paid (one decimal).
+    pub average_days: String,
+    /// Average days from the due date to that day (negative: early).
+    pub average_days_late: Option<String>,
+    #[serde(skip)]
+    pub average_days_e1: i64,
+    pub documents: String,
+}
+
+/// Report 7: days to pay per customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DaysToPay {
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub from: Date,
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub to: Date,
+    /// Slowest payers first.
+    pub rows: Vec<DaysToPayRow>,
+}
+
+/// `b − a` in days, for two DATE columns, in each engine's words.
+fn days_between(dialect: Dialect, a: &str, b: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("CAST(julianday({b}) - julianday({a}) AS BIGINT)"),
+        Dialect::Postgres => format!("CAST({b} - {a} AS BIGINT)"),
+    }
+}
+
+/// Report 7, *days to pay*: per account, over the invoices with a document
+/// date in the period (default the last 365 days) that are fully paid, the
+/// average number of days from the invoice date to the date it became fully
+/// paid (the latest allocation of a payment or credit note to it), and the
+/// average days past the due date. Filters: period, account, owner, team,
+/// currency.
+pub async fn days_to_pay(
+    tx: &mut Tx,
+    tenant_id: i64,
+    vis: Visibility,
+    filter: &ReportFilter,
+) -> StoreResult<DaysToPay> {
+    let to = filter.to.unwrap_or_else(|| crate::db::now().date());
+    let from = filter.from.unwrap_or(to - Duration::days(365));
+    let mut a = args![tenant_id, from, to];
+    let mut src = String::from(
+        "FROM documents d JOIN allocations al ON al.tenant_id = d.tenant_id AND al.invoice_id = d.id \
+         WHERE d.tenant_id = $1 AND d.doc_type = 'invoice' AND d.status = 'paid' AND d.doc_date >= $2 AND d.doc_date <= $3",
+    );
+    if let Some(c) = filter.currency {
+        and_where(&mut src, &mut a, "d.currency = $?", c.code());
+    }
+    push_accounts(&mut src, &mut a, "d.account_id", vis, filter);
+    let dialect = tx.dialect();
+    let sql = format!(
+        "SELECT s.account_id, s.n, s.days, s.late, s.with_due, a.public_id, a.name FROM (SELECT x.account_id, COUNT(*) AS n, \
+         CAST(SUM({}) AS BIGINT) AS days, CAST(SUM(CASE WHEN x.due_date IS NULL THEN 0 ELSE {} END) AS BIGINT) AS late, \
+         CAST(SUM(CASE WHEN x.due_date IS NULL THEN 0 ELSE 1 END) AS BIGINT) AS with_due FROM (SELECT d.id, d.account_id, \
+         d.doc_date, d.due_date, MAX(al.allocated_on) AS paid_on {src} GROUP BY d.id, d.account_id, d.doc_date, \
+         d.due_date) x GROUP BY x.account_id) s JOIN accounts a ON a.tenant_id = $1 AND a.id = s.account_id",
+        days_between(dialect, "x.doc_date", "x.paid_on"),
+        days_between(dialect, "x.due_date", "x.paid_on"),
+    );
+    let mut rows = tx
+        .fetch_all(sql, a, |r| {
+            let account = AccountRef { id: public(r, "public_id")?, name: r.text("name")? };
+            let (n, days, late, with_due) = (r.i64("n")?, r.i64("days")?, r.i64("late")?, r.i64("with_due")?);
+            let avg = average(days, n).unwrap_or_default();
+            Ok(DaysToPayRow {
+                documents: documents_link("invoices", account.id, Some(from), Some(to), "&status=paid"),
+                account,
+                paid_invoices: n,
+                average_days_e1: (Decimal::from_str_exact(&avg).unwrap_or_default() * Decimal::from(10))
+                    .trunc()
+                    .try_into()
+                    .unwrap_or_default(),
+                average_days: avg,
+                average_days_late: average(late, with_due),
+            })
+        })
+        .await?;
+    rows.sort_by(|a, b| b.average_days_e1.cmp(&a.average_days_e1).then(a.account.name.cmp(&b.account.name)));
+    Ok(DaysToPay { from, to, rows })
+}
+
+impl DaysToPay {
+    pub fn table(&self) -> Table {
+        let mut t = Table::new(&["account", "account_id", "paid_invoices", "average_days", "average_days_late"]);
+        t.rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.account.name.clone(),
+                    r.account.id.to_string(),
+                    r.paid_invoices.to_string(),
+                    r.average_days.clone(),
+                    r.average_days_late.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        t
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 8. Pipeline forecast vs won
+
+/// One month and owner of the pipeline, in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PipelineRow {
+    /// `YYYY-MM`.
+    pub month: String,
+    #[schema(value_type = Option<String>)]
+    pub owner_id: Option<PublicId>,
+    pub owner: String,
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: Currency,
+    /// Open opportunities expected to close in the month.
+    pub open_count: i64,
+    pub open_amount: String,
+    /// Σ amount × stage probability, rounded per opportunity.
+    pub weighted: String,
+    /// Opportunities won (closed) in the month.
+    pub won_count: i64,
+    pub won_amount: String,
+    /// open amount, weighted, won amount.
+    #[serde(skip)]
+    pub minor: [i64; 3],
+    pub documents: String,
+}
+
+/// Report 8: the weighted pipeline against what was won.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PipelineVsWon {
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub from: Date,
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub to: Date,
+    /// By month, then owner, then currency.
+    pub rows: Vec<PipelineRow>,
+}
+
+/// Report 8, *pipeline forecast vs won*: per month, owner and currency, the
+/// open opportunities expected to close in the month with their amount and
+/// weighted amount (amount × probability, rounded per opportunity as in
+/// `nave_domain::forecast`), against the opportunities won in that month
+/// (closed in a won stage, by close time in UTC). Period default: this year.
+/// Filters: period, account, owner, team (of the opportunity), currency;
+/// scope: the opportunities the caller may see (`vis` of opportunities).
+pub async fn pipeline_vs_won(
+    tx: &mut Tx,
+    tenant_id: i64,
+    vis: Visibility,
+    filter: &ReportFilter,
+) -> StoreResult<PipelineVsWon> {
+    let to = filter.to.unwrap_or(date(crate::db::now().year(), Month::December, 31)?);
+    let from = filter.from.unwrap_or(date(to.year(), Month::January, 1)?);
+    let start = OffsetDateTime::new_utc(from, Time::MIDNIGHT);
+    let end = OffsetDateTime::new_utc(to + Duration::days(1), Time::MIDNIGHT);
+    let mut a = args![tenant_id, from, to, start, end];
+    let mut sql = String::from(
+        "SELECT s.kind, o.expected_close, o.closed_at, o.owner_id, u.public_id AS owner_public_id, u.name AS owner_name, \
+         o.currency, o.amount_minor, o.probability FROM opportunities o JOIN pipeline_stages s ON s.tenant_id = o.tenant_id \
+         AND s.id = o.stage_id LEFT JOIN users u ON u.tenant_id = o.tenant_id AND u.id = o.owner_id WHERE o.tenant_id = $1 \
+         AND ((s.kind = 'open' AND o.expected_close >= $2 AND o.expected_close <= $3) OR (s.kind = 'won' AND \
+         o.closed_at >= $4 AND o.closed_at < $5))",
+    );
+    vis.push_on("o.owner_id", "o.team_id", &mut sql, &mut a);
+    if let Some(k) = filter.account_key {
+        and_where(&mut sql, &mut a, "o.account_id = $?", k);
+    }
+    if let Some(k) = filter.owner_key {
+        and_where(&mut sql, &mut a, "o.owner_id = $?", k);
+    }
+    if let Some(k) = filter.team_key {
+        and_where(&mut sql, &mut a, "o.team_id = $?", k);
+    }
+    if let Some(c) = filter.currency {
+        and_where(&mut sql, &mut a, "o.currency = $?", c.code());
+    }
+    type Key = (YearMonth, String, &'static str);
+    let mut by: BTreeMap<Key, (Option<PublicId>, Currency, [i64; 5])> = BTreeMap::new();
+    let items = tx
+        .fetch_all(sql, a, |r| {
+            let won = r.text("kind")? == "won";
+            let month = if won {
+                r.opt_ts("closed_at")?.map(|t| YearMonth::of(t.to_offset(time::UtcOffset::UTC).date()))
+            } else {
+                r.opt_date("expected_close")?.map(YearMonth::of)
+            };
+            Ok((
+                won,
+                month.ok_or_else(|| StoreError::Decode("opportunity month".into()))?,
+                r.opt_uuid("owner_public_id")?.map(PublicId::from_uuid),
+                r.opt_text("owner_name")?.unwrap_or_else(|| "(nobody)".into()),
+                currency_of(r)?,
+                r.i64("amount_minor")?,
+                r.i64("probability")?,
+            ))
+        })
+        .await?;
+    for (won, month, owner_id, owner, c, amount, prob) in items {
+        let e = by.entry((month, owner, c.code())).or_insert((owner_id, c, [0; 5]));
+        if won {
+            e.2[3] += 1;
+            e.2[4] += amount;
+        } else {
+            e.2[0] += 1;
+            e.2[1] += amount;
+            e.2[2] += weighted_minor(amount, prob);
+        }
+    }
+    let rows = by
+        .into_iter()
+        .map(|((month, owner, _), (owner_id, c, m))| PipelineRow {
+            month: month.to_string(),
+            documents: match owner_id {
+                Some(o) => format!("/api/v1/opportunities?owner_id={o}"),
+                None => "/api/v1/opportunities".to_string(),
+            },
+            owner_id,
+            owner,
+            currency: c,
+            open_count: m[0],
+            open_amount: format_minor(m[1], c),
+            weighted: format_minor(m[2], c),
+            won_count: m[3],
+            won_amount: format_minor(m[4], c),
+            minor: [m[1], m[2], m[4]],
+        })
+        .collect();
+    Ok(PipelineVsWon { from, to, rows })
+}
+
+impl PipelineVsWon {
+    pub fn table(&self) -> Table {
+        let mut t = Table::new(&[
+            "month",
+            "owner",
+            "currency",
+            "open_count",
+            "open_amount",
+            "weighted",
+            "won_count",
+            "won_amount",
+        ]);
+        t.rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.month.clone(),
+                    r.owner.clone(),
+                    r.currency.code().to_string(),
+                    r.open_count.to_string(),
+                    r.open_amount.clone(),
+                    r.weighted.clone(),
+                    r.won_count.to_string(),
+                    r.won_amount.clone(),
+                ]
+            })
+            .collect();
+        t
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 9. Service
+
+/// Service figures of one account or product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ServiceRow {
+    /// `account` or `product`.
+    pub group: String,
+    #[schema(value_type = Option<String>)]
+    pub id: Option<PublicId>,
+    pub name: String,
+    /// Cases opened in the period.
+    pub opened: i64,
+    /// Cases closed in the period.
+    pub closed: i64,
+    /// Complaints (kind `complaint`) opened in the period.
+    pub complaints: i64,
+    /// Average first-response time of the cases opened in the period, in
+    /// seconds (those answered).
+    pub average_first_response_seconds: Option<i64>,
+    /// Average resolution time of the cases opened in the period, in seconds
+    /// (those resolved).
+    pub average_resolution_seconds: Option<i64>,
+    /// Average satisfaction (1–5, one decimal) of the cases opened in the period that have one.
+    pub average_satisfaction: Option<String>,
+    pub documents: String,
+}
+
+/// Report 9: service per account and per product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Service {
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub from: Date,
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub to: Date,
+    /// Accounts (most opened first), then products (most opened first).
+    pub rows: Vec<ServiceRow>,
+}
+
+#[derive(Default)]
+struct ServiceSums {
+    id: Option<PublicId>,
+    name: String,
+    opened: i64,
+    closed: i64,
+    complaints: i64,
+    first: (i64, i64),
+    resolution: (i64, i64),
+    satisfaction: (i64, i64),
+}
+
+/// Report 9, *service*: per account and per product (of the case), the
+/// cases opened and closed in the period (default this year up to today, by
+/// UTC time), complaints opened, and over the cases opened in the period the
+/// average first-response and resolution times (seconds, rounded down) and
+/// the average satisfaction. Scope: the cases the caller may see (`vis` of
+/// cases: their assignee and team). Filters: period, account, owner and team
+/// (of the case), category (of the case's product).
+pub async fn service(tx: &mut Tx, tenant_id: i64, vis: Visibility, filter: &ReportFilter) -> StoreResult<Service> {
+    let (from, to) = default_period(filter)?;
+    let start = OffsetDateTime::new_utc(from, Time::MIDNIGHT);
+    let end = OffsetDateTime::new_utc(to + Duration::days(1), Time::MIDNIGHT);
+    let mut a = args![tenant_id, start, end];
+    let mut sql = String::from(
+        "SELECT c.kind, c.created_at, c.closed_at, c.first_response_seconds, c.resolution_seconds, c.satisfaction, \
+         a.public_id AS account_public_id, a.name AS account_name, p.public_id AS product_public_id, p.name AS product_name \
+         FROM cases c JOIN accounts a ON a.tenant_id = c.tenant_id AND a.id = c.account_id \
+         LEFT JOIN products p ON p.tenant_id = c.tenant_id AND p.id = c.product_id WHERE c.tenant_id = $1 \
+         AND ((c.created_at >= $2 AND c.created_at < $3) OR (c.closed_at >= $2 AND c.closed_at < $3))",
+    );
+    vis.push_on("c.assignee_id", "c.team_id", &mut sql, &mut a);
+    if let Some(k) = filter.account_key {
+        and_where(&mut sql, &mut a, "c.account_id = $?", k);
+    }
+    if let Some(k) = filter.owner_key {
+        and_where(&mut sql, &mut a, "c.assignee_id = $?", k);
+    }
+    if let Some(k) = filter.team_key {
+        and_where(&mut sql, &mut a, "c.team_id = $?", k);
+    }
+    if let Some(k) = filter.category_key {
+        and_where(&mut sql, &mut a, "p.category_id = $?", k);
+    }
+    let cases = tx
+        .fetch_all(sql, a, |r| {
+            Ok((
+                r.text("kind")?,
+                r.ts("created_at")?,
+                r.opt_ts("closed_at")?,
+                r.opt_i64("first_response_seconds")?,
+                r.opt_i64("resolution_seconds")?,
+                r.opt_i64("satisfaction")?,
+                (public(r, "account_public_id")?, r.text("account_name")?),
+                r.opt_uuid("product_public_id")?.map(PublicId::from_uuid).zip(r.opt_text("product_name")?),
+            ))
+        })
+        .await?;
+    let mut accounts: BTreeMap<PublicId, ServiceSums> = BTreeMap::new();
+    let mut products: BTreeMap<PublicId, ServiceSums> = BTreeMap::new();
+    for (kind, created, closed, first, resolution, sat, account, product) in cases {
+        let opened_in = created >= start && created < end;
+        let closed_in = closed.is_some_and(|t| t >= start && t < end);
+        let mut groups = vec![(&mut accounts, account)];
+        if let Some(p) = product {
+            groups.push((&mut products, p));
+        }
+        for (map, (id, name)) in groups {
+            let s = map.entry(id).or_insert_with(|| ServiceSums { id: Some(id), name, ..Default::default() });
+            if closed_in {
+                s.closed += 1;
+            }
+            if !opened_in {
+                continue;
+            }
+            s.opened += 1;
+            if kind == "complaint" {
+                s.complaints += 1;
+            }
+            let add = |pair: &mut (i64, i64), v: Option<i64>| {
+                if let Some(v) = v {
+                    pair.0 += v;
+                    pair.1 += 1;
+                }
+            };
+            add(&mut s.first, first);
+            add(&mut s.resolution, resolution);
+            add(&mut s.satisfaction, sat);
+        }
+    }
+    let finish = |group: &str, map: BTreeMap<PublicId, ServiceSums>| {
+        let mut v: Vec<ServiceRow> = map
+            .into_values()
+            .map(|s| ServiceRow {
+                group: group.to_string(),
+                documents: match (group, s.id) {
+                    ("account", Some(id)) => format!("/api/v1/accounts/{id}/cases"),
+                    (_, Some(id)) => format!("/api/v1/cases?product_id={id}"),
+                    _ => "/api/v1/cases".into(),
+                },
+                id: s.id,
+                name: s.name,
+                opened: s.opened,
+                closed: s.closed,
+                complaints: s.complaints,
+                average_first_response_seconds: (s.first.1 > 0).then(|| s.first.0 / s.first.1),
+                average_resolution_seconds: (s.resolution.1 > 0).then(|| s.resolution.0 / s.resolution.1),
+                average_satisfaction: average(s.satisfaction.0, s.satisfaction.1),
+            })
+            .collect();
+        v.sort_by(|a, b| b.opened.cmp(&a.opened).then(a.name.cmp(&b.name)));
+        v
+    };
+    let mut rows = finish("account", accounts);
+    rows.extend(finish("product", products));
+    Ok(Service { from, to, rows })
+}
+
+impl Service {
+    pub fn table(&self) -> Table {
+        let mut t = Table::new(&[
+            "group",
+            "name",
+            "id",
+            "opened",
+            "closed",
+            "complaints",
+            "average_first_response_seconds",
+            "average_resolution_seconds",
+            "average_satisfaction",
+        ]);
+        let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+        t.rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.group.clone(),
+                    r.name.clone(),
+                    r.id.map(|i| i.to_string()).unwrap_or_default(),
+                    r.opened.to_string(),
+                    r.closed.to_string(),
+                    r.complaints.to_string(),
+                    opt(r.average_first_response_seconds),
+                    opt(r.average_resolution_seconds),
+                    r.average_satisfaction.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percents_and_averages_round_half_away_from_zero_to_one_decimal() {
+        assert_eq!(percent(1, 3).as_deref(), Some("33.3"));
+        assert_eq!(percent(-1, 8).as_deref(), Some("-12.5"));
+        assert_eq!(percent(5, 0), None);
+        assert_eq!(average(5, 2).as_deref(), Some("2.5"));
+        assert_eq!(average(1, 0), None);
+    }
+}
