@@ -66,9 +66,9 @@ struct ReportPage {
     error: Option<String>,
     svg: Option<Svg>,
     note: Option<String>,
-    table: Table,
-    /// The drill-down page of each row.
-    links: Vec<String>,
+    columns: Vec<String>,
+    /// Each row's cells and its drill-down page.
+    rows: Vec<(Vec<String>, Option<String>)>,
     csv_link: String,
 }
 
@@ -154,8 +154,11 @@ pub async fn show(
         error,
         svg,
         note,
-        table,
-        links,
+        columns: table.columns,
+        rows: {
+            let mut links = links.into_iter();
+            table.rows.into_iter().map(|r| (r, links.next())).collect()
+        },
         csv_link,
     };
     Ok((status, render(&page)).into_response())

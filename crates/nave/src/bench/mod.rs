@@ -30,6 +30,7 @@ mod import;
 mod markdown;
 mod o2c;
 mod overview;
+mod reports;
 
 /// `nave bench WORKLOAD`.
 #[derive(Debug, Args)]
@@ -48,6 +49,8 @@ enum Workload {
     Import(import::ImportArgs),
     /// Generate a large company, then time the 360° view of random accounts against hand-written SQL.
     Overview(overview::OverviewArgs),
+    /// Generate a large company, then time the sales reports against hand-written SQL.
+    Reports(reports::ReportsArgs),
     /// Only generate a large company (deterministic) into the database and keep it.
     Generate(generate::GenerateArgs),
     /// Every workload, one after the other, with the same flags where they apply.
@@ -75,7 +78,7 @@ pub struct Common {
 pub struct AllArgs {
     #[command(flatten)]
     common: Common,
-    /// Data size of `overview` and `import` (1 = the PERFORMANCE.md defaults).
+    /// Data size of `overview`, `reports` and `import` (1 = the PERFORMANCE.md defaults).
     #[arg(long, default_value_t = 0.01)]
     scale: f64,
     /// Orders of `o2c` and `contention`.
@@ -89,13 +92,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Workload::Contention(a) => contention::run(a).await,
         Workload::Import(a) => import::run(a).await,
         Workload::Overview(a) => overview::run(a).await,
+        Workload::Reports(a) => reports::run(a).await,
         Workload::Generate(a) => generate::run_cli(a).await,
         Workload::Markdown(a) => markdown::run(a),
         Workload::All(a) => {
             o2c::run(o2c::O2cArgs::new(a.common.clone(), a.orders)).await?;
             contention::run(contention::ContentionArgs::new(a.common.clone(), a.orders)).await?;
             import::run(import::ImportArgs::new(a.common.clone(), a.scale)).await?;
-            overview::run(overview::OverviewArgs::new(a.common, a.scale)).await
+            overview::run(overview::OverviewArgs::new(a.common.clone(), a.scale)).await?;
+            reports::run(reports::ReportsArgs::new(a.common, a.scale)).await
         }
     }
 }
