@@ -203,6 +203,21 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &PaymentQuery) -> StoreResult<
     fetch_page(tx, sql, a, "p.id DESC", q.limit, decode, |p| p.key).await
 }
 
+/// Received payments with something left unallocated (the account's credit
+/// waiting to be allocated), oldest first, at most `limit` (the accounting
+/// home page's work list).
+pub async fn unallocated(tx: &mut Tx, tenant_id: i64, visibility: Visibility, limit: i64) -> StoreResult<Vec<Payment>> {
+    let mut sql = format!(
+        "{SELECT} WHERE p.tenant_id = $1 AND p.direction = 'received' AND p.status = 'posted' \
+         AND p.amount_minor > p.allocated_minor"
+    );
+    let mut a = args![tenant_id];
+    visibility.push_on("a.owner_id", "a.team_id", &mut sql, &mut a);
+    a.push(limit.clamp(1, 100).into());
+    sql.push_str(&format!(" ORDER BY p.payment_date, p.id LIMIT ${}", a.len()));
+    tx.fetch_all(sql, a, decode).await
+}
+
 /// One allocation as entered: an invoice and an amount (decimal).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
