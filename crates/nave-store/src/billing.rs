@@ -131,6 +131,14 @@ fn remaining(origin: &Document, left: impl Fn(&documents::Line) -> i64) -> Optio
     (!groups.is_empty()).then_some(groups)
 }
 
+/// The groups of `origin` taking of each line the quantity `chosen` gives
+/// (1/10,000; lines not named or at 0 are left out), in the form
+/// `invoice_from_order` and `credit_from_invoice` take them: for the pages
+/// that pick lines and quantities. `None` when nothing is chosen.
+pub fn chosen_lines(origin: &Document, chosen: &std::collections::HashMap<PublicId, i64>) -> Option<Vec<GroupInput>> {
+    remaining(origin, |l| chosen.get(&l.id).copied().unwrap_or(0))
+}
+
 /// A draft invoice for a sales order of the account `account_key`.
 pub async fn invoice_from_order(
     tx: &mut Tx,
@@ -360,6 +368,7 @@ pub async fn issue(
         args![reason, override_by],
     )
     .await?;
+    book_return(tx, actor, &issued, 1).await?;
     if issued.doc_type == DocType::CreditNote
         && issued.origin_type == Some(DocType::Invoice)
         && let Some(invoice_key) = issued.origin_key
@@ -412,5 +421,57 @@ pub async fn void(tx: &mut Tx, actor: &Actor, doc: &Document, if_version: Option
     }
     // Gives the quantities back to the origin lines, and re-opens their order.
     documents::apply_lineage(tx, t, doc.doc_type, &documents::stored_lineage(&doc), -1).await?;
+    if doc.status != DocStatus::Draft {
+        // Goods a credit note returned to stock leave it again.
+        book_return(tx, actor, &doc, -1).await?;
+    }
     documents::set_status(tx, actor, &doc, status, "balance_minor = 0", vec![]).await
+}
+
+/// Books the goods of a credit note with a return warehouse (`return_to_stock`)
+/// into that warehouse when it is issued (`sign` 1), or out again when it is
+/// voided (`sign` −1): each product line's quantity, kits as their goods
+/// components, at the product's cost, through the same stock postings as a
+/// shipment's. Levels are locked in product order. Nothing for other types.
+async fn book_return(tx: &mut Tx, actor: &Actor, doc: &Document, sign: i64) -> StoreResult<()> {
+    let (DocType::CreditNote, Some(warehouse_key)) = (doc.doc_type, doc.warehouse_key) else { return Ok(()) };
+    let t = actor.tenant_id;
+    let mut moves = Vec::new();
+    for (i, l) in doc.lines().enumerate() {
+        let Some(product) = l.product_key else { continue };
+        if !crate::orders::ships(tx, t, l.kind, Some(product)).await? {
+            continue;
+        }
+        for part in crate::orders::stock_parts(tx, t, product).await? {
+            let qty = crate::orders::part_qty(l.quantity_e4, part.per);
+            if qty > 0 {
+                moves.push((i, part, qty));
+            }
+        }
+    }
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let warehouse = crate::shipments::warehouse_by_key(tx, t, warehouse_key).await?;
+    let number = doc.number.as_deref().unwrap_or("(draft)");
+    let (reason, source_id) = if sign > 0 {
+        (format!("return on credit note {number}"), doc.id)
+    } else {
+        (format!("credit note {number} voided"), PublicId::new())
+    };
+    let doc_key =
+        crate::stock::create_source_document(tx, actor, "credit_note", source_id, &warehouse, &reason).await?;
+    let mut keys: Vec<i64> = moves.iter().map(|m| m.1.key).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for p in keys {
+        crate::stock::lock_level(tx, t, p, warehouse.key).await?;
+    }
+    for (i, part, qty) in moves {
+        let product =
+            crate::catalog::get_product(tx, t, part.id).await?.ok_or(DomainError::NotFound { record: "product" })?;
+        crate::stock::book(tx, actor, &product, &warehouse, sign * qty, &reason, doc_key, format!("lines[{i}]"))
+            .await?;
+    }
+    Ok(())
 }

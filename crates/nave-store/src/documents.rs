@@ -240,6 +240,8 @@ pub struct Document {
     #[schema(value_type = Option<String>)]
     pub price_list_id: Option<PublicId>,
     /// Sales orders: the warehouse stock is reserved in and shipped from.
+    /// Credit notes: the warehouse the credited goods return to when the
+    /// credit note is issued (`return_to_stock`); none when nothing returns.
     #[schema(value_type = Option<String>)]
     pub warehouse_id: Option<PublicId>,
     /// Sales orders: what an invoice made from the order takes (`shipped` or `ordered`).
@@ -867,7 +869,10 @@ async fn resolve_header(
         ),
         None => None,
     };
-    let warehouse_key = if doc_type == DocType::SalesOrder {
+    // Sales orders: where stock is reserved and shipped from (default the
+    // first active warehouse). Credit notes: where credited goods return to
+    // stock when issued (none: nothing returns).
+    let warehouse_key = if matches!(doc_type, DocType::SalesOrder | DocType::CreditNote) {
         match h.warehouse_id {
             Some(Some(id)) => {
                 let w = catalog::get_warehouse(tx, tenant_id, id)
@@ -881,12 +886,13 @@ async fn resolve_header(
             Some(None) => None,
             None => match before {
                 Some(b) => b.warehouse_key,
-                None => default_warehouse(tx, tenant_id).await?,
+                None if doc_type == DocType::SalesOrder => default_warehouse(tx, tenant_id).await?,
+                None => None,
             },
         }
     } else {
         if matches!(h.warehouse_id, Some(Some(_))) {
-            return Err(DomainError::invalid("warehouse_id", "is taken by sales orders only").into());
+            return Err(DomainError::invalid("warehouse_id", "is taken by sales orders and credit notes only").into());
         }
         None
     };

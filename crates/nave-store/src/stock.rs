@@ -791,11 +791,29 @@ pub(crate) async fn issue(
     document_key: i64,
     field: String,
 ) -> StoreResult<()> {
+    book(tx, actor, product, warehouse, -quantity, reason, document_key, field).await
+}
+
+/// Posts one movement of another record's stock document: `quantity` signed
+/// (+ in at the product's cost, revaluing the average, as an adjustment
+/// does; − out at the current average cost, refused beyond what is on hand
+/// unless the warehouse allows negative stock).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn book(
+    tx: &mut Tx,
+    actor: &Actor,
+    product: &Product,
+    warehouse: &Warehouse,
+    quantity: i64,
+    reason: &str,
+    document_key: i64,
+    field: String,
+) -> StoreResult<()> {
     let company = tenants::currency(tx, actor.tenant_id).await?;
     let posting = Posting {
         product,
         warehouse,
-        quantity: -quantity,
+        quantity,
         unit_cost: None,
         revalue: true,
         reason,

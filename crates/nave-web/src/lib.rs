@@ -137,6 +137,10 @@ pub fn app(state: AppState) -> Router {
         .route("/settings/tokens", get(pages::admin::tokens_page).post(pages::admin::create_token))
         .route("/settings/tokens/{id}/revoke", post(pages::admin::revoke_token))
         .merge(pages::documents::routes())
+        .merge(pages::fulfilment::routes())
+        .merge(pages::payments::routes())
+        .merge(pages::subscriptions::routes())
+        .merge(pages::sequences::routes())
         .fallback(pages::not_found)
         .layer(from_fn(security::csrf))
         .layer(from_fn(security::csp));

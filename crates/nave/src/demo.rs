@@ -1141,8 +1141,26 @@ async fn demo_sales(
                 HeaderInput { date: Some(date.checked_add(Duration::days(3)).unwrap_or(date)), ..Default::default() };
             let acc_key = order.account_key;
             let inv = billing::invoice_from_order(tx, &actor, acc_key, order.id, inv_header, None).await?;
-            let inv = billing::issue(tx, &Actor::system(DEFAULT_TENANT), &inv, None, reason).await?;
+            let mut inv = billing::issue(tx, &Actor::system(DEFAULT_TENANT), &inv, None, reason).await?;
             invoices += 1;
+            // Now and then a unit comes back damaged: credited, and returned to stock.
+            let returned = inv.lines().find(|l| l.product_key.is_some() && l.quantity_e4 >= 10_000).map(|l| l.id);
+            if n % 40 == 11
+                && let Some(line_id) = returned
+            {
+                let chosen = std::collections::HashMap::from([(line_id, 10_000i64)]);
+                if let Some(groups) = billing::chosen_lines(&inv, &chosen) {
+                    let h = HeaderInput {
+                        date: Some(date.checked_add(Duration::days(12)).unwrap_or(date)),
+                        warehouse_id: Some(Some(warehouse)),
+                        notes: Some("Returned: damaged in transit".into()),
+                        ..Default::default()
+                    };
+                    let cn = billing::credit_from_invoice(tx, &actor, acc_key, inv.id, h, Some(groups)).await?;
+                    billing::issue(tx, &Actor::system(DEFAULT_TENANT), &cn, None, None).await?;
+                    inv = documents::get(tx, DEFAULT_TENANT, DocType::Invoice, inv.id).await?.unwrap_or(inv);
+                }
+            }
             // Older invoices are paid, a few late or in part.
             if age > 45 && rng.chance(92) {
                 let full = rng.chance(90);
@@ -1166,6 +1184,30 @@ async fn demo_sales(
         .await;
         match step {
             Ok(()) => tx.release(sp).await?,
+            Err(nave_store::StoreError::Domain(_)) => tx.rollback_to(sp).await?,
+            Err(e) => return Err(e),
+        }
+    }
+    // Two customers on a monthly support plan, one of them paused.
+    for (i, acc) in buyers.iter().take(2).enumerate() {
+        let input = nave_store::subscriptions::SubscriptionInput {
+            account_id: Some(acc.id),
+            name: Some(["Support plan", "Spare parts service"][i].into()),
+            period: Some(nave_domain::subscription::Period::Month),
+            start_date: Some((today - Duration::days(200)).date()),
+            currency: Some(usd),
+            lines: Some(vec![nave_store::subscriptions::SubscriptionLine {
+                product_id: None,
+                description: Some(["Support plan, business hours", "Spare parts on call"][i].into()),
+                quantity: Decimal::ONE,
+                unit_price: Some(Decimal::new([4900, 12900][i], 2)),
+                discount_percent: None,
+            }]),
+            ..Default::default()
+        };
+        let sp = tx.savepoint().await?;
+        match nave_store::subscriptions::create(tx, &as_user(acc.owner.1), input).await {
+            Ok(_) => tx.release(sp).await?,
             Err(nave_store::StoreError::Domain(_)) => tx.rollback_to(sp).await?,
             Err(e) => return Err(e),
         }

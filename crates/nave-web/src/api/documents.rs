@@ -147,6 +147,10 @@ pub struct DocumentRequest {
     /// everything not yet credited.
     #[schema(value_type = Option<String>)]
     pub invoice_id: Option<PublicId>,
+    /// Credit notes: `true` returns the credited goods (kits as their
+    /// components) to stock in `warehouse_id` when the credit note is issued,
+    /// at the products' cost; `false` returns nothing (the default).
+    pub return_to_stock: Option<bool>,
 }
 
 impl DocumentRequest {
@@ -179,6 +183,32 @@ impl DocumentRequest {
         })
     }
 
+    /// The header with a credit note's return (`return_to_stock` with its
+    /// `warehouse_id`) checked: a warehouse is taken only with a return.
+    pub fn header_of(&self, doc_type: DocType) -> ApiResult<HeaderInput> {
+        let mut h = self.header()?;
+        let warehouse_given = matches!(h.warehouse_id, Some(Some(_)));
+        match (doc_type, self.return_to_stock) {
+            (DocType::CreditNote, Some(true)) if !warehouse_given => {
+                return Err(ApiError::invalid(
+                    "warehouse_id",
+                    "is required with return_to_stock: where the goods go back to",
+                ));
+            }
+            (DocType::CreditNote, Some(false)) if warehouse_given => {
+                return Err(ApiError::invalid("warehouse_id", "is taken with return_to_stock: true only"));
+            }
+            (DocType::CreditNote, Some(false)) => h.warehouse_id = Some(None),
+            (DocType::CreditNote, None) if warehouse_given => {
+                return Err(ApiError::invalid("return_to_stock", "must be true to return goods to warehouse_id"));
+            }
+            (DocType::CreditNote, _) => {}
+            (_, Some(_)) => return Err(ApiError::invalid("return_to_stock", "is taken by credit notes only")),
+            (_, None) => {}
+        }
+        Ok(h)
+    }
+
     /// The content given, if any.
     pub fn groups(&mut self) -> ApiResult<Option<Vec<GroupInput>>> {
         match (self.groups.take(), self.lines.take()) {
@@ -207,7 +237,7 @@ pub async fn create(
     if !auth.0.may(rt, Action::Create, account.ownership) {
         return Err(ApiError::forbidden(format!("your role may not create a {} for this account", doc_type.label())));
     }
-    let header = b.header()?;
+    let header = b.header_of(doc_type)?;
     let groups = b.groups()?;
     let doc = match (doc_type, b.sales_order_id, b.invoice_id) {
         (DocType::Invoice, Some(order), _) => {
@@ -280,7 +310,7 @@ async fn update(
             return Err(ApiError::invalid(field, "is given on create only"));
         }
     }
-    let header = b.header()?;
+    let header = b.header_of(doc_type)?;
     let groups = b.groups()?;
     let doc = documents::update(w.tx(), &auth.actor(), &before, req.if_match, header, groups).await?;
     let body = present(&auth.0, rt, &doc)?;

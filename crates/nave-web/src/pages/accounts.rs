@@ -191,6 +191,8 @@ struct AccountPage {
     open_cases: Vec<CaseRow>,
     /// Open quotes, orders and invoices of the account.
     documents: Vec<super::documents::AccountDocs>,
+    /// Latest payments and credit exposure.
+    money: super::payments::AccountMoney,
     /// May the caller make a quote for this account?
     can_new_quote: bool,
     /// May the caller merge this account into another (delete it)?
@@ -319,6 +321,7 @@ pub async fn show(
         vec![]
     };
     let documents = super::documents::account_documents(&mut tx, p, &a).await?;
+    let money = super::payments::account_money(&mut tx, p, &a).await?;
     tx.commit().await?;
     let shown = present(p, T, &a)?;
     let view = AccountView {
@@ -345,6 +348,7 @@ pub async fn show(
     let attachments = super::attachments::view(&app, p, T, a.id).await?;
     let page = AccountPage {
         layout: auth.layout("accounts"),
+        money,
         timeline,
         attachments,
         can_edit: p.may(T, Action::Update, a.ownership),

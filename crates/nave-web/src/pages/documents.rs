@@ -70,11 +70,13 @@ fn nav_label(t: DocType) -> &'static str {
 
 /// The "Sales" links of the navigation `p` may follow: (path, label).
 pub fn nav_links(p: &Principal) -> Vec<(&'static str, &'static str)> {
-    TYPES
+    let mut links: Vec<(&'static str, &'static str)> = TYPES
         .iter()
         .filter(|t| p.scope_for(t.record_type(), Action::Read).is_some())
         .map(|&t| (t.path(), nav_label(t)))
-        .collect()
+        .collect();
+    links.extend(super::fulfilment::nav_links(p));
+    links
 }
 
 /// The statuses a type's documents go through, for the list's filter.
@@ -417,6 +419,9 @@ struct DocPage {
     origin: Option<(String, String)>,
     is_order: bool,
     shows_balance: bool,
+    /// What can be made from this document next (ship, invoice, credit,
+    /// apply, refund): each a link to its form and the sentence saying what it does.
+    next_steps: Vec<super::fulfilment::NextStep>,
 }
 
 impl DocPage {
@@ -439,7 +444,12 @@ fn title_of(d: &Document) -> String {
 
 /// A document of type `t` that `p` may read, or a 404 page (the same for
 /// one outside their scope as for one that does not exist).
-async fn readable(tx: &mut nave_store::Tx, p: &Principal, t: DocType, id: &str) -> Result<Document, PageError> {
+pub(crate) async fn readable(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    t: DocType,
+    id: &str,
+) -> Result<Document, PageError> {
     let rt = t.record_type();
     let id = parse_id(rt.as_str(), id)?;
     Ok(documents::get(tx, p.tenant_id, t, id)
@@ -483,6 +493,7 @@ async fn doc_page(
         origin,
         is_order: t == DocType::SalesOrder,
         shows_balance: has_balance(t),
+        next_steps: super::fulfilment::next_steps(p, &d),
         d,
     })
 }

@@ -25,14 +25,18 @@ pub mod catalog;
 pub mod categories;
 pub mod contacts;
 pub mod documents;
+pub mod fulfilment;
 pub mod home;
 pub mod leads;
+pub mod payments;
 pub mod pipeline;
 pub mod price_lists;
 pub mod reports;
 pub mod search;
+pub mod sequences;
 pub mod settings;
 pub mod stock;
+pub mod subscriptions;
 pub mod terms;
 
 /// The session cookie's name.

@@ -1,0 +1,885 @@
+//! Pages of what follows a confirmed order: shipments (`/shipments`, one
+//! shipment with "mark done"), the order desk (`/order-desk`), and the forms
+//! that pick lines and quantities from a document — ship a sales order
+//! (`/sales-orders/{id}/ship`), invoice it (`/sales-orders/{id}/invoice`),
+//! credit an issued invoice (`/invoices/{id}/credit`, optionally returning
+//! the goods to stock). Each form goes through the same store function as
+//! the API, in one transaction, and is shown again with the errors next to
+//! their fields and the input kept.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use nave_domain::access::{Action, Principal, RecordType};
+use nave_domain::document::{DocStatus, DocType};
+use nave_domain::error::{ErrorCode, FieldError};
+use nave_domain::ids::PublicId;
+use nave_domain::pricing::LineKind;
+use nave_domain::stock::{format_quantity, parse_quantity};
+use nave_store::accounts::Visibility;
+use nave_store::documents::{Document, HeaderInput};
+use nave_store::orders::{self, DeskView};
+use nave_store::page::Cursor;
+use nave_store::shipments::{self, LineRequest, NewShipment, Shipment, ShipmentQuery};
+use serde::Deserialize;
+
+use super::documents::readable;
+use super::{
+    Choices, FormData, FormErrors, Layout, PageAuth, PageError, PageResult, blank_none, form_date, render, require_page,
+};
+use crate::api::parse_id;
+use crate::error::ApiError;
+use crate::extract::actor_of;
+use crate::present::may_act;
+use crate::state::AppState;
+
+/// Every route of these pages.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/shipments", get(list))
+        .route("/shipments/{id}", get(show))
+        .route("/shipments/{id}/actions/{action}", post(act))
+        .route("/order-desk", get(desk))
+        .route("/sales-orders/{id}/ship", get(ship_form).post(ship_save))
+        .route("/sales-orders/{id}/invoice", get(invoice_form).post(invoice_save))
+        .route("/invoices/{id}/credit", get(credit_form).post(credit_save))
+}
+
+/// The navigation links of these pages (and the payments') `p` may follow.
+pub fn nav_links(p: &Principal) -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    if p.scope_for(RecordType::SalesOrder, Action::Read).is_some() {
+        out.push(("order-desk", "Order desk"));
+    }
+    if p.scope_for(RecordType::Shipment, Action::Read).is_some() {
+        out.push(("shipments", "Shipments"));
+    }
+    if p.scope_for(RecordType::Payment, Action::Read).is_some() {
+        out.push(("payments", "Payments"));
+    }
+    if p.scope_for(RecordType::Subscription, Action::Read).is_some() {
+        out.push(("subscriptions", "Subscriptions"));
+    }
+    if p.scope_for(RecordType::Sequence, Action::Update).is_some() {
+        out.push(("sequences", "Numbering"));
+    }
+    out
+}
+
+/// A step that can be taken from a document's page: a link to its form.
+#[derive(Debug, Clone)]
+pub struct NextStep {
+    pub href: String,
+    pub label: &'static str,
+    pub sentence: &'static str,
+}
+
+/// What `p` may make next from `d`: ship or invoice an order, credit an
+/// issued invoice, apply or refund a credit note.
+pub fn next_steps(p: &Principal, d: &Document) -> Vec<NextStep> {
+    let mut out = Vec::new();
+    let base = format!("/{}/{}", d.doc_type.path(), d.id);
+    let may = |rt: RecordType, a: Action| p.may(rt, a, d.ownership);
+    let step = |path: &str, label, sentence| NextStep { href: format!("{base}/{path}"), label, sentence };
+    match (d.doc_type, d.status) {
+        (DocType::SalesOrder, DocStatus::Open | DocStatus::Completed) => {
+            if d.status == DocStatus::Open && may(RecordType::Shipment, Action::Create) {
+                out.push(step(
+                    "ship",
+                    "Ship",
+                    "Choose the warehouse and the quantities to ship; stock leaves when the shipment is done.",
+                ));
+            }
+            if may(RecordType::Invoice, Action::Create) {
+                out.push(step("invoice", "Invoice", "Choose the lines and quantities to bill in a draft invoice."));
+            }
+            if p.scope_for(RecordType::Shipment, Action::Read).is_some() {
+                out.push(NextStep {
+                    href: format!("/shipments?sales_order_id={}", d.id),
+                    label: "Shipments",
+                    sentence: "The shipments of this order.",
+                });
+            }
+        }
+        (DocType::Invoice, DocStatus::Issued | DocStatus::PartPaid | DocStatus::Paid) => {
+            if may(RecordType::CreditNote, Action::Create) {
+                out.push(step(
+                    "credit",
+                    "Credit note",
+                    "Choose the lines and quantities to credit in a draft credit note, and whether the goods come back to stock.",
+                ));
+            }
+            if d.balance_minor > 0 && p.scope_for(RecordType::Payment, Action::Create).is_some() {
+                out.push(NextStep {
+                    href: format!("/payments/new?account_id={}", d.account_id),
+                    label: "Record a payment",
+                    sentence: "Record a payment from the account and allocate it to its open invoices.",
+                });
+            }
+        }
+        (DocType::CreditNote, DocStatus::Issued)
+            if d.balance_minor > 0 && may(RecordType::CreditNote, Action::Update) =>
+        {
+            out.push(step(
+                "apply",
+                "Apply to invoices",
+                "Settle open invoices of the account with what is left of the credit.",
+            ));
+            if p.scope_for(RecordType::Payment, Action::Create).is_some() {
+                out.push(step("refund", "Refund", "Pay what is left of the credit back to the customer."));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+// ---------------------------------------------------------------- shipments
+
+/// One shipment in a list.
+#[derive(Debug)]
+struct ShipmentRow {
+    id: String,
+    number: String,
+    order_id: String,
+    order_number: String,
+    account_id: String,
+    account: String,
+    warehouse: String,
+    status: String,
+    ship_date: String,
+    tracking: String,
+}
+
+fn shipment_row(s: &Shipment) -> ShipmentRow {
+    ShipmentRow {
+        id: s.id.to_string(),
+        number: s.number.clone().unwrap_or_else(|| "Draft".into()),
+        order_id: s.sales_order_id.to_string(),
+        order_number: s.sales_order_number.clone().unwrap_or_default(),
+        account_id: s.account_id.to_string(),
+        account: s.account_name.clone(),
+        warehouse: s.warehouse_name.clone(),
+        status: s.status.clone(),
+        ship_date: s.ship_date.map(|d| d.to_string()).unwrap_or_default(),
+        tracking: [s.carrier.clone(), s.tracking_number.clone()].into_iter().flatten().collect::<Vec<_>>().join(" "),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "shipments.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<ShipmentRow>,
+    status: String,
+    sales_order_id: String,
+    next: Option<String>,
+}
+
+/// The filters of the shipment list.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    sales_order_id: Option<String>,
+    after: Option<String>,
+}
+
+pub(crate) fn some_text(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// `GET /shipments`: the shipments `p` may see, newest first.
+async fn list(State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQuery>) -> PageResult {
+    let p = &auth.principal;
+    let scope = require_page(p, RecordType::Shipment, Action::Read)?;
+    let status = some_text(&f.status).map(str::to_string);
+    if let Some(s) = status.as_deref().filter(|s| !matches!(*s, "draft" | "done" | "cancelled")) {
+        return Err(ApiError::invalid("status", format!("{s} is not draft, done or cancelled")).into());
+    }
+    let mut tx = app.db.read().await?;
+    let order_key = match some_text(&f.sales_order_id) {
+        Some(id) => Some(readable(&mut tx, p, DocType::SalesOrder, id).await?.key),
+        None => None,
+    };
+    let q = ShipmentQuery {
+        visibility: Visibility::of(p, scope),
+        order_key,
+        status: status.clone(),
+        cursor: f.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        limit: 50,
+    };
+    let page = shipments::list(&mut tx, p.tenant_id, &q).await?;
+    tx.commit().await?;
+    let view = ListPage {
+        layout: auth.layout("shipments"),
+        rows: page.items.iter().map(shipment_row).collect(),
+        status: status.unwrap_or_default(),
+        sales_order_id: some_text(&f.sales_order_id).unwrap_or("").to_string(),
+        next: page.next.map(|c| c.encode()),
+    };
+    Ok(render(&view).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "shipment.html")]
+struct ShipmentPage {
+    layout: Layout,
+    s: Shipment,
+    title: String,
+    can_act: bool,
+    error: Option<String>,
+}
+
+async fn readable_shipment(tx: &mut nave_store::Tx, p: &Principal, id: &str) -> Result<Shipment, PageError> {
+    let id = parse_id("shipment", id)?;
+    Ok(shipments::get(tx, p.tenant_id, id)
+        .await?
+        .filter(|s| p.may(RecordType::Shipment, Action::Read, s.ownership))
+        .ok_or_else(|| ApiError::not_found("shipment"))?)
+}
+
+async fn shipment_page(
+    app: &AppState,
+    auth: &PageAuth,
+    id: &str,
+    status: StatusCode,
+    error: Option<String>,
+) -> PageResult {
+    let p = &auth.principal;
+    let mut tx = app.db.read().await?;
+    let s = readable_shipment(&mut tx, p, id).await?;
+    tx.commit().await?;
+    let page = ShipmentPage {
+        layout: auth.layout("shipments"),
+        title: match &s.number {
+            Some(n) => format!("Shipment {n}"),
+            None => "Draft shipment".into(),
+        },
+        can_act: s.status == "draft" && p.may(RecordType::Shipment, Action::Update, s.ownership),
+        error,
+        s,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+/// `GET /shipments/{id}`.
+async fn show(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
+    require_page(&auth.principal, RecordType::Shipment, Action::Read)?;
+    shipment_page(&app, &auth, &id, StatusCode::OK, None).await
+}
+
+/// A refusal the user can read on the page it came from, with its status.
+pub(crate) fn readable_refusal(e: ApiError) -> Result<(StatusCode, String), PageError> {
+    match e.code {
+        ErrorCode::InvalidTransition | ErrorCode::Conflict | ErrorCode::ValidationFailed => {
+            let message = match e.errors.first() {
+                Some(f) => format!("{} ({} {})", e.detail, f.field.replace('_', " "), f.message),
+                None => e.detail.clone(),
+            };
+            Ok((e.status(), message))
+        }
+        ErrorCode::VersionMismatch => Ok((
+            StatusCode::CONFLICT,
+            "Someone else changed this record since you opened the page, so nothing was done. Look at it again and retry."
+                .into(),
+        )),
+        _ => Err(e.into()),
+    }
+}
+
+/// `POST /shipments/{id}/actions/{ship|cancel}`.
+async fn act(
+    State(app): State<AppState>,
+    auth: PageAuth,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> PageResult {
+    let p = &auth.principal;
+    require_page(p, RecordType::Shipment, Action::Update)?;
+    if !matches!(action.as_str(), "ship" | "cancel") {
+        return Err(ApiError::new(ErrorCode::NotFound, format!("there is no shipment action {action}")).into());
+    }
+    let form = FormData::parse(&body);
+    let version = Some(form.version()).filter(|v| *v > 0);
+    let mut tx = app.db.write().await?;
+    let before = readable_shipment(&mut tx, p, &id).await?;
+    may_act(p, RecordType::Shipment, Action::Update, before.ownership)?;
+    let actor = actor_of(p);
+    let done = if action == "ship" {
+        shipments::ship(&mut tx, &actor, &before, version).await
+    } else {
+        shipments::cancel(&mut tx, &actor, &before, version).await
+    };
+    match done {
+        Ok(s) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/shipments/{}", s.id)).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            let (status, message) = readable_refusal(e.into())?;
+            shipment_page(&app, &auth, &id, status, Some(message)).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- order desk
+
+/// One open order on the desk.
+#[derive(Debug)]
+struct DeskLine {
+    id: String,
+    number: String,
+    date: String,
+    account_id: String,
+    account: String,
+    total: String,
+    policy: String,
+}
+
+#[derive(Template)]
+#[template(path = "order_desk.html")]
+struct DeskPage {
+    layout: Layout,
+    to_ship: bool,
+    rows: Vec<DeskLine>,
+    next: Option<String>,
+    can_ship: bool,
+    can_invoice: bool,
+}
+
+/// The query of the order desk.
+#[derive(Debug, Deserialize)]
+pub struct DeskQuery {
+    view: Option<String>,
+    after: Option<String>,
+}
+
+/// `GET /order-desk?view=to_ship|to_invoice`: open orders with something left.
+async fn desk(State(app): State<AppState>, auth: PageAuth, Query(q): Query<DeskQuery>) -> PageResult {
+    let p = &auth.principal;
+    let scope = require_page(p, RecordType::SalesOrder, Action::Read)?;
+    let view = match some_text(&q.view) {
+        None | Some("to_ship") => DeskView::ToShip,
+        Some("to_invoice") => DeskView::ToInvoice,
+        Some(v) => return Err(ApiError::invalid("view", format!("{v} is not to_ship or to_invoice")).into()),
+    };
+    let mut tx = app.db.read().await?;
+    let cursor = q.after.as_deref().and_then(|c| Cursor::decode(c).ok());
+    let page = orders::desk(&mut tx, p.tenant_id, view, Visibility::of(p, scope), cursor, 50).await?;
+    tx.commit().await?;
+    let rows = page
+        .items
+        .iter()
+        .map(|r| DeskLine {
+            id: r.id.to_string(),
+            number: r.number.clone().unwrap_or_default(),
+            date: r.date.to_string(),
+            account_id: r.account_id.to_string(),
+            account: r.account_name.clone(),
+            total: format!("{} {}", r.total, r.currency.code()),
+            policy: r.invoice_policy.to_string(),
+        })
+        .collect();
+    let page = DeskPage {
+        layout: auth.layout("order-desk"),
+        to_ship: view == DeskView::ToShip,
+        rows,
+        next: page.next.map(|c| c.encode()),
+        can_ship: p.scope_for(RecordType::Shipment, Action::Create).is_some(),
+        can_invoice: p.scope_for(RecordType::Invoice, Action::Create).is_some(),
+    };
+    Ok(render(&page).into_response())
+}
+
+// ---------------------------------------------------------------- picking lines
+
+/// One line a form picks a quantity of.
+#[derive(Debug, Clone)]
+struct PickRow {
+    line_id: String,
+    sku: String,
+    description: String,
+    /// What the line holds (ordered or invoiced).
+    quantity: String,
+    /// What was done already (shipped, invoiced or credited), as a sentence part.
+    done: String,
+    left: String,
+    left_e4: i64,
+    /// As typed (the default: what is left).
+    value: String,
+}
+
+/// The quantities typed for `rows` (`lines[i].quantity` with the hidden
+/// `lines[i].line_id`), checked against what is left; blank or 0 skips a line.
+/// Returns (form row index, line, quantity) of the lines taken.
+fn picked(form: &FormData, rows: &mut [PickRow], errors: &mut FormErrors, verb: &str) -> Vec<(usize, PublicId, i64)> {
+    let mut out = Vec::new();
+    for (i, row) in rows.iter_mut().enumerate() {
+        let field = format!("lines[{i}].quantity");
+        let typed = form.get(&field);
+        let line_id = form.get(&format!("lines[{i}].line_id"));
+        if line_id != row.line_id {
+            // The order changed since the form was shown: its rows are not these.
+            errors.general = Some("The document changed since you opened the form. Look at it again and retry.".into());
+            return vec![];
+        }
+        row.value = typed.clone();
+        if typed.trim().is_empty() {
+            continue;
+        }
+        match parse_quantity(typed.trim()) {
+            Err(m) if m.contains("large") => errors.add(field, m),
+            Err(_) => errors.add(field, "must be a number, like 2 or 2.5"),
+            Ok(0) => {}
+            Ok(q) if q < 0 => errors.add(field, "must not be negative"),
+            Ok(q) if q > row.left_e4 => errors.add(
+                field,
+                format!("{} is more than the {} left to {verb} on this line", format_quantity(q), row.left),
+            ),
+            Ok(q) => {
+                if let Ok(id) = row.line_id.parse() {
+                    out.push((i, id, q));
+                }
+            }
+        }
+    }
+    if out.is_empty() && errors.is_empty() {
+        errors.add("lines", format!("choose at least one line and a quantity to {verb}"));
+    }
+    out
+}
+
+/// Renames a store refusal's `{group}[k].…` fields to the form rows they came
+/// from (`rows[k]`).
+pub(crate) fn remap(mut e: ApiError, group: &str, rows: &[usize]) -> ApiError {
+    for f in &mut e.errors {
+        if let Some(rest) = f.field.strip_prefix(group).and_then(|r| r.strip_prefix('['))
+            && let Some((k, tail)) = rest.split_once(']')
+            && let Some(row) = k.parse::<usize>().ok().and_then(|k| rows.get(k))
+        {
+            f.field = format!("{group}[{row}]{tail}");
+        }
+    }
+    e
+}
+
+/// A store refusal as the form's errors: fields the form shows go next to
+/// them; others (about lines the form made) are said at the top.
+pub(crate) fn refusal(e: ApiError, known: &[&str]) -> Result<FormErrors, PageError> {
+    let mut f = FormErrors::default();
+    if e.code == ErrorCode::ValidationFailed && !e.errors.is_empty() {
+        let (shown, other): (Vec<FieldError>, Vec<FieldError>) =
+            e.errors.iter().cloned().partition(|x| known.iter().any(|k| x.field.starts_with(k)));
+        f = FormErrors::from_fields(shown);
+        if !other.is_empty() {
+            f.general = Some(
+                other
+                    .iter()
+                    .map(|x| format!("{}: {}", x.field.replace('_', " "), x.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+        }
+        return Ok(f);
+    }
+    f.absorb(e)?;
+    Ok(f)
+}
+
+fn warehouse_choices(list: Vec<nave_store::catalog::Warehouse>) -> Choices {
+    list.into_iter().filter(|w| w.active).map(|w| (w.id.to_string(), w.name)).collect()
+}
+
+/// The pick form of a document: ship, invoice or credit.
+#[derive(Template)]
+#[template(path = "pick_form.html")]
+struct PickPage {
+    layout: Layout,
+    /// `ship`, `invoice` or `credit`.
+    kind: &'static str,
+    title: String,
+    /// The document picked from: (href, title).
+    from: (String, String),
+    action: String,
+    intro: &'static str,
+    /// Column titles: what the line holds, what is done, what is left.
+    columns: (&'static str, &'static str, &'static str),
+    rows: Vec<PickRow>,
+    errors: FormErrors,
+    /// Refused before any input (the document's status): no form.
+    blocked: bool,
+    warehouses: Choices,
+    warehouse_id: String,
+    carrier: String,
+    tracking_number: String,
+    date: String,
+    notes: String,
+    /// Ship: mark the shipment done straight away.
+    ship_now: bool,
+    may_ship: bool,
+    /// Credit: return the goods to stock.
+    return_to_stock: bool,
+    submit: &'static str,
+}
+
+impl PickPage {
+    fn new(auth: &PageAuth, kind: &'static str, d: &Document) -> Self {
+        let noun = d.doc_type.label();
+        let number = d.number.clone().unwrap_or_else(|| "(draft)".into());
+        let (title, intro, columns, submit) = match kind {
+            "ship" => (
+                format!("Ship sales order {number}"),
+                "Choose the warehouse and how much of each line ships now (by default everything left). \
+                 Marked done, the shipment takes its number and the stock leaves the warehouse; \
+                 otherwise it stays a draft to finish later.",
+                ("Ordered", "Shipped", "Left to ship"),
+                "Create shipment",
+            ),
+            "invoice" => (
+                format!("Invoice sales order {number}"),
+                "Choose how much of each line to bill (by default what is left under the order's invoice policy). \
+                 A draft invoice is made; it is numbered and counts in the balance when you issue it.",
+                ("Ordered", "Invoiced", "Left to invoice"),
+                "Create draft invoice",
+            ),
+            _ => (
+                format!("Credit invoice {number}"),
+                "Choose how much of each line to credit (by default everything not yet credited). A draft credit note \
+                 is made; when issued it settles the invoice, and with \"return to stock\" the goods come back \
+                 into the warehouse chosen, at their cost.",
+                ("Invoiced", "Credited", "Left to credit"),
+                "Create draft credit note",
+            ),
+        };
+        PickPage {
+            layout: auth.layout(d.doc_type.path()),
+            kind,
+            title,
+            from: (format!("/{}/{}", d.doc_type.path(), d.id), format!("{} {number}", noun)),
+            action: format!("/{}/{}/{kind}", d.doc_type.path(), d.id),
+            intro,
+            columns,
+            rows: vec![],
+            errors: FormErrors::default(),
+            blocked: false,
+            warehouses: vec![],
+            warehouse_id: String::new(),
+            carrier: String::new(),
+            tracking_number: String::new(),
+            date: String::new(),
+            notes: String::new(),
+            ship_now: true,
+            may_ship: false,
+            return_to_stock: false,
+            submit,
+        }
+    }
+
+    fn shown(self) -> PageResult {
+        let status = if self.blocked {
+            StatusCode::CONFLICT
+        } else if self.errors.is_empty() {
+            StatusCode::OK
+        } else {
+            self.errors.status()
+        };
+        Ok((status, render(&self)).into_response())
+    }
+}
+
+/// A sales order or invoice `p` may read and make `rt` records from.
+async fn source(
+    app: &AppState,
+    p: &Principal,
+    t: DocType,
+    id: &str,
+    rt: RecordType,
+) -> Result<(Document, Choices, Option<orders::OrderLeft>), PageError> {
+    require_page(p, rt, Action::Create)?;
+    let mut tx = app.db.read().await?;
+    let d = readable(&mut tx, p, t, id).await?;
+    if !p.may(rt, Action::Create, d.ownership) {
+        return Err(ApiError::forbidden(format!(
+            "your role may not make a {} for this account",
+            rt.as_str().replace('_', " ")
+        ))
+        .into());
+    }
+    let warehouses = warehouse_choices(nave_store::catalog::list_warehouses(&mut tx, p.tenant_id).await?);
+    let left = if t == DocType::SalesOrder { Some(orders::left(&mut tx, p.tenant_id, &d).await?) } else { None };
+    tx.commit().await?;
+    Ok((d, warehouses, left))
+}
+
+fn q_e4(s: &str) -> i64 {
+    parse_quantity(s).unwrap_or(0)
+}
+
+/// The rows of a ship or invoice form from what is left on the order.
+fn order_rows(left: &orders::OrderLeft, ship: bool) -> Vec<PickRow> {
+    left.lines
+        .iter()
+        .filter(|l| if ship { l.ships } else { true })
+        .filter_map(|l| {
+            let left = if ship { &l.left_to_ship } else { &l.left_to_invoice };
+            let left_e4 = q_e4(left);
+            (left_e4 > 0).then(|| PickRow {
+                line_id: l.line_id.to_string(),
+                sku: l.sku.clone().unwrap_or_default(),
+                description: l.description.clone(),
+                quantity: l.ordered.clone(),
+                done: if ship { l.shipped.clone() } else { l.invoiced.clone() },
+                left: left.clone(),
+                left_e4,
+                value: left.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The rows of a credit form: the invoice's lines not yet credited in full.
+fn invoice_rows(d: &Document) -> Vec<PickRow> {
+    d.lines()
+        .filter(|l| l.kind != LineKind::Comment)
+        .filter_map(|l| {
+            let left_e4 = l.quantity_e4 - l.ledger.credited;
+            (left_e4 > 0).then(|| PickRow {
+                line_id: l.id.to_string(),
+                sku: l.sku.clone().unwrap_or_default(),
+                description: l.description.clone(),
+                quantity: l.quantity.clone(),
+                done: format_quantity(l.ledger.credited),
+                left: format_quantity(left_e4),
+                left_e4,
+                value: format_quantity(left_e4),
+            })
+        })
+        .collect()
+}
+
+/// `GET /sales-orders/{id}/ship`.
+async fn ship_form(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
+    let p = &auth.principal;
+    let (order, warehouses, left) = source(&app, p, DocType::SalesOrder, &id, RecordType::Shipment).await?;
+    let mut page = PickPage::new(&auth, "ship", &order);
+    page.warehouses = warehouses;
+    page.warehouse_id = order.warehouse_id.map(|w| w.to_string()).unwrap_or_default();
+    page.may_ship = p.may(RecordType::Shipment, Action::Update, order.ownership);
+    page.ship_now = page.may_ship;
+    if order.status != DocStatus::Open {
+        page.blocked = true;
+        page.errors = FormErrors::whole(format!("Only open orders ship; this order is {}.", order.status));
+    } else if let Some(left) = &left {
+        page.rows = order_rows(left, true);
+        if page.rows.is_empty() {
+            page.blocked = true;
+            page.errors = FormErrors::whole("Nothing is left to ship on this order.");
+        }
+    }
+    page.shown()
+}
+
+/// `POST /sales-orders/{id}/ship`: makes the shipment (and marks it done
+/// when asked), or shows the form again with its errors.
+async fn ship_save(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    let (order, warehouses, left) = source(&app, p, DocType::SalesOrder, &id, RecordType::Shipment).await?;
+    let form = FormData::parse(&body);
+    let mut page = PickPage::new(&auth, "ship", &order);
+    page.warehouses = warehouses;
+    page.may_ship = p.may(RecordType::Shipment, Action::Update, order.ownership);
+    page.warehouse_id = form.get("warehouse_id");
+    page.carrier = form.get("carrier");
+    page.tracking_number = form.get("tracking_number");
+    page.date = form.get("ship_date");
+    page.notes = form.get("notes");
+    page.ship_now = form.checked("ship_now") && page.may_ship;
+    page.rows = left.as_ref().map(|l| order_rows(l, true)).unwrap_or_default();
+    let mut errors = FormErrors::default();
+    let lines = picked(&form, &mut page.rows, &mut errors, "ship");
+    let warehouse: Option<PublicId> = match page.warehouse_id.trim() {
+        "" => {
+            errors.add("warehouse_id", "is required: where the goods leave from");
+            None
+        }
+        w => w.parse().map_err(|_| errors.add("warehouse_id", "is not one of the choices")).ok(),
+    };
+    let ship_date = form_date(&mut errors, "ship_date", &page.date);
+    if !errors.is_empty() {
+        page.errors = errors;
+        return page.shown();
+    }
+    let rows: Vec<usize> = lines.iter().map(|l| l.0).collect();
+    let mut tx = app.db.write().await?;
+    let saved = async {
+        let order = readable(&mut tx, p, DocType::SalesOrder, &id).await.map_err(|e| e.0)?;
+        let actor = actor_of(p);
+        let new = NewShipment {
+            warehouse_id: warehouse,
+            lines: Some(
+                lines.iter().map(|&(_, order_line_id, quantity)| LineRequest { order_line_id, quantity }).collect(),
+            ),
+            carrier: blank_none(&page.carrier),
+            tracking_number: blank_none(&page.tracking_number),
+            ship_date,
+            notes: blank_none(&page.notes),
+        };
+        let mut s = shipments::create(&mut tx, &actor, &order, new).await?;
+        if page.ship_now {
+            s = shipments::ship(&mut tx, &actor, &s, Some(s.version)).await?;
+        }
+        Ok::<_, ApiError>(format!("/shipments/{}", s.id))
+    }
+    .await
+    .map_err(|e| remap(e, "lines", &rows));
+    finish(tx, saved, page, &["lines", "warehouse_id", "carrier", "tracking_number", "ship_date", "notes"]).await
+}
+
+/// Commits and redirects, or rolls back and shows the form again.
+async fn finish(tx: nave_store::Tx, saved: Result<String, ApiError>, mut page: PickPage, known: &[&str]) -> PageResult {
+    match saved {
+        Ok(location) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&location).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            page.errors = refusal(e, known)?;
+            page.shown()
+        }
+    }
+}
+
+/// `GET /sales-orders/{id}/invoice`.
+async fn invoice_form(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
+    let p = &auth.principal;
+    let (order, _, left) = source(&app, p, DocType::SalesOrder, &id, RecordType::Invoice).await?;
+    let mut page = PickPage::new(&auth, "invoice", &order);
+    if !matches!(order.status, DocStatus::Open | DocStatus::Completed) {
+        page.blocked = true;
+        page.errors =
+            FormErrors::whole(format!("Only open or completed orders are invoiced; this order is {}.", order.status));
+    } else if let Some(left) = &left {
+        page.rows = order_rows(left, false);
+        if page.rows.is_empty() {
+            page.blocked = true;
+            page.errors = FormErrors::whole("Nothing is left to invoice on this order.");
+        }
+    }
+    page.shown()
+}
+
+/// `POST /sales-orders/{id}/invoice`: a draft invoice of the lines chosen.
+async fn invoice_save(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    let (order, _, left) = source(&app, p, DocType::SalesOrder, &id, RecordType::Invoice).await?;
+    let form = FormData::parse(&body);
+    let mut page = PickPage::new(&auth, "invoice", &order);
+    page.date = form.get("date");
+    page.rows = left.as_ref().map(|l| order_rows(l, false)).unwrap_or_default();
+    let mut errors = FormErrors::default();
+    let lines = picked(&form, &mut page.rows, &mut errors, "invoice");
+    let date = form_date(&mut errors, "date", &page.date);
+    if !errors.is_empty() {
+        page.errors = errors;
+        return page.shown();
+    }
+    let chosen: HashMap<PublicId, i64> = lines.iter().map(|&(_, id, q)| (id, q)).collect();
+    let mut tx = app.db.write().await?;
+    let saved = async {
+        let order = readable(&mut tx, p, DocType::SalesOrder, &id).await.map_err(|e| e.0)?;
+        let groups = nave_store::billing::chosen_lines(&order, &chosen)
+            .ok_or_else(|| ApiError::invalid("lines", "choose at least one line and a quantity to invoice"))?;
+        let header = HeaderInput { date, ..Default::default() };
+        let inv = nave_store::billing::invoice_from_order(
+            &mut tx,
+            &actor_of(p),
+            order.account_key,
+            order.id,
+            header,
+            Some(groups),
+        )
+        .await?;
+        Ok::<_, ApiError>(format!("/invoices/{}", inv.id))
+    }
+    .await;
+    finish(tx, saved, page, &["lines", "date"]).await
+}
+
+/// `GET /invoices/{id}/credit`.
+async fn credit_form(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
+    let p = &auth.principal;
+    let (invoice, warehouses, _) = source(&app, p, DocType::Invoice, &id, RecordType::CreditNote).await?;
+    let mut page = PickPage::new(&auth, "credit", &invoice);
+    page.warehouses = warehouses;
+    if !matches!(invoice.status, DocStatus::Issued | DocStatus::PartPaid | DocStatus::Paid) {
+        page.blocked = true;
+        page.errors = FormErrors::whole(format!(
+            "Only issued, part paid or paid invoices are credited; this invoice is {}.",
+            invoice.status
+        ));
+    } else {
+        page.rows = invoice_rows(&invoice);
+        if page.rows.is_empty() {
+            page.blocked = true;
+            page.errors = FormErrors::whole("Every line of this invoice is credited in full.");
+        }
+    }
+    page.shown()
+}
+
+/// `POST /invoices/{id}/credit`: a draft credit note of the lines chosen,
+/// returning the goods to stock when issued if asked.
+async fn credit_save(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    let (invoice, warehouses, _) = source(&app, p, DocType::Invoice, &id, RecordType::CreditNote).await?;
+    let form = FormData::parse(&body);
+    let mut page = PickPage::new(&auth, "credit", &invoice);
+    page.warehouses = warehouses;
+    page.date = form.get("date");
+    page.warehouse_id = form.get("warehouse_id");
+    page.return_to_stock = form.checked("return_to_stock");
+    page.rows = invoice_rows(&invoice);
+    let mut errors = FormErrors::default();
+    let lines = picked(&form, &mut page.rows, &mut errors, "credit");
+    let date = form_date(&mut errors, "date", &page.date);
+    let warehouse: Option<PublicId> = match (page.return_to_stock, page.warehouse_id.trim()) {
+        (false, _) => None,
+        (true, "") => {
+            errors.add("warehouse_id", "is required to return the goods to stock: choose where they go back");
+            None
+        }
+        (true, w) => w.parse().map_err(|_| errors.add("warehouse_id", "is not one of the choices")).ok(),
+    };
+    if !errors.is_empty() {
+        page.errors = errors;
+        return page.shown();
+    }
+    let chosen: HashMap<PublicId, i64> = lines.iter().map(|&(_, id, q)| (id, q)).collect();
+    let mut tx = app.db.write().await?;
+    let saved = async {
+        let invoice = readable(&mut tx, p, DocType::Invoice, &id).await.map_err(|e| e.0)?;
+        let groups = nave_store::billing::chosen_lines(&invoice, &chosen)
+            .ok_or_else(|| ApiError::invalid("lines", "choose at least one line and a quantity to credit"))?;
+        let header = HeaderInput { date, warehouse_id: warehouse.map(Some), ..Default::default() };
+        let cn = nave_store::billing::credit_from_invoice(
+            &mut tx,
+            &actor_of(p),
+            invoice.account_key,
+            invoice.id,
+            header,
+            Some(groups),
+        )
+        .await?;
+        Ok::<_, ApiError>(format!("/credit-notes/{}", cn.id))
+    }
+    .await;
+    finish(tx, saved, page, &["lines", "date", "warehouse_id"]).await
+}

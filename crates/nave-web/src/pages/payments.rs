@@ -1,0 +1,734 @@
+//! Pages of payments and of what settles a credit note: the payment list
+//! (`/payments`), a new payment with its allocation across the account's
+//! open invoices in the same form (`/payments/new?account_id=…`; amounts
+//! left empty go to the oldest invoices first), one payment with its
+//! allocations and "allocate the rest" (`/payments/{id}`), and a credit
+//! note's "apply to invoices" and "refund" (`/credit-notes/{id}/apply`,
+//! `/credit-notes/{id}/refund`). Writes go through `nave_store::payments`,
+//! which locks the rows it settles, in one transaction each.
+
+use std::str::FromStr;
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
+use nave_domain::access::{Action, Principal, RecordType};
+use nave_domain::document::{DocStatus, DocType};
+use nave_domain::ids::PublicId;
+use nave_domain::money::{Currency, format_minor};
+use nave_store::accounts::{Account, Visibility};
+use nave_store::documents::{self, Document, DocumentQuery};
+use nave_store::page::Cursor;
+use nave_store::payments::{self, AllocationInput, METHODS, NewPayment, Payment, PaymentQuery, Refund};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::documents::readable;
+use super::fulfilment::{refusal, remap, some_text};
+use super::{
+    Choices, FormData, FormErrors, Layout, PageAuth, PageError, PageResult, account_choices, blank_none, form_date,
+    render, require_page,
+};
+use crate::api::accounts::account_for;
+use crate::api::parse_id;
+use crate::error::ApiError;
+use crate::extract::actor_of;
+use crate::present::may_act;
+use crate::state::AppState;
+
+const T: RecordType = RecordType::Payment;
+
+/// Every route of these pages.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/payments", get(list).post(create))
+        .route("/payments/new", get(new_form))
+        .route("/payments/{id}", get(show))
+        .route("/payments/{id}/allocate", axum::routing::post(allocate))
+        .route("/credit-notes/{id}/apply", get(apply_form).post(apply))
+        .route("/credit-notes/{id}/refund", get(refund_form).post(refund))
+}
+
+fn method_choices() -> Choices {
+    METHODS.iter().map(|m| (m.to_string(), m.replace('_', " "))).collect()
+}
+
+// ---------------------------------------------------------------- open invoices
+
+/// One open invoice of an allocation form.
+#[derive(Debug, Clone)]
+struct AllocRow {
+    invoice_id: String,
+    number: String,
+    date: String,
+    due: String,
+    balance: String,
+    balance_minor: i64,
+    /// As typed (the default: the oldest-first share).
+    value: String,
+}
+
+/// The open (issued or part-paid) invoices of the account in `currency`,
+/// oldest due first: what a payment or credit can settle.
+async fn open_invoices(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    account_key: i64,
+    currency: Currency,
+) -> Result<Vec<AllocRow>, PageError> {
+    let Some(scope) = p.scope_for(RecordType::Invoice, Action::Read) else { return Ok(vec![]) };
+    let mut q = DocumentQuery::new(DocType::Invoice);
+    q.visibility = Visibility::of(p, scope);
+    q.account_key = Some(account_key);
+    q.open_only = true;
+    q.limit = 200;
+    let mut list: Vec<Document> = documents::list(tx, p.tenant_id, &q)
+        .await?
+        .items
+        .into_iter()
+        .filter(|d| matches!(d.status, DocStatus::Issued | DocStatus::PartPaid) && d.currency == currency)
+        .filter(|d| d.balance_minor > 0)
+        .collect();
+    list.sort_by_key(|d| (d.due_date.unwrap_or(d.date), d.date, d.number.clone()));
+    Ok(list
+        .iter()
+        .map(|d| AllocRow {
+            invoice_id: d.id.to_string(),
+            number: d.number.clone().unwrap_or_default(),
+            date: d.date.to_string(),
+            due: d.due_date.map(|x| x.to_string()).unwrap_or_default(),
+            balance: format!("{} {}", d.balance, d.currency.code()),
+            balance_minor: d.balance_minor,
+            value: String::new(),
+        })
+        .collect())
+}
+
+/// Fills each row's amount with its share of `amount_minor`, oldest first.
+fn oldest_first(rows: &mut [AllocRow], mut amount_minor: i64, currency: Currency) {
+    for r in rows {
+        let take = amount_minor.min(r.balance_minor).max(0);
+        amount_minor -= take;
+        r.value = if take > 0 { format_minor(take, currency) } else { String::new() };
+    }
+}
+
+/// The allocations typed in `allocations[i].amount` (with the hidden
+/// `allocations[i].invoice_id`); blank or 0 skips an invoice. When every
+/// amount is blank, `auto` (if given) is spread oldest first. Returns the
+/// allocations and the form row of each.
+fn typed_allocations(
+    form: &FormData,
+    rows: &mut [AllocRow],
+    errors: &mut FormErrors,
+    auto: Option<(i64, Currency)>,
+) -> (Vec<AllocationInput>, Vec<usize>) {
+    for (i, r) in rows.iter_mut().enumerate() {
+        if form.get(&format!("allocations[{i}].invoice_id")) == r.invoice_id {
+            r.value = form.get(&format!("allocations[{i}].amount"));
+        }
+    }
+    if let Some((amount, currency)) = auto
+        && rows.iter().all(|r| r.value.trim().is_empty())
+    {
+        oldest_first(rows, amount, currency);
+    }
+    let mut out = Vec::new();
+    let mut at = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let v = r.value.trim();
+        if v.is_empty() {
+            continue;
+        }
+        match Decimal::from_str(v) {
+            Err(_) => errors.add(format!("allocations[{i}].amount"), "must be an amount, like 45.08"),
+            Ok(d) if d.is_zero() => {}
+            Ok(d) if d.is_sign_negative() => errors.add(format!("allocations[{i}].amount"), "must not be negative"),
+            Ok(amount) => {
+                if let Ok(invoice_id) = r.invoice_id.parse() {
+                    out.push(AllocationInput { invoice_id, amount });
+                    at.push(i);
+                }
+            }
+        }
+    }
+    (out, at)
+}
+
+fn amount_minor(s: &str, currency: Currency) -> Option<i64> {
+    let d = Decimal::from_str(s.trim()).ok()?;
+    nave_domain::money::Money::from_decimal_exact(d, currency).ok().map(|m| m.minor())
+}
+
+// ---------------------------------------------------------------- the list
+
+/// One payment in a list.
+#[derive(Debug)]
+pub struct PaymentRow {
+    pub id: String,
+    pub date: String,
+    pub account_id: String,
+    pub account: String,
+    pub amount: String,
+    pub method: String,
+    pub reference: String,
+    pub unallocated: String,
+    pub direction: String,
+}
+
+fn payment_row(p: &Payment) -> PaymentRow {
+    PaymentRow {
+        id: p.id.to_string(),
+        date: p.date.to_string(),
+        account_id: p.account_id.to_string(),
+        account: p.account_name.clone(),
+        amount: format!("{} {}", p.amount, p.currency.code()),
+        method: p.method.replace('_', " "),
+        reference: p.reference.clone().unwrap_or_default(),
+        unallocated: p.unallocated.clone(),
+        direction: p.direction.clone(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "payments.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<PaymentRow>,
+    accounts: Choices,
+    account_id: String,
+    can_create: bool,
+    next: Option<String>,
+}
+
+/// The filters of the payment list.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    account_id: Option<String>,
+    after: Option<String>,
+}
+
+/// The latest payments of an account, for its page (none when `p` may not
+/// read payments).
+pub async fn latest_of_account(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    account: &Account,
+) -> Result<Option<Vec<PaymentRow>>, PageError> {
+    let Some(scope) = p.scope_for(T, Action::Read) else { return Ok(None) };
+    if !p.may(T, Action::Read, account.ownership) {
+        return Ok(None);
+    }
+    let q =
+        PaymentQuery { visibility: Visibility::of(p, scope), account_key: Some(account.key), cursor: None, limit: 5 };
+    let page = payments::list(tx, p.tenant_id, &q).await?;
+    Ok(Some(page.items.iter().map(payment_row).collect()))
+}
+
+/// `GET /payments`: the payments `p` may see, newest first.
+async fn list(State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQuery>) -> PageResult {
+    let p = &auth.principal;
+    let scope = require_page(p, T, Action::Read)?;
+    let mut tx = app.db.read().await?;
+    let account = match some_text(&f.account_id) {
+        Some(a) => {
+            let id: PublicId = a.parse().map_err(|_| ApiError::invalid("account_id", "is not the id of an account"))?;
+            Some(account_for(&mut tx, p, "account_id", id).await?)
+        }
+        None => None,
+    };
+    let accounts = account_choices(&mut tx, p).await?;
+    let q = PaymentQuery {
+        visibility: Visibility::of(p, scope),
+        account_key: account.as_ref().map(|a| a.key),
+        cursor: f.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        limit: 50,
+    };
+    let page = payments::list(&mut tx, p.tenant_id, &q).await?;
+    tx.commit().await?;
+    let view = ListPage {
+        layout: auth.layout("payments"),
+        rows: page.items.iter().map(payment_row).collect(),
+        accounts,
+        account_id: account.map(|a| a.id.to_string()).unwrap_or_default(),
+        can_create: p.scope_for(T, Action::Create).is_some(),
+        next: page.next.map(|c| c.encode()),
+    };
+    Ok(render(&view).into_response())
+}
+
+// ---------------------------------------------------------------- a new payment
+
+#[derive(Template)]
+#[template(path = "payment_form.html")]
+struct FormPage {
+    layout: Layout,
+    accounts: Choices,
+    /// The account chosen: (id, name); none shows the account picker.
+    account: Option<(String, String)>,
+    amount: String,
+    currency: String,
+    date: String,
+    method: String,
+    reference: String,
+    notes: String,
+    methods: Choices,
+    rows: Vec<AllocRow>,
+    errors: FormErrors,
+}
+
+/// The query of the new-payment form.
+#[derive(Debug, Deserialize)]
+pub struct NewQuery {
+    account_id: Option<String>,
+}
+
+async fn chosen_account(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    id: &str,
+) -> Result<Result<Account, ApiError>, PageError> {
+    let Ok(id) = id.trim().parse::<PublicId>() else {
+        return Ok(Err(ApiError::invalid("account_id", "is not one of the choices")));
+    };
+    Ok(account_for(tx, p, "account_id", id).await)
+}
+
+/// `GET /payments/new?account_id=…`.
+async fn new_form(State(app): State<AppState>, auth: PageAuth, Query(q): Query<NewQuery>) -> PageResult {
+    let p = &auth.principal;
+    require_page(p, T, Action::Create)?;
+    let mut tx = app.db.read().await?;
+    let accounts = account_choices(&mut tx, p).await?;
+    let mut page = FormPage {
+        layout: auth.layout("payments"),
+        accounts,
+        account: None,
+        amount: String::new(),
+        currency: String::new(),
+        date: nave_store::db::now().date().to_string(),
+        method: "bank_transfer".into(),
+        reference: String::new(),
+        notes: String::new(),
+        methods: method_choices(),
+        rows: vec![],
+        errors: FormErrors::default(),
+    };
+    if let Some(a) = some_text(&q.account_id) {
+        match chosen_account(&mut tx, p, a).await? {
+            Ok(acc) => {
+                page.rows = open_invoices(&mut tx, p, acc.key, acc.currency).await?;
+                page.currency = acc.currency.code().to_string();
+                page.account = Some((acc.id.to_string(), acc.name));
+            }
+            Err(e) => page.errors = super::form_errors(e)?,
+        }
+    }
+    tx.commit().await?;
+    let status = if page.errors.is_empty() { StatusCode::OK } else { page.errors.status() };
+    Ok((status, render(&page)).into_response())
+}
+
+/// `POST /payments`: records the payment with its allocations, or shows the
+/// form again with each error next to its field.
+async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    require_page(p, T, Action::Create)?;
+    let form = FormData::parse(&body);
+    let mut tx = app.db.read().await?;
+    let accounts = account_choices(&mut tx, p).await?;
+    let mut errors = FormErrors::default();
+    let account = match chosen_account(&mut tx, p, &form.get("account_id")).await? {
+        Ok(a) => Some(a),
+        Err(e) => {
+            errors.absorb(e)?;
+            None
+        }
+    };
+    let mut page = FormPage {
+        layout: auth.layout("payments"),
+        accounts,
+        account: account.as_ref().map(|a| (a.id.to_string(), a.name.clone())),
+        amount: form.get("amount"),
+        currency: form.get("currency"),
+        date: form.get("date"),
+        method: form.get("method"),
+        reference: form.get("reference"),
+        notes: form.get("notes"),
+        methods: method_choices(),
+        rows: vec![],
+        errors: FormErrors::default(),
+    };
+    let currency = match page.currency.trim() {
+        "" => account.as_ref().map(|a| a.currency),
+        c => Currency::parse(&c.to_uppercase())
+            .map_err(|_| errors.add("currency", "is not an ISO 4217 currency code"))
+            .ok(),
+    };
+    if let (Some(a), Some(c)) = (&account, currency) {
+        page.rows = open_invoices(&mut tx, p, a.key, c).await?;
+    }
+    tx.commit().await?;
+    let amount = match page.amount.trim() {
+        "" => {
+            errors.add("amount", "is required");
+            None
+        }
+        s => Decimal::from_str(s).map_err(|_| errors.add("amount", "must be an amount, like 120.00")).ok(),
+    };
+    let auto = currency.and_then(|c| amount_minor(&page.amount, c).map(|m| (m, c)));
+    let (allocations, rows) = typed_allocations(&form, &mut page.rows, &mut errors, auto);
+    let date = form_date(&mut errors, "date", &page.date);
+    let (Some(account), Some(amount), true) = (account, amount, errors.is_empty()) else {
+        page.errors = errors;
+        return shown(&page);
+    };
+    if !p.may(T, Action::Create, account.ownership) {
+        return Err(ApiError::forbidden("your role may not record a payment for this account").into());
+    }
+    let mut tx = app.db.write().await?;
+    let new = NewPayment {
+        account_id: account.id,
+        amount,
+        currency,
+        date,
+        method: page.method.trim().to_string(),
+        reference: blank_none(&page.reference),
+        notes: page.notes.trim().to_string(),
+        allocations,
+    };
+    match payments::create(&mut tx, &actor_of(p), new).await {
+        Ok(pay) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/payments/{}", pay.id)).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            let e = remap(e.into(), "allocations", &rows);
+            page.errors = refusal(
+                e,
+                &["allocations", "amount", "currency", "date", "method", "reference", "notes", "account_id"],
+            )?;
+            shown(&page)
+        }
+    }
+}
+
+fn shown<P: Template>(page: &P) -> PageResult
+where
+    P: HasErrors,
+{
+    let status = if page.errors().is_empty() { StatusCode::OK } else { page.errors().status() };
+    Ok((status, render(page)).into_response())
+}
+
+trait HasErrors {
+    fn errors(&self) -> &FormErrors;
+}
+
+impl HasErrors for FormPage {
+    fn errors(&self) -> &FormErrors {
+        &self.errors
+    }
+}
+
+impl HasErrors for PaymentPage {
+    fn errors(&self) -> &FormErrors {
+        &self.errors
+    }
+}
+
+impl HasErrors for SettlePage {
+    fn errors(&self) -> &FormErrors {
+        &self.errors
+    }
+}
+
+// ---------------------------------------------------------------- one payment
+
+#[derive(Template)]
+#[template(path = "payment.html")]
+struct PaymentPage {
+    layout: Layout,
+    pay: Payment,
+    rows: Vec<AllocRow>,
+    can_allocate: bool,
+    errors: FormErrors,
+}
+
+async fn readable_payment(tx: &mut nave_store::Tx, p: &Principal, id: &str) -> Result<Payment, PageError> {
+    let id = parse_id("payment", id)?;
+    Ok(payments::get(tx, p.tenant_id, id)
+        .await?
+        .filter(|x| p.may(T, Action::Read, x.ownership))
+        .ok_or_else(|| ApiError::not_found("payment"))?)
+}
+
+async fn payment_page(app: &AppState, auth: &PageAuth, id: &str) -> Result<PaymentPage, PageError> {
+    let p = &auth.principal;
+    let mut tx = app.db.read().await?;
+    let pay = readable_payment(&mut tx, p, id).await?;
+    let left = pay.amount_minor - pay.allocated_minor;
+    let can_allocate = pay.direction == "received" && left > 0 && p.may(T, Action::Update, pay.ownership);
+    let mut rows = if can_allocate { open_invoices(&mut tx, p, pay.account_key, pay.currency).await? } else { vec![] };
+    tx.commit().await?;
+    oldest_first(&mut rows, left, pay.currency);
+    Ok(PaymentPage { layout: auth.layout("payments"), pay, rows, can_allocate, errors: FormErrors::default() })
+}
+
+/// `GET /payments/{id}`.
+async fn show(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
+    require_page(&auth.principal, T, Action::Read)?;
+    Ok(render(&payment_page(&app, &auth, &id).await?).into_response())
+}
+
+/// `POST /payments/{id}/allocate`: allocates (the rest of) the payment.
+async fn allocate(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    require_page(p, T, Action::Update)?;
+    let form = FormData::parse(&body);
+    let mut page = payment_page(&app, &auth, &id).await?;
+    may_act(p, T, Action::Update, page.pay.ownership)?;
+    let mut errors = FormErrors::default();
+    let (allocations, rows) = typed_allocations(&form, &mut page.rows, &mut errors, None);
+    if allocations.is_empty() && errors.is_empty() {
+        errors.add("allocations", "give at least one amount");
+    }
+    if !errors.is_empty() {
+        page.errors = errors;
+        return shown(&page);
+    }
+    let version = Some(form.version()).filter(|v| *v > 0);
+    let mut tx = app.db.write().await?;
+    let before = readable_payment(&mut tx, p, &id).await?;
+    match payments::allocate(&mut tx, &actor_of(p), &before, version, &allocations).await {
+        Ok(pay) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/payments/{}", pay.id)).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            page.errors = refusal(remap(e.into(), "allocations", &rows), &["allocations"])?;
+            shown(&page)
+        }
+    }
+}
+
+// ---------------------------------------------------------------- credit notes
+
+#[derive(Template)]
+#[template(path = "credit_settle.html")]
+struct SettlePage {
+    layout: Layout,
+    /// `apply` or `refund`.
+    kind: &'static str,
+    cn_id: String,
+    title: String,
+    balance: String,
+    version: i64,
+    rows: Vec<AllocRow>,
+    amount: String,
+    date: String,
+    method: String,
+    reference: String,
+    methods: Choices,
+    errors: FormErrors,
+    /// Refused before any input: no form.
+    blocked: bool,
+}
+
+/// An issued credit note `p` may settle, with its page.
+async fn settle_page(
+    app: &AppState,
+    auth: &PageAuth,
+    id: &str,
+    kind: &'static str,
+) -> Result<(Document, SettlePage), PageError> {
+    let p = &auth.principal;
+    require_page(p, RecordType::CreditNote, Action::Update)?;
+    if kind == "refund" {
+        require_page(p, T, Action::Create)?;
+    }
+    let mut tx = app.db.read().await?;
+    let cn = readable(&mut tx, p, DocType::CreditNote, id).await?;
+    may_act(p, RecordType::CreditNote, Action::Update, cn.ownership)?;
+    let mut rows = if kind == "apply" { open_invoices(&mut tx, p, cn.account_key, cn.currency).await? } else { vec![] };
+    tx.commit().await?;
+    oldest_first(&mut rows, cn.balance_minor, cn.currency);
+    let number = cn.number.clone().unwrap_or_else(|| "(draft)".into());
+    let mut errors = FormErrors::default();
+    let blocked = cn.status != DocStatus::Issued || cn.balance_minor <= 0;
+    if blocked {
+        errors.general = Some(format!(
+            "Only an issued credit note with something left is {}; this one is {} with {} left.",
+            if kind == "apply" { "applied" } else { "refunded" },
+            cn.status,
+            cn.balance
+        ));
+    }
+    let page = SettlePage {
+        layout: auth.layout("credit-notes"),
+        kind,
+        cn_id: cn.id.to_string(),
+        title: format!("{} credit note {number}", if kind == "apply" { "Apply" } else { "Refund" }),
+        balance: format!("{} {}", cn.balance, cn.currency.code()),
+        version: cn.version,
+        rows,
+        amount: cn.balance.clone(),
+        date: nave_store::db::now().date().to_string(),
+        method: "bank_transfer".into(),
+        reference: String::new(),
+        methods: method_choices(),
+        errors,
+        blocked,
+    };
+    Ok((cn, page))
+}
+
+fn settle_shown(page: &SettlePage) -> PageResult {
+    if page.blocked {
+        return Ok((StatusCode::CONFLICT, render(page)).into_response());
+    }
+    shown(page)
+}
+
+/// `GET /credit-notes/{id}/apply`.
+async fn apply_form(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
+    let (_, page) = settle_page(&app, &auth, &id, "apply").await?;
+    settle_shown(&page)
+}
+
+/// `POST /credit-notes/{id}/apply`: applies the credit to the invoices chosen.
+async fn apply(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    let (_, mut page) = settle_page(&app, &auth, &id, "apply").await?;
+    if page.blocked {
+        return settle_shown(&page);
+    }
+    let form = FormData::parse(&body);
+    let mut errors = FormErrors::default();
+    let (allocations, rows) = typed_allocations(&form, &mut page.rows, &mut errors, None);
+    if allocations.is_empty() && errors.is_empty() {
+        errors.add("allocations", "give at least one amount");
+    }
+    if !errors.is_empty() {
+        page.errors = errors;
+        return shown(&page);
+    }
+    let version = Some(form.version()).filter(|v| *v > 0);
+    let mut tx = app.db.write().await?;
+    let cn = readable(&mut tx, p, DocType::CreditNote, &id).await?;
+    match payments::apply_credit_note(&mut tx, &actor_of(p), &cn, version, &allocations).await {
+        Ok(doc) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/credit-notes/{}", doc.id)).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            page.errors = refusal(remap(e.into(), "allocations", &rows), &["allocations"])?;
+            shown(&page)
+        }
+    }
+}
+
+/// `GET /credit-notes/{id}/refund`.
+async fn refund_form(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
+    let (_, page) = settle_page(&app, &auth, &id, "refund").await?;
+    settle_shown(&page)
+}
+
+/// `POST /credit-notes/{id}/refund`: pays (part of) the credit back.
+async fn refund(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    let (_, mut page) = settle_page(&app, &auth, &id, "refund").await?;
+    if page.blocked {
+        return settle_shown(&page);
+    }
+    let form = FormData::parse(&body);
+    page.amount = form.get("amount");
+    page.date = form.get("date");
+    page.method = form.get("method");
+    page.reference = form.get("reference");
+    let mut errors = FormErrors::default();
+    let amount = match page.amount.trim() {
+        "" => {
+            errors.add("amount", "is required");
+            None
+        }
+        s => Decimal::from_str(s).map_err(|_| errors.add("amount", "must be an amount, like 10.00")).ok(),
+    };
+    let date = form_date(&mut errors, "date", &page.date);
+    let Some(amount) = amount.filter(|_| errors.is_empty()) else {
+        page.errors = errors;
+        return shown(&page);
+    };
+    let version = Some(form.version()).filter(|v| *v > 0);
+    let mut tx = app.db.write().await?;
+    let cn = readable(&mut tx, p, DocType::CreditNote, &id).await?;
+    let r = Refund { amount, date, method: page.method.trim().to_string(), reference: blank_none(&page.reference) };
+    match payments::refund_credit_note(&mut tx, &actor_of(p), &cn, version, r).await {
+        Ok(doc) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/credit-notes/{}", doc.id)).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            page.errors = refusal(e.into(), &["amount", "date", "method", "reference"])?;
+            shown(&page)
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the account page
+
+/// The account page's money section: its latest payments and its credit
+/// exposure against the limit (as the overview API shows them: exposure with
+/// invoice read access, the limit only with `view_credit_limit`).
+#[derive(Debug, Default)]
+pub struct AccountMoney {
+    /// The latest payments; none when the caller may not read payments.
+    pub payments: Option<Vec<PaymentRow>>,
+    pub credit: Option<CreditBar>,
+    pub can_new_payment: bool,
+}
+
+/// Credit exposure against the limit, for a `<meter>`.
+#[derive(Debug)]
+pub struct CreditBar {
+    pub currency: String,
+    pub exposure: String,
+    pub limit: Option<String>,
+    /// limit − exposure (negative when over the limit).
+    pub available: Option<String>,
+    pub over: bool,
+}
+
+/// The money section of `account`'s page for `p`.
+pub async fn account_money(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    account: &Account,
+) -> Result<AccountMoney, PageError> {
+    let payments = latest_of_account(tx, p, account).await?;
+    let credit = if p.scope_for(RecordType::Invoice, Action::Read).is_some() {
+        let exposure = nave_store::credit::exposure(tx, p.tenant_id, account.key).await?;
+        let limit = nave_store::credit::limit(tx, p.tenant_id, account.key)
+            .await?
+            .filter(|_| p.has(nave_domain::access::Capability::ViewCreditLimit));
+        let c = account.currency;
+        Some(CreditBar {
+            currency: c.code().to_string(),
+            exposure: format_minor(exposure, c),
+            limit: limit.map(|l| format_minor(l, c)),
+            available: limit.map(|l| format_minor(l - exposure, c)),
+            over: limit.is_some_and(|l| exposure > l),
+        })
+    } else {
+        None
+    };
+    Ok(AccountMoney { payments, credit, can_new_payment: p.may(T, Action::Create, account.ownership) })
+}
