@@ -31,6 +31,7 @@ pub mod page;
 pub mod payment_terms;
 pub mod payments;
 pub mod pipeline;
+pub mod purchase;
 pub mod price_lists;
 pub mod roles;
 pub mod schema;

@@ -46,6 +46,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(14, "0014_search"),
     migration!(15, "0015_activities"),
     migration!(16, "0016_order_to_cash"),
+    migration!(19, "0019_purchase"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -263,7 +263,7 @@ async fn load_warehouse(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResul
     Ok(w)
 }
 
-async fn warehouse_by_key(tx: &mut Tx, tenant_id: i64, key: i64) -> StoreResult<Warehouse> {
+pub(crate) async fn warehouse_by_key(tx: &mut Tx, tenant_id: i64, key: i64) -> StoreResult<Warehouse> {
     let id = tx
         .fetch_one("SELECT public_id FROM warehouses WHERE tenant_id = $1 AND id = $2", args![tenant_id, key], |r| {
             Ok(PublicId::from_uuid(r.uuid("public_id")?))
