@@ -171,7 +171,11 @@ pub const SENSITIVE_FIELDS: &[SensitiveField] = &[
     SensitiveField { record_type: RecordType::Invoice, path: "cost", capability: Capability::ViewCost },
     SensitiveField { record_type: RecordType::Invoice, path: "margin", capability: Capability::ViewMargin },
     SensitiveField { record_type: RecordType::Invoice, path: "margin_percent", capability: Capability::ViewMargin },
-    SensitiveField { record_type: RecordType::Invoice, path: "groups[].lines[].cost", capability: Capability::ViewCost },
+    SensitiveField {
+        record_type: RecordType::Invoice,
+        path: "groups[].lines[].cost",
+        capability: Capability::ViewCost,
+    },
     SensitiveField {
         record_type: RecordType::Invoice,
         path: "groups[].lines[].margin",

@@ -290,7 +290,11 @@ pub fn purchase_status(lines: &[(LineLedger, bool)]) -> DocStatus {
 pub fn purchase_open(status: DocStatus) -> bool {
     matches!(
         status,
-        DocStatus::Confirmed | DocStatus::PartReceived | DocStatus::Received | DocStatus::PartBilled | DocStatus::Billed
+        DocStatus::Confirmed
+            | DocStatus::PartReceived
+            | DocStatus::Received
+            | DocStatus::PartBilled
+            | DocStatus::Billed
     )
 }
 

@@ -222,7 +222,12 @@ pub async fn credit_from(
     let invoice = documents::get(tx, t, origin_type, origin)
         .await?
         .filter(|o| o.account_key == account_key)
-        .ok_or_else(|| DomainError::invalid(field, format!("is not the id of an {what} of this account").replace("an bill", "a bill")))?;
+        .ok_or_else(|| {
+            DomainError::invalid(
+                field,
+                format!("is not the id of an {what} of this account").replace("an bill", "a bill"),
+            )
+        })?;
     if !matches!(invoice.status, DocStatus::Issued | DocStatus::PartPaid | DocStatus::Paid) {
         return Err(DomainError::Conflict(format!(
             "the {what} is {}: only issued, part paid or paid {what}s are credited",
@@ -249,7 +254,13 @@ pub async fn credit_from(
     let mut header = inherit_header(&invoice, header)?;
     // A credit note has nothing to collect: no payment terms.
     header.payment_terms_id = Some(None);
-    let new = NewDocument { doc_type: credit_type, account_id: invoice.account_id, header, groups, origin_key: Some(invoice.key) };
+    let new = NewDocument {
+        doc_type: credit_type,
+        account_id: invoice.account_id,
+        header,
+        groups,
+        origin_key: Some(invoice.key),
+    };
     documents::create(tx, actor, new).await
 }
 
@@ -332,7 +343,9 @@ pub async fn issue(
         }
     }
     if doc.doc_type == DocType::Bill && doc.reference.is_none() {
-        return Err(DomainError::invalid("reference", "is required to issue a bill: the supplier's invoice number").into());
+        return Err(
+            DomainError::invalid("reference", "is required to issue a bill: the supplier's invoice number").into()
+        );
     }
     if doc.doc_type == DocType::Invoice {
         record_costs(tx, t, &doc).await?;
@@ -463,9 +476,11 @@ pub(crate) async fn record_costs(tx: &mut Tx, t: i64, doc: &Document) -> StoreRe
             Some(c) => c,
             None => {
                 let unit_e4 = tx
-                    .fetch_one("SELECT cost_e4 FROM products WHERE tenant_id = $1 AND id = $2", args![t, product], |r| {
-                        r.i64("cost_e4")
-                    })
+                    .fetch_one(
+                        "SELECT cost_e4 FROM products WHERE tenant_id = $1 AND id = $2",
+                        args![t, product],
+                        |r| r.i64("cost_e4"),
+                    )
                     .await?;
                 // quantity (1/10,000) × unit cost (1/10,000 major) → minor × 10,000.
                 Decimal::from(l.quantity_e4) * Decimal::from(unit_e4) * scale / Decimal::from(10_000)
@@ -506,7 +521,15 @@ async fn shipped_cost(tx: &mut Tx, t: i64, order_line: i64) -> StoreResult<(Deci
              WHERE sl.tenant_id = $1 AND sl.order_line_id = $2 AND s.status = 'done' \
              GROUP BY sl.id, sl.quantity_e4, m.product_id",
             args![t, order_line],
-            |r| Ok((r.i64("shipment_line")?, r.i64("line_qty")?, r.i64("product_id")?, r.i64("moved")?, r.i64("value")?)),
+            |r| {
+                Ok((
+                    r.i64("shipment_line")?,
+                    r.i64("line_qty")?,
+                    r.i64("product_id")?,
+                    r.i64("moved")?,
+                    r.i64("value")?,
+                ))
+            },
         )
         .await?;
     let mut cost = Decimal::ZERO;

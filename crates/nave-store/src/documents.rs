@@ -1016,14 +1016,18 @@ async fn resolve_header(
         }
     } else {
         if matches!(h.warehouse_id, Some(Some(_))) {
-            return Err(
-                DomainError::invalid("warehouse_id", "is taken by sales orders, purchase orders and receipts only").into()
-            );
+            return Err(DomainError::invalid(
+                "warehouse_id",
+                "is taken by sales orders, purchase orders and receipts only",
+            )
+            .into());
         }
         None
     };
     if doc_type == DocType::Receipt && warehouse_key.is_none() {
-        return Err(DomainError::invalid("warehouse_id", "is required: the warehouse the goods are received into").into());
+        return Err(
+            DomainError::invalid("warehouse_id", "is required: the warehouse the goods are received into").into()
+        );
     }
     let exchange_rate_e8 = match h.exchange_rate {
         Some(Some(r)) => {
@@ -1154,9 +1158,10 @@ async fn resolve_lines(
                 v.add(at("quantity"), "must be above 0");
             }
             // Purchase documents: the supplier's cost and code from the product's supplier list.
-            let supplier = product.as_ref().filter(|_| h.purchase).and_then(|p| {
-                p.suppliers.iter().find(|s| s.supplier_id == account.id).map(|s| (p, s.clone()))
-            });
+            let supplier = product
+                .as_ref()
+                .filter(|_| h.purchase)
+                .and_then(|p| p.suppliers.iter().find(|s| s.supplier_id == account.id).map(|s| (p, s.clone())));
             let supplier_code = supplier.as_ref().and_then(|(_, s)| s.supplier_code.clone());
             let unit_price = match (l.unit_price, &product) {
                 (Some(p), _) => p,
@@ -1776,7 +1781,12 @@ fn duplicate_supplier_number(doc_type: DocType, supplier: &str, reference: &str,
 }
 
 /// Maps a race on the supplier-number index to the same refusal.
-fn on_supplier_number<T>(r: StoreResult<T>, doc_type: DocType, supplier: &str, reference: Option<&str>) -> StoreResult<T> {
+fn on_supplier_number<T>(
+    r: StoreResult<T>,
+    doc_type: DocType,
+    supplier: &str,
+    reference: Option<&str>,
+) -> StoreResult<T> {
     crate::on_unique(r, "documents_supplier_number_key", "documents.reference", || {
         duplicate_supplier_number(doc_type, supplier, reference.unwrap_or_default(), "another document")
     })

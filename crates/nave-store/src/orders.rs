@@ -302,7 +302,8 @@ pub async fn convert_quote(
         prices_include_tax: Some(quote.prices_include_tax),
         tax_rounding: Some(quote.tax_rounding),
         reference: Some(quote.reference.clone()),
-        notes: Some(quote.notes.clone()),        exchange_rate: None,
+        notes: Some(quote.notes.clone()),
+        exchange_rate: None,
     };
     let new = NewDocument {
         doc_type: to,

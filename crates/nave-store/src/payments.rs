@@ -334,17 +334,30 @@ async fn allocate_to_invoices(
         let field = format!("allocations[{i}].invoice_id");
         let found = documents::get(tx, t, from.target, a.invoice_id).await?;
         let Some(found) = found else {
-            return Err(DomainError::invalid(field, format!("is not the id of a{} {what}", if what == "invoice" { "n" } else { "" })).into());
+            return Err(DomainError::invalid(
+                field,
+                format!("is not the id of a{} {what}", if what == "invoice" { "n" } else { "" }),
+            )
+            .into());
         };
         // Lock, then read the balance as it is now.
         let inv: Document = documents::lock_header(tx, t, found.key).await?;
         if inv.account_key != account_key {
-            return Err(DomainError::invalid(field, format!("is {} {what} of another account", if what == "invoice" { "an" } else { "a" })).into());
+            return Err(DomainError::invalid(
+                field,
+                format!("is {} {what} of another account", if what == "invoice" { "an" } else { "a" }),
+            )
+            .into());
         }
         if inv.currency != currency {
             return Err(DomainError::invalid(
                 field,
-                format!("is {} {what} in {}, not {}", if what == "invoice" { "an" } else { "a" }, inv.currency.code(), currency.code()),
+                format!(
+                    "is {} {what} in {}, not {}",
+                    if what == "invoice" { "an" } else { "a" },
+                    inv.currency.code(),
+                    currency.code()
+                ),
             )
             .into());
         }
@@ -420,7 +433,14 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewPayment) -> StoreResult<
     let sum = allocate_to_invoices(
         tx,
         actor,
-        &Source { target, payment: Some(key), credit_note: None, account_key: account.key, currency, available: amount },
+        &Source {
+            target,
+            payment: Some(key),
+            credit_note: None,
+            account_key: account.key,
+            currency,
+            available: amount,
+        },
         &new.allocations,
         date,
     )

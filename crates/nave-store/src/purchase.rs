@@ -114,16 +114,13 @@ fn not_open(po: &Document, what: &str) -> DomainError {
     ))
 }
 
-async fn load_order(
-    tx: &mut Tx,
-    t: i64,
-    account_key: Option<i64>,
-    id: PublicId,
-) -> StoreResult<Document> {
+async fn load_order(tx: &mut Tx, t: i64, account_key: Option<i64>, id: PublicId) -> StoreResult<Document> {
     let po = documents::get(tx, t, DocType::PurchaseOrder, id)
         .await?
         .filter(|o| account_key.is_none_or(|a| o.account_key == a))
-        .ok_or_else(|| DomainError::invalid("purchase_order_id", "is not the id of a purchase order of this supplier"))?;
+        .ok_or_else(|| {
+            DomainError::invalid("purchase_order_id", "is not the id of a purchase order of this supplier")
+        })?;
     Ok(po)
 }
 
@@ -175,21 +172,22 @@ pub async fn receipt_from_order(
             check_origins(&po, &g, "purchase order")?;
             g
         }
-        None => remaining(&po, |l| if goods.contains(&l.key) { l.ledger.left_to_ship() } else { 0 }).ok_or_else(
-            || {
+        None => {
+            remaining(&po, |l| if goods.contains(&l.key) { l.ledger.left_to_ship() } else { 0 }).ok_or_else(|| {
                 DomainError::Conflict(format!(
                     "nothing left to receive on purchase order {}: every goods line is received in full",
                     po.number.as_deref().unwrap_or("")
                 ))
-            },
-        )?,
+            })?
+        }
     };
     let mut header = from_order(&po, header)?;
     header.payment_terms_id = Some(None);
     if header.warehouse_id.is_none() {
         header.warehouse_id = Some(po.warehouse_id);
     }
-    let new = NewDocument { doc_type: DocType::Receipt, account_id: po.account_id, header, groups, origin_key: Some(po.key) };
+    let new =
+        NewDocument { doc_type: DocType::Receipt, account_id: po.account_id, header, groups, origin_key: Some(po.key) };
     documents::create(tx, actor, new).await
 }
 
@@ -215,7 +213,11 @@ pub async fn bill_from_order(
             g
         }
         None => remaining(&po, |l| {
-            let base = if goods.contains(&l.key) && basis == BillBasis::Received { l.ledger.shipped } else { l.ledger.ordered };
+            let base = if goods.contains(&l.key) && basis == BillBasis::Received {
+                l.ledger.shipped
+            } else {
+                l.ledger.ordered
+            };
             (base - l.ledger.invoiced).max(0)
         })
         .ok_or_else(|| {
@@ -228,7 +230,8 @@ pub async fn bill_from_order(
     };
     let mut header = from_order(&po, header)?;
     header.payment_terms_id.get_or_insert(po.payment_terms_id);
-    let new = NewDocument { doc_type: DocType::Bill, account_id: po.account_id, header, groups, origin_key: Some(po.key) };
+    let new =
+        NewDocument { doc_type: DocType::Bill, account_id: po.account_id, header, groups, origin_key: Some(po.key) };
     documents::create(tx, actor, new).await
 }
 
@@ -331,7 +334,8 @@ pub async fn receive(tx: &mut Tx, actor: &Actor, before: &Document, if_version: 
     // Products in key order, so two receipts lock stock rows in the same order.
     let mut posts = Vec::new();
     for (field, _, product_id, qty, base) in &moves {
-        let product = catalog::get_product(tx, t, *product_id).await?.ok_or(DomainError::NotFound { record: "product" })?;
+        let product =
+            catalog::get_product(tx, t, *product_id).await?.ok_or(DomainError::NotFound { record: "product" })?;
         posts.push((product, field.clone(), *qty, unit_cost(*base, *qty, rc.currency.minor_units(), rate_e8)));
     }
     posts.sort_by_key(|p| p.0.key);
@@ -528,11 +532,7 @@ pub async fn set_minimum(
 /// supplier and warehouse, in the supplier's currency, with the supplier's
 /// costs and codes as line defaults. Products without a supplier are left
 /// out. Returns the orders made.
-pub async fn order_suggestions(
-    tx: &mut Tx,
-    actor: &Actor,
-    warehouse_key: Option<i64>,
-) -> StoreResult<Vec<Document>> {
+pub async fn order_suggestions(tx: &mut Tx, actor: &Actor, warehouse_key: Option<i64>) -> StoreResult<Vec<Document>> {
     let t = actor.tenant_id;
     let groups = reorder_suggestions(tx, t, warehouse_key).await?;
     let mut out = Vec::new();

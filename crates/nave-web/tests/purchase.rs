@@ -55,9 +55,13 @@ async fn setup(app: &TestApp) -> Setup {
         json!({"name": "Globex Supply", "currency": "USD", "kinds": ["supplier"], "payment_terms_id": net30}),
     )
     .await;
-    let initech =
-        created(app, &mgr, "/api/v1/accounts", json!({"name": "Initech Parts", "currency": "EUR", "kinds": ["supplier"]}))
-            .await;
+    let initech = created(
+        app,
+        &mgr,
+        "/api/v1/accounts",
+        json!({"name": "Initech Parts", "currency": "EUR", "kinds": ["supplier"]}),
+    )
+    .await;
     let customer = created(app, &mgr, "/api/v1/accounts", json!({"name": "Acme Ltd", "currency": "EUR"})).await;
     let a = created(
         app,
@@ -137,13 +141,9 @@ async fn sell(app: &TestApp, s: &Setup, qty: &str) -> Value {
     let sh = created(app, &s.mgr, "/api/v1/shipments", json!({"sales_order_id": o["id"]})).await;
     let (st, sh) = act(app, &s.mgr, &format!("/api/v1/shipments/{}/ship", id(&sh))).await;
     assert_eq!(st, 200, "{sh}");
-    let inv = created(
-        app,
-        &s.mgr,
-        "/api/v1/invoices",
-        json!({"account_id": s.customer["id"], "sales_order_id": o["id"]}),
-    )
-    .await;
+    let inv =
+        created(app, &s.mgr, "/api/v1/invoices", json!({"account_id": s.customer["id"], "sales_order_id": o["id"]}))
+            .await;
     assert!(inv.get("cost").is_none(), "a draft has no cost yet: {inv}");
     let (st, inv) = act(app, &s.mgr, &format!("/api/v1/invoices/{}/issue", id(&inv))).await;
     assert_eq!(st, 200, "{inv}");
@@ -178,8 +178,14 @@ async fn a_po_received_in_two_parts_gives_the_invoice_its_moving_average_margin(
     assert_eq!(st, 422, "{p}");
     assert_eq!(p["errors"][0]["field"], "exchange_rate", "{p}");
     assert_eq!(level(&app, &s).await.0, "0", "a refused receipt moves nothing");
-    let (st, r1) =
-        json(app.req(reqwest::Method::PATCH, &format!("/api/v1/receipts/{}", id(&r1)), &s.mgr).json(&json!({"exchange_rate": "0.9"})).send().await.unwrap()).await;
+    let (st, r1) = json(
+        app.req(reqwest::Method::PATCH, &format!("/api/v1/receipts/{}", id(&r1)), &s.mgr)
+            .json(&json!({"exchange_rate": "0.9"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(st, 200, "{r1}");
     let (st, r1) = receive(&app, &s, &r1).await;
     assert_eq!(st, 200, "{r1}");
@@ -229,7 +235,10 @@ async fn receiving_more_than_ordered_is_refused_and_moves_nothing(db: TestDb) {
     assert!(p["errors"][0]["message"].as_str().unwrap().contains("6 is more than the 5 left to receive"), "{p}");
     assert_eq!(level(&app, &s).await.0, "0");
     let po_now = get(&app, &s.mgr, &format!("/api/v1/purchase-orders/{}", id(&po))).await;
-    assert_eq!((po_now["status"].as_str(), line(&po_now, 0)["quantity_received"].as_str()), (Some("confirmed"), Some("0")));
+    assert_eq!(
+        (po_now["status"].as_str(), line(&po_now, 0)["quantity_received"].as_str()),
+        (Some("confirmed"), Some("0"))
+    );
     // A received order cannot be cancelled.
     let r = draft_receipt(&app, &s, &po, None, None).await;
     assert_eq!(receive(&app, &s, &r).await.0, 200);
@@ -458,7 +467,10 @@ async fn reorder_suggestions_become_draft_orders_and_the_supplier_overview_shows
     assert_eq!(groups.len(), 1, "{sug}");
     assert_eq!(groups[0]["supplier_id"], s.globex["id"]);
     let l = &groups[0]["lines"][0];
-    assert_eq!((l["on_hand"].as_str(), l["reserved"].as_str(), l["available"].as_str()), (Some("3"), Some("2"), Some("1")));
+    assert_eq!(
+        (l["on_hand"].as_str(), l["reserved"].as_str(), l["available"].as_str()),
+        (Some("3"), Some("2"), Some("1"))
+    );
     assert_eq!(l["suggested_quantity"], "9", "{sug}");
     let (st, made) = json(app.post("/api/v1/reorder-suggestions", &s.mgr, &json!({})).await).await;
     assert_eq!(st, 201, "{made}");

@@ -1218,57 +1218,57 @@ async fn demo_purchases(
         };
         let sp = tx.savepoint().await?;
         let step = async {
-        let po = documents::create(tx, &system, new).await?;
-        let po = purchase::order_action(tx, &system, &po, None, DocAction::Confirm).await?;
-        let half: Vec<GroupInput> = vec![GroupInput {
-            lines: po
-                .lines()
-                .map(|l| LineInput {
-                    product_id: l.product_id,
-                    quantity: Some(Decimal::from(10)),
-                    origin_line_id: Some(l.id),
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        }];
-        let rate = (po.currency != company).then(|| (in_usd(po.currency) / in_usd(company)).round_dp(6));
-        let header = HeaderInput { date: Some(date), exchange_rate: Some(rate), ..Default::default() };
-        let receipt = purchase::receipt_from_order(tx, &system, po.account_key, po.id, header, Some(half)).await?;
-        purchase::receive(tx, &system, &receipt, None).await?;
-        let header = HeaderInput {
-            date: Some(date),
-            reference: Some(Some(format!("SUP-{}", 4100 + n))),
-            ..Default::default()
-        };
-        let bill = purchase::bill_from_order(
-            tx,
-            &system,
-            po.account_key,
-            po.id,
-            purchase::BillBasis::Received,
-            header,
-            None,
-        )
-        .await?;
-        let bill = billing::issue(tx, &system, &bill, None, None).await?;
-        if n % 2 == 0 {
-            let pay = payments::NewPayment {
-                sent: true,
-                account_id: *supplier,
-                amount: bill.totals.total.parse().unwrap_or_default(),
-                currency: Some(bill.currency),
+            let po = documents::create(tx, &system, new).await?;
+            let po = purchase::order_action(tx, &system, &po, None, DocAction::Confirm).await?;
+            let half: Vec<GroupInput> = vec![GroupInput {
+                lines: po
+                    .lines()
+                    .map(|l| LineInput {
+                        product_id: l.product_id,
+                        quantity: Some(Decimal::from(10)),
+                        origin_line_id: Some(l.id),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }];
+            let rate = (po.currency != company).then(|| (in_usd(po.currency) / in_usd(company)).round_dp(6));
+            let header = HeaderInput { date: Some(date), exchange_rate: Some(rate), ..Default::default() };
+            let receipt = purchase::receipt_from_order(tx, &system, po.account_key, po.id, header, Some(half)).await?;
+            purchase::receive(tx, &system, &receipt, None).await?;
+            let header = HeaderInput {
                 date: Some(date),
-                method: "bank_transfer".into(),
-                reference: bill.reference.clone(),
-                notes: String::new(),
-                allocations: vec![payments::AllocationInput {
-                    invoice_id: bill.id,
-                    amount: bill.totals.total.parse().unwrap_or_default(),
-                }],
+                reference: Some(Some(format!("SUP-{}", 4100 + n))),
+                ..Default::default()
             };
-            payments::create(tx, &system, pay).await?;
-        }
+            let bill = purchase::bill_from_order(
+                tx,
+                &system,
+                po.account_key,
+                po.id,
+                purchase::BillBasis::Received,
+                header,
+                None,
+            )
+            .await?;
+            let bill = billing::issue(tx, &system, &bill, None, None).await?;
+            if n % 2 == 0 {
+                let pay = payments::NewPayment {
+                    sent: true,
+                    account_id: *supplier,
+                    amount: bill.totals.total.parse().unwrap_or_default(),
+                    currency: Some(bill.currency),
+                    date: Some(date),
+                    method: "bank_transfer".into(),
+                    reference: bill.reference.clone(),
+                    notes: String::new(),
+                    allocations: vec![payments::AllocationInput {
+                        invoice_id: bill.id,
+                        amount: bill.totals.total.parse().unwrap_or_default(),
+                    }],
+                };
+                payments::create(tx, &system, pay).await?;
+            }
             Ok::<(), nave_store::StoreError>(())
         }
         .await;

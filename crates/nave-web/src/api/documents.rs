@@ -258,20 +258,21 @@ pub async fn create(
                 .await?
         }
         _ => match (doc_type, b.sales_order_id, b.invoice_id) {
-        (DocType::Invoice, Some(order), _) => {
-            nave_store::billing::invoice_from_order(w.tx(), &auth.actor(), account.key, order, header, groups).await?
-        }
-        (DocType::CreditNote, _, Some(invoice)) => {
-            nave_store::billing::credit_from_invoice(w.tx(), &auth.actor(), account.key, invoice, header, groups)
-                .await?
-        }
-        (_, Some(_), _) => return Err(ApiError::invalid("sales_order_id", "is taken by invoices only")),
-        (_, _, Some(_)) => return Err(ApiError::invalid("invoice_id", "is taken by credit notes only")),
-        _ => {
-            let new =
-                NewDocument { doc_type, account_id, header, groups: groups.unwrap_or_default(), origin_key: None };
-            documents::create(w.tx(), &auth.actor(), new).await?
-        }
+            (DocType::Invoice, Some(order), _) => {
+                nave_store::billing::invoice_from_order(w.tx(), &auth.actor(), account.key, order, header, groups)
+                    .await?
+            }
+            (DocType::CreditNote, _, Some(invoice)) => {
+                nave_store::billing::credit_from_invoice(w.tx(), &auth.actor(), account.key, invoice, header, groups)
+                    .await?
+            }
+            (_, Some(_), _) => return Err(ApiError::invalid("sales_order_id", "is taken by invoices only")),
+            (_, _, Some(_)) => return Err(ApiError::invalid("invoice_id", "is taken by credit notes only")),
+            _ => {
+                let new =
+                    NewDocument { doc_type, account_id, header, groups: groups.unwrap_or_default(), origin_key: None };
+                documents::create(w.tx(), &auth.actor(), new).await?
+            }
         },
     };
     let body = present(&auth.0, rt, &doc)?;
@@ -428,10 +429,9 @@ async fn act(
         (DocType::Invoice | DocType::CreditNote | DocType::Bill | DocType::BillCredit, DocAction::Void) => {
             (StatusCode::OK, nave_store::billing::void(w.tx(), &actor, &before, req.if_match).await?)
         }
-        (DocType::PurchaseOrder, DocAction::Send | DocAction::Confirm | DocAction::Cancel) => (
-            StatusCode::OK,
-            nave_store::purchase::order_action(w.tx(), &actor, &before, req.if_match, action).await?,
-        ),
+        (DocType::PurchaseOrder, DocAction::Send | DocAction::Confirm | DocAction::Cancel) => {
+            (StatusCode::OK, nave_store::purchase::order_action(w.tx(), &actor, &before, req.if_match, action).await?)
+        }
         (DocType::Receipt, DocAction::Receive) => {
             (StatusCode::OK, nave_store::purchase::receive(w.tx(), &actor, &before, req.if_match).await?)
         }

@@ -33,8 +33,8 @@ pub mod overview;
 pub mod payment_terms;
 pub mod payments;
 pub mod pipeline;
-pub mod purchase;
 pub mod price_lists;
+pub mod purchase;
 pub mod roles;
 pub mod search;
 pub mod sequences;
@@ -197,7 +197,11 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(documents::credit_note_pdf))
         // The purchase side.
         .routes(routes!(documents::list_purchase_orders, documents::create_purchase_order))
-        .routes(routes!(documents::get_purchase_order, documents::update_purchase_order, documents::delete_purchase_order))
+        .routes(routes!(
+            documents::get_purchase_order,
+            documents::update_purchase_order,
+            documents::delete_purchase_order
+        ))
         .routes(routes!(documents::act_on_purchase_order))
         .routes(routes!(documents::list_account_purchase_orders))
         .routes(routes!(documents::purchase_order_pdf))

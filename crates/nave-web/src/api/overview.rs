@@ -278,11 +278,8 @@ pub async fn build(tx: &mut Tx, p: &Principal, account: Account) -> ApiResult<Ov
         }
         None => vec![],
     };
-    let payables = if supplier && docs(DocType::Bill).is_some() {
-        documents::payables(tx, t, account.key).await?
-    } else {
-        vec![]
-    };
+    let payables =
+        if supplier && docs(DocType::Bill).is_some() { documents::payables(tx, t, account.key).await? } else { vec![] };
     let counts = OverviewCounts {
         contacts: contacts.len() as i64,
         open_opportunities: opportunities.len() as i64,

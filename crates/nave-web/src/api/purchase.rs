@@ -115,8 +115,7 @@ pub async fn set_minimum(
     let mut w = begin_write!(app, auth, req);
     let b = &req.body;
     let t = auth.0.tenant_id;
-    let min = nave_domain::stock::parse_quantity(&b.min_quantity)
-        .map_err(|e| ApiError::invalid("min_quantity", e))?;
+    let min = nave_domain::stock::parse_quantity(&b.min_quantity).map_err(|e| ApiError::invalid("min_quantity", e))?;
     let product = nave_store::catalog::get_product(w.tx(), t, b.product_id)
         .await?
         .ok_or_else(|| ApiError::invalid("product_id", "is not the id of a product"))?;

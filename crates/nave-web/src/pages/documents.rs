@@ -1015,7 +1015,8 @@ fn typed(t: DocType, f: &DocForm, creating: bool) -> Result<Typed, FormErrors> {
         prices_include_tax: Some(f.prices_include_tax),
         tax_rounding,
         reference: if creating { blank_none(&f.reference).map(Some) } else { Some(blank_none(&f.reference)) },
-        notes: Some(f.notes.trim().to_string()),        exchange_rate: None,
+        notes: Some(f.notes.trim().to_string()),
+        exchange_rate: None,
     };
     let mut groups = Vec::new();
     for (gi, g) in f.groups.iter().enumerate() {
