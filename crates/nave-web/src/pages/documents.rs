@@ -391,6 +391,10 @@ fn action_views(p: &Principal, d: &Document) -> Vec<ActionView> {
                     }
                 }
             }
+            DocAction::Receive => out.push(simple(
+                "Receive",
+                "Receive: the goods come into stock at their cost and the purchase order counts them.".into(),
+            )),
             DocAction::Confirm => out.push(ActionView {
                 override_field: true,
                 ..simple(
