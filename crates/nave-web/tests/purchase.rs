@@ -15,9 +15,9 @@ use support::{TestApp, TestUser, json};
 struct Setup {
     mgr: TestUser,
     main: Value,
-    /// Sells in USD; its cost for A is 10.00 USD, code GX-A.
+    /// Sells in GBP (the company currency is USD); its cost for A is 10.00 GBP, code GX-A.
     globex: Value,
-    /// Sells in EUR, the company currency.
+    /// Sells in USD, the company currency.
     initech: Value,
     customer: Value,
     a: Value,
@@ -52,17 +52,17 @@ async fn setup(app: &TestApp) -> Setup {
         app,
         &mgr,
         "/api/v1/accounts",
-        json!({"name": "Globex Supply", "currency": "USD", "kinds": ["supplier"], "payment_terms_id": net30}),
+        json!({"name": "Globex Supply", "currency": "GBP", "kinds": ["supplier"], "payment_terms_id": net30}),
     )
     .await;
     let initech = created(
         app,
         &mgr,
         "/api/v1/accounts",
-        json!({"name": "Initech Parts", "currency": "EUR", "kinds": ["supplier"]}),
+        json!({"name": "Initech Parts", "currency": "USD", "kinds": ["supplier"]}),
     )
     .await;
-    let customer = created(app, &mgr, "/api/v1/accounts", json!({"name": "Acme Ltd", "currency": "EUR"})).await;
+    let customer = created(app, &mgr, "/api/v1/accounts", json!({"name": "Acme Ltd", "currency": "USD"})).await;
     let a = created(
         app,
         &mgr,
@@ -163,7 +163,7 @@ async fn a_po_received_in_two_parts_gives_the_invoice_its_moving_average_margin(
     )
     .await;
     assert!(po["number"].as_str().unwrap().starts_with("PO-"), "{po}");
-    assert_eq!((po["currency"].as_str(), po["status"].as_str()), (Some("USD"), Some("draft")));
+    assert_eq!((po["currency"].as_str(), po["status"].as_str()), (Some("GBP"), Some("draft")));
     assert_eq!(line(&po, 0)["supplier_code"], "GX-A");
     assert_eq!(line(&po, 0)["unit_price"], "10.00", "{po}");
     assert_eq!(po["totals"]["net"], "100.00");
@@ -475,7 +475,7 @@ async fn reorder_suggestions_become_draft_orders_and_the_supplier_overview_shows
     let (st, made) = json(app.post("/api/v1/reorder-suggestions", &s.mgr, &json!({})).await).await;
     assert_eq!(st, 201, "{made}");
     let po = &made["data"][0];
-    assert_eq!((po["status"].as_str(), po["currency"].as_str()), (Some("draft"), Some("USD")), "{made}");
+    assert_eq!((po["status"].as_str(), po["currency"].as_str()), (Some("draft"), Some("GBP")), "{made}");
     assert_eq!(line(po, 0)["quantity"], "9");
     assert_eq!(line(po, 0)["supplier_code"], "GX-A");
     // What is on order counts: nothing more to suggest.
