@@ -454,7 +454,7 @@ async fn reorder_suggestions_become_draft_orders_and_the_supplier_overview_shows
         &s.mgr,
         "/api/v1/sales-orders",
         json!({"account_id": s.customer["id"], "warehouse_id": s.main["id"],
-            "lines": [{"product_id": s.a["id"], "quantity": "2"}]}),
+            "lines": [{"product_id": s.a["id"], "quantity": "2", "unit_price": "20.00"}]}),
     )
     .await;
     assert_eq!(act(&app, &s.mgr, &format!("/api/v1/sales-orders/{}/confirm", id(&o))).await.0, 200);
