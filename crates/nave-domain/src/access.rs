@@ -87,6 +87,12 @@ string_enum! {
         Shipment => "shipment",
         Payment => "payment",
         Subscription => "subscription",
+        /// The purchase side: orders to suppliers, goods received, supplier bills and their credits, payments sent.
+        PurchaseOrder => "purchase_order",
+        Receipt => "receipt",
+        Bill => "bill",
+        BillCredit => "bill_credit",
+        PaymentSent => "payment_sent",
         /// The numbering sequences of document types.
         Sequence => "sequence",
     }
@@ -161,6 +167,25 @@ pub const SENSITIVE_FIELDS: &[SensitiveField] = &[
         capability: Capability::ViewCost,
     },
     SensitiveField { record_type: RecordType::StockTransfer, path: "lines[].value", capability: Capability::ViewCost },
+    // Invoices: the cost of goods sold recorded at issue, and the margin on it.
+    SensitiveField { record_type: RecordType::Invoice, path: "cost", capability: Capability::ViewCost },
+    SensitiveField { record_type: RecordType::Invoice, path: "margin", capability: Capability::ViewMargin },
+    SensitiveField { record_type: RecordType::Invoice, path: "margin_percent", capability: Capability::ViewMargin },
+    SensitiveField {
+        record_type: RecordType::Invoice,
+        path: "groups[].lines[].cost",
+        capability: Capability::ViewCost,
+    },
+    SensitiveField {
+        record_type: RecordType::Invoice,
+        path: "groups[].lines[].margin",
+        capability: Capability::ViewMargin,
+    },
+    SensitiveField {
+        record_type: RecordType::Invoice,
+        path: "groups[].lines[].margin_percent",
+        capability: Capability::ViewMargin,
+    },
 ];
 
 /// The permissions and capabilities of one role.
@@ -274,6 +299,7 @@ impl BuiltinRole {
         );
         g.allow_all(&[T::ApiToken], &crud, Own);
         let documents = [T::Quote, T::SalesOrder, T::Invoice, T::CreditNote, T::Shipment, T::Payment, T::Subscription];
+        let purchase = [T::PurchaseOrder, T::Receipt, T::Bill, T::BillCredit, T::PaymentSent];
         match self {
             BuiltinRole::Admin => {
                 g.allow_all(T::ALL, &crud, All);
@@ -301,6 +327,9 @@ impl BuiltinRole {
                 g.allow_all(&[T::AuditEntry, T::Event], &[Read], All);
                 g.allow_all(&[T::Quote, T::SalesOrder], &crud, All);
                 g.allow_all(&documents, &[Read], All);
+                // Purchasing: orders to suppliers; what follows them is read.
+                g.allow_all(&[T::PurchaseOrder], &crud, All);
+                g.allow_all(&purchase, &[Read], All);
                 g.give(Capability::ViewCost)
                     .give(Capability::ViewMargin)
                     .give(Capability::ViewCreditLimit)
@@ -332,6 +361,9 @@ impl BuiltinRole {
                     All,
                 );
                 g.allow_all(&documents, &[Read], All);
+                // The order desk buys too: purchase orders and the goods received against them.
+                g.allow_all(&[T::PurchaseOrder, T::Receipt], &crud, All);
+                g.allow_all(&purchase, &[Read], All);
                 g.give(Capability::ViewCreditLimit);
             }
             BuiltinRole::Warehouse => {
@@ -340,6 +372,8 @@ impl BuiltinRole {
                 g.allow_all(&[T::StockAdjustment, T::StockTransfer], &[Create], All);
                 g.allow(T::SalesOrder, Read, All);
                 g.allow_all(&[T::Shipment], &crud, All);
+                g.allow(T::PurchaseOrder, Read, All);
+                g.allow_all(&[T::Receipt], &crud, All);
             }
             BuiltinRole::Support => {
                 g.allow(T::Account, Read, All);
@@ -353,6 +387,9 @@ impl BuiltinRole {
                 g.allow_all(&[T::PaymentTerms, T::Tax, T::TaxCategory, T::Sequence], &crud, All);
                 g.allow_all(&[T::Invoice, T::CreditNote, T::Payment, T::Subscription], &crud, All);
                 g.allow_all(&documents, &[Read], All);
+                // Payables: supplier bills, their credits and the payments sent.
+                g.allow_all(&[T::Bill, T::BillCredit, T::PaymentSent], &crud, All);
+                g.allow_all(&purchase, &[Read], All);
                 g.allow_all(&[T::AuditEntry, T::Event], &[Read], All);
                 g.give(Capability::ViewCost).give(Capability::ViewMargin).give(Capability::ViewCreditLimit);
             }
@@ -363,6 +400,7 @@ impl BuiltinRole {
                     All,
                 );
                 g.allow_all(&documents, &[Read], All);
+                g.allow_all(&purchase, &[Read], All);
             }
         }
         g

@@ -39,6 +39,10 @@ string_enum! {
         SalesOrder => "sales_order",
         Invoice => "invoice",
         CreditNote => "credit_note",
+        PurchaseOrder => "purchase_order",
+        Receipt => "receipt",
+        Bill => "bill",
+        BillCredit => "bill_credit",
     }
 }
 
@@ -50,6 +54,10 @@ impl DocType {
             DocType::SalesOrder => RecordType::SalesOrder,
             DocType::Invoice => RecordType::Invoice,
             DocType::CreditNote => RecordType::CreditNote,
+            DocType::PurchaseOrder => RecordType::PurchaseOrder,
+            DocType::Receipt => RecordType::Receipt,
+            DocType::Bill => RecordType::Bill,
+            DocType::BillCredit => RecordType::BillCredit,
         }
     }
 
@@ -60,6 +68,10 @@ impl DocType {
             DocType::SalesOrder => "sales order",
             DocType::Invoice => "invoice",
             DocType::CreditNote => "credit note",
+            DocType::PurchaseOrder => "purchase order",
+            DocType::Receipt => "receipt",
+            DocType::Bill => "bill",
+            DocType::BillCredit => "bill credit",
         }
     }
 
@@ -70,6 +82,10 @@ impl DocType {
             DocType::SalesOrder => "sales-orders",
             DocType::Invoice => "invoices",
             DocType::CreditNote => "credit-notes",
+            DocType::PurchaseOrder => "purchase-orders",
+            DocType::Receipt => "receipts",
+            DocType::Bill => "bills",
+            DocType::BillCredit => "bill-credits",
         }
     }
 
@@ -81,6 +97,10 @@ impl DocType {
             DocType::SalesOrder => "SO-{year}-",
             DocType::Invoice => "INV-{year}-",
             DocType::CreditNote => "CN-{year}-",
+            DocType::PurchaseOrder => "PO-{year}-",
+            DocType::Receipt => "REC-{year}-",
+            DocType::Bill => "BILL-{year}-",
+            DocType::BillCredit => "BC-{year}-",
         }
     }
 
@@ -89,7 +109,31 @@ impl DocType {
     /// invoices and credit notes only when issued, so a deleted draft never
     /// leaves a gap.
     pub fn numbered_on_create(self) -> bool {
-        matches!(self, DocType::Quote | DocType::SalesOrder)
+        matches!(self, DocType::Quote | DocType::SalesOrder | DocType::PurchaseOrder)
+    }
+
+    /// The purchase side: documents to and from suppliers.
+    pub fn is_purchase(self) -> bool {
+        matches!(self, DocType::PurchaseOrder | DocType::Receipt | DocType::Bill | DocType::BillCredit)
+    }
+
+    /// What is owed and settled by payments: invoices (receivable) and bills (payable).
+    pub fn is_invoice_like(self) -> bool {
+        matches!(self, DocType::Invoice | DocType::Bill)
+    }
+
+    /// What credits an invoice-like document: credit notes and bill credits.
+    pub fn is_credit_like(self) -> bool {
+        matches!(self, DocType::CreditNote | DocType::BillCredit)
+    }
+
+    /// The invoice-like type a credit-like type credits (credit note → invoice, bill credit → bill).
+    pub fn credits(self) -> Option<DocType> {
+        match self {
+            DocType::CreditNote => Some(DocType::Invoice),
+            DocType::BillCredit => Some(DocType::Bill),
+            _ => None,
+        }
     }
 }
 
@@ -109,6 +153,12 @@ string_enum! {
         Paid => "paid",
         Applied => "applied",
         Void => "void",
+        Confirmed => "confirmed",
+        PartReceived => "part_received",
+        Received => "received",
+        PartBilled => "part_billed",
+        Billed => "billed",
+        Done => "done",
     }
 }
 
@@ -125,6 +175,7 @@ string_enum! {
         Cancel => "cancel",
         Issue => "issue",
         Void => "void",
+        Receive => "receive",
     }
 }
 
@@ -142,6 +193,13 @@ pub fn allowed_actions(doc_type: DocType, status: DocStatus) -> &'static [DocAct
         (DocType::Invoice | DocType::CreditNote, S::Draft) => &[A::Issue],
         (DocType::Invoice, S::Issued | S::PartPaid) => &[A::Void],
         (DocType::CreditNote, S::Issued) => &[A::Void],
+        (DocType::PurchaseOrder, S::Draft) => &[A::Send, A::Confirm, A::Cancel],
+        (DocType::PurchaseOrder, S::Sent) => &[A::Confirm, A::Cancel],
+        (DocType::PurchaseOrder, S::Confirmed) => &[A::Cancel],
+        (DocType::Receipt, S::Draft) => &[A::Receive],
+        (DocType::Bill | DocType::BillCredit, S::Draft) => &[A::Issue],
+        (DocType::Bill, S::Issued | S::PartPaid) => &[A::Void],
+        (DocType::BillCredit, S::Issued) => &[A::Void],
         _ => &[],
     }
 }
@@ -166,10 +224,12 @@ pub fn transition(doc_type: DocType, status: DocStatus, action: DocAction) -> Re
         A::Reject => S::Rejected,
         A::Expire => S::Expired,
         A::Revise => S::Draft,
+        A::Confirm if doc_type == DocType::PurchaseOrder => S::Confirmed,
         A::Confirm => S::Open,
         A::Cancel => S::Cancelled,
         A::Issue => S::Issued,
         A::Void => S::Void,
+        A::Receive => S::Done,
     })
 }
 
@@ -188,8 +248,8 @@ pub fn quote_lapsed(valid_until: Option<Date>, today: Date) -> bool {
 /// applied + refunded (credit note).
 pub fn settlement_status(doc_type: DocType, total: i64, settled: i64) -> DocStatus {
     match doc_type {
-        DocType::CreditNote if settled >= total => DocStatus::Applied,
-        DocType::CreditNote => DocStatus::Issued,
+        DocType::CreditNote | DocType::BillCredit if settled >= total => DocStatus::Applied,
+        DocType::CreditNote | DocType::BillCredit => DocStatus::Issued,
         _ if settled >= total => DocStatus::Paid,
         _ if settled > 0 => DocStatus::PartPaid,
         _ => DocStatus::Issued,
@@ -200,6 +260,42 @@ pub fn settlement_status(doc_type: DocType, total: i64, settled: i64) -> DocStat
 /// its last due date is before `today`.
 pub fn overdue(status: DocStatus, balance: i64, due: Option<Date>, today: Date) -> bool {
     matches!(status, DocStatus::Issued | DocStatus::PartPaid) && balance > 0 && due.is_some_and(|d| d < today)
+}
+
+/// The status of a confirmed purchase order from its lines' ledgers
+/// (`shipped` = received, `invoiced` = billed): `confirmed` until something
+/// is received or billed; then `part_received`/`received` by what arrived,
+/// and once billing starts `part_billed`/`billed`; `completed` once every
+/// line is received (goods, `goods[i]`) and billed in full.
+pub fn purchase_status(lines: &[(LineLedger, bool)]) -> DocStatus {
+    let lines: Vec<&(LineLedger, bool)> = lines.iter().filter(|(l, _)| l.ordered > 0).collect();
+    if lines.is_empty() {
+        return DocStatus::Confirmed;
+    }
+    let received_all = lines.iter().all(|(l, goods)| !goods || l.shipped >= l.ordered);
+    let received_any = lines.iter().any(|(l, goods)| *goods && l.shipped > 0);
+    let billed_all = lines.iter().all(|(l, _)| l.invoiced >= l.ordered);
+    let billed_any = lines.iter().any(|(l, _)| l.invoiced > 0);
+    match () {
+        _ if received_all && billed_all => DocStatus::Completed,
+        _ if billed_all => DocStatus::Billed,
+        _ if billed_any => DocStatus::PartBilled,
+        _ if received_all && received_any => DocStatus::Received,
+        _ if received_any => DocStatus::PartReceived,
+        _ => DocStatus::Confirmed,
+    }
+}
+
+/// A purchase order in one of these statuses takes receipts and bills.
+pub fn purchase_open(status: DocStatus) -> bool {
+    matches!(
+        status,
+        DocStatus::Confirmed
+            | DocStatus::PartReceived
+            | DocStatus::Received
+            | DocStatus::PartBilled
+            | DocStatus::Billed
+    )
 }
 
 string_enum! {
@@ -308,6 +404,15 @@ impl LineLedger {
         Self::take(qty, self.left_to_ship(), "quantity", "ship")?;
         self.shipped += qty;
         self.reserved = (self.reserved - qty).max(0);
+        Ok(())
+    }
+
+    /// Receives `qty` on a purchase-order line (`shipped` counts what was
+    /// received), up to what is left plus `allowance` (the tolerance over the
+    /// ordered quantity a setting may give; 0 by default).
+    pub fn receive(&mut self, qty: i64, allowance: i64) -> Result<(), LedgerRefusal> {
+        Self::take(qty, self.left_to_ship() + allowance.max(0), "quantity", "receive")?;
+        self.shipped += qty;
         Ok(())
     }
 
@@ -445,6 +550,35 @@ mod tests {
         let e = l.ship(20_000).unwrap_err();
         assert_eq!(e.left, 10_000);
         assert_eq!(l.shipped, 20_000);
+    }
+
+    #[test]
+    fn a_purchase_order_goes_from_draft_to_sent_to_confirmed_and_follows_its_lines() {
+        let s = transition(DocType::PurchaseOrder, DocStatus::Draft, DocAction::Send).unwrap();
+        assert_eq!(s, DocStatus::Sent);
+        assert_eq!(transition(DocType::PurchaseOrder, s, DocAction::Confirm).unwrap(), DocStatus::Confirmed);
+        let e = transition(DocType::PurchaseOrder, DocStatus::Received, DocAction::Cancel).unwrap_err();
+        assert!(e.to_string().contains("it is received"), "{e}");
+        let l = |o, r, b| (LineLedger { ordered: o, shipped: r, invoiced: b, ..Default::default() }, true);
+        assert_eq!(purchase_status(&[l(10, 0, 0)]), DocStatus::Confirmed);
+        assert_eq!(purchase_status(&[l(10, 4, 0)]), DocStatus::PartReceived);
+        assert_eq!(purchase_status(&[l(10, 10, 0)]), DocStatus::Received);
+        assert_eq!(purchase_status(&[l(10, 10, 3)]), DocStatus::PartBilled);
+        assert_eq!(purchase_status(&[l(10, 4, 10)]), DocStatus::Billed);
+        assert_eq!(purchase_status(&[l(10, 10, 10)]), DocStatus::Completed);
+        // A service line is never received: billing it in full completes it.
+        let svc = (LineLedger { ordered: 10, invoiced: 10, ..Default::default() }, false);
+        assert_eq!(purchase_status(&[svc]), DocStatus::Completed);
+    }
+
+    #[test]
+    fn receiving_more_than_ordered_is_refused_beyond_the_tolerance() {
+        let mut l = LineLedger { ordered: 100_000, ..Default::default() };
+        l.receive(60_000, 0).unwrap();
+        let e = l.receive(50_000, 0).unwrap_err();
+        assert_eq!((e.left, e.verb), (40_000, "receive"));
+        l.receive(50_000, 10_000).unwrap();
+        assert_eq!(l.shipped, 110_000);
     }
 
     #[derive(Debug, Clone)]

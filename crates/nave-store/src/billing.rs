@@ -51,7 +51,7 @@ fn e4(q: i64) -> Decimal {
 
 /// Header defaults a document made from `origin` inherits unless given:
 /// the currency is always the origin's.
-fn inherit_header(origin: &Document, mut header: HeaderInput) -> StoreResult<HeaderInput> {
+pub(crate) fn inherit_header(origin: &Document, mut header: HeaderInput) -> StoreResult<HeaderInput> {
     if header.currency.is_some_and(|c| c != origin.currency) {
         return Err(DomainError::invalid(
             "currency",
@@ -69,7 +69,7 @@ fn inherit_header(origin: &Document, mut header: HeaderInput) -> StoreResult<Hea
 }
 
 /// Checks that every line given that names an origin names a line of `origin`.
-fn check_origins(origin: &Document, groups: &[GroupInput], what: &str) -> StoreResult<()> {
+pub(crate) fn check_origins(origin: &Document, groups: &[GroupInput], what: &str) -> StoreResult<()> {
     for (gi, g) in groups.iter().enumerate() {
         for (li, l) in g.lines.iter().enumerate() {
             if let Some(o) = l.origin_line_id
@@ -89,7 +89,7 @@ fn check_origins(origin: &Document, groups: &[GroupInput], what: &str) -> StoreR
 /// The groups of `origin` with each line's quantity replaced by `left(line)`;
 /// lines with nothing left are dropped, comments kept (without an origin)
 /// only in groups that still bill something. `None` when nothing is left.
-fn remaining(origin: &Document, left: impl Fn(&documents::Line) -> i64) -> Option<Vec<GroupInput>> {
+pub(crate) fn remaining(origin: &Document, left: impl Fn(&documents::Line) -> i64) -> Option<Vec<GroupInput>> {
     let groups: Vec<GroupInput> = origin
         .groups
         .iter()
@@ -208,35 +208,62 @@ pub async fn credit_from_invoice(
     header: HeaderInput,
     groups: Option<Vec<GroupInput>>,
 ) -> StoreResult<Document> {
+    credit_from(tx, actor, DocType::CreditNote, account_key, invoice, header, groups).await
+}
+
+/// A draft credit note (or bill credit) for an invoice (or bill) of the
+/// account `account_key`: with no lines given, every line's quantity not yet
+/// credited.
+pub async fn credit_from(
+    tx: &mut Tx,
+    actor: &Actor,
+    credit_type: DocType,
+    account_key: i64,
+    origin: PublicId,
+    mut header: HeaderInput,
+    groups: Option<Vec<GroupInput>>,
+) -> StoreResult<Document> {
     let t = actor.tenant_id;
-    let invoice = documents::get(tx, t, DocType::Invoice, invoice)
+    let origin_type = credit_type.credits().unwrap_or(DocType::Invoice);
+    let field = if origin_type == DocType::Bill { "bill_id" } else { "invoice_id" };
+    let what = origin_type.label();
+    let invoice = documents::get(tx, t, origin_type, origin)
         .await?
         .filter(|o| o.account_key == account_key)
-        .ok_or_else(|| DomainError::invalid("invoice_id", "is not the id of an invoice of this account"))?;
+        .ok_or_else(|| {
+            DomainError::invalid(
+                field,
+                format!("is not the id of an {what} of this account").replace("an bill", "a bill"),
+            )
+        })?;
     if !matches!(invoice.status, DocStatus::Issued | DocStatus::PartPaid | DocStatus::Paid) {
         return Err(DomainError::Conflict(format!(
-            "the invoice is {}: only issued, part paid or paid invoices are credited",
+            "the {what} is {}: only issued, part paid or paid {what}s are credited",
             invoice.status
         ))
         .into());
     }
     let groups = match groups {
         Some(g) => {
-            check_origins(&invoice, &g, "invoice")?;
+            check_origins(&invoice, &g, what)?;
             g
         }
         None => remaining(&invoice, |l| l.quantity_e4 - l.ledger.credited).ok_or_else(|| {
             DomainError::Conflict(format!(
-                "nothing left to credit on invoice {}: every line is credited in full",
+                "nothing left to credit on {what} {}: every line is credited in full",
                 invoice.number.as_deref().unwrap_or("")
             ))
         })?,
     };
+    // A bill's reference is the supplier's invoice number; their credit has its own.
+    if credit_type == DocType::BillCredit && header.reference.is_none() {
+        header.reference = Some(None);
+    }
     let mut header = inherit_header(&invoice, header)?;
     // A credit note has nothing to collect: no payment terms.
     header.payment_terms_id = Some(None);
     let new = NewDocument {
-        doc_type: DocType::CreditNote,
+        doc_type: credit_type,
         account_id: invoice.account_id,
         header,
         groups,
@@ -246,7 +273,7 @@ pub async fn credit_from_invoice(
 }
 
 /// Reads the document again with its row locked, refusing a stale version.
-async fn relock(tx: &mut Tx, t: i64, doc: &Document, if_version: Option<i64>) -> StoreResult<Document> {
+pub(crate) async fn relock(tx: &mut Tx, t: i64, doc: &Document, if_version: Option<i64>) -> StoreResult<Document> {
     expect_version(doc.doc_type.label(), doc.version, if_version)?;
     let head = documents::lock_header(tx, t, doc.key).await?;
     if head.version != doc.version {
@@ -323,9 +350,17 @@ pub async fn issue(
             }
         }
     }
+    if doc.doc_type == DocType::Bill && doc.reference.is_none() {
+        return Err(
+            DomainError::invalid("reference", "is required to issue a bill: the supplier's invoice number").into()
+        );
+    }
+    if doc.doc_type == DocType::Invoice {
+        record_costs(tx, t, &doc).await?;
+    }
     let number = sequences::next_number(tx, t, doc.doc_type.as_str(), doc.date.year()).await?;
     let mut due = doc.date;
-    if doc.doc_type == DocType::Invoice {
+    if doc.doc_type.is_invoice_like() {
         let total = Money::from_minor(doc.total_minor, doc.currency);
         let schedule = match doc.payment_terms_id {
             Some(id) => match crate::payment_terms::get(tx, t, id).await? {
@@ -356,7 +391,7 @@ pub async fn issue(
     tx.execute(
         "UPDATE documents SET number = $3, due_date = $4, issued_at = $5, settled_minor = 0, \
          balance_minor = total_minor WHERE tenant_id = $1 AND id = $2",
-        args![t, doc.key, number, (doc.doc_type == DocType::Invoice).then_some(due), now()],
+        args![t, doc.key, number, doc.doc_type.is_invoice_like().then_some(due), now()],
     )
     .await?;
     let issued = documents::set_status(
@@ -369,8 +404,8 @@ pub async fn issue(
     )
     .await?;
     book_return(tx, actor, &issued, 1).await?;
-    if issued.doc_type == DocType::CreditNote
-        && issued.origin_type == Some(DocType::Invoice)
+    if issued.doc_type.is_credit_like()
+        && issued.origin_type == issued.doc_type.credits()
         && let Some(invoice_key) = issued.origin_key
     {
         let inv = documents::lock_header(tx, t, invoice_key).await?;
@@ -413,9 +448,9 @@ pub async fn void(tx: &mut Tx, actor: &Actor, doc: &Document, if_version: Option
             doc.number.as_deref().unwrap_or(""),
             format_minor(doc.settled_minor, doc.currency),
             doc.currency.code(),
-            if doc.doc_type == DocType::Invoice { "allocated to it" } else { "applied or refunded" },
+            if doc.doc_type.is_invoice_like() { "allocated to it" } else { "applied or refunded" },
             doc.doc_type.label(),
-            if doc.doc_type == DocType::Invoice { "allocated" } else { "applied" },
+            if doc.doc_type.is_invoice_like() { "allocated" } else { "applied" },
         ))
         .into());
     }
@@ -474,4 +509,102 @@ async fn book_return(tx: &mut Tx, actor: &Actor, doc: &Document, sign: i64) -> S
             .await?;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Cost of goods sold
+
+/// Records on every product line of an invoice being issued its cost of goods
+/// sold, in minor units of the company currency: for a line from a sales-order
+/// line that has shipped, the invoiced quantity at the average cost of the
+/// outgoing stock movements of that line's shipments (what the stock ledger
+/// took out, at the moving average of the moment); otherwise (services,
+/// non-stock lines, nothing shipped yet) at the product's cost now.
+pub(crate) async fn record_costs(tx: &mut Tx, t: i64, doc: &Document) -> StoreResult<()> {
+    let company = crate::tenants::currency(tx, t).await?;
+    let scale = Decimal::from(10i64.pow(company.minor_units()));
+    for l in doc.lines() {
+        let Some(product) = l.product_key.filter(|_| l.kind != LineKind::Comment) else { continue };
+        // Cost in minor units × 10,000 of the company currency.
+        let mut cost_e4m: Option<Decimal> = None;
+        if let Some(order_line) = l.origin_key {
+            let (cost, shipped) = shipped_cost(tx, t, order_line).await?;
+            if shipped > 0 {
+                cost_e4m = Some(cost * Decimal::from(l.quantity_e4) / Decimal::from(shipped));
+            }
+        }
+        let cost_e4m = match cost_e4m {
+            Some(c) => c,
+            None => {
+                let unit_e4 = tx
+                    .fetch_one(
+                        "SELECT cost_e4 FROM products WHERE tenant_id = $1 AND id = $2",
+                        args![t, product],
+                        |r| r.i64("cost_e4"),
+                    )
+                    .await?;
+                // quantity (1/10,000) × unit cost (1/10,000 major) → minor × 10,000.
+                Decimal::from(l.quantity_e4) * Decimal::from(unit_e4) * scale / Decimal::from(10_000)
+            }
+        };
+        let minor = nave_domain::money::round_half_away(cost_e4m / Decimal::from(10_000), 0);
+        tx.execute(
+            "UPDATE document_lines SET cost_minor = $3 WHERE tenant_id = $1 AND id = $2",
+            args![t, l.key, i64::try_from(minor).unwrap_or(i64::MAX)],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// What the done shipments of a sales-order line took out of stock: (value
+/// in minor units × 10,000 of the company currency, quantity in line units
+/// at 1/10,000). Kits add up their components.
+async fn shipped_cost(tx: &mut Tx, t: i64, order_line: i64) -> StoreResult<(Decimal, i64)> {
+    let product = tx
+        .fetch_optional(
+            "SELECT l.product_id FROM document_lines l JOIN documents d ON d.tenant_id = l.tenant_id \
+             AND d.id = l.document_id WHERE l.tenant_id = $1 AND l.id = $2 AND d.doc_type = 'sales_order'",
+            args![t, order_line],
+            |r| r.opt_i64("product_id"),
+        )
+        .await?
+        .flatten();
+    let Some(product) = product else { return Ok((Decimal::ZERO, 0)) };
+    let per: std::collections::HashMap<i64, i64> =
+        crate::orders::stock_parts(tx, t, product).await?.into_iter().map(|p| (p.key, p.per)).collect();
+    let rows = tx
+        .fetch_all(
+            "SELECT sl.id AS shipment_line, sl.quantity_e4 AS line_qty, m.product_id, \
+             CAST(SUM(m.quantity_e4) AS BIGINT) AS moved, CAST(SUM(m.value_e4m) AS BIGINT) AS value \
+             FROM shipment_lines sl JOIN shipments s ON s.tenant_id = sl.tenant_id AND s.id = sl.shipment_id \
+             JOIN stock_movements m ON m.tenant_id = s.tenant_id AND m.document_id = s.stock_document_id \
+             WHERE sl.tenant_id = $1 AND sl.order_line_id = $2 AND s.status = 'done' \
+             GROUP BY sl.id, sl.quantity_e4, m.product_id",
+            args![t, order_line],
+            |r| {
+                Ok((
+                    r.i64("shipment_line")?,
+                    r.i64("line_qty")?,
+                    r.i64("product_id")?,
+                    r.i64("moved")?,
+                    r.i64("value")?,
+                ))
+            },
+        )
+        .await?;
+    let mut cost = Decimal::ZERO;
+    let mut lines = std::collections::HashMap::new();
+    for (sl, qty, part, moved, value) in rows {
+        lines.insert(sl, qty);
+        // Movements of other lines' products in the same shipment are not this line's.
+        let Some(per) = per.get(&part) else { continue };
+        if moved == 0 {
+            continue;
+        }
+        // The movements' average unit cost in that shipment × this line's share of the part.
+        let taken = crate::orders::part_qty(qty, *per);
+        cost += Decimal::from(value) / Decimal::from(moved) * Decimal::from(taken);
+    }
+    Ok((cost, lines.values().sum()))
 }

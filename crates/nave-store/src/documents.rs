@@ -119,6 +119,29 @@ pub struct Line {
     /// Sales orders and invoices: on credit notes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity_credited: Option<String>,
+    /// Purchase orders: the supplier's own code for the product.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_code: Option<String>,
+    /// Purchase orders: received so far (receipts done).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity_received: Option<String>,
+    /// Purchase orders: on bills (draft or issued, not void).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity_billed: Option<String>,
+    /// Issued invoices: the cost of goods sold, in the company currency
+    /// (field-secured like product cost).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<String>,
+    /// Issued invoices in the company currency: taxable base − cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin: Option<String>,
+    /// margin ÷ taxable base × 100, two decimals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin_percent: Option<String>,
+    #[serde(skip)]
+    pub cost_minor: Option<i64>,
+    #[serde(skip)]
+    pub taxable_base_minor: i64,
 }
 
 /// A group (section) of lines.
@@ -267,6 +290,30 @@ pub struct Document {
     #[schema(value_type = Option<String>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_id: Option<PublicId>,
+    /// Receipts and bills: the purchase order they receive or bill, if any.
+    #[schema(value_type = Option<String>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purchase_order_id: Option<PublicId>,
+    /// Bill credits: the bill credited, if any.
+    #[schema(value_type = Option<String>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bill_id: Option<PublicId>,
+    /// Receipts in a foreign currency: company-currency units per unit of the document currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange_rate: Option<String>,
+    /// Issued invoices: Σ line costs of goods sold, in the company currency
+    /// (field-secured like product cost).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<String>,
+    /// Issued invoices in the company currency: Σ taxable bases − cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin_percent: Option<String>,
+    #[serde(skip)]
+    pub exchange_rate_e8: Option<i64>,
+    #[serde(skip)]
+    pub company_currency: Currency,
     pub groups: Vec<Group>,
     pub totals: Totals,
     pub due_dates: Vec<DueDateView>,
@@ -308,8 +355,10 @@ const SELECT: &str = "SELECT d.id, d.public_id, d.doc_type, d.status, d.number, 
     d.version, d.created_at, d.updated_at, a.owner_id, a.team_id, a.public_id AS account_public_id, \
     pt.public_id AS terms_public_id, pt.name AS terms_name, pl.public_id AS list_public_id, \
     w.public_id AS warehouse_public_id, o.public_id AS origin_public_id, o.doc_type AS origin_type, \
-    o.number AS origin_number, ou.public_id AS override_user_id, ou.name AS override_user_name \
+    o.number AS origin_number, ou.public_id AS override_user_id, ou.name AS override_user_name, \
+    d.exchange_rate_e8, tn.currency AS company_currency \
     FROM documents d \
+    JOIN tenants tn ON tn.id = d.tenant_id \
     JOIN accounts a ON a.tenant_id = d.tenant_id AND a.id = d.account_id \
     LEFT JOIN payment_terms pt ON pt.tenant_id = d.tenant_id AND pt.id = d.payment_terms_id \
     LEFT JOIN price_lists pl ON pl.tenant_id = d.tenant_id AND pl.id = d.price_list_id \
@@ -375,6 +424,16 @@ fn decode(r: &dyn DbRow) -> StoreResult<Document> {
         notes: r.text("notes")?,
         sales_order_id: origin_id.filter(|_| doc_type == DocType::Invoice && origin_type == Some(DocType::SalesOrder)),
         invoice_id: origin_id.filter(|_| doc_type == DocType::CreditNote && origin_type == Some(DocType::Invoice)),
+        purchase_order_id: origin_id.filter(|_| {
+            matches!(doc_type, DocType::Receipt | DocType::Bill) && origin_type == Some(DocType::PurchaseOrder)
+        }),
+        bill_id: origin_id.filter(|_| doc_type == DocType::BillCredit && origin_type == Some(DocType::Bill)),
+        exchange_rate: r.opt_i64("exchange_rate_e8")?.map(|v| Decimal::new(v, 8).normalize().to_string()),
+        exchange_rate_e8: r.opt_i64("exchange_rate_e8")?,
+        company_currency: parsed(Currency::parse(&r.text("company_currency")?))?,
+        cost: None,
+        margin: None,
+        margin_percent: None,
         origin_id,
         origin_type,
         origin_number: r.opt_text("origin_number")?,
@@ -391,7 +450,7 @@ fn decode(r: &dyn DbRow) -> StoreResult<Document> {
         due_dates: vec![],
         settled: m(r.i64("settled_minor")?),
         balance: m(balance),
-        overdue: doc_type == DocType::Invoice && rules::overdue(status, balance, due_date, today),
+        overdue: doc_type.is_invoice_like() && rules::overdue(status, balance, due_date, today),
         credit_override: match r.opt_text("credit_override_reason")? {
             Some(reason) => Some(CreditOverride {
                 reason,
@@ -454,12 +513,15 @@ async fn load_content(tx: &mut Tx, tenant_id: i64, d: &mut Document) -> StoreRes
     }
     let is_order = d.doc_type == DocType::SalesOrder;
     let is_invoice = d.doc_type == DocType::Invoice;
+    let is_po = d.doc_type == DocType::PurchaseOrder;
+    let company = d.company_currency;
     let lines = tx
         .fetch_all(
             "SELECT l.id, l.public_id, l.group_id, l.kind, l.product_id, l.sku, l.description, l.unit, l.quantity_e4, \
              l.unit_price_e4, l.discount_percent_e4, l.discount_amount_minor, l.gross_minor, l.discount_minor, \
              l.net_minor, l.taxable_base_minor, l.tax_minor, l.origin_line_id, l.qty_reserved_e4, l.qty_shipped_e4, \
-             l.qty_invoiced_e4, l.qty_credited_e4, p.public_id AS product_public_id, o.public_id AS origin_public_id \
+             l.qty_invoiced_e4, l.qty_credited_e4, l.supplier_code, l.cost_minor, \
+             p.public_id AS product_public_id, o.public_id AS origin_public_id \
              FROM document_lines l \
              LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id \
              LEFT JOIN document_lines o ON o.tenant_id = l.tenant_id AND o.id = l.origin_line_id \
@@ -477,6 +539,8 @@ async fn load_content(tx: &mut Tx, tenant_id: i64, d: &mut Document) -> StoreRes
                     credited: r.i64("qty_credited_e4")?,
                 };
                 let show = |v: i64, on: bool| on.then(|| format_quantity(v));
+                let cost_minor = r.opt_i64("cost_minor")?;
+                let base = r.i64("taxable_base_minor")?;
                 Ok((
                     r.i64("group_id")?,
                     Line {
@@ -507,6 +571,14 @@ async fn load_content(tx: &mut Tx, tenant_id: i64, d: &mut Document) -> StoreRes
                         quantity_shipped: show(ledger.shipped, is_order),
                         quantity_invoiced: show(ledger.invoiced, is_order),
                         quantity_credited: show(ledger.credited, is_order || is_invoice),
+                        supplier_code: r.opt_text("supplier_code")?,
+                        quantity_received: show(ledger.shipped, is_po),
+                        quantity_billed: show(ledger.invoiced, is_po),
+                        cost: cost_minor.map(|v| format_minor(v, company)),
+                        margin: None,
+                        margin_percent: None,
+                        cost_minor,
+                        taxable_base_minor: base,
                     },
                 ))
             },
@@ -521,6 +593,7 @@ async fn load_content(tx: &mut Tx, tenant_id: i64, d: &mut Document) -> StoreRes
         }
     }
     d.groups = groups;
+    fill_margins(d);
     d.totals.taxes = tx
         .fetch_all(
             "SELECT t.public_id, dt.name, dt.rate_e4, dt.base_minor, dt.amount_minor FROM document_taxes dt \
@@ -551,6 +624,49 @@ async fn load_content(tx: &mut Tx, tenant_id: i64, d: &mut Document) -> StoreRes
         )
         .await?;
     Ok(())
+}
+
+/// Margin and margin % of one amount of revenue and its cost.
+fn margin_of(base: i64, cost: i64, c: Currency) -> (String, Option<String>) {
+    let margin = base - cost;
+    let pct = (base != 0).then(|| {
+        (Decimal::from(margin) * Decimal::from(100) / Decimal::from(base))
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+            .to_string()
+    });
+    (format_minor(margin, c), pct)
+}
+
+/// Issued invoices: cost, margin and margin % per line (lines with a recorded
+/// cost) and for the invoice (lines without one count at no cost). Margins
+/// need the invoice in the company currency, the cost's; otherwise only the
+/// cost is shown.
+fn fill_margins(d: &mut Document) {
+    if d.doc_type != DocType::Invoice || !d.lines().any(|l| l.cost_minor.is_some()) {
+        return;
+    }
+    let same = d.currency == d.company_currency;
+    let (mut base, mut cost) = (0i64, 0i64);
+    for g in &mut d.groups {
+        for l in &mut g.lines {
+            if l.kind == LineKind::Comment {
+                continue;
+            }
+            base += l.taxable_base_minor;
+            cost += l.cost_minor.unwrap_or(0);
+            if let (Some(c), true) = (l.cost_minor, same) {
+                let (m, p) = margin_of(l.taxable_base_minor, c, d.currency);
+                l.margin = Some(m);
+                l.margin_percent = p;
+            }
+        }
+    }
+    d.cost = Some(format_minor(cost, d.company_currency));
+    if same {
+        let (m, p) = margin_of(base, cost, d.currency);
+        d.margin = Some(m);
+        d.margin_percent = p;
+    }
 }
 
 /// A document of `doc_type` by public id, with its content.
@@ -653,7 +769,12 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &DocumentQuery) -> StoreResult
             DocType::Quote => " AND d.status IN ('draft', 'sent', 'accepted')",
             DocType::SalesOrder => " AND d.status IN ('draft', 'open')",
             DocType::Invoice => " AND d.status IN ('draft', 'issued', 'part_paid')",
-            DocType::CreditNote => " AND d.status IN ('draft', 'issued')",
+            DocType::CreditNote | DocType::BillCredit => " AND d.status IN ('draft', 'issued')",
+            DocType::PurchaseOrder => {
+                " AND d.status IN ('draft', 'sent', 'confirmed', 'part_received', 'received', 'part_billed', 'billed')"
+            }
+            DocType::Receipt => " AND d.status = 'draft'",
+            DocType::Bill => " AND d.status IN ('draft', 'issued', 'part_paid')",
         });
     }
     if q.overdue_only {
@@ -760,6 +881,8 @@ pub struct HeaderInput {
     pub tax_rounding: Option<TaxRounding>,
     pub reference: Option<Option<String>>,
     pub notes: Option<String>,
+    /// Receipts in a foreign currency: company-currency units per unit of the document currency.
+    pub exchange_rate: Option<Option<Decimal>>,
 }
 
 /// A new document.
@@ -785,6 +908,7 @@ struct Resolved {
     discount_amount: Decimal,
     taxes: Vec<taxes::Tax>,
     origin_key: Option<i64>,
+    supplier_code: Option<String>,
 }
 
 /// The header as it will be stored.
@@ -800,6 +924,9 @@ struct Header {
     tax_rounding: TaxRounding,
     reference: Option<String>,
     notes: String,
+    exchange_rate_e8: Option<i64>,
+    /// Purchase documents: the supplier whose costs and codes are the line defaults.
+    purchase: bool,
 }
 
 fn clean_text(v: &mut Validator, field: &str, s: Option<&str>, max: usize) -> Option<String> {
@@ -858,6 +985,8 @@ async fn resolve_header(
         Some(id) => id,
         None => match before {
             Some(b) => b.price_list_id,
+            // Sales price lists do not price what is bought.
+            None if doc_type.is_purchase() => None,
             None => account_price_list(tx, tenant_id, account.key).await?,
         },
     };
@@ -871,8 +1000,13 @@ async fn resolve_header(
     };
     // Sales orders: where stock is reserved and shipped from (default the
     // first active warehouse). Credit notes: where credited goods return to
-    // stock when issued (none: nothing returns).
-    let warehouse_key = if matches!(doc_type, DocType::SalesOrder | DocType::CreditNote) {
+    // stock when issued (none: nothing returns). Purchase orders and
+    // receipts: where goods are received.
+    let takes_warehouse = matches!(
+        doc_type,
+        DocType::SalesOrder | DocType::CreditNote | DocType::PurchaseOrder | DocType::Receipt
+    );
+    let warehouse_key = if takes_warehouse {
         match h.warehouse_id {
             Some(Some(id)) => {
                 let w = catalog::get_warehouse(tx, tenant_id, id)
@@ -892,10 +1026,36 @@ async fn resolve_header(
         }
     } else {
         if matches!(h.warehouse_id, Some(Some(_))) {
-            return Err(DomainError::invalid("warehouse_id", "is taken by sales orders and credit notes only").into());
+            return Err(DomainError::invalid(
+                "warehouse_id",
+                "is taken by sales orders, credit notes, purchase orders and receipts only",
+            )
+            .into());
         }
         None
     };
+    if doc_type == DocType::Receipt && warehouse_key.is_none() {
+        return Err(
+            DomainError::invalid("warehouse_id", "is required: the warehouse the goods are received into").into()
+        );
+    }
+    let exchange_rate_e8 = match h.exchange_rate {
+        Some(Some(r)) => {
+            if r <= Decimal::ZERO || r.scale() > 8 {
+                return Err(DomainError::invalid(
+                    "exchange_rate",
+                    "must be above 0 with at most 8 decimals (company-currency units per unit of the document currency)",
+                )
+                .into());
+            }
+            Some(i64::try_from((r * Decimal::from(100_000_000i64)).trunc()).unwrap_or(i64::MAX))
+        }
+        Some(None) => None,
+        None => before.and_then(|b| b.exchange_rate_e8),
+    };
+    if exchange_rate_e8.is_some() && doc_type != DocType::Receipt {
+        return Err(DomainError::invalid("exchange_rate", "is taken by receipts only").into());
+    }
     let invoice_policy = if doc_type == DocType::SalesOrder {
         Some(h.invoice_policy.or(before.and_then(|b| b.invoice_policy)).unwrap_or(InvoicePolicy::Shipped))
     } else {
@@ -913,6 +1073,8 @@ async fn resolve_header(
         tax_rounding: h.tax_rounding.or(before.map(|b| b.tax_rounding)).unwrap_or_default(),
         reference,
         notes,
+        exchange_rate_e8,
+        purchase: doc_type.is_purchase(),
     })
 }
 
@@ -958,6 +1120,7 @@ async fn resolve_lines(
     let mut tax_cache: HashMap<PublicId, taxes::Tax> = HashMap::new();
     // A product's default taxes, once per document (same account and date for every line).
     let mut product_taxes: HashMap<i64, Vec<taxes::Tax>> = HashMap::new();
+    let company = if h.purchase { Some(crate::tenants::currency(tx, tenant_id).await?) } else { None };
     let mut out = Vec::with_capacity(groups.len());
     for (gi, g) in groups.iter().enumerate() {
         let mut lines = Vec::with_capacity(g.lines.len());
@@ -1004,8 +1167,42 @@ async fn resolve_lines(
             if kind != LineKind::Comment && quantity <= Decimal::ZERO {
                 v.add(at("quantity"), "must be above 0");
             }
+            // Purchase documents: the supplier's cost and code from the product's supplier list.
+            let supplier = product
+                .as_ref()
+                .filter(|_| h.purchase)
+                .and_then(|p| p.suppliers.iter().find(|s| s.supplier_id == account.id).map(|s| (p, s.clone())));
+            let supplier_code = supplier.as_ref().and_then(|(_, s)| s.supplier_code.clone());
             let unit_price = match (l.unit_price, &product) {
                 (Some(p), _) => p,
+                (None, Some(p)) if h.purchase => match &supplier {
+                    Some((_, s)) if s.currency == h.currency.code() => s.cost.parse().unwrap_or_default(),
+                    Some((_, s)) => {
+                        v.add(
+                            at("unit_price"),
+                            format!(
+                                "{} costs {} {} at this supplier, not {}: give the unit price",
+                                p.sku,
+                                s.cost,
+                                s.currency,
+                                h.currency.code()
+                            ),
+                        );
+                        Decimal::ZERO
+                    }
+                    None if company == Some(h.currency) => p.cost.parse().unwrap_or_default(),
+                    None => {
+                        v.add(
+                            at("unit_price"),
+                            format!(
+                                "{} has no cost from this supplier in {}: give the unit price",
+                                p.sku,
+                                h.currency.code()
+                            ),
+                        );
+                        Decimal::ZERO
+                    }
+                },
                 (None, Some(p)) if quantity > Decimal::ZERO && quantity.scale() <= 4 => {
                     let q =
                         price_lists::resolve_in_list(tx, tenant_id, p, h.price_list.as_ref(), to_e4(quantity), h.date)
@@ -1064,6 +1261,7 @@ async fn resolve_lines(
                 discount_amount: l.discount_amount.unwrap_or_default(),
                 taxes,
                 origin_key: None,
+                supplier_code,
             });
         }
         out.push(lines);
@@ -1152,8 +1350,8 @@ async fn insert_content(
                 "INSERT INTO document_lines (tenant_id, id, public_id, document_id, group_id, position, kind, product_id, \
                  sku, description, unit, quantity_e4, unit_price_e4, discount_percent_e4, discount_amount_minor, \
                  gross_minor, discount_minor, net_minor, taxable_base_minor, tax_minor, origin_line_id, qty_reserved_e4, \
-                 qty_shipped_e4, qty_invoiced_e4, qty_credited_e4) VALUES ($1, {}, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                 $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 0, 0, 0, 0) RETURNING id",
+                 qty_shipped_e4, qty_invoiced_e4, qty_credited_e4, supplier_code) VALUES ($1, {}, $2, $3, $4, $5, $6, $7, \
+                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 0, 0, 0, 0, $21) RETURNING id",
                 tx.new_id_expr("document_lines", "$1")
             );
             let kind =
@@ -1182,7 +1380,8 @@ async fn insert_content(
                         pl.net.minor(),
                         pl.taxable_base.minor(),
                         tax_total,
-                        l.origin_key
+                        l.origin_key,
+                        l.supplier_code.clone()
                     ],
                     |r| r.i64("id"),
                 )
@@ -1324,17 +1523,21 @@ pub(crate) async fn apply_lineage(
     sign: i64,
 ) -> StoreResult<()> {
     let mut orders = std::collections::BTreeSet::new();
+    let mut purchases = std::collections::BTreeSet::new();
     for (field, origin, qty) in lines {
         let Some(origin) = origin else { continue };
         let mut o = lock_line(tx, tenant_id, *origin).await?;
         let refuse = |e: nave_domain::document::LedgerRefusal| {
+            let verb = match (doc_type, e.verb) {
+                (DocType::Bill, "invoice") => "bill",
+                (_, v) => v,
+            };
             StoreError::from(DomainError::invalid(
                 format!("{field}.quantity"),
                 format!(
-                    "{} is more than the {} left to {} on that line",
+                    "{} is more than the {} left to {verb} on that line",
                     format_quantity(e.asked),
                     format_quantity(e.left),
-                    e.verb
                 ),
             ))
         };
@@ -1348,7 +1551,18 @@ pub(crate) async fn apply_lineage(
                 store_ledger(tx, tenant_id, o.key, &o.ledger).await?;
                 orders.insert(o.document_key);
             }
-            (DocType::CreditNote, DocType::Invoice) => {
+            (DocType::Bill, DocType::PurchaseOrder) => {
+                if sign > 0 {
+                    o.ledger.invoice(*qty).map_err(refuse)?;
+                } else {
+                    o.ledger.uninvoice(*qty);
+                }
+                store_ledger(tx, tenant_id, o.key, &o.ledger).await?;
+                purchases.insert(o.document_key);
+            }
+            // A receipt's quantities move onto the order line when it is received, not while it is a draft.
+            (DocType::Receipt, DocType::PurchaseOrder) => {}
+            (DocType::CreditNote, DocType::Invoice) | (DocType::BillCredit, DocType::Bill) => {
                 if sign > 0 {
                     // On an invoice line, what is invoiced is the line's own quantity.
                     let own = o.ledger.ordered.max(o.ledger.invoiced);
@@ -1383,6 +1597,43 @@ pub(crate) async fn apply_lineage(
     for order in orders {
         refresh_order_status(tx, tenant_id, order).await?;
     }
+    for order in purchases {
+        refresh_purchase_status(tx, tenant_id, order).await?;
+    }
+    Ok(())
+}
+
+/// Moves a confirmed purchase order between `confirmed`, `part_received`,
+/// `received`, `part_billed`, `billed` and `completed` from its lines'
+/// received and billed quantities (`nave_domain::document::purchase_status`).
+/// Drafts, sent and cancelled orders are left alone.
+pub(crate) async fn refresh_purchase_status(tx: &mut Tx, tenant_id: i64, order_key: i64) -> StoreResult<()> {
+    let lines = tx
+        .fetch_all(
+            "SELECT l.quantity_e4, l.qty_shipped_e4, l.qty_invoiced_e4, p.kind AS product_kind \
+             FROM document_lines l LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id \
+             WHERE l.tenant_id = $1 AND l.document_id = $2 AND l.kind <> 'comment'",
+            args![tenant_id, order_key],
+            |r| {
+                let goods = matches!(r.opt_text("product_kind")?.as_deref(), Some("goods"));
+                let l = LineLedger {
+                    ordered: r.i64("quantity_e4")?,
+                    shipped: r.i64("qty_shipped_e4")?,
+                    invoiced: r.i64("qty_invoiced_e4")?,
+                    ..Default::default()
+                };
+                Ok((l, goods))
+            },
+        )
+        .await?;
+    let to = rules::purchase_status(&lines);
+    tx.execute(
+        "UPDATE documents SET status = $3, version = version + 1, updated_at = $4 \
+         WHERE tenant_id = $1 AND id = $2 AND doc_type = 'purchase_order' AND status <> $3 \
+         AND status IN ('confirmed', 'part_received', 'received', 'part_billed', 'billed', 'completed')",
+        args![tenant_id, order_key, to.as_str(), now()],
+    )
+    .await?;
     Ok(())
 }
 
@@ -1500,13 +1751,72 @@ pub(crate) fn stored_lineage(d: &Document) -> Vec<(String, Option<i64>, i64)> {
         .collect()
 }
 
+/// Bills and bill credits: the supplier's own number (kept in `reference`) is
+/// used once per supplier and type (a void document frees it). Checked here
+/// for a clear refusal; the unique index `documents_supplier_number_key`
+/// settles a race.
+async fn check_supplier_number(
+    tx: &mut Tx,
+    tenant_id: i64,
+    doc_type: DocType,
+    account: &accounts::Account,
+    reference: Option<&str>,
+    except: Option<i64>,
+) -> StoreResult<()> {
+    let (true, Some(reference)) = (matches!(doc_type, DocType::Bill | DocType::BillCredit), reference) else {
+        return Ok(());
+    };
+    let other = tx
+        .fetch_optional(
+            "SELECT COALESCE(number, '(draft)') AS number FROM documents WHERE tenant_id = $1 AND account_id = $2 \
+             AND doc_type = $3 AND reference = $4 AND status <> 'void' AND id <> $5",
+            args![tenant_id, account.key, doc_type.as_str(), reference, except.unwrap_or(0)],
+            |r| r.text("number"),
+        )
+        .await?;
+    match other {
+        Some(n) => Err(duplicate_supplier_number(doc_type, &account.name, reference, &n).into()),
+        None => Ok(()),
+    }
+}
+
+fn duplicate_supplier_number(doc_type: DocType, supplier: &str, reference: &str, number: &str) -> DomainError {
+    DomainError::invalid(
+        "reference",
+        format!(
+            "{supplier}'s number {reference} is already recorded on {} {number}: a supplier's number is used once",
+            doc_type.label()
+        ),
+    )
+}
+
+/// Maps a race on the supplier-number index to the same refusal.
+fn on_supplier_number<T>(
+    r: StoreResult<T>,
+    doc_type: DocType,
+    supplier: &str,
+    reference: Option<&str>,
+) -> StoreResult<T> {
+    crate::on_unique(r, "documents_supplier_number_key", "documents.reference", || {
+        duplicate_supplier_number(doc_type, supplier, reference.unwrap_or_default(), "another document")
+    })
+}
+
 /// Creates a document in `draft` (quotes and orders get their number now).
 pub async fn create(tx: &mut Tx, actor: &Actor, new: NewDocument) -> StoreResult<Document> {
     let t = actor.tenant_id;
     let account = load_account(tx, t, new.account_id).await?;
+    if new.doc_type.is_purchase() && !account.kinds.contains(&nave_domain::account::AccountKind::Supplier) {
+        return Err(DomainError::invalid(
+            "account_id",
+            format!("{} is not a supplier: mark the account as a supplier to buy from it", account.name),
+        )
+        .into());
+    }
     let h = resolve_header(tx, t, new.doc_type, &account, None, &new.header).await?;
     let mut lines = resolve_lines(tx, t, &account, &h, &new.groups).await?;
     resolve_origins(tx, t, account.key, &new.groups, &mut lines).await?;
+    check_supplier_number(tx, t, new.doc_type, &account, h.reference.as_deref(), None).await?;
     let id = PublicId::new();
     let number = if new.doc_type.numbered_on_create() {
         Some(sequences::next_number(tx, t, new.doc_type.as_str(), h.date.year()).await?)
@@ -1519,12 +1829,12 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewDocument) -> StoreResult
          billing_address, shipping_address, currency, doc_date, valid_until, due_date, payment_terms_id, price_list_id, \
          warehouse_id, invoice_policy, prices_include_tax, tax_rounding, reference, notes, origin_id, subtotal_minor, \
          discount_minor, net_minor, shipping_minor, tax_minor, total_minor, settled_minor, balance_minor, version, \
-         created_at, updated_at, created_by, updated_by) VALUES ($1, {}, $2, $3, 'draft', $4, 1, $5, $6, $7, $8, $9, \
-         $10, $11, NULL, $12, $13, $14, $15, $16, $17, $18, $19, $20, 0, 0, 0, 0, 0, 0, 0, 0, 1, $21, $21, $22, $22) \
-         RETURNING id",
+         created_at, updated_at, created_by, updated_by, exchange_rate_e8) VALUES ($1, {}, $2, $3, 'draft', $4, 1, $5, \
+         $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $15, $16, $17, $18, $19, $20, 0, 0, 0, 0, 0, 0, 0, 0, 1, $21, \
+         $21, $22, $22, $23) RETURNING id",
         tx.new_id_expr("documents", "$1")
     );
-    let key = tx
+    let inserted = tx
         .fetch_one(
             sql,
             args![
@@ -1549,11 +1859,13 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewDocument) -> StoreResult
                 h.notes.as_str(),
                 new.origin_key,
                 at,
-                actor.user_id
+                actor.user_id,
+                h.exchange_rate_e8
             ],
             |r| r.i64("id"),
         )
-        .await?;
+        .await;
+    let key = on_supplier_number(inserted, new.doc_type, &account.name, h.reference.as_deref())?;
     insert_content(tx, t, key, &h, &new.groups, &lines).await?;
     apply_lineage(tx, t, new.doc_type, &lineage_of(&lines), 1).await?;
     let doc = get_by_key(tx, t, key).await?.ok_or(DomainError::NotFound { record: "document" })?;
@@ -1602,14 +1914,15 @@ pub async fn update(
     };
     let mut lines = resolve_lines(tx, t, &account, &h, &groups).await?;
     resolve_origins(tx, t, account.key, &groups, &mut lines).await?;
+    check_supplier_number(tx, t, before.doc_type, &account, h.reference.as_deref(), Some(before.key)).await?;
     apply_lineage(tx, t, before.doc_type, &stored_lineage(before), -1).await?;
     delete_content(tx, t, before.key).await?;
     let n = tx
         .execute(
             "UPDATE documents SET currency = $4, doc_date = $5, valid_until = $6, payment_terms_id = $7, \
              price_list_id = $8, warehouse_id = $9, invoice_policy = $10, prices_include_tax = $11, tax_rounding = $12, \
-             reference = $13, notes = $14, version = version + 1, updated_at = $15, updated_by = $16 \
-             WHERE tenant_id = $1 AND id = $2 AND version = $3",
+             reference = $13, notes = $14, version = version + 1, updated_at = $15, updated_by = $16, \
+             exchange_rate_e8 = $17 WHERE tenant_id = $1 AND id = $2 AND version = $3",
             args![
                 t,
                 before.key,
@@ -1626,10 +1939,12 @@ pub async fn update(
                 h.reference.clone(),
                 h.notes.as_str(),
                 now(),
-                actor.user_id
+                actor.user_id,
+                h.exchange_rate_e8
             ],
         )
-        .await?;
+        .await;
+    let n = on_supplier_number(n, before.doc_type, &account.name, h.reference.as_deref())?;
     if n == 0 {
         return Err(
             DomainError::VersionMismatch { record: before.doc_type.label(), current: before.version + 1 }.into()
@@ -1895,12 +2210,27 @@ pub struct Receivables {
 
 /// The open receivables of an account, per currency.
 pub async fn receivables(tx: &mut Tx, tenant_id: i64, account_key: i64) -> StoreResult<Vec<Receivables>> {
+    open_balances(tx, tenant_id, account_key, DocType::Invoice).await
+}
+
+/// What is owed to a supplier (open bills), per currency, in the same shape
+/// (`open_invoices` counts the bills).
+pub async fn payables(tx: &mut Tx, tenant_id: i64, account_key: i64) -> StoreResult<Vec<Receivables>> {
+    open_balances(tx, tenant_id, account_key, DocType::Bill).await
+}
+
+async fn open_balances(
+    tx: &mut Tx,
+    tenant_id: i64,
+    account_key: i64,
+    doc_type: DocType,
+) -> StoreResult<Vec<Receivables>> {
     let today = now().date();
     let rows = tx
         .fetch_all(
             "SELECT currency, balance_minor, due_date FROM documents WHERE tenant_id = $1 AND account_id = $2 \
-             AND doc_type = 'invoice' AND status IN ('issued', 'part_paid') AND balance_minor > 0",
-            args![tenant_id, account_key],
+             AND doc_type = $3 AND status IN ('issued', 'part_paid') AND balance_minor > 0",
+            args![tenant_id, account_key, doc_type.as_str()],
             |r| Ok((parsed(Currency::parse(&r.text("currency")?))?, r.i64("balance_minor")?, r.opt_date("due_date")?)),
         )
         .await?;

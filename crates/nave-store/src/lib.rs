@@ -33,6 +33,7 @@ pub mod payments;
 pub mod pipeline;
 pub mod price_lists;
 pub mod reports;
+pub mod purchase;
 pub mod roles;
 pub mod schema;
 pub mod search;

@@ -47,6 +47,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(15, "0015_activities"),
     migration!(16, "0016_order_to_cash"),
     migration!(18, "0018_report_indexes"),
+    migration!(19, "0019_purchase"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -303,6 +303,7 @@ pub async fn convert_quote(
         tax_rounding: Some(quote.tax_rounding),
         reference: Some(quote.reference.clone()),
         notes: Some(quote.notes.clone()),
+        exchange_rate: None,
     };
     let new = NewDocument {
         doc_type: to,

@@ -1,5 +1,7 @@
 //! Payments received, their allocations to invoices, and what credit notes
-//! settle: applications to invoices and refunds.
+//! settle: applications to invoices and refunds. Payments sent to suppliers
+//! are the same rows with direction `sent`, allocated to bills by the same
+//! code (`allocate_to_invoices` with the bill type).
 //!
 //! Rules (DOMAIN.md "Lifecycles"):
 //!
@@ -70,7 +72,7 @@ pub struct Payment {
     pub allocated_minor: i64,
     #[schema(value_type = String)]
     pub id: PublicId,
-    /// `received` (from a customer) or `refund` (a credit note paid out).
+    /// `received` (from a customer), `refund` (a credit note paid out) or `sent` (to a supplier).
     pub direction: String,
     #[schema(value_type = String)]
     pub account_id: PublicId,
@@ -183,6 +185,8 @@ async fn get_by_key(tx: &mut Tx, tenant_id: i64, key: i64) -> StoreResult<Paymen
 /// Filters of the payment list.
 #[derive(Debug, Clone)]
 pub struct PaymentQuery {
+    /// Payments sent to suppliers; otherwise payments received and refunds.
+    pub sent: bool,
     pub visibility: Visibility,
     pub account_key: Option<i64>,
     pub cursor: Option<Cursor>,
@@ -193,6 +197,7 @@ pub struct PaymentQuery {
 pub async fn list(tx: &mut Tx, tenant_id: i64, q: &PaymentQuery) -> StoreResult<Page<Payment>> {
     let mut sql = format!("{SELECT} WHERE p.tenant_id = $1");
     let mut a = args![tenant_id];
+    sql.push_str(if q.sent { " AND p.direction = 'sent'" } else { " AND p.direction <> 'sent'" });
     q.visibility.push_on("a.owner_id", "a.team_id", &mut sql, &mut a);
     if let Some(k) = q.account_key {
         and_where(&mut sql, &mut a, "p.account_id = $?", k);
@@ -218,11 +223,13 @@ pub async fn unallocated(tx: &mut Tx, tenant_id: i64, visibility: Visibility, li
     tx.fetch_all(sql, a, decode).await
 }
 
-/// One allocation as entered: an invoice and an amount (decimal).
+/// One allocation as entered: an invoice (a bill, for payments sent) and an amount (decimal).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AllocationInput {
+    /// The invoice; payments sent name a bill here or in `bill_id`.
     #[schema(value_type = String)]
+    #[serde(alias = "bill_id")]
     pub invoice_id: PublicId,
     #[schema(value_type = String, example = "45.08")]
     pub amount: Decimal,
@@ -231,6 +238,8 @@ pub struct AllocationInput {
 /// A new payment received.
 #[derive(Debug, Clone)]
 pub struct NewPayment {
+    /// Sent to a supplier (allocated to bills) rather than received.
+    pub sent: bool,
     pub account_id: PublicId,
     pub amount: Decimal,
     pub currency: Option<Currency>,
@@ -295,6 +304,8 @@ pub(crate) async fn record_allocation(
 /// What allocations are made from: a payment or a credit note of an account,
 /// in a currency, with `available` left to allocate.
 struct Source {
+    /// What it settles: invoices, or bills (payments sent, bill credits).
+    target: DocType,
     payment: Option<i64>,
     credit_note: Option<i64>,
     account_key: i64,
@@ -333,21 +344,35 @@ async fn allocate_to_invoices(
         )
         .into());
     }
+    let what = from.target.label();
     for (i, (a, amount)) in inputs.iter().zip(&amounts).enumerate() {
         let field = format!("allocations[{i}].invoice_id");
-        let found = documents::get(tx, t, DocType::Invoice, a.invoice_id).await?;
+        let found = documents::get(tx, t, from.target, a.invoice_id).await?;
         let Some(found) = found else {
-            return Err(DomainError::invalid(field, "is not the id of an invoice").into());
+            return Err(DomainError::invalid(
+                field,
+                format!("is not the id of a{} {what}", if what == "invoice" { "n" } else { "" }),
+            )
+            .into());
         };
         // Lock, then read the balance as it is now.
         let inv: Document = documents::lock_header(tx, t, found.key).await?;
         if inv.account_key != account_key {
-            return Err(DomainError::invalid(field, "is an invoice of another account").into());
+            return Err(DomainError::invalid(
+                field,
+                format!("is {} {what} of another account", if what == "invoice" { "an" } else { "a" }),
+            )
+            .into());
         }
         if inv.currency != currency {
             return Err(DomainError::invalid(
                 field,
-                format!("is an invoice in {}, not {}", inv.currency.code(), currency.code()),
+                format!(
+                    "is {} {what} in {}, not {}",
+                    if what == "invoice" { "an" } else { "a" },
+                    inv.currency.code(),
+                    currency.code()
+                ),
             )
             .into());
         }
@@ -355,7 +380,7 @@ async fn allocate_to_invoices(
         if !matches!(inv.status, DocStatus::Issued | DocStatus::PartPaid) {
             return Err(DomainError::invalid(
                 field,
-                format!("invoice {number} is {}: only issued or part paid invoices take allocations", inv.status),
+                format!("{what} {number} is {}: only issued or part paid {what}s take allocations", inv.status),
             )
             .into());
         }
@@ -363,7 +388,7 @@ async fn allocate_to_invoices(
             return Err(DomainError::invalid(
                 format!("allocations[{i}].amount"),
                 format!(
-                    "{} {c} is more than the {} {c} balance of invoice {number}",
+                    "{} {c} is more than the {} {c} balance of {what} {number}",
                     format_minor(*amount, currency),
                     format_minor(inv.balance_minor, currency),
                     c = currency.code()
@@ -396,7 +421,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewPayment) -> StoreResult<
     let sql = format!(
         "INSERT INTO payments (tenant_id, id, public_id, direction, account_id, amount_minor, currency, payment_date, \
          method, reference, notes, allocated_minor, status, version, created_at, updated_at, created_by, updated_by) \
-         VALUES ($1, {}, $2, 'received', $3, $4, $5, $6, $7, $8, $9, 0, 'posted', 1, $10, $10, $11, $11) RETURNING id",
+         VALUES ($1, {}, $2, $12, $3, $4, $5, $6, $7, $8, $9, 0, 'posted', 1, $10, $10, $11, $11) RETURNING id",
         tx.new_id_expr("payments", "$1")
     );
     let key = tx
@@ -413,22 +438,31 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewPayment) -> StoreResult<
                 reference,
                 notes,
                 at,
-                actor.user_id
+                actor.user_id,
+                if new.sent { "sent" } else { "received" }
             ],
             |r| r.i64("id"),
         )
         .await?;
+    let target = if new.sent { DocType::Bill } else { DocType::Invoice };
     let sum = allocate_to_invoices(
         tx,
         actor,
-        &Source { payment: Some(key), credit_note: None, account_key: account.key, currency, available: amount },
+        &Source {
+            target,
+            payment: Some(key),
+            credit_note: None,
+            account_key: account.key,
+            currency,
+            available: amount,
+        },
         &new.allocations,
         date,
     )
     .await?;
     tx.execute("UPDATE payments SET allocated_minor = $3 WHERE tenant_id = $1 AND id = $2", args![t, key, sum]).await?;
     let p = get_by_key(tx, t, key).await?;
-    audit::created(tx, actor, RecordType::Payment, id, &p).await?;
+    audit::created(tx, actor, record_type(&p), id, &p).await?;
     Ok(p)
 }
 
@@ -452,14 +486,16 @@ pub async fn allocate(
     if version != before.version {
         return Err(DomainError::VersionMismatch { record: "payment", current: version }.into());
     }
-    if before.direction != "received" || before.status != "posted" {
-        return Err(DomainError::Conflict("only a posted payment received can be allocated".into()).into());
+    if !matches!(before.direction.as_str(), "received" | "sent") || before.status != "posted" {
+        return Err(DomainError::Conflict("only a posted payment received or sent can be allocated".into()).into());
     }
+    let target = if before.direction == "sent" { DocType::Bill } else { DocType::Invoice };
     let available = before.amount_minor - allocated;
     let sum = allocate_to_invoices(
         tx,
         actor,
         &Source {
+            target,
             payment: Some(before.key),
             credit_note: None,
             account_key: before.account_key,
@@ -477,8 +513,13 @@ pub async fn allocate(
     )
     .await?;
     let after = get_by_key(tx, t, before.key).await?;
-    audit::updated(tx, actor, RecordType::Payment, after.id, after.version, before, &after).await?;
+    audit::updated(tx, actor, record_type(&after), after.id, after.version, before, &after).await?;
     Ok(after)
+}
+
+/// The record type a payment is permitted and audited as.
+pub fn record_type(p: &Payment) -> RecordType {
+    if p.direction == "sent" { RecordType::PaymentSent } else { RecordType::Payment }
 }
 
 async fn lock_credit_note(tx: &mut Tx, t: i64, cn: &Document, if_version: Option<i64>) -> StoreResult<Document> {
@@ -487,10 +528,11 @@ async fn lock_credit_note(tx: &mut Tx, t: i64, cn: &Document, if_version: Option
     if head.version != cn.version {
         return Err(DomainError::VersionMismatch { record: "credit note", current: head.version }.into());
     }
-    if head.doc_type != DocType::CreditNote || head.status != DocStatus::Issued {
+    if !head.doc_type.is_credit_like() || head.status != DocStatus::Issued {
         return Err(DomainError::Conflict(format!(
-            "the credit note is {}: only an issued credit note with a balance is applied or refunded",
-            head.status
+            "the {what} is {}: only an issued {what} with a balance is applied or refunded",
+            head.status,
+            what = head.doc_type.label()
         ))
         .into());
     }
@@ -514,6 +556,7 @@ pub async fn apply_credit_note(
         tx,
         actor,
         &Source {
+            target: head.doc_type.credits().unwrap_or(DocType::Invoice),
             payment: None,
             credit_note: Some(head.key),
             account_key: head.account_key,

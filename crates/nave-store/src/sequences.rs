@@ -39,7 +39,8 @@ pub struct Sequence {
 }
 
 /// The sequence kinds: the document types, and shipments.
-pub const KINDS: &[&str] = &["quote", "sales_order", "invoice", "credit_note", "shipment"];
+pub const KINDS: &[&str] =
+    &["quote", "sales_order", "invoice", "credit_note", "shipment", "purchase_order", "receipt", "bill", "bill_credit"];
 
 fn default_prefix(kind: &str) -> &'static str {
     match kind.parse::<DocType>() {

@@ -822,3 +822,33 @@ pub(crate) async fn book(
     };
     post(tx, actor, company, posting).await
 }
+
+/// Posts one incoming movement of `quantity` (positive) at `unit_cost`
+/// (1/10,000 of the company currency's major unit), which moves the
+/// product's moving-average cost (a receipt of goods bought). `field` names
+/// the input line in refusals.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn receive(
+    tx: &mut Tx,
+    actor: &Actor,
+    product: &Product,
+    warehouse: &Warehouse,
+    quantity: i64,
+    unit_cost: i64,
+    reason: &str,
+    document_key: i64,
+    field: String,
+) -> StoreResult<()> {
+    let company = tenants::currency(tx, actor.tenant_id).await?;
+    let posting = Posting {
+        product,
+        warehouse,
+        quantity,
+        unit_cost: Some(unit_cost),
+        revalue: true,
+        reason,
+        document_key: Some(document_key),
+        field,
+    };
+    post(tx, actor, company, posting).await
+}

@@ -20,6 +20,10 @@ fn title(t: DocType) -> &'static str {
         DocType::SalesOrder => "Sales order",
         DocType::Invoice => "Invoice",
         DocType::CreditNote => "Credit note",
+        DocType::PurchaseOrder => "Purchase order",
+        DocType::Receipt => "Goods receipt",
+        DocType::Bill => "Bill",
+        DocType::BillCredit => "Bill credit",
     }
 }
 

@@ -627,11 +627,12 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     let activities = demo_activities(&mut tx, &mut rng, &customers, today).await?;
     let leads = demo_leads(&mut tx, &mut rng, &customers, today).await?;
     let (quotes, invoices, payments) = demo_sales(&mut tx, &mut rng, &customers, &goods, warehouses[0], today).await?;
+    let purchases = demo_purchases(&mut tx, &goods, &supplier_ids, warehouses[0], today).await?;
     tx.commit().await?;
     eprintln!(
         "Loaded 2 teams, {} users, 150 accounts with {contacts_made} contacts, 4 taxes, {} product lines with \
          {products} products, 3 warehouses, {opportunities} opportunities, {cases} cases, {activities} activities, \
-         {leads} leads, {quotes} quotes, {invoices} invoices and {payments} payments.",
+         {leads} leads, {quotes} quotes, {invoices} invoices, {payments} payments and {purchases} purchase orders.",
         DEMO_USERS.len(),
         DEMO_CATALOG.len()
     );
@@ -1167,6 +1168,7 @@ async fn demo_sales(
                 let amount: Decimal = inv.balance.parse().unwrap_or_default();
                 let amount = if full { amount } else { (amount / Decimal::from(2)).round_dp(2) };
                 let pay = payments::NewPayment {
+                    sent: false,
                     account_id: acc.id,
                     amount,
                     currency: Some(usd),
@@ -1213,4 +1215,114 @@ async fn demo_sales(
         }
     }
     Ok((quotes, invoices, payments_made))
+}
+
+/// A few suppliers' purchase orders: confirmed, half received (at a rate when
+/// the supplier sells in another currency), billed on what was received, and
+/// the first bills paid. Returns how many purchase orders were made.
+async fn demo_purchases(
+    tx: &mut nave_store::Tx,
+    goods: &[catalog::Product],
+    suppliers: &[PublicId],
+    warehouse: PublicId,
+    today: time::OffsetDateTime,
+) -> StoreResult<usize> {
+    use nave_domain::document::{DocAction, DocType};
+    use nave_store::documents::{self, GroupInput, HeaderInput, LineInput, NewDocument};
+    use nave_store::{billing, payments, purchase};
+    use rust_decimal::Decimal;
+    let system = Actor::system(DEFAULT_TENANT);
+    let company = nave_store::tenants::currency(tx, DEFAULT_TENANT).await?;
+    // Units of USD per unit of each currency.
+    let in_usd = |c: Currency| match c.code() {
+        "EUR" => Decimal::new(108, 2),
+        "GBP" => Decimal::new(127, 2),
+        _ => Decimal::ONE,
+    };
+    let mut made = 0;
+    for (n, supplier) in suppliers.iter().take(4).enumerate() {
+        let theirs: Vec<&catalog::Product> =
+            goods.iter().filter(|p| p.suppliers.iter().any(|s| s.supplier_id == *supplier)).take(3).collect();
+        if theirs.is_empty() {
+            continue;
+        }
+        let date = (today - time::Duration::days(20 - n as i64)).date();
+        let lines = theirs
+            .iter()
+            .map(|p| LineInput { product_id: Some(p.id), quantity: Some(Decimal::from(20)), ..Default::default() })
+            .collect();
+        let new = NewDocument {
+            doc_type: DocType::PurchaseOrder,
+            account_id: *supplier,
+            header: HeaderInput { date: Some(date), warehouse_id: Some(Some(warehouse)), ..Default::default() },
+            groups: vec![GroupInput { lines, ..Default::default() }],
+            origin_key: None,
+        };
+        let sp = tx.savepoint().await?;
+        let step = async {
+            let po = documents::create(tx, &system, new).await?;
+            let po = purchase::order_action(tx, &system, &po, None, DocAction::Confirm).await?;
+            let half: Vec<GroupInput> = vec![GroupInput {
+                lines: po
+                    .lines()
+                    .map(|l| LineInput {
+                        product_id: l.product_id,
+                        quantity: Some(Decimal::from(10)),
+                        origin_line_id: Some(l.id),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }];
+            let rate = (po.currency != company).then(|| (in_usd(po.currency) / in_usd(company)).round_dp(6));
+            let header = HeaderInput { date: Some(date), exchange_rate: Some(rate), ..Default::default() };
+            let receipt = purchase::receipt_from_order(tx, &system, po.account_key, po.id, header, Some(half)).await?;
+            purchase::receive(tx, &system, &receipt, None).await?;
+            let header = HeaderInput {
+                date: Some(date),
+                reference: Some(Some(format!("SUP-{}", 4100 + n))),
+                ..Default::default()
+            };
+            let bill = purchase::bill_from_order(
+                tx,
+                &system,
+                po.account_key,
+                po.id,
+                purchase::BillBasis::Received,
+                header,
+                None,
+            )
+            .await?;
+            let bill = billing::issue(tx, &system, &bill, None, None).await?;
+            if n % 2 == 0 {
+                let pay = payments::NewPayment {
+                    sent: true,
+                    account_id: *supplier,
+                    amount: bill.totals.total.parse().unwrap_or_default(),
+                    currency: Some(bill.currency),
+                    date: Some(date),
+                    method: "bank_transfer".into(),
+                    reference: bill.reference.clone(),
+                    notes: String::new(),
+                    allocations: vec![payments::AllocationInput {
+                        invoice_id: bill.id,
+                        amount: bill.totals.total.parse().unwrap_or_default(),
+                    }],
+                };
+                payments::create(tx, &system, pay).await?;
+            }
+            Ok::<(), nave_store::StoreError>(())
+        }
+        .await;
+        match step {
+            Ok(()) => {
+                tx.release(sp).await?;
+                made += 1;
+            }
+            // A supplier without a cost in its own currency is skipped.
+            Err(nave_store::StoreError::Domain(_)) => tx.rollback_to(sp).await?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(made)
 }

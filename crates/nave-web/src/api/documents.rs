@@ -1,7 +1,8 @@
 //! `/api/v1/quotes`, `/sales-orders`, `/invoices` and `/credit-notes`: the
-//! commercial documents of the sales side, one shape for all four (API.md
-//! "commercial document"), with their business actions as `POST
-//! /{resource}/{id}/{action}`, and `/api/v1/accounts/{id}/{resource}`.
+//! commercial documents of the sales side, and `/purchase-orders`,
+//! `/receipts`, `/bills` and `/bill-credits` of the purchase side, one shape
+//! for all (API.md "commercial document"), with their business actions as
+//! `POST /{resource}/{id}/{action}`, and `/api/v1/accounts/{id}/{resource}`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -151,6 +152,23 @@ pub struct DocumentRequest {
     /// components) to stock in `warehouse_id` when the credit note is issued,
     /// at the products' cost; `false` returns nothing (the default).
     pub return_to_stock: Option<bool>,
+    /// Receipts (required) and bills: the purchase order received or billed —
+    /// with no `groups`/`lines`, takes what is left to receive (goods lines),
+    /// or to bill under `basis`.
+    #[schema(value_type = Option<String>)]
+    pub purchase_order_id: Option<PublicId>,
+    /// Bills from a purchase order: `received` (default: what was received
+    /// and not yet billed on goods lines) or `ordered`.
+    pub basis: Option<String>,
+    /// Bill credits: credit this bill — with no `groups`/`lines`, credits
+    /// everything not yet credited.
+    #[schema(value_type = Option<String>)]
+    pub bill_id: Option<PublicId>,
+    /// Receipts in a currency other than the company's: company-currency
+    /// units per unit of the receipt's currency (required to receive).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "0.92")]
+    pub exchange_rate: Option<Option<rust_decimal::Decimal>>,
 }
 
 impl DocumentRequest {
@@ -180,6 +198,7 @@ impl DocumentRequest {
             tax_rounding: self.tax_rounding,
             reference: self.reference.clone(),
             notes: self.notes.clone(),
+            exchange_rate: self.exchange_rate,
         })
     }
 
@@ -239,21 +258,52 @@ pub async fn create(
     }
     let header = b.header_of(doc_type)?;
     let groups = b.groups()?;
-    let doc = match (doc_type, b.sales_order_id, b.invoice_id) {
-        (DocType::Invoice, Some(order), _) => {
-            nave_store::billing::invoice_from_order(w.tx(), &auth.actor(), account.key, order, header, groups).await?
+    let actor = auth.actor();
+    if b.purchase_order_id.is_some() && !matches!(doc_type, DocType::Receipt | DocType::Bill) {
+        return Err(ApiError::invalid("purchase_order_id", "is taken by receipts and bills only"));
+    }
+    if b.bill_id.is_some() && doc_type != DocType::BillCredit {
+        return Err(ApiError::invalid("bill_id", "is taken by bill credits only"));
+    }
+    let basis = match b.basis.as_deref() {
+        None => nave_store::purchase::BillBasis::Received,
+        Some(s) if doc_type == DocType::Bill && b.purchase_order_id.is_some() => {
+            nave_store::purchase::BillBasis::parse(s)
+                .ok_or_else(|| ApiError::invalid("basis", "must be received or ordered"))?
         }
-        (DocType::CreditNote, _, Some(invoice)) => {
-            nave_store::billing::credit_from_invoice(w.tx(), &auth.actor(), account.key, invoice, header, groups)
+        Some(_) => return Err(ApiError::invalid("basis", "is taken by bills made from a purchase order only")),
+    };
+    let doc = match (doc_type, b.purchase_order_id, b.bill_id) {
+        (DocType::Receipt, Some(po), _) => {
+            nave_store::purchase::receipt_from_order(w.tx(), &actor, account.key, po, header, groups).await?
+        }
+        (DocType::Receipt, None, _) => {
+            return Err(ApiError::invalid("purchase_order_id", "is required: a receipt receives a purchase order"));
+        }
+        (DocType::Bill, Some(po), _) => {
+            nave_store::purchase::bill_from_order(w.tx(), &actor, account.key, po, basis, header, groups).await?
+        }
+        (DocType::BillCredit, _, Some(bill)) => {
+            nave_store::billing::credit_from(w.tx(), &actor, DocType::BillCredit, account.key, bill, header, groups)
                 .await?
         }
-        (_, Some(_), _) => return Err(ApiError::invalid("sales_order_id", "is taken by invoices only")),
-        (_, _, Some(_)) => return Err(ApiError::invalid("invoice_id", "is taken by credit notes only")),
-        _ => {
-            let new =
-                NewDocument { doc_type, account_id, header, groups: groups.unwrap_or_default(), origin_key: None };
-            documents::create(w.tx(), &auth.actor(), new).await?
-        }
+        _ => match (doc_type, b.sales_order_id, b.invoice_id) {
+            (DocType::Invoice, Some(order), _) => {
+                nave_store::billing::invoice_from_order(w.tx(), &auth.actor(), account.key, order, header, groups)
+                    .await?
+            }
+            (DocType::CreditNote, _, Some(invoice)) => {
+                nave_store::billing::credit_from_invoice(w.tx(), &auth.actor(), account.key, invoice, header, groups)
+                    .await?
+            }
+            (_, Some(_), _) => return Err(ApiError::invalid("sales_order_id", "is taken by invoices only")),
+            (_, _, Some(_)) => return Err(ApiError::invalid("invoice_id", "is taken by credit notes only")),
+            _ => {
+                let new =
+                    NewDocument { doc_type, account_id, header, groups: groups.unwrap_or_default(), origin_key: None };
+                documents::create(w.tx(), &auth.actor(), new).await?
+            }
+        },
     };
     let body = present(&auth.0, rt, &doc)?;
     w.respond(StatusCode::CREATED, &body).await
@@ -305,7 +355,13 @@ async fn update(
     if b.account_id.is_some_and(|a| a != before.account_id) {
         return Err(ApiError::invalid("account_id", "cannot change: make a new document for the other account"));
     }
-    for (given, field) in [(b.sales_order_id.is_some(), "sales_order_id"), (b.invoice_id.is_some(), "invoice_id")] {
+    for (given, field) in [
+        (b.sales_order_id.is_some(), "sales_order_id"),
+        (b.invoice_id.is_some(), "invoice_id"),
+        (b.purchase_order_id.is_some(), "purchase_order_id"),
+        (b.bill_id.is_some(), "bill_id"),
+        (b.basis.is_some(), "basis"),
+    ] {
         if given {
             return Err(ApiError::invalid(field, "is given on create only"));
         }
@@ -397,11 +453,17 @@ async fn act(
         (DocType::SalesOrder, DocAction::Cancel) => {
             (StatusCode::OK, nave_store::orders::cancel(w.tx(), &actor, &before, req.if_match).await?)
         }
-        (DocType::Invoice | DocType::CreditNote, DocAction::Issue) => {
+        (DocType::Invoice | DocType::CreditNote | DocType::Bill | DocType::BillCredit, DocAction::Issue) => {
             (StatusCode::OK, nave_store::billing::issue(w.tx(), &actor, &before, req.if_match, override_reason).await?)
         }
-        (DocType::Invoice | DocType::CreditNote, DocAction::Void) => {
+        (DocType::Invoice | DocType::CreditNote | DocType::Bill | DocType::BillCredit, DocAction::Void) => {
             (StatusCode::OK, nave_store::billing::void(w.tx(), &actor, &before, req.if_match).await?)
+        }
+        (DocType::PurchaseOrder, DocAction::Send | DocAction::Confirm | DocAction::Cancel) => {
+            (StatusCode::OK, nave_store::purchase::order_action(w.tx(), &actor, &before, req.if_match, action).await?)
+        }
+        (DocType::Receipt, DocAction::Receive) => {
+            (StatusCode::OK, nave_store::purchase::receive(w.tx(), &actor, &before, req.if_match).await?)
         }
         _ => {
             // Not an action of this type: refuse naming what is allowed.
@@ -568,6 +630,79 @@ document_resource!(
     delete_credit_note,
     act_on_credit_note,
     credit_note_pdf,
+    "`issue` or `void`"
+);
+
+document_resource!(
+    DocType::PurchaseOrder,
+    "purchase orders",
+    "/purchase-orders",
+    "/accounts/{id}/purchase-orders",
+    "/purchase-orders/{id}",
+    "/purchase-orders/{id}/{action}",
+    "/purchase-orders/{id}/pdf",
+    list_purchase_orders,
+    list_account_purchase_orders,
+    create_purchase_order,
+    get_purchase_order,
+    update_purchase_order,
+    delete_purchase_order,
+    act_on_purchase_order,
+    purchase_order_pdf,
+    "`send`, `confirm` or `cancel`"
+);
+document_resource!(
+    DocType::Receipt,
+    "receipts",
+    "/receipts",
+    "/accounts/{id}/receipts",
+    "/receipts/{id}",
+    "/receipts/{id}/{action}",
+    "/receipts/{id}/pdf",
+    list_receipts,
+    list_account_receipts,
+    create_receipt,
+    get_receipt,
+    update_receipt,
+    delete_receipt,
+    act_on_receipt,
+    receipt_pdf,
+    "`receive`"
+);
+document_resource!(
+    DocType::Bill,
+    "bills",
+    "/bills",
+    "/accounts/{id}/bills",
+    "/bills/{id}",
+    "/bills/{id}/{action}",
+    "/bills/{id}/pdf",
+    list_bills,
+    list_account_bills,
+    create_bill,
+    get_bill,
+    update_bill,
+    delete_bill,
+    act_on_bill,
+    bill_pdf,
+    "`issue` or `void`"
+);
+document_resource!(
+    DocType::BillCredit,
+    "bill credits",
+    "/bill-credits",
+    "/accounts/{id}/bill-credits",
+    "/bill-credits/{id}",
+    "/bill-credits/{id}/{action}",
+    "/bill-credits/{id}/pdf",
+    list_bill_credits,
+    list_account_bill_credits,
+    create_bill_credit,
+    get_bill_credit,
+    update_bill_credit,
+    delete_bill_credit,
+    act_on_bill_credit,
+    bill_credit_pdf,
     "`issue` or `void`"
 );
 

@@ -35,6 +35,7 @@ pub mod payments;
 pub mod pipeline;
 pub mod price_lists;
 pub mod reports;
+pub mod purchase;
 pub mod roles;
 pub mod search;
 pub mod sequences;
@@ -196,6 +197,37 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(documents::act_on_credit_note))
         .routes(routes!(documents::list_account_credit_notes))
         .routes(routes!(documents::credit_note_pdf))
+        // The purchase side.
+        .routes(routes!(documents::list_purchase_orders, documents::create_purchase_order))
+        .routes(routes!(
+            documents::get_purchase_order,
+            documents::update_purchase_order,
+            documents::delete_purchase_order
+        ))
+        .routes(routes!(documents::act_on_purchase_order))
+        .routes(routes!(documents::list_account_purchase_orders))
+        .routes(routes!(documents::purchase_order_pdf))
+        .routes(routes!(documents::list_receipts, documents::create_receipt))
+        .routes(routes!(documents::get_receipt, documents::update_receipt, documents::delete_receipt))
+        .routes(routes!(documents::act_on_receipt))
+        .routes(routes!(documents::list_account_receipts))
+        .routes(routes!(documents::receipt_pdf))
+        .routes(routes!(documents::list_bills, documents::create_bill))
+        .routes(routes!(documents::get_bill, documents::update_bill, documents::delete_bill))
+        .routes(routes!(documents::act_on_bill))
+        .routes(routes!(documents::list_account_bills))
+        .routes(routes!(documents::bill_pdf))
+        .routes(routes!(documents::list_bill_credits, documents::create_bill_credit))
+        .routes(routes!(documents::get_bill_credit, documents::update_bill_credit, documents::delete_bill_credit))
+        .routes(routes!(documents::act_on_bill_credit))
+        .routes(routes!(documents::list_account_bill_credits))
+        .routes(routes!(documents::bill_credit_pdf))
+        .routes(routes!(payments::list_payments_sent, payments::create_payment_sent))
+        .routes(routes!(payments::get_payment_sent))
+        .routes(routes!(payments::allocate_payment_sent))
+        .routes(routes!(payments::list_account_payments_sent))
+        .routes(routes!(purchase::reorder_suggestions, purchase::order_suggestions))
+        .routes(routes!(purchase::set_minimum))
         .routes(routes!(subscriptions::list_subscriptions, subscriptions::create_subscription))
         .routes(routes!(subscriptions::get_subscription, subscriptions::update_subscription))
         .routes(routes!(subscriptions::act_on_subscription))

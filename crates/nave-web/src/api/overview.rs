@@ -77,6 +77,14 @@ pub struct Overview {
     pub receivables: Vec<Receivables>,
     /// Credit exposure against the limit (needs invoice read access).
     pub credit: Option<CreditView>,
+    /// Suppliers: purchase orders not yet completed or cancelled, the latest
+    /// receipts, bills with a balance, the latest payments sent and what is
+    /// owed per currency (each only when the caller may read that type).
+    pub open_purchase_orders: Vec<Document>,
+    pub receipts: Vec<Document>,
+    pub open_bills: Vec<Document>,
+    pub payments_sent: Vec<nave_store::payments::Payment>,
+    pub payables: Vec<Receivables>,
 }
 
 /// An account's credit exposure (open receivables + open orders not yet
@@ -236,6 +244,42 @@ pub async fn build(tx: &mut Tx, p: &Principal, account: Account) -> ApiResult<Ov
     } else {
         (vec![], vec![])
     };
+    // The supplier side.
+    let supplier = account.kinds.contains(&nave_domain::account::AccountKind::Supplier);
+    let mut purchase = Vec::new();
+    for (dt, open_only, limit) in
+        [(DocType::PurchaseOrder, true, LIST_LIMIT), (DocType::Receipt, false, 10), (DocType::Bill, true, LIST_LIMIT)]
+    {
+        purchase.push(match docs(dt).filter(|_| supplier) {
+            Some(visibility) => {
+                let mut q = DocumentQuery::new(dt);
+                q.visibility = visibility;
+                q.account_key = Some(account.key);
+                q.open_only = open_only;
+                q.limit = limit;
+                documents::list(tx, t, &q).await?.items
+            }
+            None => vec![],
+        });
+    }
+    let open_bills = purchase.pop().unwrap_or_default();
+    let receipts = purchase.pop().unwrap_or_default();
+    let open_purchase_orders = purchase.pop().unwrap_or_default();
+    let payments_sent = match p.scope_for(RecordType::PaymentSent, Action::Read).filter(|_| supplier) {
+        Some(s) => {
+            let q = nave_store::payments::PaymentQuery {
+                sent: true,
+                visibility: Visibility::of(p, s),
+                account_key: Some(account.key),
+                cursor: None,
+                limit: 10,
+            };
+            nave_store::payments::list(tx, t, &q).await?.items
+        }
+        None => vec![],
+    };
+    let payables =
+        if supplier && docs(DocType::Bill).is_some() { documents::payables(tx, t, account.key).await? } else { vec![] };
     let counts = OverviewCounts {
         contacts: contacts.len() as i64,
         open_opportunities: opportunities.len() as i64,
@@ -257,6 +301,11 @@ pub async fn build(tx: &mut Tx, p: &Principal, account: Account) -> ApiResult<Ov
         sales,
         receivables,
         credit,
+        open_purchase_orders,
+        receipts,
+        open_bills,
+        payments_sent,
+        payables,
     })
 }
 
@@ -284,6 +333,11 @@ impl Overview {
             "sales": self.sales,
             "receivables": self.receivables,
             "credit": self.credit,
+            "open_purchase_orders": docs(p, &self.open_purchase_orders)?,
+            "receipts": docs(p, &self.receipts)?,
+            "open_bills": docs(p, &self.open_bills)?,
+            "payments_sent": self.payments_sent.iter().map(|x| present(p, RecordType::PaymentSent, x)).collect::<ApiResult<Vec<_>>>()?,
+            "payables": self.payables,
         }))
     }
 }
@@ -328,6 +382,16 @@ pub struct AccountOverview {
     receivables: Vec<Receivables>,
     /// Exposure against the credit limit; null without invoice read access.
     credit: Option<CreditView>,
+    /// Suppliers: purchase orders not yet completed or cancelled, headers only.
+    open_purchase_orders: Vec<Document>,
+    /// Suppliers: the 10 latest receipts.
+    receipts: Vec<Document>,
+    /// Suppliers: draft, issued and part-paid bills (with `balance` and `overdue`).
+    open_bills: Vec<Document>,
+    /// Suppliers: the 10 latest payments sent.
+    payments_sent: Vec<nave_store::payments::Payment>,
+    /// Suppliers: the balance payable (open bills) and the part past due, per currency.
+    payables: Vec<Receivables>,
 }
 
 #[utoipa::path(get, path = "/accounts/{id}/overview", tag = "accounts", params(("id" = String, Path)),
@@ -335,8 +399,9 @@ pub struct AccountOverview {
         (primary first), its open opportunities with totals per currency, its open cases, the 10 latest \
         activities, the number of attachments and counts; open quotes, sales orders and invoices (headers), \
         net sales this year and last, open and overdue receivables, and credit exposure against the limit (the \
-        limit only with the `view_credit_limit` permission). Each list holds only the records the \
-        caller may see.",
+        limit only with the `view_credit_limit` permission); for suppliers, open purchase orders, the latest \
+        receipts, open bills, the latest payments sent and the balance payable. Each list holds only the \
+        records the caller may see.",
     responses((status = 200, body = AccountOverview), (status = 404, body = Problem)))]
 pub async fn account_overview(
     State(app): State<AppState>,

@@ -1,7 +1,9 @@
 //! `/api/v1/payments` (payments received and their allocations to invoices),
 //! `/api/v1/accounts/{id}/payments`, and what settles a credit note:
 //! `POST /credit-notes/{id}/apply` and `POST /credit-notes/{id}/refund`.
-//! The rules are in `nave_store::payments`.
+//! The rules are in `nave_store::payments`. `/api/v1/payments-sent` (and
+//! `/accounts/{id}/payments-sent`) are the same handlers for payments sent
+//! to suppliers and allocated to their bills.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -29,6 +31,11 @@ use crate::state::AppState;
 
 const T: RecordType = RecordType::Payment;
 
+/// The record type of payments received or sent.
+fn rt(sent: bool) -> RecordType {
+    if sent { RecordType::PaymentSent } else { T }
+}
+
 /// Filters of the payment lists.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -54,12 +61,14 @@ async fn list_page(
     auth: &ApiAuth,
     f: PaymentFilter,
     account: Option<PublicId>,
+    sent: bool,
 ) -> ApiResult<Json<ListResponse>> {
-    let scope = auth.require(T, Action::Read)?;
+    let scope = auth.require(rt(sent), Action::Read)?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
     let mut tx = app.db.read().await?;
     let account_key = account_key(&mut tx, &auth.0, account.or(f.account_id)).await?;
     let q = PaymentQuery {
+        sent,
         visibility: Visibility::of(&auth.0, scope),
         account_key,
         cursor: paging.cursor()?,
@@ -67,7 +76,7 @@ async fn list_page(
     };
     let page = payments::list(&mut tx, auth.0.tenant_id, &q).await?;
     tx.commit().await?;
-    Ok(Json(present_page(&auth.0, T, &page.items, page.next.map(|c| c.encode()))?))
+    Ok(Json(present_page(&auth.0, rt(sent), &page.items, page.next.map(|c| c.encode()))?))
 }
 
 #[utoipa::path(get, path = "/payments", tag = "payments", params(PaymentFilter),
@@ -77,7 +86,7 @@ pub async fn list_payments(
     auth: ApiAuth,
     Query(f): Query<PaymentFilter>,
 ) -> ApiResult<Json<ListResponse>> {
-    list_page(&app, &auth, f, None).await
+    list_page(&app, &auth, f, None, false).await
 }
 
 #[utoipa::path(get, path = "/accounts/{id}/payments", tag = "payments", params(("id" = String, Path), PaymentFilter),
@@ -90,7 +99,7 @@ pub async fn list_account_payments(
     Query(f): Query<PaymentFilter>,
 ) -> ApiResult<Json<ListResponse>> {
     let account = readable_account_path(&app, &auth, &id, f.account_id).await?;
-    list_page(&app, &auth, f, Some(account)).await
+    list_page(&app, &auth, f, Some(account), false).await
 }
 
 /// A payment received.
@@ -124,15 +133,21 @@ pub async fn create_payment(
     auth: ApiAuth,
     req: ApiWrite<PaymentRequest>,
 ) -> ApiResult<Response> {
-    auth.require(T, Action::Create)?;
+    create(&app, &auth, req, false).await
+}
+
+async fn create(app: &AppState, auth: &ApiAuth, req: ApiWrite<PaymentRequest>, sent: bool) -> ApiResult<Response> {
+    let rec = rt(sent);
+    auth.require(rec, Action::Create)?;
     let mut w = begin_write!(app, auth, req);
     let b = req.body;
     let account_id = b.account_id.ok_or_else(|| ApiError::invalid("account_id", "is required"))?;
     let account = account_for(w.tx(), &auth.0, "account_id", account_id).await?;
-    if !auth.0.may(T, Action::Create, account.ownership) {
+    if !auth.0.may(rec, Action::Create, account.ownership) {
         return Err(ApiError::forbidden("your role may not record a payment for this account"));
     }
     let new = NewPayment {
+        sent,
         account_id,
         amount: b.amount.ok_or_else(|| ApiError::invalid("amount", "is required"))?,
         currency: match b.currency {
@@ -148,7 +163,7 @@ pub async fn create_payment(
         allocations: b.allocations,
     };
     let p = payments::create(w.tx(), &auth.actor(), new).await?;
-    let body = present(&auth.0, T, &p)?;
+    let body = present(&auth.0, rec, &p)?;
     w.respond(StatusCode::CREATED, &body).await
 }
 
@@ -159,13 +174,19 @@ pub async fn get_payment(
     auth: ApiAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    auth.require(T, Action::Read)?;
+    get_one(&app, &auth, &id, false).await
+}
+
+async fn get_one(app: &AppState, auth: &ApiAuth, id: &str, sent: bool) -> ApiResult<Json<serde_json::Value>> {
+    let rec = rt(sent);
+    auth.require(rec, Action::Read)?;
     let mut tx = app.db.autocommit().await?;
-    let p = payments::get(&mut tx, auth.0.tenant_id, parse_id("payment", &id)?)
+    let p = payments::get(&mut tx, auth.0.tenant_id, parse_id("payment", id)?)
         .await?
+        .filter(|p| payments::record_type(p) == rec)
         .ok_or_else(|| ApiError::not_found("payment"))?;
-    visible_or_404(&auth.0, T, Action::Read, p.ownership)?;
-    Ok(Json(present(&auth.0, T, &p)?))
+    visible_or_404(&auth.0, rec, Action::Read, p.ownership)?;
+    Ok(Json(present(&auth.0, rec, &p)?))
 }
 
 /// Allocations of a payment or a credit note to invoices.
@@ -186,14 +207,26 @@ pub async fn allocate_payment(
     Path(id): Path<String>,
     req: ApiWrite<AllocateRequest>,
 ) -> ApiResult<Response> {
-    auth.require(T, Action::Update)?;
+    allocate(&app, &auth, &id, req, false).await
+}
+
+async fn allocate(
+    app: &AppState,
+    auth: &ApiAuth,
+    id: &str,
+    req: ApiWrite<AllocateRequest>,
+    sent: bool,
+) -> ApiResult<Response> {
+    let rec = rt(sent);
+    auth.require(rec, Action::Update)?;
     let mut w = begin_write!(app, auth, req);
-    let before = payments::get(w.tx(), auth.0.tenant_id, parse_id("payment", &id)?)
+    let before = payments::get(w.tx(), auth.0.tenant_id, parse_id("payment", id)?)
         .await?
+        .filter(|p| payments::record_type(p) == rec)
         .ok_or_else(|| ApiError::not_found("payment"))?;
-    may_act(&auth.0, T, Action::Update, before.ownership)?;
+    may_act(&auth.0, rec, Action::Update, before.ownership)?;
     let p = payments::allocate(w.tx(), &auth.actor(), &before, req.if_match, &req.body.allocations).await?;
-    let body = present(&auth.0, T, &p)?;
+    let body = present(&auth.0, rec, &p)?;
     w.respond(StatusCode::OK, &body).await
 }
 
@@ -258,4 +291,65 @@ pub async fn refund_credit_note(
     let doc = payments::refund_credit_note(w.tx(), &auth.actor(), &cn, req.if_match, refund).await?;
     let body = present(&auth.0, rt, &doc)?;
     w.respond(StatusCode::OK, &body).await
+}
+
+// ---------------------------------------------------------------------------
+// Payments sent to suppliers
+
+#[utoipa::path(get, path = "/payments-sent", tag = "payments sent", params(PaymentFilter),
+    responses((status = 200, description = "A page of the payments sent the caller may see, newest first", body = inline(PaymentList))))]
+pub async fn list_payments_sent(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Query(f): Query<PaymentFilter>,
+) -> ApiResult<Json<ListResponse>> {
+    list_page(&app, &auth, f, None, true).await
+}
+
+#[utoipa::path(get, path = "/accounts/{id}/payments-sent", tag = "payments sent", params(("id" = String, Path), PaymentFilter),
+    responses((status = 200, description = "A page of the payments sent to the supplier", body = inline(PaymentList)),
+        (status = 404, body = Problem)))]
+pub async fn list_account_payments_sent(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    Query(f): Query<PaymentFilter>,
+) -> ApiResult<Json<ListResponse>> {
+    let account = readable_account_path(&app, &auth, &id, f.account_id).await?;
+    list_page(&app, &auth, f, Some(account), true).await
+}
+
+#[utoipa::path(post, path = "/payments-sent", tag = "payments sent", request_body = PaymentRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses((status = 201, body = Payment), (status = 422, description = "Invalid, or an allocation above the amount or a bill's balance", body = Problem)))]
+pub async fn create_payment_sent(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    req: ApiWrite<PaymentRequest>,
+) -> ApiResult<Response> {
+    create(&app, &auth, req, true).await
+}
+
+#[utoipa::path(get, path = "/payments-sent/{id}", tag = "payments sent", params(("id" = String, Path)),
+    responses((status = 200, body = Payment), (status = 404, body = Problem)))]
+pub async fn get_payment_sent(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    get_one(&app, &auth, &id, true).await
+}
+
+#[utoipa::path(post, path = "/payments-sent/{id}/allocate", tag = "payments sent", request_body = AllocateRequest,
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Expected version"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses((status = 200, body = Payment), (status = 404, body = Problem),
+        (status = 422, description = "Above what is unallocated or a bill's balance; nothing is stored", body = Problem)))]
+pub async fn allocate_payment_sent(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    req: ApiWrite<AllocateRequest>,
+) -> ApiResult<Response> {
+    allocate(&app, &auth, &id, req, true).await
 }

@@ -57,6 +57,10 @@ pub fn plural(t: DocType) -> &'static str {
         DocType::SalesOrder => "Sales orders",
         DocType::Invoice => "Invoices",
         DocType::CreditNote => "Credit notes",
+        DocType::PurchaseOrder => "Purchase orders",
+        DocType::Receipt => "Receipts",
+        DocType::Bill => "Bills",
+        DocType::BillCredit => "Bill credits",
     }
 }
 
@@ -86,7 +90,20 @@ fn statuses(t: DocType) -> &'static [DocStatus] {
         DocType::Quote => &[S::Draft, S::Sent, S::Accepted, S::Rejected, S::Expired],
         DocType::SalesOrder => &[S::Draft, S::Open, S::Completed, S::Cancelled],
         DocType::Invoice => &[S::Draft, S::Issued, S::PartPaid, S::Paid, S::Void],
-        DocType::CreditNote => &[S::Draft, S::Issued, S::Applied, S::Void],
+        DocType::CreditNote | DocType::BillCredit => &[S::Draft, S::Issued, S::Applied, S::Void],
+        DocType::PurchaseOrder => &[
+            S::Draft,
+            S::Sent,
+            S::Confirmed,
+            S::PartReceived,
+            S::Received,
+            S::PartBilled,
+            S::Billed,
+            S::Completed,
+            S::Cancelled,
+        ],
+        DocType::Receipt => &[S::Draft, S::Done],
+        DocType::Bill => &[S::Draft, S::Issued, S::PartPaid, S::Paid, S::Void],
     }
 }
 
@@ -376,6 +393,10 @@ fn action_views(p: &Principal, d: &Document) -> Vec<ActionView> {
                     }
                 }
             }
+            DocAction::Receive => out.push(simple(
+                "Receive",
+                "Receive: the goods come into stock at their cost and the purchase order counts them.".into(),
+            )),
             DocAction::Confirm => out.push(ActionView {
                 override_field: true,
                 ..simple(
@@ -1010,6 +1031,7 @@ fn typed(t: DocType, f: &DocForm, creating: bool) -> Result<Typed, FormErrors> {
         tax_rounding,
         reference: if creating { blank_none(&f.reference).map(Some) } else { Some(blank_none(&f.reference)) },
         notes: Some(f.notes.trim().to_string()),
+        exchange_rate: None,
     };
     let mut groups = Vec::new();
     for (gi, g) in f.groups.iter().enumerate() {
