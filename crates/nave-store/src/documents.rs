@@ -1002,10 +1002,8 @@ async fn resolve_header(
     // first active warehouse). Credit notes: where credited goods return to
     // stock when issued (none: nothing returns). Purchase orders and
     // receipts: where goods are received.
-    let takes_warehouse = matches!(
-        doc_type,
-        DocType::SalesOrder | DocType::CreditNote | DocType::PurchaseOrder | DocType::Receipt
-    );
+    let takes_warehouse =
+        matches!(doc_type, DocType::SalesOrder | DocType::CreditNote | DocType::PurchaseOrder | DocType::Receipt);
     let warehouse_key = if takes_warehouse {
         match h.warehouse_id {
             Some(Some(id)) => {

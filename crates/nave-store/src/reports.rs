@@ -102,21 +102,25 @@ fn iso(d: Date) -> String {
     nave_domain::dates::format(d)
 }
 
+/// Per account and currency: the account, the currency, the net per category
+/// and the categories bought.
+type CategoryCells = (AccountRef, Currency, Vec<i64>, BTreeSet<usize>);
+
 /// `part / whole` as a percent with one decimal (`None` when `whole` is 0).
 fn percent(part: i64, whole: i64) -> Option<String> {
     if whole == 0 {
         return None;
     }
     let p = Decimal::from(part) * Decimal::from(100) / Decimal::from(whole);
-    Some(p.round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero).to_string())
+    Some(format!("{:.1}", p.round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero)))
 }
 
 /// `sum / n` with one decimal (`None` when `n` is 0).
 fn average(sum: i64, n: i64) -> Option<String> {
     (n > 0).then(|| {
-        (Decimal::from(sum) / Decimal::from(n))
-            .round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
-            .to_string()
+        let avg = (Decimal::from(sum) / Decimal::from(n))
+            .round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        format!("{avg:.1}")
     })
 }
 
@@ -526,7 +530,7 @@ pub async fn sales_by_category(
         }
     }
     categories.sort_by(|a, b| a.id.is_none().cmp(&b.id.is_none()).then(a.name.cmp(&b.name)));
-    let mut by: BTreeMap<(i64, &'static str), (AccountRef, Currency, Vec<i64>, BTreeSet<usize>)> = BTreeMap::new();
+    let mut by: BTreeMap<(i64, &'static str), CategoryCells> = BTreeMap::new();
     for (key, cur, cat, v, acc) in rows {
         let i = categories.iter().position(|c| *c == cat).unwrap_or_default();
         let e = by.entry((key, cur.code())).or_insert_with(|| (acc, cur, vec![0; categories.len()], BTreeSet::new()));

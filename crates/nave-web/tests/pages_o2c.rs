@@ -578,7 +578,7 @@ async fn the_account_page_shows_payments_and_credit_exposure_to_those_who_may_se
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
     let (old, _) = two_invoices(&app, &s).await;
     let body = json!({"account_id": s.account["id"], "amount": "12.00", "method": "card", "reference": "CARD-77",
         "allocations": [{"invoice_id": old["id"], "amount": "12.00"}]});
@@ -590,11 +590,11 @@ async fn the_account_page_shows_payments_and_credit_exposure_to_those_who_may_se
     assert!(html.contains("Latest payments") && html.contains("12.00"), "{html}");
     // Exposure: the open order (40.00) + invoices (30.00 − 12.00) = 58.00 of 100.00.
     assert!(html.contains("<meter") && html.contains("value=\"58.00\"") && html.contains("max=\"100.00\""), "{html}");
-    // A warehouse clerk reads the account but sees neither payments nor credit.
+    // A warehouse clerk may not open accounts at all, so sees neither payments nor credit.
     app.user("wh@example.com", "warehouse").await;
     let wh = session(&app, "wh@example.com").await;
     let (st, html) = page(&app, &wh, &path).await;
-    assert_eq!(st, 200);
+    assert_eq!(st, 403);
     assert!(!html.contains("Latest payments") && !html.contains("<meter"), "{html}");
     // Support sees the exposure but not the limit.
     app.user("help@example.com", "support").await;

@@ -223,7 +223,8 @@ fn page_routes() -> Vec<String> {
 /// A route with its `{id}` (and other) segments filled from the data set;
 /// ids of records without data get an id that exists nowhere (a 404).
 fn fill(route: &str, d: &Data) -> String {
-    let Some((head, tail)) = route.split_once("/{id}") else { return route.to_string() };
+    let route = route.replace("/reports/{name}", "/reports/sales-by-account");
+    let Some((head, tail)) = route.split_once("/{id}") else { return route };
     let key = head.trim_start_matches('/');
     let id = d.ids.get(key).cloned().unwrap_or_else(|| "0190a1b2-0000-7000-8000-000000000000".to_string());
     format!("{head}/{id}{}", tail.replace("{revision}", "1"))

@@ -486,7 +486,9 @@ async fn service_counts_cases_times_and_satisfaction_per_account_and_product(db:
     let c2 = new_case(json!({"account_id": w.a, "subject": "Broken", "kind": "complaint", "product_id": w.h1})).await;
     new_case(json!({"account_id": w.b, "subject": "Invoice copy", "kind": "question"})).await;
     let act = |c: &Value, action: &str, body: Value| {
-        created(&w.app, &w.sue, &format!("/api/v1/cases/{}/actions/{action}", id(c)), body)
+        let path = format!("/api/v1/cases/{}/actions/{action}", id(c));
+        let (app, sue) = (&w.app, &w.sue);
+        async move { created(app, sue, &path, body).await }
     };
     act(&c1, "resolve", json!({"resolution": "Sent the guide"})).await;
     act(&c1, "close", json!({})).await;

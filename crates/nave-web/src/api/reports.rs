@@ -249,9 +249,9 @@ impl Report {
     }
 }
 
-fn number<T: std::str::FromStr>(field: &str, s: Option<&str>, default: T, range: (T, T)) -> ApiResult<T>
+fn number<T>(field: &str, s: Option<&str>, default: T, range: (T, T)) -> ApiResult<T>
 where
-    T: PartialOrd + std::fmt::Display + Copy,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(default),

@@ -223,8 +223,13 @@ pub async fn latest_of_account(
     if !p.may(T, Action::Read, account.ownership) {
         return Ok(None);
     }
-    let q =
-        PaymentQuery { visibility: Visibility::of(p, scope), account_key: Some(account.key), cursor: None, limit: 5 };
+    let q = PaymentQuery {
+        sent: false,
+        visibility: Visibility::of(p, scope),
+        account_key: Some(account.key),
+        cursor: None,
+        limit: 5,
+    };
     let page = payments::list(tx, p.tenant_id, &q).await?;
     Ok(Some(page.items.iter().map(payment_row).collect()))
 }
@@ -243,6 +248,7 @@ async fn list(State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQ
     };
     let accounts = account_choices(&mut tx, p).await?;
     let q = PaymentQuery {
+        sent: false,
         visibility: Visibility::of(p, scope),
         account_key: account.as_ref().map(|a| a.key),
         cursor: f.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
@@ -392,6 +398,7 @@ async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> Pag
     }
     let mut tx = app.db.write().await?;
     let new = NewPayment {
+        sent: false,
         account_id: account.id,
         amount,
         currency,
@@ -418,9 +425,9 @@ async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> Pag
     }
 }
 
-fn shown<P: Template>(page: &P) -> PageResult
+fn shown<P>(page: &P) -> PageResult
 where
-    P: HasErrors,
+    P: Template + HasErrors,
 {
     let status = if page.errors().is_empty() { StatusCode::OK } else { page.errors().status() };
     Ok((status, render(page)).into_response())

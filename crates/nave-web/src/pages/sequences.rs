@@ -68,7 +68,8 @@ async fn page(
     typed: Option<(&FormData, FormErrors)>,
 ) -> PageResult {
     let p = &auth.principal;
-    let mut tx = app.db.read().await?;
+    // Listing creates the sequences not used yet: a write transaction.
+    let mut tx = app.db.write().await?;
     let rows = sequences::list(&mut tx, p.tenant_id).await?;
     tx.commit().await?;
     let can_edit = p.scope_for(T, Action::Update).is_some();

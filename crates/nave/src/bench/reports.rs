@@ -165,9 +165,7 @@ pub async fn run(a: ReportsArgs) -> anyhow::Result<()> {
                AND d.doc_date <= $2 AND d.total_minor > COALESCE(x.paid, 0)";
     let (ref_ms, want) = timed(&db.db, runs, |tx| {
         Box::pin(async move {
-            let rows = tx
-                .fetch_all(sql, args![t, today], |r| Ok((r.opt_date("due_date")?, r.i64("balance")?)))
-                .await?;
+            let rows = tx.fetch_all(sql, args![t, today], |r| Ok((r.opt_date("due_date")?, r.i64("balance")?))).await?;
             let mut b = [0i64; 6];
             for (due, bal) in rows {
                 let i = match due {
