@@ -503,8 +503,9 @@ async fn book_return(tx: &mut Tx, actor: &Actor, doc: &Document, sign: i64) -> S
         crate::stock::lock_level(tx, t, p, warehouse.key).await?;
     }
     for (i, part, qty) in moves {
-        let product =
-            crate::catalog::get_product(tx, t, part.id).await?.ok_or(DomainError::NotFound { record: "product" })?;
+        let product = crate::catalog::get_product_row(tx, t, part.id)
+            .await?
+            .ok_or(DomainError::NotFound { record: "product" })?;
         crate::stock::book(tx, actor, &product, &warehouse, sign * qty, &reason, doc_key, format!("lines[{i}]"))
             .await?;
     }

@@ -1,6 +1,8 @@
 //! The catalog: product categories (a tree of product lines), products and
 //! warehouses.
 
+use std::collections::HashMap;
+
 use nave_domain::DomainError;
 use nave_domain::access::RecordType;
 use nave_domain::catalog::{ProductKind, check_sku, check_text};
@@ -597,7 +599,10 @@ fn decode_product(r: &dyn DbRow) -> StoreResult<Product> {
 }
 
 /// A product without its components and suppliers.
-async fn get_product_row(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<Product>> {
+/// The product's own row, without its components, suppliers, external ids
+/// and pictures (left empty): what stock booking and costing read, in one
+/// statement instead of five.
+pub(crate) async fn get_product_row(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<Product>> {
     tx.fetch_optional(
         format!("{SELECT_PRODUCT} WHERE p.tenant_id = $1 AND p.public_id = $2"),
         args![tenant_id, id],
@@ -608,6 +613,28 @@ async fn get_product_row(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResu
 
 pub async fn get_product(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResult<Option<Product>> {
     product_where(tx, tenant_id, "p.public_id = $2", id.into()).await
+}
+
+/// Several products by id, with their parts, in as many statements as one:
+/// those found, keyed by id (unknown ids are left out).
+pub async fn get_products(tx: &mut Tx, tenant_id: i64, ids: &[PublicId]) -> StoreResult<HashMap<PublicId, Product>> {
+    let mut unique: Vec<PublicId> = ids.to_vec();
+    unique.sort_unstable_by_key(|id| id.as_uuid());
+    unique.dedup();
+    if unique.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let marks: Vec<String> = (0..unique.len()).map(|i| format!("${}", i + 2)).collect();
+    let mut a: Vec<crate::db::Arg> = vec![tenant_id.into()];
+    a.extend(unique.iter().map(|id| crate::db::Arg::from(*id)));
+    let rows = tx
+        .fetch_all(
+            format!("{SELECT_PRODUCT} WHERE p.tenant_id = $1 AND p.public_id IN ({})", marks.join(", ")),
+            a,
+            decode_product,
+        )
+        .await?;
+    Ok(with_parts(tx, tenant_id, rows).await?.into_iter().map(|p| (p.id, p)).collect())
 }
 
 /// The one product matching `cond` (on `$2`), with its parts.

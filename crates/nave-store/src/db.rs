@@ -180,6 +180,22 @@ impl Db {
         Ok(Tx { conn, events: Vec::new(), writes: false })
     }
 
+    /// Makes every open SQLite connection of the pool read the planner
+    /// statistics again (`ANALYZE sqlite_schema`); nothing on PostgreSQL. It
+    /// checks out as many connections as the pool holds at once, so each one
+    /// is reached, and waits for those in use.
+    pub async fn reload_sqlite_stats(&self) -> StoreResult<()> {
+        if let Backend::Sqlite { pool, .. } = &*self.backend {
+            let mut held = Vec::new();
+            for _ in 0..pool.size().max(1) {
+                let mut c = pool.acquire().await?;
+                sqlx::query("ANALYZE sqlite_schema").execute(&mut *c).await?;
+                held.push(c);
+            }
+        }
+        Ok(())
+    }
+
     /// Runs one statement outside a transaction (schema set-up, maintenance).
     pub async fn execute_raw(&self, sql: &str) -> StoreResult<()> {
         match &*self.backend {

@@ -1119,6 +1119,9 @@ async fn resolve_lines(
     // A product's default taxes, once per document (same account and date for every line).
     let mut product_taxes: HashMap<i64, Vec<taxes::Tax>> = HashMap::new();
     let company = if h.purchase { Some(crate::tenants::currency(tx, tenant_id).await?) } else { None };
+    // Every product of the document in one go, not one lookup per line.
+    let wanted: Vec<PublicId> = groups.iter().flat_map(|g| g.lines.iter().filter_map(|l| l.product_id)).collect();
+    let products = catalog::get_products(tx, tenant_id, &wanted).await?;
     let mut out = Vec::with_capacity(groups.len());
     for (gi, g) in groups.iter().enumerate() {
         let mut lines = Vec::with_capacity(g.lines.len());
@@ -1126,8 +1129,9 @@ async fn resolve_lines(
             let at = |f: &str| format!("groups[{gi}].lines[{li}].{f}");
             let product = match l.product_id {
                 Some(id) => {
-                    let p = catalog::get_product(tx, tenant_id, id)
-                        .await?
+                    let p = products
+                        .get(&id)
+                        .cloned()
                         .ok_or_else(|| DomainError::invalid(at("product_id"), "is not the id of a product"))?;
                     if !p.active {
                         v.add(at("product_id"), format!("{} is inactive", p.sku));

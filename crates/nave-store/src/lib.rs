@@ -31,6 +31,7 @@ pub mod page;
 pub mod payment_terms;
 pub mod payments;
 pub mod pipeline;
+pub mod planner;
 pub mod price_lists;
 pub mod purchase;
 pub mod reports;

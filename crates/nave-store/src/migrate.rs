@@ -151,6 +151,7 @@ pub async fn migrate_to(db: &Db, last: i64) -> StoreResult<usize> {
         tracing::info!(migration = m.name, "migration applied");
         applied += 1;
     }
+    crate::planner::seed_sqlite_stats(db).await?;
     Ok(applied)
 }
 

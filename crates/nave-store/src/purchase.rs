@@ -335,7 +335,7 @@ pub async fn receive(tx: &mut Tx, actor: &Actor, before: &Document, if_version: 
     let mut posts = Vec::new();
     for (field, _, product_id, qty, base) in &moves {
         let product =
-            catalog::get_product(tx, t, *product_id).await?.ok_or(DomainError::NotFound { record: "product" })?;
+            catalog::get_product_row(tx, t, *product_id).await?.ok_or(DomainError::NotFound { record: "product" })?;
         posts.push((product, field.clone(), *qty, unit_cost(*base, *qty, rc.currency.minor_units(), rate_e8)));
     }
     posts.sort_by_key(|p| p.0.key);

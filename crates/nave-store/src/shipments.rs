@@ -587,7 +587,8 @@ pub async fn ship(tx: &mut Tx, actor: &Actor, before: &Shipment, if_version: Opt
             ))
             .into());
         }
-        let product = catalog::get_product(tx, t, part.id).await?.ok_or(DomainError::NotFound { record: "product" })?;
+        let product =
+            catalog::get_product_row(tx, t, part.id).await?.ok_or(DomainError::NotFound { record: "product" })?;
         stock::issue(tx, actor, &product, &warehouse, qty, &reason, doc_key, format!("lines[{i}]")).await?;
         // The reservation (wherever it is held) shrinks by what shipped.
         if let Some((w, q)) = res.get(&part.key) {

@@ -392,35 +392,31 @@ pub async fn stock_report(tx: &mut Tx, tenant_id: i64, q: &LevelQuery) -> StoreR
 }
 
 /// Locks (creating if needed) a level row; returns (on hand, reserved).
+///
+/// One statement: an upsert whose no-op update takes the row lock on
+/// PostgreSQL (like `SELECT … FOR UPDATE`) and returns the row either way.
 pub(crate) async fn lock_level(tx: &mut Tx, tenant_id: i64, product: i64, warehouse: i64) -> StoreResult<(i64, i64)> {
-    tx.execute(
+    tx.fetch_one(
         "INSERT INTO stock_levels (tenant_id, product_id, warehouse_id, on_hand_e4, reserved_e4, updated_at) \
-         VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT (tenant_id, product_id, warehouse_id) \
+         DO UPDATE SET on_hand_e4 = stock_levels.on_hand_e4 RETURNING on_hand_e4, reserved_e4",
         args![tenant_id, product, warehouse, now()],
+        |r| Ok((r.i64("on_hand_e4")?, r.i64("reserved_e4")?)),
     )
-    .await?;
-    let sql = format!(
-        "SELECT on_hand_e4, reserved_e4 FROM stock_levels WHERE tenant_id = $1 AND product_id = $2 AND warehouse_id = $3{}",
-        tx.for_update()
-    );
-    tx.fetch_one(sql, args![tenant_id, product, warehouse], |r| Ok((r.i64("on_hand_e4")?, r.i64("reserved_e4")?))).await
+    .await
 }
 
 async fn lock_valuation(tx: &mut Tx, tenant_id: i64, product: i64) -> StoreResult<Valuation> {
-    tx.execute(
-        "INSERT INTO stock_valuations (tenant_id, product_id, quantity_e4, value_e4m, last_unit_cost_e4m) \
-         VALUES ($1, $2, 0, 0, 0) ON CONFLICT DO NOTHING",
-        args![tenant_id, product],
-    )
-    .await?;
-    let sql = format!(
-        "SELECT quantity_e4, value_e4m, last_unit_cost_e4m FROM stock_valuations WHERE tenant_id = $1 AND product_id = $2{}",
-        tx.for_update()
-    );
+    // One statement, as in `lock_level`.
     let (q, v, c) = tx
-        .fetch_one(sql, args![tenant_id, product], |r| {
-            Ok((r.i64("quantity_e4")?, r.i64("value_e4m")?, r.i64("last_unit_cost_e4m")?))
-        })
+        .fetch_one(
+            "INSERT INTO stock_valuations (tenant_id, product_id, quantity_e4, value_e4m, last_unit_cost_e4m) \
+             VALUES ($1, $2, 0, 0, 0) ON CONFLICT (tenant_id, product_id) \
+             DO UPDATE SET quantity_e4 = stock_valuations.quantity_e4 \
+             RETURNING quantity_e4, value_e4m, last_unit_cost_e4m",
+            args![tenant_id, product],
+            |r| Ok((r.i64("quantity_e4")?, r.i64("value_e4m")?, r.i64("last_unit_cost_e4m")?)),
+        )
         .await?;
     Valuation::restore(q, v, c).map_err(|e| StoreError::Decode(e.to_string()))
 }

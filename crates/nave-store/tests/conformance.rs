@@ -7,6 +7,7 @@ use nave_domain::email::Email;
 use nave_domain::money::Currency;
 use nave_store::accounts::{self, AccountPatch, AccountQuery, NewAccount, Visibility};
 use nave_store::audit::{self, Actor};
+use nave_store::db::DbRow;
 use nave_store::events::{self, EventQuery};
 use nave_store::tenants::DEFAULT_TENANT;
 use nave_store::users::{self, NewUser};
@@ -263,6 +264,33 @@ both_backends!(
     visibility_limits_the_account_list,
     audit_entries_name_the_record_type,
 );
+
+/// A new SQLite database plans by the statistics the migrations write
+/// (`nave_store::planner`): lookups by a document, an origin, a payment or an
+/// order line use that column's index, never a walk over a whole tenant's
+/// primary key, which would make every such lookup grow with the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_sqlite_database_plans_lookups_by_their_index() {
+    let t = TestDb::new(Backend::Sqlite).await.unwrap();
+    let queries = [
+        "SELECT id FROM documents WHERE tenant_id = 1 AND origin_id = 2 AND doc_type = 'sales_order' \
+         AND status <> 'void' ORDER BY id LIMIT 1",
+        "SELECT lt.line_id, lt.name FROM document_line_taxes lt JOIN document_lines l ON l.tenant_id = lt.tenant_id \
+         AND l.id = lt.line_id WHERE lt.tenant_id = 1 AND l.document_id = 2 ORDER BY lt.line_id, lt.position",
+        "SELECT d.number, al.amount_minor FROM allocations al JOIN documents d ON d.tenant_id = al.tenant_id \
+         AND d.id = al.invoice_id WHERE al.tenant_id = 1 AND al.payment_id = 2 ORDER BY al.id",
+        "SELECT sl.id, m.product_id, SUM(m.quantity_e4) FROM shipment_lines sl JOIN shipments s \
+         ON s.tenant_id = sl.tenant_id AND s.id = sl.shipment_id JOIN stock_movements m ON m.tenant_id = s.tenant_id \
+         AND m.document_id = s.stock_document_id WHERE sl.tenant_id = 1 AND sl.order_line_id = 2 AND s.status = 'done' \
+         GROUP BY sl.id, sl.quantity_e4, m.product_id",
+    ];
+    let mut tx = t.db.read().await.unwrap();
+    for q in queries {
+        let plan: Vec<String> =
+            tx.fetch_all(format!("EXPLAIN QUERY PLAN {q}"), vec![], |r| r.text("detail")).await.unwrap();
+        assert!(!plan.iter().any(|step| step.ends_with("(tenant_id=?)")), "a whole tenant is walked by {q}: {plan:#?}");
+    }
+}
 
 /// The same migrations give the same tables, columns and keys on both engines.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

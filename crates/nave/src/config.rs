@@ -77,8 +77,8 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config
         }
         None => fig = fig.merge(Toml::file("nave.toml")),
     }
-    // NAVE_PASSWORD and NAVE_CONFIG are not settings.
-    let env = Env::prefixed("NAVE_").ignore(&["password", "config", "test_pg"]);
+    // NAVE_PASSWORD, NAVE_CONFIG, NAVE_TEST_PG and NAVE_BENCH_SERVER_LOG are not settings.
+    let env = Env::prefixed("NAVE_").ignore(&["password", "config", "test_pg", "bench_server_log"]);
     fig = fig.merge(env).merge(Serialized::globals(overrides));
     let cfg: Config = fig.extract().context("the configuration is not valid")?;
     anyhow::ensure!(cfg.session_hours > 0, "session_hours must be at least 1");

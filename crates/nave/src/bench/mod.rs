@@ -227,7 +227,8 @@ impl Server {
         let mut child = Command::new(exe)
             .args(["serve", "--db", db_url, "--listen", "127.0.0.1:0"])
             .current_dir(std::env::temp_dir())
-            .env("NAVE_LOG", "warn")
+            // NAVE_BENCH_SERVER_LOG (e.g. `warn,sqlx::query=debug`) lets a profiling run see the server's logs.
+            .env("NAVE_LOG", std::env::var("NAVE_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
