@@ -1308,6 +1308,9 @@ fn engine_input(h: &Header, groups: &[GroupInput], lines: &[Vec<Resolved>]) -> p
 
 /// Writes groups, lines, line taxes and itemized taxes, and the totals onto
 /// the document row. The document has no content when this is called.
+/// Lines (or line taxes) per multi-row statement.
+const LINE_CHUNK: usize = 50;
+
 async fn insert_content(
     tx: &mut Tx,
     tenant_id: i64,
@@ -1346,53 +1349,84 @@ async fn insert_content(
                 |r| r.i64("id"),
             )
             .await?;
-        for (l, pl) in ls.iter().zip(&pg.lines) {
-            let tax_total: i64 = pl.taxes.iter().map(|(_, m)| m.minor()).sum();
+        // The group's lines in multi-row statements: each row carries a public id made here,
+        // which maps the keys the database returns back to the lines.
+        let rows: Vec<(PublicId, &Resolved, &pricing::PricedLine)> =
+            ls.iter().zip(&pg.lines).map(|(l, pl)| (PublicId::new(), l, pl)).collect();
+        let mut keys: HashMap<PublicId, i64> = HashMap::with_capacity(rows.len());
+        for chunk in rows.chunks(LINE_CHUNK) {
+            // SQLite: keys counted on from the highest (the write transaction holds every other writer off).
+            let base = match tx.dialect() {
+                crate::Dialect::Sqlite => Some(
+                    tx.scalar_i64(
+                        "SELECT COALESCE(MAX(id), 0) AS v FROM document_lines WHERE tenant_id = $1",
+                        args![tenant_id],
+                    )
+                    .await?,
+                ),
+                crate::Dialect::Postgres => None,
+            };
+            let mut values = Vec::with_capacity(chunk.len());
+            let mut a: Vec<Arg> = Vec::with_capacity(chunk.len() * 22);
+            for (i, (public_id, l, pl)) in chunk.iter().enumerate() {
+                let tax_total: i64 = pl.taxes.iter().map(|(_, m)| m.minor()).sum();
+                let kind =
+                    serde_json::to_value(l.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                let id = match base {
+                    Some(b) => {
+                        a.push(Arg::from(b + 1 + i as i64));
+                        format!("${}", a.len())
+                    }
+                    None => "DEFAULT".to_string(),
+                };
+                let first = a.len() + 1;
+                a.extend(args![
+                    tenant_id,
+                    *public_id,
+                    doc_key,
+                    group_key,
+                    position,
+                    kind,
+                    l.product.as_ref().map(|p| p.key),
+                    l.product.as_ref().map(|p| p.sku.clone()),
+                    l.description.as_str(),
+                    l.unit.as_str(),
+                    to_e4(l.quantity),
+                    to_e4(l.unit_price),
+                    to_e4(l.discount_percent),
+                    i64::try_from((l.discount_amount * Decimal::from(10i64.pow(h.currency.minor_units()))).trunc())
+                        .unwrap_or(0),
+                    pl.gross.minor(),
+                    pl.discount.minor(),
+                    pl.net.minor(),
+                    pl.taxable_base.minor(),
+                    tax_total,
+                    l.origin_key,
+                    l.supplier_code.clone()
+                ]);
+                let p: Vec<String> = (first..=a.len()).map(|n| format!("${n}")).collect();
+                values.push(format!("({}, {id}, {}, 0, 0, 0, 0, {})", p[0], p[1..20].join(", "), p[20]));
+                position += 1;
+            }
             let sql = format!(
                 "INSERT INTO document_lines (tenant_id, id, public_id, document_id, group_id, position, kind, product_id, \
                  sku, description, unit, quantity_e4, unit_price_e4, discount_percent_e4, discount_amount_minor, \
                  gross_minor, discount_minor, net_minor, taxable_base_minor, tax_minor, origin_line_id, qty_reserved_e4, \
-                 qty_shipped_e4, qty_invoiced_e4, qty_credited_e4, supplier_code) VALUES ($1, {}, $2, $3, $4, $5, $6, $7, \
-                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 0, 0, 0, 0, $21) RETURNING id",
-                tx.new_id_expr("document_lines", "$1")
+                 qty_shipped_e4, qty_invoiced_e4, qty_credited_e4, supplier_code) VALUES {} RETURNING id, public_id",
+                values.join(", ")
             );
-            let kind =
-                serde_json::to_value(l.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-            let line_key = tx
-                .fetch_one(
-                    sql,
-                    args![
-                        tenant_id,
-                        PublicId::new(),
-                        doc_key,
-                        group_key,
-                        position,
-                        kind,
-                        l.product.as_ref().map(|p| p.key),
-                        l.product.as_ref().map(|p| p.sku.clone()),
-                        l.description.as_str(),
-                        l.unit.as_str(),
-                        to_e4(l.quantity),
-                        to_e4(l.unit_price),
-                        to_e4(l.discount_percent),
-                        i64::try_from((l.discount_amount * Decimal::from(10i64.pow(h.currency.minor_units()))).trunc())
-                            .unwrap_or(0),
-                        pl.gross.minor(),
-                        pl.discount.minor(),
-                        pl.net.minor(),
-                        pl.taxable_base.minor(),
-                        tax_total,
-                        l.origin_key,
-                        l.supplier_code.clone()
-                    ],
-                    |r| r.i64("id"),
-                )
-                .await?;
-            position += 1;
-            for (ti, (t, (_, amount))) in l.taxes.iter().zip(&pl.taxes).enumerate() {
-                tx.execute(
-                    "INSERT INTO document_line_taxes (tenant_id, line_id, position, tax_id, name, rate_e4, amount_minor) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            for (public_id, key) in
+                tx.fetch_all(sql, a, |r| Ok((PublicId::from_uuid(r.uuid("public_id")?), r.i64("id")?))).await?
+            {
+                keys.insert(public_id, key);
+            }
+        }
+        // Their taxes, also in multi-row statements.
+        let taxes: Vec<Vec<Arg>> = rows
+            .iter()
+            .flat_map(|(public_id, l, pl)| {
+                let line_key = keys.get(public_id).copied().unwrap_or_default();
+                l.taxes.iter().zip(&pl.taxes).enumerate().map(move |(ti, (t, (_, amount)))| {
                     args![
                         tenant_id,
                         line_key,
@@ -1401,10 +1435,27 @@ async fn insert_content(
                         t.name.as_str(),
                         nave_domain::tax::rate_to_stored(t.rate.parse().unwrap_or_default()),
                         amount.minor()
-                    ],
-                )
-                .await?;
+                    ]
+                })
+            })
+            .collect();
+        for chunk in taxes.chunks(LINE_CHUNK) {
+            let mut values = Vec::with_capacity(chunk.len());
+            let mut a: Vec<Arg> = Vec::with_capacity(chunk.len() * 7);
+            for row in chunk {
+                let first = a.len() + 1;
+                a.extend(row.iter().cloned());
+                values.push(format!("({})", (first..=a.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")));
             }
+            tx.execute(
+                format!(
+                    "INSERT INTO document_line_taxes (tenant_id, line_id, position, tax_id, name, rate_e4, amount_minor) \
+                     VALUES {}",
+                    values.join(", ")
+                ),
+                a,
+            )
+            .await?;
         }
     }
     for (i, t) in priced.totals.taxes.iter().enumerate() {
@@ -1463,6 +1514,7 @@ async fn delete_content(tx: &mut Tx, tenant_id: i64, doc_key: i64) -> StoreResul
 // Lineage: the quantity ledger of origin lines
 
 /// A locked document line: its document and ledger.
+#[derive(Debug, Clone)]
 pub(crate) struct OriginLine {
     pub key: i64,
     pub document_key: i64,
@@ -1471,36 +1523,56 @@ pub(crate) struct OriginLine {
     pub ledger: LineLedger,
 }
 
+const ORIGIN_LINE: &str = "SELECT l.id, l.document_id, l.origin_line_id, l.quantity_e4, l.qty_reserved_e4, \
+     l.qty_shipped_e4, l.qty_invoiced_e4, l.qty_credited_e4, d.doc_type FROM document_lines l \
+     JOIN documents d ON d.tenant_id = l.tenant_id AND d.id = l.document_id";
+
+fn lock_clause(tx: &Tx) -> &'static str {
+    match tx.dialect() {
+        crate::Dialect::Postgres => " FOR UPDATE OF l",
+        crate::Dialect::Sqlite => "",
+    }
+}
+
+fn decode_origin_line(r: &dyn DbRow) -> StoreResult<OriginLine> {
+    Ok(OriginLine {
+        key: r.i64("id")?,
+        document_key: r.i64("document_id")?,
+        doc_type: parsed(r.text("doc_type")?.parse())?,
+        origin_key: r.opt_i64("origin_line_id")?,
+        ledger: LineLedger {
+            ordered: r.i64("quantity_e4")?,
+            reserved: r.i64("qty_reserved_e4")?,
+            shipped: r.i64("qty_shipped_e4")?,
+            invoiced: r.i64("qty_invoiced_e4")?,
+            credited: r.i64("qty_credited_e4")?,
+        },
+    })
+}
+
 /// A document line with its row locked for the rest of the transaction
 /// (`FOR UPDATE` on PostgreSQL; SQLite's writer excludes every other).
 pub(crate) async fn lock_line(tx: &mut Tx, tenant_id: i64, key: i64) -> StoreResult<OriginLine> {
-    let sql = format!(
-        "SELECT l.id, l.document_id, l.origin_line_id, l.quantity_e4, l.qty_reserved_e4, l.qty_shipped_e4, \
-         l.qty_invoiced_e4, l.qty_credited_e4, d.doc_type FROM document_lines l \
-         JOIN documents d ON d.tenant_id = l.tenant_id AND d.id = l.document_id \
-         WHERE l.tenant_id = $1 AND l.id = $2{}",
-        match tx.dialect() {
-            crate::Dialect::Postgres => " FOR UPDATE OF l",
-            crate::Dialect::Sqlite => "",
-        }
-    );
-    tx.fetch_optional(sql, args![tenant_id, key], |r| {
-        Ok(OriginLine {
-            key: r.i64("id")?,
-            document_key: r.i64("document_id")?,
-            doc_type: parsed(r.text("doc_type")?.parse())?,
-            origin_key: r.opt_i64("origin_line_id")?,
-            ledger: LineLedger {
-                ordered: r.i64("quantity_e4")?,
-                reserved: r.i64("qty_reserved_e4")?,
-                shipped: r.i64("qty_shipped_e4")?,
-                invoiced: r.i64("qty_invoiced_e4")?,
-                credited: r.i64("qty_credited_e4")?,
-            },
-        })
-    })
-    .await?
-    .ok_or_else(|| DomainError::NotFound { record: "document line" }.into())
+    let sql = format!("{ORIGIN_LINE} WHERE l.tenant_id = $1 AND l.id = $2{}", lock_clause(tx));
+    tx.fetch_optional(sql, args![tenant_id, key], decode_origin_line)
+        .await?
+        .ok_or_else(|| DomainError::NotFound { record: "document line" }.into())
+}
+
+/// Several lines locked at once, in key order (so two writers never wait
+/// for each other in a circle), keyed by line key.
+async fn lock_lines(tx: &mut Tx, tenant_id: i64, keys: &[i64]) -> StoreResult<HashMap<i64, OriginLine>> {
+    let mut keys = keys.to_vec();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // Keys are integers from the database, safe to inline.
+    let list = keys.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let sql = format!("{ORIGIN_LINE} WHERE l.tenant_id = $1 AND l.id IN ({list}) ORDER BY l.id{}", lock_clause(tx));
+    let rows = tx.fetch_all(sql, args![tenant_id], decode_origin_line).await?;
+    Ok(rows.into_iter().map(|l| (l.key, l)).collect())
 }
 
 async fn store_ledger(tx: &mut Tx, tenant_id: i64, key: i64, l: &LineLedger) -> StoreResult<()> {
@@ -1526,9 +1598,12 @@ pub(crate) async fn apply_lineage(
 ) -> StoreResult<()> {
     let mut orders = std::collections::BTreeSet::new();
     let mut purchases = std::collections::BTreeSet::new();
+    let origins: Vec<i64> = lines.iter().filter_map(|(_, o, _)| *o).collect();
+    let mut locked = lock_lines(tx, tenant_id, &origins).await?;
     for (field, origin, qty) in lines {
         let Some(origin) = origin else { continue };
-        let mut o = lock_line(tx, tenant_id, *origin).await?;
+        // A line may be the origin of several lines: each takes the ledger the one before left.
+        let mut o = locked.get(origin).cloned().ok_or(DomainError::NotFound { record: "document line" })?;
         let refuse = |e: nave_domain::document::LedgerRefusal| {
             let verb = match (doc_type, e.verb) {
                 (DocType::Bill, "invoice") => "bill",
@@ -1594,6 +1669,7 @@ pub(crate) async fn apply_lineage(
                 .into());
             }
         }
+        locked.insert(o.key, o);
     }
     // Once per order, after all its lines moved.
     for order in orders {
@@ -1702,19 +1778,33 @@ async fn resolve_origins(
     groups: &[GroupInput],
     lines: &mut [Vec<Resolved>],
 ) -> StoreResult<()> {
+    let ids: Vec<PublicId> = groups.iter().flat_map(|g| g.lines.iter().filter_map(|l| l.origin_line_id)).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    // Every origin line in one statement.
+    let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let mut a: Vec<Arg> = vec![tenant_id.into()];
+    a.extend(ids.iter().map(|id| Arg::from(*id)));
+    let found: HashMap<PublicId, (i64, i64)> = tx
+        .fetch_all(
+            format!(
+                "SELECT l.id, l.public_id, d.account_id FROM document_lines l JOIN documents d \
+                 ON d.tenant_id = l.tenant_id AND d.id = l.document_id \
+                 WHERE l.tenant_id = $1 AND l.public_id IN ({})",
+                marks.join(", ")
+            ),
+            a,
+            |r| Ok((PublicId::from_uuid(r.uuid("public_id")?), (r.i64("id")?, r.i64("account_id")?))),
+        )
+        .await?
+        .into_iter()
+        .collect();
     for (gi, g) in groups.iter().enumerate() {
         for (li, l) in g.lines.iter().enumerate() {
             let Some(id) = l.origin_line_id else { continue };
-            let key = tx
-                .fetch_optional(
-                    "SELECT l.id, d.account_id FROM document_lines l JOIN documents d ON d.tenant_id = l.tenant_id \
-                     AND d.id = l.document_id WHERE l.tenant_id = $1 AND l.public_id = $2",
-                    args![tenant_id, id],
-                    |r| Ok((r.i64("id")?, r.i64("account_id")?)),
-                )
-                .await?;
-            match key {
-                Some((k, a)) if a == account_key => lines[gi][li].origin_key = Some(k),
+            match found.get(&id) {
+                Some((k, a)) if *a == account_key => lines[gi][li].origin_key = Some(*k),
                 _ => {
                     return Err(DomainError::invalid(
                         format!("groups[{gi}].lines[{li}].origin_line_id"),

@@ -7,7 +7,6 @@ use nave_domain::email::Email;
 use nave_domain::money::Currency;
 use nave_store::accounts::{self, AccountPatch, AccountQuery, NewAccount, Visibility};
 use nave_store::audit::{self, Actor};
-use nave_store::db::DbRow;
 use nave_store::events::{self, EventQuery};
 use nave_store::tenants::DEFAULT_TENANT;
 use nave_store::users::{self, NewUser};
