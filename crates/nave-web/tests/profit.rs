@@ -395,8 +395,16 @@ async fn a_sales_rep_sees_no_cost_or_margin_anywhere(db: TestDb) {
     assert!(html.contains("104.00") && !html.contains("Bolt"), "{html}");
     assert!(!html.contains(">margin<") && !html.contains(">cost<") && !html.contains("48.00"), "{html}");
     assert!(!html.contains("name=\"order\""), "{html}");
+    let visible = html.split("<body").nth(1).unwrap_or(&html).to_lowercase();
+    let words: Vec<&str> = visible.split(|c: char| !c.is_alphanumeric()).collect();
+    assert!(!words.iter().any(|w| matches!(*w, "cost" | "costs" | "margin" | "margins")), "{html}");
+    // Nor are the profit reports listed for a rep; a manager has them.
+    let (_, index) = page(&w.app, &cookie, "/reports").await;
+    assert!(!index.contains("/reports/profit-by") && index.contains("/reports/top-customers"), "{index}");
     // The manager's page has them, and a chart.
     let cookie = session(&w.app, "mgr@example.com").await;
+    let (_, index) = page(&w.app, &cookie, "/reports").await;
+    assert!(index.contains("/reports/profit-by-order"), "{index}");
     let (_, html) = page(&w.app, &cookie, &format!("/reports/profit-by-customer?{PERIOD}")).await;
     assert!(html.contains(">margin<") && html.contains("56.00") && html.contains("<svg"), "{html}");
     assert!(html.contains("Margin") && html.contains("Amount (USD)"), "{html}");

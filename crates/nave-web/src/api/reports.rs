@@ -121,7 +121,7 @@ impl ReportKind {
             ReportKind::ProfitByCustomer => "Profit contribution by customer",
             ReportKind::ProfitByProduct => "Profit contribution by product",
             ReportKind::ProfitByCategory => "Profit contribution by product line",
-            ReportKind::ProfitByOrder => "Margin per sales order",
+            ReportKind::ProfitByOrder => "Profit per sales order",
             ReportKind::PayablesAging => "Payables aging",
         }
     }
@@ -142,16 +142,19 @@ impl ReportKind {
             ReportKind::DaysToPay => "How many days customers take to pay their invoices in full.",
             ReportKind::PipelineVsWon => "Open opportunities weighted by probability per month and owner, against won.",
             ReportKind::Service => "Cases opened and closed, response and resolution times, satisfaction.",
+            // Worded for every role: a role without cost and margin sees only the sales columns.
             ReportKind::ProfitByCustomer => {
-                "Net invoiced less credit notes, the real cost of goods sold and the margin, per customer."
+                "Net invoiced less credit notes and the real purchase value of the goods sold, per customer."
             }
             ReportKind::ProfitByProduct => {
-                "Net invoiced less credit notes, the real cost of goods sold and the margin, per product."
+                "Net invoiced less credit notes and the real purchase value of the goods sold, per product."
             }
             ReportKind::ProfitByCategory => {
-                "Net invoiced less credit notes, the real cost of goods sold and the margin, per product line."
+                "Net invoiced less credit notes and the real purchase value of the goods sold, per product line."
             }
-            ReportKind::ProfitByOrder => "Revenue, cost of goods sold and margin of the invoices of each sales order.",
+            ReportKind::ProfitByOrder => {
+                "The same figures for the invoices (and their credit notes) of each sales order."
+            }
             ReportKind::PayablesAging => "What is owed to each supplier at a date, by days past due.",
         }
     }

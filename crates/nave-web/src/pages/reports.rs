@@ -33,12 +33,16 @@ struct ReportsPage {
     reports: Vec<ReportLink>,
 }
 
-/// `GET /reports`: the reports the user's role may open.
+/// `GET /reports`: the reports the user's role may open; the profit
+/// reports only to a role that sees costs or margins (to others they are
+/// plain sales figures, which the sales reports already give).
 pub async fn index(auth: PageAuth) -> PageResult {
     let p = &auth.principal;
+    let fields = crate::api::reports::cost_fields(p);
     let reports = ReportKind::ALL
         .into_iter()
         .filter(|k| p.scope_for(k.record_type(), Action::Read).is_some())
+        .filter(|k| k.profit_by().is_none() || fields.cost || fields.margin)
         .map(|k| ReportLink { slug: k.slug(), title: k.title(), description: k.description() })
         .collect();
     Ok(render(&ReportsPage { layout: auth.layout("reports"), reports }).into_response())
