@@ -186,6 +186,12 @@ pub const SENSITIVE_FIELDS: &[SensitiveField] = &[
         path: "groups[].lines[].margin_percent",
         capability: Capability::ViewMargin,
     },
+    // Credit notes that return goods to stock: the cost they give back.
+    SensitiveField {
+        record_type: RecordType::CreditNote,
+        path: "groups[].lines[].cost",
+        capability: Capability::ViewCost,
+    },
 ];
 
 /// The permissions and capabilities of one role.

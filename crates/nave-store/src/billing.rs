@@ -467,7 +467,10 @@ pub async fn void(tx: &mut Tx, actor: &Actor, doc: &Document, if_version: Option
 /// into that warehouse when it is issued (`sign` 1), or out again when it is
 /// voided (`sign` −1): each product line's quantity, kits as their goods
 /// components, at the product's cost, through the same stock postings as a
-/// shipment's. Levels are locked in product order. Nothing for other types.
+/// shipment's. Levels are locked in product order. On issue, each returned
+/// line records in `cost_minor` the value its goods brought back (company
+/// currency): the cost of goods sold the return gives back. Nothing for
+/// other types.
 async fn book_return(tx: &mut Tx, actor: &Actor, doc: &Document, sign: i64) -> StoreResult<()> {
     let (DocType::CreditNote, Some(warehouse_key)) = (doc.doc_type, doc.warehouse_key) else { return Ok(()) };
     let t = actor.tenant_id;
@@ -502,12 +505,29 @@ async fn book_return(tx: &mut Tx, actor: &Actor, doc: &Document, sign: i64) -> S
     for p in keys {
         crate::stock::lock_level(tx, t, p, warehouse.key).await?;
     }
+    // What the goods of each line bring back into stock (minor × 10,000 of the company currency).
+    let mut returned: std::collections::BTreeMap<usize, i64> = std::collections::BTreeMap::new();
     for (i, part, qty) in moves {
         let product = crate::catalog::get_product_row(tx, t, part.id)
             .await?
             .ok_or(DomainError::NotFound { record: "product" })?;
-        crate::stock::book(tx, actor, &product, &warehouse, sign * qty, &reason, doc_key, format!("lines[{i}]"))
+        let value =
+            crate::stock::book(tx, actor, &product, &warehouse, sign * qty, &reason, doc_key, format!("lines[{i}]"))
+                .await?;
+        *returned.entry(i).or_default() += value;
+    }
+    if sign > 0 {
+        // The cost the return gives back, on the credit note's lines: the
+        // profit report takes it off the cost of goods sold.
+        let keys: Vec<i64> = doc.lines().map(|l| l.key).collect();
+        for (i, value) in returned {
+            let minor = nave_domain::money::round_half_away(Decimal::from(value) / Decimal::from(10_000), 0);
+            tx.execute(
+                "UPDATE document_lines SET cost_minor = $3 WHERE tenant_id = $1 AND id = $2",
+                args![t, keys[i], i64::try_from(minor).unwrap_or(i64::MAX)],
+            )
             .await?;
+        }
     }
     Ok(())
 }

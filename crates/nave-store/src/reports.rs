@@ -21,9 +21,22 @@
 //! currency. Rows carry the ids of the records behind them and a `documents`
 //! link to the filtered document list (drill-down).
 //!
-//! Margin and profit are not here: they need the real cost of goods sold,
-//! which the purchase side records (moving-average cost at each outgoing
-//! movement); they will join these reports once it is in place.
+//! Cost and margin come from the same stored results: the cost of goods
+//! sold each invoice line records when the invoice is issued
+//! (`document_lines.cost_minor`, the moving-average cost of the outgoing
+//! movements, see `billing::record_costs`), less the cost a credit note
+//! gives back when it returns goods to stock (recorded the same way on the
+//! credit note's lines). Costs are in the company currency, so a margin
+//! (net − cost) is given only for rows in it. [`profit`] groups them per
+//! customer, product, product category or sales order; top customers and
+//! products rank by margin on request. Cost and margin are field-secured:
+//! the caller's [`CostFields`] say which of them a report carries, and
+//! without them the figures and columns are absent, not empty.
+//!
+//! Results share their shape: a [`Period`] (flattened as `from`, `to`) and
+//! a [`Table`] built column by column ([`Table::of`]), the same cells for
+//! the page and the CSV. Receivables and payables aging are one function
+//! over invoices or bills ([`AgingSide`]).
 //!
 //! Speed: each report is one indexed aggregation (indexes of migration 0018);
 //! the `nave bench reports` workload times them against hand-written SQL.
@@ -72,6 +85,18 @@ pub struct AccountRef {
     pub name: String,
 }
 
+/// The period a report covers (both days included); every report over a
+/// period carries it flattened, as `from` and `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Period {
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub from: Date,
+    #[serde(with = "nave_domain::dates::iso")]
+    #[schema(value_type = String, format = Date)]
+    pub to: Date,
+}
+
 /// A report as a table: the columns and the cells the page shows and the
 /// CSV holds, so both carry the very same figures as the JSON.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,9 +106,55 @@ pub struct Table {
 }
 
 impl Table {
-    fn new(columns: &[&str]) -> Self {
-        Table { columns: columns.iter().map(|c| c.to_string()).collect(), rows: vec![] }
+    /// Starts the table of `rows`: columns are added one by one, each name
+    /// beside the cell it shows, so a header never drifts from its cells.
+    pub fn of<R>(rows: &[R]) -> TableOf<'_, R> {
+        TableOf { rows, columns: vec![] }
     }
+}
+
+/// A column: its name and how a row gives its cell.
+type Column<'r, R> = (String, Box<dyn Fn(&R) -> String + 'r>);
+
+/// A table being built from report rows of type `R` ([`Table::of`]).
+pub struct TableOf<'r, R> {
+    rows: &'r [R],
+    columns: Vec<Column<'r, R>>,
+}
+
+impl<'r, R> TableOf<'r, R> {
+    /// A column named `name` whose cell is `cell(row)`.
+    pub fn col(mut self, name: impl Into<String>, cell: impl Fn(&R) -> String + 'r) -> Self {
+        self.columns.push((name.into(), Box::new(cell)));
+        self
+    }
+
+    /// The column only when `on` (e.g. a field the caller may see).
+    pub fn col_if(self, on: bool, name: impl Into<String>, cell: impl Fn(&R) -> String + 'r) -> Self {
+        if on { self.col(name, cell) } else { self }
+    }
+
+    /// The `account` (name) and `account_id` columns.
+    pub fn account(self, account: impl Fn(&R) -> &AccountRef + Copy + 'r) -> Self {
+        self.col("account", move |r| account(r).name.clone()).col("account_id", move |r| account(r).id.to_string())
+    }
+
+    /// The `currency` column.
+    pub fn currency(self, currency: impl Fn(&R) -> Currency + 'r) -> Self {
+        self.col("currency", move |r| currency(r).code().to_string())
+    }
+
+    pub fn build(self) -> Table {
+        Table {
+            columns: self.columns.iter().map(|(n, _)| n.clone()).collect(),
+            rows: self.rows.iter().map(|r| self.columns.iter().map(|(_, cell)| cell(r)).collect()).collect(),
+        }
+    }
+}
+
+/// An optional figure as a cell (empty when absent).
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_default()
 }
 
 fn currency_of(r: &dyn DbRow) -> StoreResult<Currency> {
@@ -265,12 +336,9 @@ pub struct SalesByAccountRow {
 /// Report 1: net sales per account per year.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SalesByAccount {
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub from: Date,
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub to: Date,
+    /// The period covered (`from`, `to`).
+    #[serde(flatten)]
+    pub period: Period,
     pub years: Vec<i32>,
     pub fall_threshold_percent: u32,
     /// Biggest total first.
@@ -359,30 +427,25 @@ pub async fn sales_by_account(
         })
         .collect();
     out.sort_by(|a, b| b.total_minor.cmp(&a.total_minor).then(a.account.name.cmp(&b.account.name)));
-    Ok(SalesByAccount { from, to, years, fall_threshold_percent: opts.fall_threshold_percent, rows: out })
+    Ok(SalesByAccount {
+        period: Period { from, to },
+        years,
+        fall_threshold_percent: opts.fall_threshold_percent,
+        rows: out,
+    })
 }
 
 impl SalesByAccount {
     pub fn table(&self) -> Table {
-        let mut cols = vec!["account".to_string(), "account_id".into(), "currency".into()];
-        cols.extend(self.years.iter().map(|y| y.to_string()));
-        cols.extend(["total".into(), "trend".into(), "change_percent".into(), "falling".into()]);
-        let rows = self
-            .rows
-            .iter()
-            .map(|r| {
-                let mut row = vec![r.account.name.clone(), r.account.id.to_string(), r.currency.code().to_string()];
-                row.extend(r.years.iter().map(|y| y.net.clone()));
-                row.extend([
-                    r.total.clone(),
-                    r.trend.clone(),
-                    r.change_percent.clone().unwrap_or_default(),
-                    yes_no(r.falling),
-                ]);
-                row
-            })
-            .collect();
-        Table { columns: cols, rows }
+        let mut t = Table::of(&self.rows).account(|r| &r.account).currency(|r| r.currency);
+        for (i, y) in self.years.iter().enumerate() {
+            t = t.col(y.to_string(), move |r| r.years[i].net.clone());
+        }
+        t.col("total", |r| r.total.clone())
+            .col("trend", |r| r.trend.clone())
+            .col("change_percent", |r| opt(&r.change_percent))
+            .col("falling", |r| yes_no(r.falling))
+            .build()
     }
 }
 
@@ -457,12 +520,9 @@ pub struct SalesByCategoryRow {
 /// Report 2: the account × category matrix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SalesByCategory {
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub from: Date,
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub to: Date,
+    /// The period covered (`from`, `to`).
+    #[serde(flatten)]
+    pub period: Period,
     /// The columns of the matrix, by name (lines without a category last).
     pub categories: Vec<CategoryRef>,
     pub peer_percent: u32,
@@ -582,33 +642,31 @@ pub async fn sales_by_category(
         })
         .collect();
     out.sort_by(|a, b| b.total_minor.cmp(&a.total_minor).then(a.account.name.cmp(&b.account.name)));
-    Ok(SalesByCategory { from, to, categories, peer_percent: opts.peer_percent, min_peers: opts.min_peers, rows: out })
+    Ok(SalesByCategory {
+        period: Period { from, to },
+        categories,
+        peer_percent: opts.peer_percent,
+        min_peers: opts.min_peers,
+        rows: out,
+    })
 }
 
 impl SalesByCategory {
     pub fn table(&self) -> Table {
-        let mut cols = vec!["account".to_string(), "account_id".into(), "currency".into()];
-        cols.extend(self.categories.iter().map(|c| c.name.clone()));
-        cols.extend(["total".into(), "cross_sell_gaps".into()]);
-        let rows = self
-            .rows
-            .iter()
-            .map(|r| {
-                let mut row = vec![r.account.name.clone(), r.account.id.to_string(), r.currency.code().to_string()];
-                row.extend(r.cells.iter().map(|c| c.net.clone()));
-                row.push(r.total.clone());
-                row.push(r.gaps.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join("; "));
-                row
-            })
-            .collect();
-        Table { columns: cols, rows }
+        let mut t = Table::of(&self.rows).account(|r| &r.account).currency(|r| r.currency);
+        for (i, c) in self.categories.iter().enumerate() {
+            t = t.col(c.name.clone(), move |r| r.cells[i].net.clone());
+        }
+        t.col("total", |r| r.total.clone())
+            .col("cross_sell_gaps", |r| r.gaps.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join("; "))
+            .build()
     }
 }
 
 // ---------------------------------------------------------------------------
-// 3. Receivables aging
+// 3. Receivables and payables aging
 
-/// What one account owes at a date, by how late it is.
+/// What one account owes (or is owed) at a date, by how late it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AgingRow {
     pub account: AccountRef,
@@ -624,18 +682,46 @@ pub struct AgingRow {
     /// The five buckets and the total, in minor units.
     #[serde(skip)]
     pub minor: [i64; 6],
+    /// Open invoices (receivables) or bills (payables).
     pub open_invoices: i64,
     pub documents: String,
 }
 
-/// Report 3: receivables aging at a date.
+/// Report 3: receivables (or payables) aging at a date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct ReceivablesAging {
+pub struct Aging {
     #[serde(with = "nave_domain::dates::iso")]
     #[schema(value_type = String, format = Date)]
     pub as_of: Date,
+    #[serde(skip)]
+    pub side: AgingSide,
     /// Biggest total first.
     pub rows: Vec<AgingRow>,
+}
+
+/// Which side an aging is of: what customers owe on invoices, or what is
+/// owed to suppliers on bills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgingSide {
+    Receivables,
+    Payables,
+}
+
+impl AgingSide {
+    fn doc_type(self) -> &'static str {
+        match self {
+            AgingSide::Receivables => "invoice",
+            AgingSide::Payables => "bill",
+        }
+    }
+
+    /// The API list of the documents.
+    fn resource(self) -> &'static str {
+        match self {
+            AgingSide::Receivables => "invoices",
+            AgingSide::Payables => "bills",
+        }
+    }
 }
 
 /// Report 3, *receivables aging*: what each account owed on `as_of`
@@ -652,15 +738,43 @@ pub async fn receivables_aging(
     vis: Visibility,
     filter: &ReportFilter,
     as_of: Option<Date>,
-) -> StoreResult<ReceivablesAging> {
+) -> StoreResult<Aging> {
+    aging(tx, tenant_id, vis, filter, as_of, AgingSide::Receivables).await
+}
+
+/// *Payables aging*, the twin of [`receivables_aging`] over bills: what the
+/// company owed each supplier on `as_of`, by days past due, from the bills
+/// issued on or before it less the payments sent and bill credits allocated
+/// to them on or before it. Same buckets, filters and scope (the supplier
+/// accounts the caller may see).
+pub async fn payables_aging(
+    tx: &mut Tx,
+    tenant_id: i64,
+    vis: Visibility,
+    filter: &ReportFilter,
+    as_of: Option<Date>,
+) -> StoreResult<Aging> {
+    aging(tx, tenant_id, vis, filter, as_of, AgingSide::Payables).await
+}
+
+/// The aging of one side: one aggregation bucketing each open document's
+/// balance at `as_of` by its due date.
+async fn aging(
+    tx: &mut Tx,
+    tenant_id: i64,
+    vis: Visibility,
+    filter: &ReportFilter,
+    as_of: Option<Date>,
+    side: AgingSide,
+) -> StoreResult<Aging> {
     let d0 = as_of.unwrap_or_else(|| crate::db::now().date());
     let b30 = d0 - Duration::days(30);
     let b60 = d0 - Duration::days(60);
     let b90 = d0 - Duration::days(90);
-    let mut a = args![tenant_id, d0, b30, b60, b90];
-    // Invoices open now, or paid now but with a part allocated after the date.
+    let mut a = args![tenant_id, d0, b30, b60, b90, side.doc_type()];
+    // Documents open now, or paid now but with a part allocated after the date.
     let mut src = String::from(
-        "FROM documents d WHERE d.tenant_id = $1 AND d.doc_type = 'invoice' AND d.doc_date <= $2 \
+        "FROM documents d WHERE d.tenant_id = $1 AND d.doc_type = $6 AND d.doc_date <= $2 \
          AND (d.status IN ('issued', 'part_paid') OR (d.status = 'paid' AND d.id IN (SELECT al.invoice_id \
          FROM allocations al WHERE al.tenant_id = $1 AND al.allocated_on > $2)))",
     );
@@ -688,7 +802,7 @@ pub async fn receivables_aging(
             let m = [r.i64("c0")?, r.i64("c1")?, r.i64("c2")?, r.i64("c3")?, r.i64("c4")?];
             let total: i64 = m.iter().sum();
             Ok(AgingRow {
-                documents: documents_link("invoices", account.id, None, Some(d0), ""),
+                documents: documents_link(side.resource(), account.id, None, Some(d0), ""),
                 account,
                 currency: c,
                 current: format_minor(m[0], c),
@@ -703,42 +817,22 @@ pub async fn receivables_aging(
         })
         .await?;
     rows.sort_by(|a, b| b.minor[5].cmp(&a.minor[5]).then(a.account.name.cmp(&b.account.name)));
-    Ok(ReceivablesAging { as_of: d0, rows })
+    Ok(Aging { as_of: d0, side, rows })
 }
 
-impl ReceivablesAging {
+impl Aging {
     pub fn table(&self) -> Table {
-        let mut t = Table::new(&[
-            "account",
-            "account_id",
-            "currency",
-            "current",
-            "days_1_30",
-            "days_31_60",
-            "days_61_90",
-            "days_over_90",
-            "total",
-            "open_invoices",
-        ]);
-        t.rows = self
-            .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.account.name.clone(),
-                    r.account.id.to_string(),
-                    r.currency.code().to_string(),
-                    r.current.clone(),
-                    r.days_1_30.clone(),
-                    r.days_31_60.clone(),
-                    r.days_61_90.clone(),
-                    r.days_over_90.clone(),
-                    r.total.clone(),
-                    r.open_invoices.to_string(),
-                ]
-            })
-            .collect();
-        t
+        Table::of(&self.rows)
+            .account(|r| &r.account)
+            .currency(|r| r.currency)
+            .col("current", |r| r.current.clone())
+            .col("days_1_30", |r| r.days_1_30.clone())
+            .col("days_31_60", |r| r.days_31_60.clone())
+            .col("days_61_90", |r| r.days_61_90.clone())
+            .col("days_over_90", |r| r.days_over_90.clone())
+            .col("total", |r| r.total.clone())
+            .col("open_invoices", |r| r.open_invoices.to_string())
+            .build()
     }
 }
 
@@ -877,37 +971,18 @@ pub async fn order_status(
 
 impl OrderStatus {
     pub fn table(&self) -> Table {
-        let mut t = Table::new(&[
-            "number",
-            "sales_order_id",
-            "date",
-            "account",
-            "currency",
-            "net",
-            "left_to_ship",
-            "left_to_invoice",
-            "age_days",
-            "late",
-        ]);
-        t.rows = self
-            .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.number.clone().unwrap_or_default(),
-                    r.sales_order_id.to_string(),
-                    iso(r.date),
-                    r.account.name.clone(),
-                    r.currency.code().to_string(),
-                    r.net.clone(),
-                    r.left_to_ship.clone(),
-                    r.left_to_invoice.clone(),
-                    r.age_days.to_string(),
-                    yes_no(r.late),
-                ]
-            })
-            .collect();
-        t
+        Table::of(&self.rows)
+            .col("number", |r| r.number.clone().unwrap_or_default())
+            .col("sales_order_id", |r| r.sales_order_id.to_string())
+            .col("date", |r| iso(r.date))
+            .col("account", |r| r.account.name.clone())
+            .currency(|r| r.currency)
+            .col("net", |r| r.net.clone())
+            .col("left_to_ship", |r| r.left_to_ship.clone())
+            .col("left_to_invoice", |r| r.left_to_invoice.clone())
+            .col("age_days", |r| r.age_days.to_string())
+            .col("late", |r| yes_no(r.late))
+            .build()
     }
 }
 
@@ -1050,41 +1125,73 @@ pub async fn credit_exposure(
 
 impl CreditExposure {
     pub fn table(&self) -> Table {
-        let mut cols = vec!["account", "account_id", "currency", "receivables", "overdue", "open_orders", "exposure"];
-        if self.with_limits {
-            cols.extend(["credit_limit", "used_percent", "headroom", "over_limit"]);
-        }
-        let mut t = Table::new(&cols);
-        t.rows = self
-            .rows
-            .iter()
-            .map(|r| {
-                let mut row = vec![
-                    r.account.name.clone(),
-                    r.account.id.to_string(),
-                    r.currency.code().to_string(),
-                    r.receivables.clone(),
-                    r.overdue.clone(),
-                    r.open_orders.clone(),
-                    r.exposure.clone(),
-                ];
-                if self.with_limits {
-                    row.extend([
-                        r.credit_limit.clone().unwrap_or_default(),
-                        r.used_percent.clone().unwrap_or_default(),
-                        r.headroom.clone().unwrap_or_default(),
-                        yes_no(r.over_limit.unwrap_or_default()),
-                    ]);
-                }
-                row
-            })
-            .collect();
-        t
+        let limits = self.with_limits;
+        Table::of(&self.rows)
+            .account(|r| &r.account)
+            .currency(|r| r.currency)
+            .col("receivables", |r| r.receivables.clone())
+            .col("overdue", |r| r.overdue.clone())
+            .col("open_orders", |r| r.open_orders.clone())
+            .col("exposure", |r| r.exposure.clone())
+            .col_if(limits, "credit_limit", |r| opt(&r.credit_limit))
+            .col_if(limits, "used_percent", |r| opt(&r.used_percent))
+            .col_if(limits, "headroom", |r| opt(&r.headroom))
+            .col_if(limits, "over_limit", |r| yes_no(r.over_limit.unwrap_or_default()))
+            .build()
     }
 }
 
 // ---------------------------------------------------------------------------
 // 6. Top customers and most / least popular products
+
+/// Options of [`top_customers`] and [`product_sales`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopOptions {
+    /// Rows (customers; products at each end).
+    pub limit: u32,
+    /// By net sales or by margin (margin needs `fields.margin`).
+    pub order: Ranking,
+    /// The cost and margin figures the caller may see.
+    pub fields: CostFields,
+}
+
+impl Default for TopOptions {
+    fn default() -> Self {
+        TopOptions { limit: 10, order: Ranking::Revenue, fields: CostFields::default() }
+    }
+}
+
+/// Cost, margin and margin % of a row, as far as the caller may see them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct MarginFigures {
+    /// Cost of goods sold less the cost returned, in the company currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<String>,
+    /// net − cost (rows in the company currency only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin_percent: Option<String>,
+    #[serde(skip)]
+    pub margin_minor: Option<i64>,
+}
+
+impl MarginFigures {
+    fn new(sums: &ProfitSums, currency: Currency, company: Currency, fields: CostFields) -> Self {
+        let margin = sums.margin(currency, company).filter(|_| fields.margin);
+        MarginFigures {
+            cost: fields.cost.then(|| format_minor(sums.cost(), company)),
+            margin: margin.map(|m| format_minor(m, currency)),
+            margin_percent: margin.and_then(|m| percent(m, sums.net())),
+            margin_minor: margin,
+        }
+    }
+
+    /// The ranking key: rows with a margin first, then by margin.
+    fn key(&self) -> (bool, i64) {
+        (self.margin_minor.is_some(), self.margin_minor.unwrap_or(0))
+    }
+}
 
 /// One customer's net sales in the period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -1098,31 +1205,36 @@ pub struct TopCustomerRow {
     pub net_minor: i64,
     /// Share of the currency's total over all customers in the report's scope, in percent.
     pub share_percent: Option<String>,
+    #[serde(flatten)]
+    pub margins: MarginFigures,
     pub documents: SalesLinks,
 }
 
-/// Report 6a: the best customers by net sales.
+/// Report 6a: the best customers by net sales or margin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TopCustomers {
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub from: Date,
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub to: Date,
+    /// The period covered (`from`, `to`).
+    #[serde(flatten)]
+    pub period: Period,
+    /// `revenue` or `margin`.
+    pub order: String,
+    pub with_cost: bool,
+    pub with_margin: bool,
     pub rows: Vec<TopCustomerRow>,
 }
 
-/// Report 6a, *top customers*: the `limit` accounts with the most net sales
-/// in the period (default this year up to today), per currency, with their
-/// share of the total. Filters: period, account, owner, team, category
+/// Report 6a, *top customers*: the `opts.limit` accounts with the most net
+/// sales (or, with `opts.order` margin, the biggest margin) in the period
+/// (default this year up to today), per currency, with their share of the
+/// total, and their cost and margin as [`profit`] counts them when
+/// `opts.fields` allows. Filters: period, account, owner, team, category
 /// (then only that category's lines), currency.
 pub async fn top_customers(
     tx: &mut Tx,
     tenant_id: i64,
     vis: Visibility,
     filter: &ReportFilter,
-    limit: u32,
+    opts: TopOptions,
 ) -> StoreResult<TopCustomers> {
     let (from, to) = default_period(filter)?;
     let mut f = *filter;
@@ -1134,58 +1246,82 @@ pub async fn top_customers(
          CAST(SUM({amount}) AS BIGINT) AS v {src} GROUP BY d.account_id, d.currency) s \
          JOIN accounts a ON a.tenant_id = $1 AND a.id = s.account_id"
     );
-    let mut rows = tx
+    let rows = tx
         .fetch_all(sql, a, |r| {
-            Ok((currency_of(r)?, r.i64("v")?, AccountRef { id: public(r, "public_id")?, name: r.text("name")? }))
+            Ok((
+                r.i64("account_id")?,
+                currency_of(r)?,
+                r.i64("v")?,
+                AccountRef { id: public(r, "public_id")?, name: r.text("name")? },
+            ))
         })
         .await?;
+    // Cost and margin from the same aggregation as the profit report.
+    let wants_cost = opts.fields.cost || opts.fields.margin;
+    let company = crate::tenants::currency(tx, tenant_id).await?;
+    let mut sums: HashMap<(i64, &'static str), ProfitSums> = HashMap::new();
+    if wants_cost {
+        for (k, c, s, _, _) in profit_groups(tx, tenant_id, vis, &f, from, to, ProfitBy::Customer).await? {
+            sums.insert((k.unwrap_or_default(), c.code()), s);
+        }
+    }
     let mut totals: HashMap<&'static str, i64> = HashMap::new();
-    for (c, v, _) in &rows {
+    for (_, c, v, _) in &rows {
         *totals.entry(c.code()).or_default() += v;
     }
-    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.name.cmp(&b.2.name)));
-    rows.truncate(limit as usize);
-    let out = rows
+    let mut rows: Vec<TopCustomerRow> = rows
         .into_iter()
-        .enumerate()
-        .map(|(i, (c, v, account))| TopCustomerRow {
-            rank: i as u32 + 1,
+        .map(|(key, c, v, account)| TopCustomerRow {
+            rank: 0,
             documents: sales_links(account.id, Some(from), Some(to)),
             account,
             currency: c,
             net: format_minor(v, c),
             net_minor: v,
             share_percent: percent(v, totals.get(c.code()).copied().unwrap_or_default()),
+            margins: match sums.get(&(key, c.code())) {
+                Some(s) => MarginFigures::new(s, c, company, opts.fields),
+                None => MarginFigures::new(&ProfitSums::default(), c, company, opts.fields),
+            },
         })
         .collect();
-    Ok(TopCustomers { from, to, rows: out })
+    let key = |r: &TopCustomerRow| match opts.order {
+        Ranking::Margin => (r.margins.key(), r.net_minor),
+        Ranking::Revenue => ((true, r.net_minor), 0),
+    };
+    rows.sort_by(|a, b| key(b).cmp(&key(a)).then(a.account.name.cmp(&b.account.name)));
+    rows.truncate(opts.limit as usize);
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.rank = i as u32 + 1;
+    }
+    Ok(TopCustomers {
+        period: Period { from, to },
+        order: opts.order.as_str().into(),
+        with_cost: opts.fields.cost,
+        with_margin: opts.fields.margin,
+        rows,
+    })
 }
 
 impl TopCustomers {
     pub fn table(&self) -> Table {
-        let mut t = Table::new(&["rank", "account", "account_id", "currency", "net", "share_percent"]);
-        t.rows = self
-            .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.rank.to_string(),
-                    r.account.name.clone(),
-                    r.account.id.to_string(),
-                    r.currency.code().to_string(),
-                    r.net.clone(),
-                    r.share_percent.clone().unwrap_or_default(),
-                ]
-            })
-            .collect();
-        t
+        Table::of(&self.rows)
+            .col("rank", |r| r.rank.to_string())
+            .account(|r| &r.account)
+            .currency(|r| r.currency)
+            .col("net", |r| r.net.clone())
+            .col("share_percent", |r| opt(&r.share_percent))
+            .col_if(self.with_cost, "cost", |r| opt(&r.margins.cost))
+            .col_if(self.with_margin, "margin", |r| opt(&r.margins.margin))
+            .col_if(self.with_margin, "margin_percent", |r| opt(&r.margins.margin_percent))
+            .build()
     }
 }
 
 /// One product's sales in the period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ProductSalesRow {
-    /// 1 = the most sold.
+    /// 1 = the most sold (by net sales or margin, as ordered).
     pub rank: u32,
     /// `most` or `least` popular.
     pub group: String,
@@ -1201,6 +1337,8 @@ pub struct ProductSalesRow {
     pub net: String,
     #[serde(skip)]
     pub net_minor: i64,
+    #[serde(flatten)]
+    pub margins: MarginFigures,
     /// Documents that sold it.
     pub documents: i64,
 }
@@ -1208,30 +1346,34 @@ pub struct ProductSalesRow {
 /// Report 6b: most and least popular products.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ProductSales {
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub from: Date,
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub to: Date,
+    /// The period covered (`from`, `to`).
+    #[serde(flatten)]
+    pub period: Period,
+    /// `revenue` or `margin`.
+    pub order: String,
+    pub with_cost: bool,
+    pub with_margin: bool,
     /// The `limit` most sold, then the `limit` least sold (active products
     /// that sold nothing included, with 0), without repeats.
     pub rows: Vec<ProductSalesRow>,
 }
 
-/// Report 6b, *most and least popular products* by net sales in the period
-/// (default this year up to today): the first `limit` and the last `limit`
-/// of the ranking, where active products that sold nothing rank last with
-/// 0 (in the tenant's product currency). Filters: period, account, owner,
-/// team (of the buying account), category, currency.
+/// Report 6b, *most and least popular products* by net sales (or, with
+/// `opts.order` margin, by margin) in the period (default this year up to
+/// today): the first `opts.limit` and the last `opts.limit` of the ranking,
+/// where active products that sold nothing rank with 0 (in the tenant's
+/// product currency). Cost (recorded on the invoice lines, less what
+/// returns gave back) and margin when `opts.fields` allows. Filters:
+/// period, account, owner, team (of the buying account), category, currency.
 pub async fn product_sales(
     tx: &mut Tx,
     tenant_id: i64,
     vis: Visibility,
     filter: &ReportFilter,
-    limit: u32,
+    opts: TopOptions,
 ) -> StoreResult<ProductSales> {
     let (from, to) = default_period(filter)?;
+    let company = crate::tenants::currency(tx, tenant_id).await?;
     let mut a = args![tenant_id, from, to];
     let mut src = format!(
         "FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
@@ -1254,19 +1396,33 @@ pub async fn product_sales(
         }
         None => String::new(),
     };
+    let signed = |v: &str| format!("CASE WHEN d.doc_type = 'credit_note' THEN -{v} ELSE {v} END");
+    let when = |t: &str, v: &str| format!("CASE WHEN d.doc_type = '{t}' THEN {v} ELSE 0 END");
     let sql = format!(
         "SELECT p.public_id, p.sku, p.name, c.name AS category_name, COALESCE(s.currency, p.currency) AS currency, \
-         COALESCE(s.q, 0) AS q, COALESCE(s.v, 0) AS v, COALESCE(s.n, 0) AS n FROM products p \
-         LEFT JOIN (SELECT l.product_id, d.currency, CAST(SUM(CASE WHEN d.doc_type = 'credit_note' THEN -l.quantity_e4 \
-         ELSE l.quantity_e4 END) AS BIGINT) AS q, CAST(SUM(CASE WHEN d.doc_type = 'credit_note' THEN -l.taxable_base_minor \
-         ELSE l.taxable_base_minor END) AS BIGINT) AS v, COUNT(DISTINCT d.id) AS n {src} GROUP BY l.product_id, d.currency) s \
+         COALESCE(s.q, 0) AS q, COALESCE(s.inv, 0) AS inv, COALESCE(s.cn, 0) AS cn, COALESCE(s.inv_cost, 0) AS inv_cost, \
+         COALESCE(s.cn_cost, 0) AS cn_cost, COALESCE(s.n, 0) AS n FROM products p \
+         LEFT JOIN (SELECT l.product_id, d.currency, CAST(SUM({}) AS BIGINT) AS q, CAST(SUM({}) AS BIGINT) AS inv, \
+         CAST(SUM({}) AS BIGINT) AS cn, CAST(SUM({}) AS BIGINT) AS inv_cost, CAST(SUM({}) AS BIGINT) AS cn_cost, \
+         COUNT(DISTINCT d.id) AS n {src} GROUP BY l.product_id, d.currency) s \
          ON s.product_id = p.id LEFT JOIN product_categories c ON c.tenant_id = p.tenant_id AND c.id = p.category_id \
-         WHERE p.tenant_id = $1 AND (s.product_id IS NOT NULL OR (p.active = TRUE{cur_cond})){cat}"
+         WHERE p.tenant_id = $1 AND (s.product_id IS NOT NULL OR (p.active = TRUE{cur_cond})){cat}",
+        signed("l.quantity_e4"),
+        when("invoice", "l.taxable_base_minor"),
+        when("credit_note", "l.taxable_base_minor"),
+        when("invoice", "COALESCE(l.cost_minor, 0)"),
+        when("credit_note", "COALESCE(l.cost_minor, 0)"),
     );
     let mut rows = tx
         .fetch_all(sql, a, |r| {
             let c = currency_of(r)?;
-            let v = r.i64("v")?;
+            let sums = ProfitSums {
+                invoiced: r.i64("inv")?,
+                credited: r.i64("cn")?,
+                cost_invoiced: r.i64("inv_cost")?,
+                cost_returned: r.i64("cn_cost")?,
+            };
+            let v = sums.net();
             Ok(ProductSalesRow {
                 rank: 0,
                 group: String::new(),
@@ -1278,13 +1434,18 @@ pub async fn product_sales(
                 quantity: format_quantity(r.i64("q")?),
                 net: format_minor(v, c),
                 net_minor: v,
+                margins: MarginFigures::new(&sums, c, company, opts.fields),
                 documents: r.i64("n")?,
             })
         })
         .await?;
-    rows.sort_by(|a, b| b.net_minor.cmp(&a.net_minor).then(a.sku.cmp(&b.sku)));
+    let key = |r: &ProductSalesRow| match opts.order {
+        Ranking::Margin => (r.margins.key(), r.net_minor),
+        Ranking::Revenue => ((true, r.net_minor), 0),
+    };
+    rows.sort_by(|a, b| key(b).cmp(&key(a)).then(a.sku.cmp(&b.sku)));
     let n = rows.len();
-    let limit = limit as usize;
+    let limit = opts.limit as usize;
     let mut out = Vec::new();
     for (i, mut r) in rows.into_iter().enumerate() {
         r.rank = i as u32 + 1;
@@ -1296,42 +1457,32 @@ pub async fn product_sales(
             out.push(r);
         }
     }
-    Ok(ProductSales { from, to, rows: out })
+    Ok(ProductSales {
+        period: Period { from, to },
+        order: opts.order.as_str().into(),
+        with_cost: opts.fields.cost,
+        with_margin: opts.fields.margin,
+        rows: out,
+    })
 }
 
 impl ProductSales {
     pub fn table(&self) -> Table {
-        let mut t = Table::new(&[
-            "rank",
-            "group",
-            "sku",
-            "product",
-            "product_id",
-            "category",
-            "currency",
-            "quantity",
-            "net",
-            "documents",
-        ]);
-        t.rows = self
-            .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.rank.to_string(),
-                    r.group.clone(),
-                    r.sku.clone(),
-                    r.name.clone(),
-                    r.product_id.to_string(),
-                    r.category.clone().unwrap_or_default(),
-                    r.currency.code().to_string(),
-                    r.quantity.clone(),
-                    r.net.clone(),
-                    r.documents.to_string(),
-                ]
-            })
-            .collect();
-        t
+        Table::of(&self.rows)
+            .col("rank", |r| r.rank.to_string())
+            .col("group", |r| r.group.clone())
+            .col("sku", |r| r.sku.clone())
+            .col("product", |r| r.name.clone())
+            .col("product_id", |r| r.product_id.to_string())
+            .col("category", |r| opt(&r.category))
+            .currency(|r| r.currency)
+            .col("quantity", |r| r.quantity.clone())
+            .col("net", |r| r.net.clone())
+            .col_if(self.with_cost, "cost", |r| opt(&r.margins.cost))
+            .col_if(self.with_margin, "margin", |r| opt(&r.margins.margin))
+            .col_if(self.with_margin, "margin_percent", |r| opt(&r.margins.margin_percent))
+            .col("documents", |r| r.documents.to_string())
+            .build()
     }
 }
 
@@ -1356,12 +1507,9 @@ pub struct DaysToPayRow {
 /// Report 7: days to pay per customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DaysToPay {
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub from: Date,
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub to: Date,
+    /// The period covered (`from`, `to`).
+    #[serde(flatten)]
+    pub period: Period,
     /// Slowest payers first.
     pub rows: Vec<DaysToPayRow>,
 }
@@ -1426,26 +1574,17 @@ pub async fn days_to_pay(
         })
         .await?;
     rows.sort_by(|a, b| b.average_days_e1.cmp(&a.average_days_e1).then(a.account.name.cmp(&b.account.name)));
-    Ok(DaysToPay { from, to, rows })
+    Ok(DaysToPay { period: Period { from, to }, rows })
 }
 
 impl DaysToPay {
     pub fn table(&self) -> Table {
-        let mut t = Table::new(&["account", "account_id", "paid_invoices", "average_days", "average_days_late"]);
-        t.rows = self
-            .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.account.name.clone(),
-                    r.account.id.to_string(),
-                    r.paid_invoices.to_string(),
-                    r.average_days.clone(),
-                    r.average_days_late.clone().unwrap_or_default(),
-                ]
-            })
-            .collect();
-        t
+        Table::of(&self.rows)
+            .account(|r| &r.account)
+            .col("paid_invoices", |r| r.paid_invoices.to_string())
+            .col("average_days", |r| r.average_days.clone())
+            .col("average_days_late", |r| opt(&r.average_days_late))
+            .build()
     }
 }
 
@@ -1479,12 +1618,9 @@ pub struct PipelineRow {
 /// Report 8: the weighted pipeline against what was won.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PipelineVsWon {
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub from: Date,
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub to: Date,
+    /// The period covered (`from`, `to`).
+    #[serde(flatten)]
+    pub period: Period,
     /// By month, then owner, then currency.
     pub rows: Vec<PipelineRow>,
 }
@@ -1578,38 +1714,21 @@ pub async fn pipeline_vs_won(
             minor: [m[1], m[2], m[4]],
         })
         .collect();
-    Ok(PipelineVsWon { from, to, rows })
+    Ok(PipelineVsWon { period: Period { from, to }, rows })
 }
 
 impl PipelineVsWon {
     pub fn table(&self) -> Table {
-        let mut t = Table::new(&[
-            "month",
-            "owner",
-            "currency",
-            "open_count",
-            "open_amount",
-            "weighted",
-            "won_count",
-            "won_amount",
-        ]);
-        t.rows = self
-            .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.month.clone(),
-                    r.owner.clone(),
-                    r.currency.code().to_string(),
-                    r.open_count.to_string(),
-                    r.open_amount.clone(),
-                    r.weighted.clone(),
-                    r.won_count.to_string(),
-                    r.won_amount.clone(),
-                ]
-            })
-            .collect();
-        t
+        Table::of(&self.rows)
+            .col("month", |r| r.month.clone())
+            .col("owner", |r| r.owner.clone())
+            .currency(|r| r.currency)
+            .col("open_count", |r| r.open_count.to_string())
+            .col("open_amount", |r| r.open_amount.clone())
+            .col("weighted", |r| r.weighted.clone())
+            .col("won_count", |r| r.won_count.to_string())
+            .col("won_amount", |r| r.won_amount.clone())
+            .build()
     }
 }
 
@@ -1644,12 +1763,9 @@ pub struct ServiceRow {
 /// Report 9: service per account and per product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Service {
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub from: Date,
-    #[serde(with = "nave_domain::dates::iso")]
-    #[schema(value_type = String, format = Date)]
-    pub to: Date,
+    /// The period covered (`from`, `to`).
+    #[serde(flatten)]
+    pub period: Period,
     /// Accounts (most opened first), then products (most opened first).
     pub rows: Vec<ServiceRow>,
 }
@@ -1769,41 +1885,463 @@ pub async fn service(tx: &mut Tx, tenant_id: i64, vis: Visibility, filter: &Repo
     };
     let mut rows = finish("account", accounts);
     rows.extend(finish("product", products));
-    Ok(Service { from, to, rows })
+    Ok(Service { period: Period { from, to }, rows })
 }
 
 impl Service {
     pub fn table(&self) -> Table {
-        let mut t = Table::new(&[
-            "group",
-            "name",
-            "id",
-            "opened",
-            "closed",
-            "complaints",
-            "average_first_response_seconds",
-            "average_resolution_seconds",
-            "average_satisfaction",
-        ]);
-        let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
-        t.rows = self
-            .rows
+        let num = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+        Table::of(&self.rows)
+            .col("group", |r| r.group.clone())
+            .col("name", |r| r.name.clone())
+            .col("id", |r| r.id.map(|i| i.to_string()).unwrap_or_default())
+            .col("opened", |r| r.opened.to_string())
+            .col("closed", |r| r.closed.to_string())
+            .col("complaints", |r| r.complaints.to_string())
+            .col("average_first_response_seconds", move |r| num(r.average_first_response_seconds))
+            .col("average_resolution_seconds", move |r| num(r.average_resolution_seconds))
+            .col("average_satisfaction", |r| opt(&r.average_satisfaction))
+            .build()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 10. Profit contribution
+
+/// What a profit report groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfitBy {
+    Customer,
+    Product,
+    /// Product category (product line).
+    Category,
+    /// The sales order the invoices were made from (credit notes through
+    /// their invoice).
+    SalesOrder,
+}
+
+impl ProfitBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfitBy::Customer => "customer",
+            ProfitBy::Product => "product",
+            ProfitBy::Category => "category",
+            ProfitBy::SalesOrder => "sales_order",
+        }
+    }
+}
+
+/// How rows are ranked: by net revenue or by margin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ranking {
+    #[default]
+    Revenue,
+    /// Needs `with_margin`; rows without a margin (in another currency than
+    /// the company's) come after those with one.
+    Margin,
+}
+
+impl Ranking {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ranking::Revenue => "revenue",
+            Ranking::Margin => "margin",
+        }
+    }
+}
+
+/// What the caller may see of cost and margin (field security: the
+/// `cost` and `margin` fields of invoices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CostFields {
+    /// Cost of goods sold and the cost returned.
+    pub cost: bool,
+    /// Margin and margin %.
+    pub margin: bool,
+}
+
+/// Options of [`profit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfitOptions {
+    pub by: ProfitBy,
+    pub order: Ranking,
+    /// At most this many rows (the totals cover every row).
+    pub limit: u32,
+    pub fields: CostFields,
+}
+
+/// The sums of one group in one currency, in minor units: invoiced net,
+/// credited net, cost of goods invoiced (company currency), cost given back
+/// by returns to stock (company currency).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProfitSums {
+    pub invoiced: i64,
+    pub credited: i64,
+    pub cost_invoiced: i64,
+    pub cost_returned: i64,
+}
+
+impl ProfitSums {
+    /// Net revenue: invoiced − credited.
+    pub fn net(&self) -> i64 {
+        self.invoiced - self.credited
+    }
+
+    /// Net cost of goods sold: invoiced − returned.
+    pub fn cost(&self) -> i64 {
+        self.cost_invoiced - self.cost_returned
+    }
+
+    /// Net revenue − net cost, when the revenue is in the company currency
+    /// (the cost's); `None` otherwise: amounts of two currencies are never
+    /// subtracted.
+    pub fn margin(&self, currency: Currency, company: Currency) -> Option<i64> {
+        (currency == company).then(|| self.net() - self.cost())
+    }
+
+    fn add(&mut self, o: &ProfitSums) {
+        self.invoiced += o.invoiced;
+        self.credited += o.credited;
+        self.cost_invoiced += o.cost_invoiced;
+        self.cost_returned += o.cost_returned;
+    }
+}
+
+/// Revenue, cost and margin figures as the JSON shows them; cost and margin
+/// are absent when the caller may not see them (or, for margins, when the
+/// revenue is in another currency than the cost).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ProfitFigures {
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: Currency,
+    /// Net invoiced (tax and shipping excluded).
+    pub invoiced: String,
+    /// Net of the credit notes.
+    pub credited: String,
+    /// invoiced − credited.
+    pub net: String,
+    /// Cost of goods sold: recorded on the invoice lines at issue, less what
+    /// returns to stock gave back; in the company currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<String>,
+    /// The part of the cost given back by credit notes returning goods to stock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_returned: Option<String>,
+    /// net − cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin: Option<String>,
+    /// margin ÷ net × 100, one decimal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin_percent: Option<String>,
+    #[serde(skip)]
+    pub sums: ProfitSums,
+    /// The margin in minor units, when shown.
+    #[serde(skip)]
+    pub margin_minor: Option<i64>,
+}
+
+impl ProfitFigures {
+    fn new(sums: ProfitSums, currency: Currency, company: Currency, fields: CostFields) -> Self {
+        let margin = sums.margin(currency, company).filter(|_| fields.margin);
+        ProfitFigures {
+            currency,
+            invoiced: format_minor(sums.invoiced, currency),
+            credited: format_minor(sums.credited, currency),
+            net: format_minor(sums.net(), currency),
+            cost: fields.cost.then(|| format_minor(sums.cost(), company)),
+            cost_returned: fields.cost.then(|| format_minor(sums.cost_returned, company)),
+            margin: margin.map(|m| format_minor(m, currency)),
+            margin_percent: margin.and_then(|m| percent(m, sums.net())),
+            sums,
+            margin_minor: margin,
+        }
+    }
+}
+
+/// One customer, product, category or sales order, in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ProfitRow {
+    /// The account, product, category or sales order (absent: lines without
+    /// a product, products without a category, invoices without an order).
+    #[schema(value_type = Option<String>)]
+    pub id: Option<PublicId>,
+    /// Its name (a sales order: its number).
+    pub name: String,
+    /// A product's SKU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// A sales order's account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountRef>,
+    #[serde(flatten)]
+    pub figures: ProfitFigures,
+    /// Invoices and credit notes behind the figures.
+    pub invoices: i64,
+    pub credit_notes: i64,
+    /// Drill-down: where the documents behind the row are.
+    pub documents: String,
+}
+
+/// Report 10: profit contribution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Profit {
+    #[serde(flatten)]
+    pub period: Period,
+    /// `customer`, `product`, `category` or `sales_order`.
+    pub by: String,
+    /// `revenue` or `margin`: what ranks the rows, biggest first.
+    pub order: String,
+    /// The currency of every cost; margins are given for rows in it.
+    #[schema(value_type = String, example = "EUR")]
+    pub company_currency: Currency,
+    /// Whether cost and margin figures are in (field security).
+    pub with_cost: bool,
+    pub with_margin: bool,
+    pub rows: Vec<ProfitRow>,
+    /// Per currency, over every row (also those past the limit).
+    pub totals: Vec<ProfitFigures>,
+}
+
+/// Per group key (None: no product / category / order) and currency: the sums,
+/// invoices and credit notes.
+type ProfitGroups = Vec<(Option<i64>, Currency, ProfitSums, i64, i64)>;
+
+/// The one aggregation of the profit figures: over the lines (shipping and
+/// comments left out) of invoices and credit notes counted as sales in the
+/// period, grouped by `by` and currency.
+async fn profit_groups(
+    tx: &mut Tx,
+    tenant_id: i64,
+    vis: Visibility,
+    filter: &ReportFilter,
+    from: Date,
+    to: Date,
+    by: ProfitBy,
+) -> StoreResult<ProfitGroups> {
+    let mut a = args![tenant_id, from, to];
+    let mut src = format!(
+        "FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
+         LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id \
+         WHERE d.tenant_id = $1 AND {SOLD} AND d.doc_date >= $2 AND d.doc_date <= $3 \
+         AND l.kind NOT IN ('shipping', 'comment')"
+    );
+    if let Some(c) = filter.category_key {
+        and_where(&mut src, &mut a, "p.category_id = $?", c);
+    }
+    if let Some(c) = filter.currency {
+        and_where(&mut src, &mut a, "d.currency = $?", c.code());
+    }
+    push_accounts(&mut src, &mut a, "d.account_id", vis, filter);
+    let key = match by {
+        ProfitBy::Customer => "d.account_id",
+        ProfitBy::Product => "l.product_id",
+        ProfitBy::Category => "p.category_id",
+        // An invoice's order is its origin; a credit note's, its invoice's origin.
+        ProfitBy::SalesOrder => {
+            "CASE WHEN d.doc_type = 'invoice' THEN d.origin_id ELSE (SELECT i.origin_id FROM documents i \
+             WHERE i.tenant_id = d.tenant_id AND i.id = d.origin_id) END"
+        }
+    };
+    let when = |t: &str, v: &str| format!("CAST(SUM(CASE WHEN x.doc_type = '{t}' THEN {v} ELSE 0 END) AS BIGINT)");
+    let count = |t: &str| format!("COUNT(DISTINCT CASE WHEN x.doc_type = '{t}' THEN x.doc_id END)");
+    let sql = format!(
+        "SELECT x.k, x.currency, {} AS inv, {} AS cn, {} AS inv_cost, {} AS cn_cost, {} AS n_inv, {} AS n_cn \
+         FROM (SELECT {key} AS k, d.currency, d.doc_type, d.id AS doc_id, l.taxable_base_minor AS base, \
+         COALESCE(l.cost_minor, 0) AS cost {src}) x GROUP BY x.k, x.currency",
+        when("invoice", "x.base"),
+        when("credit_note", "x.base"),
+        when("invoice", "x.cost"),
+        when("credit_note", "x.cost"),
+        count("invoice"),
+        count("credit_note"),
+    );
+    tx.fetch_all(sql, a, |r| {
+        Ok((
+            r.opt_i64("k")?,
+            currency_of(r)?,
+            ProfitSums {
+                invoiced: r.i64("inv")?,
+                credited: r.i64("cn")?,
+                cost_invoiced: r.i64("inv_cost")?,
+                cost_returned: r.i64("cn_cost")?,
+            },
+            r.i64("n_inv")?,
+            r.i64("n_cn")?,
+        ))
+    })
+    .await
+}
+
+/// Who a group is about: (public id, name, SKU, account).
+type Subject = (PublicId, String, Option<String>, Option<AccountRef>);
+
+/// The subjects of the group keys.
+type Subjects = HashMap<i64, Subject>;
+
+/// Per subject (None: none) and currency: the sums, invoices and credit notes.
+type MergedGroups = BTreeMap<(Option<PublicId>, &'static str), (ProfitSums, Currency, i64, i64)>;
+
+async fn profit_subjects(tx: &mut Tx, tenant_id: i64, by: ProfitBy, keys: &[i64]) -> StoreResult<Subjects> {
+    let mut out = Subjects::new();
+    // In chunks, so no statement carries too many parameters.
+    for chunk in keys.chunks(500) {
+        let mut a = args![tenant_id];
+        let list = chunk
             .iter()
-            .map(|r| {
-                vec![
-                    r.group.clone(),
-                    r.name.clone(),
-                    r.id.map(|i| i.to_string()).unwrap_or_default(),
-                    r.opened.to_string(),
-                    r.closed.to_string(),
-                    r.complaints.to_string(),
-                    opt(r.average_first_response_seconds),
-                    opt(r.average_resolution_seconds),
-                    r.average_satisfaction.clone().unwrap_or_default(),
-                ]
+            .map(|k| {
+                a.push((*k).into());
+                format!("${}", a.len())
             })
-            .collect();
-        t
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = match by {
+            ProfitBy::Customer => format!(
+                "SELECT x.id, x.public_id, x.name, NULL AS sku, NULL AS account_public_id, NULL AS account_name \
+                 FROM accounts x WHERE x.tenant_id = $1 AND x.id IN ({list})"
+            ),
+            ProfitBy::Product => format!(
+                "SELECT x.id, x.public_id, x.name, x.sku, NULL AS account_public_id, NULL AS account_name \
+                 FROM products x WHERE x.tenant_id = $1 AND x.id IN ({list})"
+            ),
+            ProfitBy::Category => format!(
+                "SELECT x.id, x.public_id, x.name, NULL AS sku, NULL AS account_public_id, NULL AS account_name \
+                 FROM product_categories x WHERE x.tenant_id = $1 AND x.id IN ({list})"
+            ),
+            ProfitBy::SalesOrder => format!(
+                "SELECT x.id, x.public_id, COALESCE(x.number, '(draft)') AS name, NULL AS sku, \
+                 a.public_id AS account_public_id, a.name AS account_name FROM documents x \
+                 JOIN accounts a ON a.tenant_id = x.tenant_id AND a.id = x.account_id \
+                 WHERE x.tenant_id = $1 AND x.doc_type = 'sales_order' AND x.id IN ({list})"
+            ),
+        };
+        let rows = tx
+            .fetch_all(sql, a, |r| {
+                let account = match r.opt_uuid("account_public_id")? {
+                    Some(u) => Some(AccountRef { id: PublicId::from_uuid(u), name: r.text("account_name")? }),
+                    None => None,
+                };
+                Ok((r.i64("id")?, (public(r, "public_id")?, r.text("name")?, r.opt_text("sku")?, account)))
+            })
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Report 10, *profit contribution*: per customer, product, product
+/// category or sales order (`opts.by`) and currency, in the period (default
+/// this year up to today, by document date), the net invoiced and credited
+/// (the lines' taxable bases, as in the sales reports), the cost of goods
+/// sold recorded on the invoice lines at issue less the cost that credit
+/// notes returning goods to stock gave back, and the margin (net − cost)
+/// with its percent of the net. Cost is in the company currency; margins
+/// are given for rows in it only. Cost and margin figures are absent unless
+/// `opts.fields` allows them. Rows ranked by `opts.order`, at most
+/// `opts.limit`; `totals` per currency cover every row. Filters: period,
+/// account, owner, team, category, currency.
+pub async fn profit(
+    tx: &mut Tx,
+    tenant_id: i64,
+    vis: Visibility,
+    filter: &ReportFilter,
+    opts: ProfitOptions,
+) -> StoreResult<Profit> {
+    let (from, to) = default_period(filter)?;
+    let company = crate::tenants::currency(tx, tenant_id).await?;
+    let groups = profit_groups(tx, tenant_id, vis, filter, from, to, opts.by).await?;
+    let keys: Vec<i64> = groups.iter().filter_map(|g| g.0).collect::<BTreeSet<_>>().into_iter().collect();
+    let subjects = profit_subjects(tx, tenant_id, opts.by, &keys).await?;
+    // Lines without a subject (and keys that are not one, e.g. an invoice
+    // from something else than a sales order) make one row per currency.
+    let mut merged = MergedGroups::new();
+    let mut totals: BTreeMap<&'static str, (ProfitSums, Currency)> = BTreeMap::new();
+    for (k, c, sums, n_inv, n_cn) in groups {
+        let id = k.and_then(|k| subjects.get(&k)).map(|s| s.0);
+        let e = merged.entry((id, c.code())).or_insert((ProfitSums::default(), c, 0, 0));
+        e.0.add(&sums);
+        e.2 += n_inv;
+        e.3 += n_cn;
+        totals.entry(c.code()).or_insert((ProfitSums::default(), c)).0.add(&sums);
+    }
+    let by_id: HashMap<PublicId, &Subject> = subjects.values().map(|s| (s.0, s)).collect();
+    let period = Period { from, to };
+    let mut rows: Vec<ProfitRow> = merged
+        .into_iter()
+        .map(|((id, _), (sums, c, invoices, credit_notes))| {
+            let subject = id.and_then(|i| by_id.get(&i));
+            let name = match (subject, opts.by) {
+                (Some(s), _) => s.1.clone(),
+                (None, ProfitBy::Customer) => "(no account)".into(),
+                (None, ProfitBy::Product) => "(no product)".into(),
+                (None, ProfitBy::Category) => "(no category)".into(),
+                (None, ProfitBy::SalesOrder) => "(no sales order)".into(),
+            };
+            ProfitRow {
+                documents: profit_link(opts.by, id, period),
+                id,
+                name,
+                sku: subject.and_then(|s| s.2.clone()),
+                account: subject.and_then(|s| s.3.clone()),
+                figures: ProfitFigures::new(sums, c, company, opts.fields),
+                invoices,
+                credit_notes,
+            }
+        })
+        .collect();
+    let ranked = |r: &ProfitRow| match opts.order {
+        Ranking::Margin => {
+            (r.figures.margin_minor.is_some(), r.figures.margin_minor.unwrap_or(0), r.figures.sums.net())
+        }
+        Ranking::Revenue => (true, r.figures.sums.net(), 0),
+    };
+    rows.sort_by(|a, b| ranked(b).cmp(&ranked(a)).then(a.name.cmp(&b.name)));
+    rows.truncate(opts.limit as usize);
+    Ok(Profit {
+        period,
+        by: opts.by.as_str().into(),
+        order: opts.order.as_str().into(),
+        company_currency: company,
+        with_cost: opts.fields.cost,
+        with_margin: opts.fields.margin,
+        rows,
+        totals: totals.into_values().map(|(s, c)| ProfitFigures::new(s, c, company, opts.fields)).collect(),
+    })
+}
+
+/// The drill-down of a profit row.
+fn profit_link(by: ProfitBy, id: Option<PublicId>, p: Period) -> String {
+    match (by, id) {
+        (ProfitBy::Customer, Some(a)) => documents_link("invoices", a, Some(p.from), Some(p.to), ""),
+        (ProfitBy::Product, Some(x)) => format!("/api/v1/products/{x}"),
+        (ProfitBy::Category, Some(x)) => format!("/api/v1/products?category_id={x}"),
+        (ProfitBy::SalesOrder, Some(x)) => format!("/api/v1/sales-orders/{x}"),
+        _ => format!("/api/v1/invoices?from={}&to={}", iso(p.from), iso(p.to)),
+    }
+}
+
+impl Profit {
+    pub fn table(&self) -> Table {
+        let (cost, margin) = (self.with_cost, self.with_margin);
+        let by = self.by.as_str();
+        fn f(r: &ProfitRow) -> &ProfitFigures {
+            &r.figures
+        }
+        Table::of(&self.rows)
+            .col(by, |r| r.name.clone())
+            .col("id", |r| r.id.map(|i| i.to_string()).unwrap_or_default())
+            .col_if(by == "product", "sku", |r| opt(&r.sku))
+            .col_if(by == "sales_order", "account", |r| r.account.as_ref().map(|a| a.name.clone()).unwrap_or_default())
+            .currency(move |r| f(r).currency)
+            .col("invoiced", move |r| f(r).invoiced.clone())
+            .col("credited", move |r| f(r).credited.clone())
+            .col("net", move |r| f(r).net.clone())
+            .col_if(cost, "cost", move |r| opt(&f(r).cost))
+            .col_if(cost, "cost_returned", move |r| opt(&f(r).cost_returned))
+            .col_if(margin, "margin", move |r| opt(&f(r).margin))
+            .col_if(margin, "margin_percent", move |r| opt(&f(r).margin_percent))
+            .col("invoices", |r| r.invoices.to_string())
+            .col("credit_notes", |r| r.credit_notes.to_string())
+            .build()
     }
 }
 

@@ -435,7 +435,9 @@ struct Posting<'a> {
 }
 
 /// Posts one movement with its level and valuation; returns the movement key.
-async fn post(tx: &mut Tx, actor: &Actor, company: Currency, p: Posting<'_>) -> StoreResult<()> {
+/// Returns the movement's value (minor units × 10,000 of the company
+/// currency; negative for what leaves).
+async fn post(tx: &mut Tx, actor: &Actor, company: Currency, p: Posting<'_>) -> StoreResult<i64> {
     let t = actor.tenant_id;
     if p.product.kind != ProductKind::Goods {
         return Err(DomainError::invalid(
@@ -521,7 +523,7 @@ async fn post(tx: &mut Tx, actor: &Actor, company: Currency, p: Posting<'_>) -> 
             }
         }
     }
-    Ok(())
+    Ok(value_e4m)
 }
 
 /// A stock adjustment or transfer as the API shows it.
@@ -787,13 +789,15 @@ pub(crate) async fn issue(
     document_key: i64,
     field: String,
 ) -> StoreResult<()> {
-    book(tx, actor, product, warehouse, -quantity, reason, document_key, field).await
+    book(tx, actor, product, warehouse, -quantity, reason, document_key, field).await?;
+    Ok(())
 }
 
 /// Posts one movement of another record's stock document: `quantity` signed
 /// (+ in at the product's cost, revaluing the average, as an adjustment
 /// does; − out at the current average cost, refused beyond what is on hand
-/// unless the warehouse allows negative stock).
+/// unless the warehouse allows negative stock). Returns the movement's
+/// value (minor units × 10,000 of the company currency, signed).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn book(
     tx: &mut Tx,
@@ -804,7 +808,7 @@ pub(crate) async fn book(
     reason: &str,
     document_key: i64,
     field: String,
-) -> StoreResult<()> {
+) -> StoreResult<i64> {
     let company = tenants::currency(tx, actor.tenant_id).await?;
     let posting = Posting {
         product,
@@ -846,5 +850,6 @@ pub(crate) async fn receive(
         document_key: Some(document_key),
         field,
     };
-    post(tx, actor, company, posting).await
+    post(tx, actor, company, posting).await?;
+    Ok(())
 }

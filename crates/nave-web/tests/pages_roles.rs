@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use nave_domain::access::BuiltinRole;
 use nave_testkit::{TestDb, both_backends};
+use nave_web::api::reports::ReportKind;
 use serde_json::{Value, json};
 use support::{TestApp, TestUser, json, page, session};
 
@@ -210,6 +211,9 @@ fn page_routes() -> Vec<String> {
             }
             if pattern.contains("{p}") {
                 routes.extend(doc_paths.iter().map(|p| pattern.replace("{p}", p)));
+            } else if pattern == "/reports/{name}" {
+                // Every report page, the profit and payables reports among them.
+                routes.extend(ReportKind::ALL.iter().map(|k| format!("/reports/{}", k.slug())));
             } else {
                 routes.push(pattern);
             }
@@ -223,8 +227,7 @@ fn page_routes() -> Vec<String> {
 /// A route with its `{id}` (and other) segments filled from the data set;
 /// ids of records without data get an id that exists nowhere (a 404).
 fn fill(route: &str, d: &Data) -> String {
-    let route = route.replace("/reports/{name}", "/reports/sales-by-account");
-    let Some((head, tail)) = route.split_once("/{id}") else { return route };
+    let Some((head, tail)) = route.split_once("/{id}") else { return route.to_string() };
     let key = head.trim_start_matches('/');
     let id = d.ids.get(key).cloned().unwrap_or_else(|| "0190a1b2-0000-7000-8000-000000000000".to_string());
     format!("{head}/{id}{}", tail.replace("{revision}", "1"))
@@ -241,7 +244,19 @@ async fn every_page_renders_for_every_role_without_a_server_error(db: TestDb) {
     let app = TestApp::start(db).await;
     let d = data(&app).await;
     let routes = page_routes();
-    for must in ["/", "/accounts/{id}", "/quotes/{id}", "/invoices/{id}/edit", "/stock", "/settings/tokens"] {
+    for must in [
+        "/",
+        "/accounts/{id}",
+        "/quotes/{id}",
+        "/invoices/{id}/edit",
+        "/stock",
+        "/settings/tokens",
+        "/reports/profit-by-customer",
+        "/reports/profit-by-product",
+        "/reports/profit-by-category",
+        "/reports/profit-by-order",
+        "/reports/payables-aging",
+    ] {
         assert!(routes.iter().any(|r| r == must), "the route list has {must}: {routes:?}");
     }
     let mut failures = vec![];

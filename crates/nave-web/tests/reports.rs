@@ -630,6 +630,11 @@ async fn every_report_page_has_a_chart_a_table_and_a_csv_link(db: TestDb) {
         "days-to-pay",
         "pipeline-vs-won",
         "service",
+        "profit-by-customer",
+        "profit-by-product",
+        "profit-by-category",
+        "profit-by-order",
+        "payables-aging",
     ] {
         assert!(html.contains(&format!("href=\"/reports/{slug}\"")), "index links {slug}");
         let (status, html) = page(&w.app, &cookie, &format!("/reports/{slug}?from=2025-01-01&to=2026-12-31")).await;

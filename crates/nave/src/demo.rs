@@ -1217,9 +1217,10 @@ async fn demo_sales(
     Ok((quotes, invoices, payments_made))
 }
 
-/// A few suppliers' purchase orders: confirmed, half received (at a rate when
-/// the supplier sells in another currency), billed on what was received, and
-/// the first bills paid. Returns how many purchase orders were made.
+/// A few suppliers' purchase orders over the last four months: confirmed,
+/// half received (at a rate when the supplier sells in another currency),
+/// billed on what was received, and the latest bill paid (the older ones are
+/// open, for the payables aging). Returns how many purchase orders were made.
 async fn demo_purchases(
     tx: &mut nave_store::Tx,
     goods: &[catalog::Product],
@@ -1246,7 +1247,8 @@ async fn demo_purchases(
         if theirs.is_empty() {
             continue;
         }
-        let date = (today - time::Duration::days(20 - n as i64)).date();
+        // Spread over four months, so the payables aging fills several buckets.
+        let date = (today - time::Duration::days(15 + 35 * n as i64)).date();
         let lines = theirs
             .iter()
             .map(|p| LineInput { product_id: Some(p.id), quantity: Some(Decimal::from(20)), ..Default::default() })
@@ -1294,7 +1296,7 @@ async fn demo_purchases(
             )
             .await?;
             let bill = billing::issue(tx, &system, &bill, None, None).await?;
-            if n % 2 == 0 {
+            if n == 0 {
                 let pay = payments::NewPayment {
                     sent: true,
                     account_id: *supplier,

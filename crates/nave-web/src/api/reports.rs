@@ -3,7 +3,8 @@
 //! `Accept: text/csv` — the CSV is the report's table, the same cells the
 //! page shows. Filters are query parameters; a bad one is a 422 naming it.
 //! Every report keeps to the caller's record scope, and fields derived from
-//! a sensitive field (the credit limit) are absent without its permission.
+//! a sensitive field (the credit limit; cost and margin) are absent without
+//! its permission, in the JSON and in the CSV's columns alike.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -37,10 +38,15 @@ pub enum ReportKind {
     DaysToPay,
     PipelineVsWon,
     Service,
+    ProfitByCustomer,
+    ProfitByProduct,
+    ProfitByCategory,
+    ProfitByOrder,
+    PayablesAging,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 10] = [
+    pub const ALL: [ReportKind; 15] = [
         ReportKind::SalesByAccount,
         ReportKind::SalesByCategory,
         ReportKind::ReceivablesAging,
@@ -51,6 +57,11 @@ impl ReportKind {
         ReportKind::DaysToPay,
         ReportKind::PipelineVsWon,
         ReportKind::Service,
+        ReportKind::ProfitByCustomer,
+        ReportKind::ProfitByProduct,
+        ReportKind::ProfitByCategory,
+        ReportKind::ProfitByOrder,
+        ReportKind::PayablesAging,
     ];
 
     /// The name in the URL.
@@ -66,6 +77,11 @@ impl ReportKind {
             ReportKind::DaysToPay => "days-to-pay",
             ReportKind::PipelineVsWon => "pipeline-vs-won",
             ReportKind::Service => "service",
+            ReportKind::ProfitByCustomer => "profit-by-customer",
+            ReportKind::ProfitByProduct => "profit-by-product",
+            ReportKind::ProfitByCategory => "profit-by-category",
+            ReportKind::ProfitByOrder => "profit-by-order",
+            ReportKind::PayablesAging => "payables-aging",
         }
     }
 
@@ -82,6 +98,11 @@ impl ReportKind {
             ReportKind::DaysToPay => "days-to-pay.csv",
             ReportKind::PipelineVsWon => "pipeline-vs-won.csv",
             ReportKind::Service => "service.csv",
+            ReportKind::ProfitByCustomer => "profit-by-customer.csv",
+            ReportKind::ProfitByProduct => "profit-by-product.csv",
+            ReportKind::ProfitByCategory => "profit-by-category.csv",
+            ReportKind::ProfitByOrder => "profit-by-order.csv",
+            ReportKind::PayablesAging => "payables-aging.csv",
         }
     }
 
@@ -97,6 +118,11 @@ impl ReportKind {
             ReportKind::DaysToPay => "Days to pay",
             ReportKind::PipelineVsWon => "Pipeline forecast vs won",
             ReportKind::Service => "Service",
+            ReportKind::ProfitByCustomer => "Profit contribution by customer",
+            ReportKind::ProfitByProduct => "Profit contribution by product",
+            ReportKind::ProfitByCategory => "Profit contribution by product line",
+            ReportKind::ProfitByOrder => "Profit per sales order",
+            ReportKind::PayablesAging => "Payables aging",
         }
     }
 
@@ -116,6 +142,20 @@ impl ReportKind {
             ReportKind::DaysToPay => "How many days customers take to pay their invoices in full.",
             ReportKind::PipelineVsWon => "Open opportunities weighted by probability per month and owner, against won.",
             ReportKind::Service => "Cases opened and closed, response and resolution times, satisfaction.",
+            // Worded for every role: a role without cost and margin sees only the sales columns.
+            ReportKind::ProfitByCustomer => {
+                "Net invoiced less credit notes and the real purchase value of the goods sold, per customer."
+            }
+            ReportKind::ProfitByProduct => {
+                "Net invoiced less credit notes and the real purchase value of the goods sold, per product."
+            }
+            ReportKind::ProfitByCategory => {
+                "Net invoiced less credit notes and the real purchase value of the goods sold, per product line."
+            }
+            ReportKind::ProfitByOrder => {
+                "The same figures for the invoices (and their credit notes) of each sales order."
+            }
+            ReportKind::PayablesAging => "What is owed to each supplier at a date, by days past due.",
         }
     }
 
@@ -130,30 +170,47 @@ impl ReportKind {
             ReportKind::CreditExposure => RecordType::Account,
             ReportKind::PipelineVsWon => RecordType::Opportunity,
             ReportKind::Service => RecordType::Case,
+            ReportKind::PayablesAging => RecordType::Bill,
             _ => RecordType::Invoice,
+        }
+    }
+
+    /// What a profit report groups by.
+    pub fn profit_by(self) -> Option<reports::ProfitBy> {
+        match self {
+            ReportKind::ProfitByCustomer => Some(reports::ProfitBy::Customer),
+            ReportKind::ProfitByProduct => Some(reports::ProfitBy::Product),
+            ReportKind::ProfitByCategory => Some(reports::ProfitBy::Category),
+            ReportKind::ProfitByOrder => Some(reports::ProfitBy::SalesOrder),
+            _ => None,
         }
     }
 
     /// Which filters the report reads (the page shows only those).
     pub fn uses(self, filter: &str) -> bool {
-        let period = !matches!(self, ReportKind::ReceivablesAging | ReportKind::CreditExposure);
+        let aging = matches!(self, ReportKind::ReceivablesAging | ReportKind::PayablesAging);
+        let period = !aging && self != ReportKind::CreditExposure;
+        let ranked = matches!(self, ReportKind::TopCustomers | ReportKind::TopProducts) || self.profit_by().is_some();
         match filter {
             "from" | "to" => period,
-            "as_of" => matches!(self, ReportKind::ReceivablesAging | ReportKind::OrderStatus),
-            "category_id" => matches!(
-                self,
-                ReportKind::SalesByAccount
-                    | ReportKind::SalesByCategory
-                    | ReportKind::TopCustomers
-                    | ReportKind::TopProducts
-                    | ReportKind::Service
-            ),
+            "as_of" => aging || self == ReportKind::OrderStatus,
+            "category_id" => {
+                matches!(
+                    self,
+                    ReportKind::SalesByAccount
+                        | ReportKind::SalesByCategory
+                        | ReportKind::TopCustomers
+                        | ReportKind::TopProducts
+                        | ReportKind::Service
+                ) || self.profit_by().is_some()
+            }
+            "order" => ranked,
             "currency" => !matches!(self, ReportKind::Service),
             "years" | "threshold" => self == ReportKind::SalesByAccount,
             "peer_percent" | "min_peers" => self == ReportKind::SalesByCategory,
             "late_after_days" => self == ReportKind::OrderStatus,
             "near_percent" => self == ReportKind::CreditExposure,
-            "limit" => matches!(self, ReportKind::TopCustomers | ReportKind::TopProducts | ReportKind::OrderStatus),
+            "limit" => ranked || self == ReportKind::OrderStatus,
             _ => true,
         }
     }
@@ -193,8 +250,11 @@ pub struct ReportParams {
     pub late_after_days: Option<String>,
     /// Credit exposure: percent of the limit from which an account is listed (default 80).
     pub near_percent: Option<String>,
-    /// Top customers and products: rows (1–500, default 10); order status: rows (default 500).
+    /// Top customers and products: rows (1–500, default 10); order status and profit: rows (default 500).
     pub limit: Option<String>,
+    /// Top customers and products, profit: rank by `revenue` (net sales) or `margin` (needs the
+    /// permission to see margins). Default: revenue; profit reports: margin when it may be seen.
+    pub order: Option<String>,
     /// `json` (default) or `csv`.
     pub format: Option<String>,
 }
@@ -221,7 +281,8 @@ impl ReportParams {
 pub enum Report {
     SalesByAccount(reports::SalesByAccount),
     SalesByCategory(reports::SalesByCategory),
-    ReceivablesAging(reports::ReceivablesAging),
+    /// Receivables or payables aging.
+    Aging(reports::Aging),
     OrderStatus(reports::OrderStatus),
     CreditExposure(reports::CreditExposure),
     TopCustomers(reports::TopCustomers),
@@ -229,6 +290,7 @@ pub enum Report {
     DaysToPay(reports::DaysToPay),
     PipelineVsWon(reports::PipelineVsWon),
     Service(reports::Service),
+    Profit(reports::Profit),
 }
 
 impl Report {
@@ -237,7 +299,7 @@ impl Report {
         match self {
             Report::SalesByAccount(r) => r.table(),
             Report::SalesByCategory(r) => r.table(),
-            Report::ReceivablesAging(r) => r.table(),
+            Report::Aging(r) => r.table(),
             Report::OrderStatus(r) => r.table(),
             Report::CreditExposure(r) => r.table(),
             Report::TopCustomers(r) => r.table(),
@@ -245,6 +307,7 @@ impl Report {
             Report::DaysToPay(r) => r.table(),
             Report::PipelineVsWon(r) => r.table(),
             Report::Service(r) => r.table(),
+            Report::Profit(r) => r.table(),
         }
     }
 }
@@ -307,6 +370,26 @@ async fn filter_of(tx: &mut Tx, p: &Principal, f: &ReportParams) -> ApiResult<Re
     Ok(ReportFilter { from, to, account_key, owner_key, team_key, category_key, currency })
 }
 
+/// The cost and margin figures `p` may see: those of invoices.
+pub fn cost_fields(p: &Principal) -> reports::CostFields {
+    reports::CostFields {
+        cost: p.sees_field(RecordType::Invoice, "cost"),
+        margin: p.sees_field(RecordType::Invoice, "margin"),
+    }
+}
+
+/// The `order` parameter: `revenue` or `margin` (refused without the right
+/// to see margins), `default` when absent.
+fn ranking(s: Option<&str>, fields: reports::CostFields, default: reports::Ranking) -> ApiResult<reports::Ranking> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some("revenue") => Ok(reports::Ranking::Revenue),
+        Some("margin") if fields.margin => Ok(reports::Ranking::Margin),
+        Some("margin") => Err(ApiError::invalid("order", "margin: your role may not see margins")),
+        Some(_) => Err(ApiError::invalid("order", "must be revenue or margin")),
+    }
+}
+
 /// Runs report `kind` for `p` with `params` (the permission was checked and
 /// gave `scope`).
 pub async fn run(tx: &mut Tx, p: &Principal, scope: Scope, kind: ReportKind, f: &ReportParams) -> ApiResult<Report> {
@@ -315,6 +398,9 @@ pub async fn run(tx: &mut Tx, p: &Principal, scope: Scope, kind: ReportKind, f: 
     let t = p.tenant_id;
     let as_of = date("as_of", f.as_of.as_deref())?;
     let limit = |default| number("limit", f.limit.as_deref(), default, (1u32, 500u32));
+    let fields = cost_fields(p);
+    let top =
+        |order| -> ApiResult<reports::TopOptions> { Ok(reports::TopOptions { limit: limit(10)?, order, fields }) };
     Ok(match kind {
         ReportKind::SalesByAccount => {
             let opts = reports::SalesByAccountOptions {
@@ -330,9 +416,7 @@ pub async fn run(tx: &mut Tx, p: &Principal, scope: Scope, kind: ReportKind, f: 
             };
             Report::SalesByCategory(reports::sales_by_category(tx, t, vis, &filter, opts).await?)
         }
-        ReportKind::ReceivablesAging => {
-            Report::ReceivablesAging(reports::receivables_aging(tx, t, vis, &filter, as_of).await?)
-        }
+        ReportKind::ReceivablesAging => Report::Aging(reports::receivables_aging(tx, t, vis, &filter, as_of).await?),
         ReportKind::OrderStatus => {
             let opts = reports::OrderStatusOptions {
                 late_after_days: number("late_after_days", f.late_after_days.as_deref(), 14u32, (0, 3650))?,
@@ -349,9 +433,27 @@ pub async fn run(tx: &mut Tx, p: &Principal, scope: Scope, kind: ReportKind, f: 
             Report::CreditExposure(reports::credit_exposure(tx, t, vis, &filter, opts).await?)
         }
         ReportKind::TopCustomers => {
-            Report::TopCustomers(reports::top_customers(tx, t, vis, &filter, limit(10)?).await?)
+            let opts = top(ranking(f.order.as_deref(), fields, reports::Ranking::Revenue)?)?;
+            Report::TopCustomers(reports::top_customers(tx, t, vis, &filter, opts).await?)
         }
-        ReportKind::TopProducts => Report::TopProducts(reports::product_sales(tx, t, vis, &filter, limit(10)?).await?),
+        ReportKind::TopProducts => {
+            let opts = top(ranking(f.order.as_deref(), fields, reports::Ranking::Revenue)?)?;
+            Report::TopProducts(reports::product_sales(tx, t, vis, &filter, opts).await?)
+        }
+        ReportKind::ProfitByCustomer
+        | ReportKind::ProfitByProduct
+        | ReportKind::ProfitByCategory
+        | ReportKind::ProfitByOrder => {
+            let default = if fields.margin { reports::Ranking::Margin } else { reports::Ranking::Revenue };
+            let opts = reports::ProfitOptions {
+                by: kind.profit_by().unwrap_or(reports::ProfitBy::Customer),
+                order: ranking(f.order.as_deref(), fields, default)?,
+                limit: limit(500)?,
+                fields,
+            };
+            Report::Profit(reports::profit(tx, t, vis, &filter, opts).await?)
+        }
+        ReportKind::PayablesAging => Report::Aging(reports::payables_aging(tx, t, vis, &filter, as_of).await?),
         ReportKind::DaysToPay => Report::DaysToPay(reports::days_to_pay(tx, t, vis, &filter).await?),
         ReportKind::PipelineVsWon => Report::PipelineVsWon(reports::pipeline_vs_won(tx, t, vis, &filter).await?),
         ReportKind::Service => Report::Service(reports::service(tx, t, vis, &filter).await?),
@@ -375,7 +477,8 @@ pub fn csv(kind: ReportKind, table: &Table) -> ApiResult<Response> {
 
 #[utoipa::path(get, path = "/reports/{name}", tag = "reports",
     params(("name" = String, Path, description = "sales-by-account, sales-by-category, receivables-aging, order-status, \
-        credit-exposure, top-customers, top-products, days-to-pay, pipeline-vs-won or service"), ReportParams),
+        credit-exposure, top-customers, top-products, days-to-pay, pipeline-vs-won, service, profit-by-customer, \
+        profit-by-product, profit-by-category, profit-by-order or payables-aging"), ReportParams),
     responses((status = 200, description = "The report (JSON), or its table as CSV with `format=csv` or `Accept: text/csv`",
         content((Report = "application/json"), (String = "text/csv"))),
         (status = 404, body = Problem), (status = 422, body = Problem)))]
@@ -405,7 +508,12 @@ impl Report {
         match self {
             Report::SalesByAccount(r) => r.rows.iter().map(|x| x.documents.invoices.clone()).collect(),
             Report::SalesByCategory(r) => r.rows.iter().map(|x| x.documents.invoices.clone()).collect(),
-            Report::ReceivablesAging(r) => r.rows.iter().map(|x| x.documents.clone()).collect(),
+            // Payables: the supplier's overview, which lists its bills.
+            Report::Aging(r) if r.side == reports::AgingSide::Payables => {
+                r.rows.iter().map(|x| format!("/api/v1/accounts/{}", x.account.id)).collect()
+            }
+            Report::Aging(r) => r.rows.iter().map(|x| x.documents.clone()).collect(),
+            Report::Profit(r) => r.rows.iter().map(|x| x.documents.clone()).collect(),
             Report::OrderStatus(r) => r.rows.iter().map(|x| x.documents.clone()).collect(),
             Report::CreditExposure(r) => r.rows.iter().map(|x| x.documents.invoices.clone()).collect(),
             Report::TopCustomers(r) => r.rows.iter().map(|x| x.documents.invoices.clone()).collect(),

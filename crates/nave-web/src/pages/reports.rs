@@ -33,12 +33,16 @@ struct ReportsPage {
     reports: Vec<ReportLink>,
 }
 
-/// `GET /reports`: the reports the user's role may open.
+/// `GET /reports`: the reports the user's role may open; the profit
+/// reports only to a role that sees costs or margins (to others they are
+/// plain sales figures, which the sales reports already give).
 pub async fn index(auth: PageAuth) -> PageResult {
     let p = &auth.principal;
+    let fields = crate::api::reports::cost_fields(p);
     let reports = ReportKind::ALL
         .into_iter()
         .filter(|k| p.scope_for(k.record_type(), Action::Read).is_some())
+        .filter(|k| k.profit_by().is_none() || fields.cost || fields.margin)
         .map(|k| ReportLink { slug: k.slug(), title: k.title(), description: k.description() })
         .collect();
     Ok(render(&ReportsPage { layout: auth.layout("reports"), reports }).into_response())
@@ -114,6 +118,7 @@ pub async fn show(
             FilterField { name, label, kind: kind_, value: value.clone().unwrap_or_default(), choices: choices.clone() }
         };
     let none = Choices::new();
+    let ranks: Choices = vec![("revenue".into(), "Net sales".into()), ("margin".into(), "Margin".into())];
     let all = [
         field("from", "From", "date", &params.from, &none),
         field("to", "To", "date", &params.to, &none),
@@ -129,8 +134,12 @@ pub async fn show(
         field("late_after_days", "Late after days", "number", &params.late_after_days, &none),
         field("near_percent", "Near limit %", "number", &params.near_percent, &none),
         field("limit", "Rows", "number", &params.limit, &none),
+        field("order", "Rank by", "select", &params.order, &ranks),
     ];
-    let mut fields: Vec<FilterField> = all.into_iter().filter(|f| kind.uses(f.name)).collect();
+    // Ranking by margin is offered to those who may see margins.
+    let sees_margin = crate::api::reports::cost_fields(p).margin;
+    let mut fields: Vec<FilterField> =
+        all.into_iter().filter(|f| kind.uses(f.name) && (f.name != "order" || sees_margin)).collect();
     if let Some(a) = params.account_id.clone().filter(|a| !a.is_empty()) {
         fields.push(FilterField { name: "account_id", label: "Account", kind: "hidden", value: a, choices: vec![] });
     }
@@ -239,7 +248,7 @@ fn chart_of(kind: ReportKind, report: &Report) -> (Chart, Option<String>) {
                 money_note(main, r.rows.len(), rows.len()),
             )
         }
-        Report::ReceivablesAging(r) => {
+        Report::Aging(r) => {
             let main = main_currency(r.rows.iter().map(|x| x.currency));
             let rows: Vec<_> = r.rows.iter().filter(|x| Some(x.currency) == main).collect();
             let cur = main.map(|c| c.code()).unwrap_or("");
@@ -371,6 +380,42 @@ fn chart_of(kind: ReportKind, report: &Report) -> (Chart, Option<String>) {
             let mut c = bar(format!("{title} per month"), "Month", format!("Amount ({cur})"), d, months, s);
             c.kind = ChartKind::Line;
             (c, money_note(main, n, shown))
+        }
+        Report::Profit(r) => {
+            let main = main_currency(r.rows.iter().map(|x| x.figures.currency));
+            let rows: Vec<_> = r.rows.iter().filter(|x| Some(x.figures.currency) == main).take(TOP).collect();
+            let cur = main.map(|c| c.code()).unwrap_or("");
+            let d = main.map(|c| c.minor_units()).unwrap_or(2);
+            let labels = rows.iter().map(|x| x.sku.clone().unwrap_or_else(|| x.name.clone())).collect();
+            let mut s =
+                vec![Series { name: "Net sales".into(), values: rows.iter().map(|x| x.figures.sums.net()).collect() }];
+            // Cost and margin only where they may be seen and share the currency of the sales.
+            let same = main == Some(r.company_currency);
+            if r.with_cost && same {
+                s.push(Series {
+                    name: "Cost of goods sold".into(),
+                    values: rows.iter().map(|x| x.figures.sums.cost()).collect(),
+                });
+            }
+            if r.with_margin && same {
+                s.push(Series {
+                    name: "Margin".into(),
+                    values: rows.iter().map(|x| x.figures.margin_minor.unwrap_or(0)).collect(),
+                });
+            }
+            let x_label = match r.by.as_str() {
+                "product" => "Product (SKU)",
+                "category" => "Product line",
+                "sales_order" => "Sales order",
+                _ => "Customer",
+            };
+            let what = if r.with_margin && same { "net sales, cost and margin" } else { "net sales" };
+            let in_main = r.rows.iter().filter(|x| Some(x.figures.currency) == main).count();
+            let mut note = money_note(main, r.rows.len(), in_main);
+            if in_main > TOP {
+                note = Some(format!("The chart shows the first {TOP} rows. {}", note.unwrap_or_default()));
+            }
+            (bar(format!("{title}: {what}"), x_label, format!("Amount ({cur})"), d, labels, s), note)
         }
         Report::Service(r) => {
             let rows: Vec<_> = r.rows.iter().filter(|x| x.group == "account").take(TOP).collect();

@@ -9,7 +9,11 @@
 //! contacts each on average, 2,000,000 activities, 1,000,000 issued invoices
 //! with 5,000,000 lines over four years (most paid, some in part, some
 //! overdue, 1.5 % partly credited), their payments and allocations, open
-//! quotes and sales orders, 100,000 cases and 50,000 opportunities.
+//! quotes and sales orders, open bills of the last five months, 100,000
+//! cases and 50,000 opportunities. Invoice lines record their cost of goods
+//! sold (60 % of the price), credit-note lines the cost their return gives
+//! back, both in the document currency (EUR): the `reports` workload makes
+//! EUR the company currency, so margins are figured.
 //!
 //! Documents are priced by the one pricing engine (`nave_domain::pricing`)
 //! and stored the way the store stores them (lines, line taxes, itemized
@@ -410,6 +414,7 @@ const LINE_COLS: &[&str] = &[
     "qty_shipped_e4",
     "qty_invoiced_e4",
     "qty_credited_e4",
+    "cost_minor",
 ];
 const LINE_TAX_COLS: &[&str] = &["tenant_id", "line_id", "position", "tax_id", "name", "rate_e4", "amount_minor"];
 const DOC_TAX_COLS: &[&str] =
@@ -558,6 +563,11 @@ fn push_doc(b: &mut Batch, k: &mut Keys, rng: &mut Rng, c: &Ctx, d: &DocSpec) ->
         let tax: i64 = pl.taxes.iter().map(|(_, m)| m.minor()).sum();
         let q4 = q * 10_000;
         let done = if d.issued { q4 } else { 0 };
+        // Invoices record their cost of goods sold (the product's cost, 60 % of
+        // its price); credit notes the cost their return gives back.
+        let cost = matches!(d.doc_type, "invoice" | "credit_note").then(|| {
+            i64::try_from((price * Decimal::new(6, 1) * Decimal::from(q) * Decimal::from(100)).round()).unwrap_or(0)
+        });
         b.push(
             T_LINE,
             args![
@@ -584,7 +594,8 @@ fn push_doc(b: &mut Batch, k: &mut Keys, rng: &mut Rng, c: &Ctx, d: &DocSpec) ->
                 0i64,
                 done,
                 done,
-                0i64
+                0i64,
+                cost
             ],
         );
         b.push(T_LINE_TAX, args![t, line, 0i64, c.tax_key, "VAT 10 %", 100_000i64, tax]);
@@ -901,23 +912,32 @@ pub async fn generate(db: &Db, scale: f64, seed: u64) -> anyhow::Result<Generate
         }
         b.tick(db, &mut tx).await?;
     }
-    // Open quotes and sales orders of the last weeks, for the 360° view.
+    // Open quotes and sales orders of the last weeks, for the 360° view, and
+    // open bills of the last five months (suppliers' invoices, due in 30 days)
+    // for the payables aging.
     let mut q_seq = 1_000_000i64;
-    for (doc_type, count, status) in [("quote", s.open_quotes, "sent"), ("sales_order", s.open_orders, "open")] {
+    for (doc_type, count, status) in
+        [("quote", s.open_quotes, "sent"), ("sales_order", s.open_orders, "open"), ("bill", s.open_quotes, "issued")]
+    {
         for _ in 0..count {
             let a = by_size.pick(&mut rng);
             let (acc, ref acc_name, _) = accounts[a];
-            let date = today - Duration::days(rng.below(40) as i64);
+            let age = if doc_type == "bill" { rng.below(150) } else { rng.below(40) };
+            let date = today - Duration::days(age as i64);
             let lines = (0..1 + rng.below(6)).map(|_| (popular.pick(&mut rng), 1 + rng.below(10) as i64, 0)).collect();
             q_seq += 1;
-            let prefix = if doc_type == "quote" { "BQ-" } else { "BSO-" };
+            let prefix = match doc_type {
+                "quote" => "BQ-",
+                "bill" => "BB-",
+                _ => "BSO-",
+            };
             let spec = DocSpec {
                 doc_type,
                 status,
                 number: Some(format!("{prefix}{q_seq}")),
                 account: (acc, acc_name),
                 date,
-                due: None,
+                due: (doc_type == "bill").then(|| date + Duration::days(30)),
                 valid_until: (doc_type == "quote").then(|| date + Duration::days(30)),
                 lines,
                 settled: None,

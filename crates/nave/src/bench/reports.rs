@@ -1,12 +1,12 @@
 //! `reports`: the sales reports of `nave_store::reports` on a large generated
 //! company, each against hand-written SQL for the same figures on the same
 //! database in the same run: sales by account by year, sales by product
-//! line per account, receivables aging and top customers. Each is run a few
-//! times (after one warm-up) and its median kept; the report's figures are
-//! compared with the reference's and a difference fails the run.
-//!
-//! Margin per customer is not measured yet: it needs the cost of goods sold
-//! of generated invoices, which the generator does not write.
+//! line per account, receivables aging, top customers (by net sales and by
+//! margin), profit contribution per customer and per product, and payables
+//! aging. Each is run a few times (after one warm-up) and its median kept;
+//! the report's figures are compared with the reference's and a difference
+//! fails the run. The generated documents are in EUR, made the company
+//! currency here, so margins are figured.
 
 use std::time::Instant;
 
@@ -14,7 +14,10 @@ use clap::Args;
 use nave_store::accounts::Visibility;
 use nave_store::args;
 use nave_store::db::{Db, Tx};
-use nave_store::reports::{self, CrossSellOptions, ReportFilter, SalesByAccountOptions};
+use nave_store::reports::{
+    self, CostFields, CrossSellOptions, ProfitBy, ProfitOptions, Ranking, ReportFilter, SalesByAccountOptions,
+    TopOptions,
+};
 use nave_store::tenants::DEFAULT_TENANT;
 use serde_json::{Value, json};
 use time::{Date, Duration, Month};
@@ -74,6 +77,13 @@ pub async fn run(a: ReportsArgs) -> anyhow::Result<()> {
     eprintln!("reports: generating scale {} on {} …", a.scale, db.engine);
     let g = generate(&db.db, a.scale, a.common.seed).await?;
     let t = DEFAULT_TENANT;
+    {
+        // The generated documents' currency is the company's: costs and margins agree.
+        let mut tx = db.db.write().await?;
+        tx.execute("UPDATE tenants SET currency = 'EUR' WHERE id = $1", args![t]).await?;
+        tx.commit().await?;
+    }
+    let all = CostFields { cost: true, margin: true };
     let today = nave_store::db::now().date();
     let y = today.year();
     let (from3, to) = (jan1(y - 2)?, today);
@@ -144,52 +154,63 @@ pub async fn run(a: ReportsArgs) -> anyhow::Result<()> {
     anyhow::ensure!(got == want, "sales by product line: the report totals {got}, the SQL {want}");
     record("sales_by_product_line", ms, ref_ms);
 
-    // 3. Receivables aging as of today.
-    let (ms, report) = timed(&db.db, runs, |tx| {
-        Box::pin(async move {
-            Ok(reports::receivables_aging(tx, t, Visibility::All, &ReportFilter::default(), Some(today)).await?)
+    // 3. Receivables and payables aging as of today.
+    for (name, doc_type) in [("receivables_aging", "invoice"), ("payables_aging", "bill")] {
+        let (ms, report) = timed(&db.db, runs, |tx| {
+            Box::pin(async move {
+                let f = ReportFilter::default();
+                Ok(if doc_type == "bill" {
+                    reports::payables_aging(tx, t, Visibility::All, &f, Some(today)).await?
+                } else {
+                    reports::receivables_aging(tx, t, Visibility::All, &f, Some(today)).await?
+                })
+            })
         })
-    })
-    .await?;
-    let mut got = [0i64; 6];
-    for r in &report.rows {
-        for (g, m) in got.iter_mut().zip(r.minor) {
-            *g += m;
-        }
-    }
-    let (b30, b60, b90) = (today - Duration::days(30), today - Duration::days(60), today - Duration::days(90));
-    let sql = "SELECT d.account_id, d.due_date, d.total_minor - COALESCE(x.paid, 0) AS balance FROM documents d \
-               LEFT JOIN (SELECT invoice_id, SUM(amount_minor) AS paid FROM allocations WHERE tenant_id = $1 \
-               AND allocated_on <= $2 GROUP BY invoice_id) x ON x.invoice_id = d.id \
-               WHERE d.tenant_id = $1 AND d.doc_type = 'invoice' AND d.status IN ('issued', 'part_paid', 'paid') \
-               AND d.doc_date <= $2 AND d.total_minor > COALESCE(x.paid, 0)";
-    let (ref_ms, want) = timed(&db.db, runs, |tx| {
-        Box::pin(async move {
-            let rows = tx.fetch_all(sql, args![t, today], |r| Ok((r.opt_date("due_date")?, r.i64("balance")?))).await?;
-            let mut b = [0i64; 6];
-            for (due, bal) in rows {
-                let i = match due {
-                    Some(d) if d < b90 => 4,
-                    Some(d) if d < b60 => 3,
-                    Some(d) if d < b30 => 2,
-                    Some(d) if d < today => 1,
-                    _ => 0,
-                };
-                b[i] += bal;
-                b[5] += bal;
+        .await?;
+        let mut got = [0i64; 6];
+        for r in &report.rows {
+            for (g, m) in got.iter_mut().zip(r.minor) {
+                *g += m;
             }
-            Ok(b)
+        }
+        let (b30, b60, b90) = (today - Duration::days(30), today - Duration::days(60), today - Duration::days(90));
+        let sql = "SELECT d.account_id, d.due_date, d.total_minor - COALESCE(x.paid, 0) AS balance FROM documents d \
+                   LEFT JOIN (SELECT invoice_id, CAST(SUM(amount_minor) AS BIGINT) AS paid FROM allocations WHERE tenant_id = $1 \
+                   AND allocated_on <= $2 GROUP BY invoice_id) x ON x.invoice_id = d.id \
+                   WHERE d.tenant_id = $1 AND d.doc_type = $3 AND d.status IN ('issued', 'part_paid', 'paid') \
+                   AND d.doc_date <= $2 AND d.total_minor > COALESCE(x.paid, 0)";
+        let (ref_ms, want) = timed(&db.db, runs, |tx| {
+            Box::pin(async move {
+                let rows = tx
+                    .fetch_all(sql, args![t, today, doc_type], |r| Ok((r.opt_date("due_date")?, r.i64("balance")?)))
+                    .await?;
+                let mut b = [0i64; 6];
+                for (due, bal) in rows {
+                    let i = match due {
+                        Some(d) if d < b90 => 4,
+                        Some(d) if d < b60 => 3,
+                        Some(d) if d < b30 => 2,
+                        Some(d) if d < today => 1,
+                        _ => 0,
+                    };
+                    b[i] += bal;
+                    b[5] += bal;
+                }
+                Ok(b)
+            })
         })
-    })
-    .await?;
-    anyhow::ensure!(got == want, "receivables aging: the report's buckets {got:?}, the SQL's {want:?}");
-    record("receivables_aging", ms, ref_ms);
+        .await?;
+        anyhow::ensure!(got == want, "{name}: the report's buckets {got:?}, the SQL's {want:?}");
+        anyhow::ensure!(got[5] > 0, "{name}: nothing open in the generated data");
+        record(name, ms, ref_ms);
+    }
 
     // 4. Top 20 customers this year.
     let (ms, report) = timed(&db.db, runs, |tx| {
         Box::pin(async move {
             let f = ReportFilter { from: Some(y0), to: Some(to), ..Default::default() };
-            Ok(reports::top_customers(tx, t, Visibility::All, &f, 20).await?)
+            let opts = TopOptions { limit: 20, ..Default::default() };
+            Ok(reports::top_customers(tx, t, Visibility::All, &f, opts).await?)
         })
     })
     .await?;
@@ -206,6 +227,69 @@ pub async fn run(a: ReportsArgs) -> anyhow::Result<()> {
     .await?;
     anyhow::ensure!(got == want, "top customers: the report's {got:?}, the SQL's {want:?}");
     record("top_customers", ms, ref_ms);
+
+    // 5. Top 20 customers this year by margin.
+    let (ms, report) = timed(&db.db, runs, |tx| {
+        Box::pin(async move {
+            let f = ReportFilter { from: Some(y0), to: Some(to), ..Default::default() };
+            let opts = TopOptions { limit: 20, order: Ranking::Margin, fields: all };
+            Ok(reports::top_customers(tx, t, Visibility::All, &f, opts).await?)
+        })
+    })
+    .await?;
+    let got: Vec<i64> = report.rows.iter().filter_map(|r| r.margins.margin_minor).collect();
+    let signed = |v: &str| format!("CASE WHEN d.doc_type = 'credit_note' THEN -{v} ELSE {v} END");
+    let margin =
+        format!("CAST(SUM({}) AS BIGINT) AS margin", signed("(l.taxable_base_minor - COALESCE(l.cost_minor, 0))"));
+    let lines = format!(
+        "FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
+         WHERE d.tenant_id = $1 AND d.{} AND d.doc_date >= $2 AND d.doc_date <= $3 \
+         AND l.kind NOT IN ('shipping', 'comment')",
+        SALES.replace(" AND status", " AND d.status")
+    );
+    let sql = format!("SELECT d.account_id, {margin} {lines} GROUP BY d.account_id ORDER BY margin DESC LIMIT 20");
+    let (ref_ms, want) = timed(&db.db, runs, |tx| {
+        let sql = sql.clone();
+        Box::pin(async move { Ok(tx.fetch_all(sql, args![t, y0, to], |r| r.i64("margin")).await?) })
+    })
+    .await?;
+    anyhow::ensure!(got == want, "top customers by margin: the report's {got:?}, the SQL's {want:?}");
+    record("top_customers_by_margin", ms, ref_ms);
+
+    // 6. Profit contribution per customer and per product (this year and last).
+    for (name, by, key) in [
+        ("profit_by_customer", ProfitBy::Customer, "d.account_id"),
+        ("profit_by_product", ProfitBy::Product, "l.product_id"),
+    ] {
+        let (ms, report) = timed(&db.db, runs, |tx| {
+            Box::pin(async move {
+                let f = ReportFilter { from: Some(from2), to: Some(to), ..Default::default() };
+                let opts = ProfitOptions { by, order: Ranking::Margin, limit: 500, fields: all };
+                Ok(reports::profit(tx, t, Visibility::All, &f, opts).await?)
+            })
+        })
+        .await?;
+        let got: Vec<(i64, i64)> =
+            report.totals.iter().map(|x| (x.sums.net(), x.margin_minor.unwrap_or_default())).collect();
+        let top: Vec<i64> = report.rows.iter().take(20).filter_map(|r| r.figures.margin_minor).collect();
+        let sql = format!(
+            "SELECT {key} AS k, CAST(SUM({}) AS BIGINT) AS net, {margin} {lines} GROUP BY {key} ORDER BY margin DESC",
+            signed("l.taxable_base_minor")
+        );
+        let (ref_ms, (want, want_top)) = timed(&db.db, runs, |tx| {
+            let sql = sql.clone();
+            Box::pin(async move {
+                let rows = tx.fetch_all(sql, args![t, from2, to], |r| Ok((r.i64("net")?, r.i64("margin")?))).await?;
+                let total = rows.iter().fold((0, 0), |a, r| (a.0 + r.0, a.1 + r.1));
+                Ok((vec![total], rows.iter().take(20).map(|r| r.1).collect::<Vec<i64>>()))
+            })
+        })
+        .await?;
+        anyhow::ensure!(got == want, "{name}: the report's totals {got:?}, the SQL's {want:?}");
+        anyhow::ensure!(top == want_top, "{name}: the report's biggest margins {top:?}, the SQL's {want_top:?}");
+        anyhow::ensure!(want[0].1 > 0, "{name}: no margin in the generated data");
+        record(name, ms, ref_ms);
+    }
 
     let engine = db.engine;
     db.finish().await;
