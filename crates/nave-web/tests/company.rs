@@ -231,7 +231,71 @@ async fn a_tolerance_allows_up_to_its_share_more_and_refuses_above_naming_the_li
     assert!(bad.is_empty(), "{bad:?}");
 }
 
+async fn a_purchase_order_prints_the_letterhead_the_supplier_codes_and_the_delivery_address(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let admin = app.user("admin@example.com", "admin").await;
+    let body = json!({"legal_name": "Nave Trading Ltd", "address": "1 Dock Road\nBristol BS1 4XX",
+        "tax_id": "VAT GB 123 4567 89", "email": "accounts@nave.example", "phone": "+44 117 000 0000"});
+    let (st, v) = put(&app, &admin, "/api/v1/settings/company", body, 0).await;
+    assert_eq!(st, 200, "{v}");
+    let main = created(
+        &app,
+        &admin,
+        "/api/v1/warehouses",
+        json!({"name": "Main", "address": "Unit 4, Harbour Park\nAvonmouth"}),
+    )
+    .await;
+    let supplier = created(
+        &app,
+        &admin,
+        "/api/v1/accounts",
+        json!({"name": "Globex Supply", "currency": "USD", "kinds": ["supplier"]}),
+    )
+    .await;
+    let a = created(
+        &app,
+        &admin,
+        "/api/v1/products",
+        json!({"sku": "A", "name": "Widget A", "list_price": "9.00", "currency": "USD",
+            "suppliers": [{"supplier_id": supplier["id"], "supplier_code": "GX-A", "cost": "4.00"}]}),
+    )
+    .await;
+    let po = created(
+        &app,
+        &admin,
+        "/api/v1/purchase-orders",
+        json!({"account_id": supplier["id"], "warehouse_id": main["id"], "lines": [{"product_id": a["id"], "quantity": "3"}]}),
+    )
+    .await;
+    assert!(pdf_len(&app, &admin, &format!("/api/v1/purchase-orders/{}/pdf", id(&po))).await > 0);
+
+    // What the PDF is laid out from.
+    let mut tx = app.db.db.read().await.unwrap();
+    let t = nave_store::tenants::DEFAULT_TENANT;
+    let doc =
+        nave_store::documents::get(&mut tx, t, nave_domain::document::DocType::PurchaseOrder, id(&po).parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    let pdf = nave_web::pdf::document_pdf(&mut tx, t, &doc).await.unwrap();
+    assert_eq!(pdf.title, "Purchase order");
+    assert_eq!(pdf.company.name, "Nave Trading Ltd");
+    assert_eq!(pdf.company.lines, ["1 Dock Road", "Bristol BS1 4XX", "accounts@nave.example · +44 117 000 0000"]);
+    assert_eq!(pdf.company.tax_id.as_deref(), Some("VAT GB 123 4567 89"));
+    assert_eq!((pdf.customer.name.as_str(), pdf.customer_heading.as_str()), ("Globex Supply", "Supplier"));
+    let to = pdf.ship_to.expect("a delivery address");
+    assert_eq!(pdf.ship_to_heading, "Deliver to");
+    assert_eq!(to.lines, ["Unit 4, Harbour Park", "Avonmouth"]);
+    assert_eq!(pdf.code_heading, "Supplier code");
+    let line = &pdf.groups[0].lines[0];
+    assert_eq!(
+        (line.sku.as_deref(), line.code.as_deref(), line.unit_price.as_str()),
+        (Some("A"), Some("GX-A"), "4.00")
+    );
+}
+
 both_backends!(
+    a_purchase_order_prints_the_letterhead_the_supplier_codes_and_the_delivery_address,
     settings_are_read_by_all_and_written_by_the_admin,
     without_a_tolerance_nothing_more_than_ordered_is_received_or_billed,
     a_tolerance_allows_up_to_its_share_more_and_refuses_above_naming_the_limit
