@@ -95,6 +95,9 @@ string_enum! {
         PaymentSent => "payment_sent",
         /// The numbering sequences of document types.
         Sequence => "sequence",
+        /// The company's own details printed on documents, and the purchase receiving tolerance:
+        /// everyone reads them, the admin changes them.
+        CompanySettings => "company_settings",
     }
 }
 
@@ -299,6 +302,7 @@ impl BuiltinRole {
                 T::PriceList,
                 T::PipelineStage,
                 T::Sequence,
+                T::CompanySettings,
             ],
             &[Read],
             All,

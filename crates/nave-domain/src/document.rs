@@ -422,6 +422,15 @@ impl LineLedger {
         Ok(())
     }
 
+    /// Bills `qty` on a purchase-order line (`invoiced` counts what was
+    /// billed), up to what is left of the ordered quantity plus `allowance`
+    /// (the receiving tolerance; 0 by default).
+    pub fn bill(&mut self, qty: i64, allowance: i64) -> Result<(), LedgerRefusal> {
+        Self::take(qty, self.invoiceable() + allowance.max(0), "quantity", "bill")?;
+        self.invoiced += qty;
+        Ok(())
+    }
+
     /// Gives back `qty` invoiced (an invoice voided or a draft deleted).
     pub fn uninvoice(&mut self, qty: i64) {
         self.invoiced = (self.invoiced - qty).max(self.credited);

@@ -23,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|i| PdfLine {
                     comment: i % 25 == 24,
                     sku: Some(format!("SKU-{g}{i:03}")),
+                    code: None,
                     description: format!("Item {i}: $x$ <label> @ref \\ é ß 中文"),
                     quantity: "2".into(),
                     unit: "h".into(),
@@ -41,7 +42,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         company: party("Nave Test S.L."),
         logo_png: None,
         customer: party("Customer Ltd"),
+        customer_heading: String::new(),
         ship_to: Some(party("Warehouse 3")),
+        ship_to_heading: String::new(),
+        code_heading: String::new(),
         facts: vec![("Date".into(), "2026-12-01".into()), ("Valid until".into(), "2026-12-31".into())],
         currency: "EUR".into(),
         groups,

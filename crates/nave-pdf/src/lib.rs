@@ -1,5 +1,6 @@
 //! Nave's PDF rendering of commercial documents: quotes, sales orders,
-//! invoices and credit notes.
+//! invoices and credit notes, purchase orders, receipts, bills and bill
+//! credits.
 //!
 //! The layout engine is [typst], run in-process through a small [`World`] of
 //! our own: one fixed template (`document.typ`, compiled into the binary), the
@@ -41,10 +42,17 @@ pub struct PdfDocument {
     /// and 2.2 cm high (scaled down, never up; 72 dpi unless the image says
     /// otherwise).
     pub logo_png: Option<Vec<u8>>,
-    /// The billing party.
+    /// The billing party (the supplier, on a purchase order).
     pub customer: Party,
+    /// The heading over `customer`; empty prints "Bill to".
+    pub customer_heading: String,
     /// The delivery party, printed beside the billing party when present.
     pub ship_to: Option<Party>,
+    /// The heading over `ship_to`; empty prints "Ship to".
+    pub ship_to_heading: String,
+    /// The heading of the lines' `code` column (e.g. "Supplier code"); empty
+    /// prints "Code". The column appears when at least one line has a code.
+    pub code_heading: String,
     /// Label/value pairs shown under the title: Date, Valid until, Reference,
     /// Payment terms...
     pub facts: Vec<(String, String)>,
@@ -95,6 +103,9 @@ pub struct PdfLine {
     pub comment: bool,
     /// A SKU column appears when at least one line has one.
     pub sku: Option<String>,
+    /// A second code, e.g. the supplier's own code for the product on a
+    /// purchase order (see [`PdfDocument::code_heading`]).
+    pub code: Option<String>,
     /// The description; newlines are kept.
     pub description: String,
     /// The quantity, formatted.
@@ -170,6 +181,7 @@ fn to_json(doc: &PdfDocument) -> String {
                     json!({
                         "comment": l.comment,
                         "sku": l.sku,
+                        "code": l.code,
                         "description": l.description,
                         "quantity": l.quantity,
                         "unit": l.unit,
@@ -192,7 +204,10 @@ fn to_json(doc: &PdfDocument) -> String {
         "company": party(&doc.company),
         "has_logo": doc.logo_png.is_some(),
         "customer": party(&doc.customer),
+        "customer_heading": if doc.customer_heading.is_empty() { "Bill to" } else { doc.customer_heading.as_str() },
         "ship_to": doc.ship_to.as_ref().map(party),
+        "ship_to_heading": if doc.ship_to_heading.is_empty() { "Ship to" } else { doc.ship_to_heading.as_str() },
+        "code_heading": if doc.code_heading.is_empty() { "Code" } else { doc.code_heading.as_str() },
         "facts": doc.facts,
         "currency": doc.currency,
         "groups": groups,

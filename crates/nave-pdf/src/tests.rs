@@ -43,6 +43,7 @@ fn line(i: usize) -> PdfLine {
     PdfLine {
         comment: false,
         sku: Some(format!("SKU-{i:04}")),
+        code: None,
         description: format!("Consulting hours, item {i}"),
         quantity: "2.00".into(),
         unit: "h".into(),
@@ -61,7 +62,10 @@ fn invoice(groups: Vec<PdfGroup>) -> PdfDocument {
         company: party("Nave Test S.L."),
         logo_png: None,
         customer: party("Customer Ltd"),
+        customer_heading: String::new(),
         ship_to: None,
+        ship_to_heading: String::new(),
+        code_heading: String::new(),
         facts: vec![("Date".into(), "2026-12-01".into()), ("Payment terms".into(), "30 days".into())],
         currency: "EUR".into(),
         groups,
@@ -142,8 +146,12 @@ fn hostile_text_is_printed_not_evaluated() {
     doc.groups[0].name = hostile.into();
     doc.groups[0].discount = Some(hostile.into());
     doc.groups[0].subtotal = Some(hostile.into());
+    doc.customer_heading = hostile.into();
+    doc.ship_to_heading = hostile.into();
+    doc.code_heading = hostile.into();
     for l in &mut doc.groups[0].lines {
         l.sku = Some(hostile.into());
+        l.code = Some(hostile.into());
         l.description = format!("{hostile}\nsecond line");
         l.quantity = hostile.into();
         l.unit = hostile.into();
@@ -235,6 +243,23 @@ fn renders_from_several_threads_at_once() {
         assert_pdf(&pdf);
         assert_eq!(page_count(&pdf), 1);
     }
+}
+
+#[test]
+fn a_purchase_order_with_supplier_codes_and_a_delivery_address_renders() {
+    let mut doc = three_line_invoice();
+    doc.title = "Purchase order".into();
+    doc.customer_heading = "Supplier".into();
+    doc.ship_to = Some(party("Main warehouse"));
+    doc.ship_to_heading = "Deliver to".into();
+    doc.code_heading = "Supplier code".into();
+    for (i, l) in doc.groups[0].lines.iter_mut().enumerate() {
+        l.code = (i != 1).then(|| format!("GX-{i}"));
+    }
+    doc.logo_png = Some(png(300, 120));
+    let pdf = render(&doc).unwrap();
+    assert_pdf(&pdf);
+    assert_eq!(page_count(&pdf), 1);
 }
 
 #[test]

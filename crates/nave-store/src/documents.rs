@@ -1585,6 +1585,35 @@ async fn store_ledger(tx: &mut Tx, tenant_id: i64, key: i64, l: &LineLedger) -> 
     Ok(())
 }
 
+/// The refusal of a receipt or bill line beyond what the purchase-order line
+/// allows: names the field, what is left and, with a tolerance, the limit it gives.
+pub(crate) fn over_ordered(
+    field: &str,
+    verb: &str,
+    e: &nave_domain::document::LedgerRefusal,
+    ordered: i64,
+    tolerance_e1: i64,
+) -> StoreError {
+    let limit = if tolerance_e1 > 0 {
+        format!(
+            "ordered {}, with the {} % receiving tolerance at most {} in all",
+            format_quantity(ordered),
+            crate::company::format_tolerance(tolerance_e1),
+            format_quantity(ordered + crate::company::allowance(ordered, tolerance_e1))
+        )
+    } else {
+        format!("ordered {}", format_quantity(ordered))
+    };
+    StoreError::from(DomainError::invalid(
+        field,
+        format!(
+            "{} is more than the {} left to {verb} on that line ({limit})",
+            format_quantity(e.asked),
+            format_quantity(e.left)
+        ),
+    ))
+}
+
 /// Adds (`sign` = 1) or gives back (`sign` = -1) the quantities of a
 /// document's lines on their origin lines: invoice lines on order lines
 /// (invoiced), credit-note lines on invoice lines and their order lines
@@ -1600,6 +1629,8 @@ pub(crate) async fn apply_lineage(
     let mut purchases = std::collections::BTreeSet::new();
     let origins: Vec<i64> = lines.iter().filter_map(|(_, o, _)| *o).collect();
     let mut locked = lock_lines(tx, tenant_id, &origins).await?;
+    // The receiving tolerance, read when a bill line first needs it.
+    let mut tolerance: Option<i64> = None;
     for (field, origin, qty) in lines {
         let Some(origin) = origin else { continue };
         // A line may be the origin of several lines: each takes the ledger the one before left.
@@ -1630,7 +1661,14 @@ pub(crate) async fn apply_lineage(
             }
             (DocType::Bill, DocType::PurchaseOrder) => {
                 if sign > 0 {
-                    o.ledger.invoice(*qty).map_err(refuse)?;
+                    let tolerance = match tolerance {
+                        Some(t) => t,
+                        None => *tolerance.insert(crate::company::receiving_tolerance_e1(tx, tenant_id).await?),
+                    };
+                    let ordered = o.ledger.ordered;
+                    o.ledger
+                        .bill(*qty, crate::company::allowance(ordered, tolerance))
+                        .map_err(|e| over_ordered(&format!("{field}.quantity"), "bill", &e, ordered, tolerance))?;
                 } else {
                     o.ledger.uninvoice(*qty);
                 }

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod billing;
 pub mod cases;
 pub mod catalog;
+pub mod company;
 pub mod contacts;
 pub mod credit;
 pub mod db;

@@ -48,6 +48,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(16, "0016_order_to_cash"),
     migration!(18, "0018_report_indexes"),
     migration!(19, "0019_purchase"),
+    migration!(20, "0020_company_settings"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

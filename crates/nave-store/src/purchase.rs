@@ -125,7 +125,7 @@ async fn load_order(tx: &mut Tx, t: i64, account_key: Option<i64>, id: PublicId)
 }
 
 /// The keys of the order's lines that are received into stock (goods).
-async fn goods_lines(tx: &mut Tx, t: i64, po: &Document) -> StoreResult<HashSet<i64>> {
+pub async fn goods_lines(tx: &mut Tx, t: i64, po: &Document) -> StoreResult<HashSet<i64>> {
     let mut out = HashSet::new();
     for l in po.lines() {
         if let (LineKind::Product, Some(p)) = (l.kind, l.product_key)
@@ -313,20 +313,12 @@ pub async fn receive(tx: &mut Tx, actor: &Actor, before: &Document, if_version: 
         }
         ledgers.insert(origin, line.ledger);
     }
+    let tolerance = crate::company::receiving_tolerance_e1(tx, t).await?;
     for (field, origin, _, qty, _) in &moves {
         let g = ledgers.get_mut(origin).ok_or(DomainError::NotFound { record: "purchase order line" })?;
         let ordered = g.ordered;
-        g.receive(*qty, 0).map_err(|e| {
-            DomainError::invalid(
-                format!("{field}.quantity"),
-                format!(
-                    "{} is more than the {} left to receive on that line (ordered {})",
-                    format_quantity(e.asked),
-                    format_quantity(e.left),
-                    format_quantity(ordered)
-                ),
-            )
-        })?;
+        g.receive(*qty, crate::company::allowance(ordered, tolerance))
+            .map_err(|e| documents::over_ordered(&format!("{field}.quantity"), "receive", &e, ordered, tolerance))?;
     }
     let number = sequences::next_number(tx, t, DocType::Receipt.as_str(), rc.date.year()).await?;
     let reason = format!("receipt {number}");
@@ -566,4 +558,43 @@ pub async fn order_suggestions(tx: &mut Tx, actor: &Actor, warehouse_key: Option
         }
     }
     Ok(out)
+}
+
+/// One minimum as set: a product's reorder point in a warehouse.
+#[derive(Debug, Clone)]
+pub struct Minimum {
+    pub product_id: PublicId,
+    pub sku: String,
+    pub name: String,
+    pub warehouse_id: PublicId,
+    pub warehouse_name: String,
+    pub min_e4: i64,
+}
+
+/// The minimums set, by product SKU then warehouse name (one warehouse's with `warehouse_key`).
+pub async fn minimums(tx: &mut Tx, tenant_id: i64, warehouse_key: Option<i64>) -> StoreResult<Vec<Minimum>> {
+    let mut a = args![tenant_id];
+    let mut filter = String::new();
+    if let Some(w) = warehouse_key {
+        a.push(w.into());
+        filter = format!(" AND m.warehouse_id = ${}", a.len());
+    }
+    let sql = format!(
+        "SELECT p.public_id AS product_public_id, p.sku, p.name, w.public_id AS warehouse_public_id, \
+         w.name AS warehouse_name, m.min_quantity_e4 FROM stock_minimums m \
+         JOIN products p ON p.tenant_id = m.tenant_id AND p.id = m.product_id \
+         JOIN warehouses w ON w.tenant_id = m.tenant_id AND w.id = m.warehouse_id \
+         WHERE m.tenant_id = $1{filter} ORDER BY p.sku, w.name"
+    );
+    tx.fetch_all(sql, a, |r| {
+        Ok(Minimum {
+            product_id: PublicId::from_uuid(r.uuid("product_public_id")?),
+            sku: r.text("sku")?,
+            name: r.text("name")?,
+            warehouse_id: PublicId::from_uuid(r.uuid("warehouse_public_id")?),
+            warehouse_name: r.text("warehouse_name")?,
+            min_e4: r.i64("min_quantity_e4")?,
+        })
+    })
+    .await
 }

@@ -134,11 +134,18 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/attachments/{id}/download", get(pages::attachments::download))
         .route("/attachments/{id}/delete", post(pages::attachments::remove))
+        .route("/settings/company", get(pages::company::company_page).post(pages::company::save))
+        .route(
+            "/settings/company/logo",
+            post(pages::company::upload_logo).layer(DefaultBodyLimit::max(extract::MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
+        .route("/settings/company/logo/delete", post(pages::company::delete_logo))
         .route("/settings/tokens", get(pages::admin::tokens_page).post(pages::admin::create_token))
         .route("/settings/tokens/{id}/revoke", post(pages::admin::revoke_token))
         .merge(pages::documents::routes())
         .merge(pages::fulfilment::routes())
         .merge(pages::payments::routes())
+        .merge(pages::purchase::routes())
         .merge(pages::subscriptions::routes())
         .merge(pages::sequences::routes())
         .fallback(pages::not_found)

@@ -1,5 +1,8 @@
 //! Commercial documents as PDF: the stored document (amounts from the one
-//! pricing engine, never recomputed here) laid out by `nave-pdf`.
+//! pricing engine, never recomputed here) laid out by `nave-pdf`, under the
+//! company's letterhead (its settings: legal name, address, tax id, email,
+//! phone, logo). A purchase order prints the supplier, the delivery address
+//! (its warehouse's) and the supplier's codes on its lines.
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -42,9 +45,46 @@ fn party(name: &str, address: Option<&serde_json::Value>) -> Party {
     Party { name: name.to_string(), lines, tax_id: None }
 }
 
-/// The printable form of `doc` (nothing on a document is field-secured
-/// today; cost and margin, when they come, stay off PDFs).
-pub fn printable(doc: &Document, company: &str) -> PdfDocument {
+/// What heads every document: the company and its logo.
+#[derive(Debug, Clone, Default)]
+pub struct Letterhead {
+    pub company: Party,
+    pub logo: Option<Vec<u8>>,
+}
+
+/// The letterhead of the tenant, from its company settings.
+pub async fn letterhead(tx: &mut nave_store::Tx, tenant_id: i64) -> ApiResult<Letterhead> {
+    let s = nave_store::company::get(tx, tenant_id).await?;
+    let logo = match s.logo_key {
+        Some(k) => nave_store::files::get(tx, tenant_id, k).await?.map(|(_, data)| data),
+        None => None,
+    };
+    let mut lines = s.address_lines();
+    let contact: Vec<&str> = [s.email.as_deref(), s.phone.as_deref()].into_iter().flatten().collect();
+    if !contact.is_empty() {
+        lines.push(contact.join(" · "));
+    }
+    Ok(Letterhead { company: Party { name: s.legal_name, lines, tax_id: s.tax_id }, logo })
+}
+
+/// The PDF of `doc` under the tenant's letterhead; a purchase order is
+/// delivered to its warehouse's address.
+pub async fn document_pdf(tx: &mut nave_store::Tx, tenant_id: i64, doc: &Document) -> ApiResult<PdfDocument> {
+    let head = letterhead(tx, tenant_id).await?;
+    let delivery = match (doc.doc_type, doc.warehouse_id) {
+        (DocType::PurchaseOrder, Some(w)) => nave_store::catalog::get_warehouse(tx, tenant_id, w).await?.map(|w| {
+            let lines = w.address.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect();
+            Party { name: format!("{} – {}", head.company.name, w.name), lines, tax_id: None }
+        }),
+        _ => None,
+    };
+    Ok(printable(doc, &head, delivery))
+}
+
+/// The printable form of `doc` (cost and margin stay off PDFs), headed by
+/// `head`; `delivery` is where a purchase order's goods go.
+pub fn printable(doc: &Document, head: &Letterhead, delivery: Option<Party>) -> PdfDocument {
+    let purchase_order = doc.doc_type == DocType::PurchaseOrder;
     let mut facts = vec![("Date".to_string(), nave_domain::dates::format(doc.date))];
     if let Some(v) = doc.valid_until.filter(|_| doc.doc_type == DocType::Quote) {
         facts.push(("Valid until".into(), nave_domain::dates::format(v)));
@@ -80,6 +120,7 @@ pub fn printable(doc: &Document, company: &str) -> PdfDocument {
                     PdfLine {
                         comment,
                         sku: l.sku.clone(),
+                        code: if purchase_order { l.supplier_code.clone() } else { None },
                         description: l.description.clone(),
                         quantity: if comment { String::new() } else { l.quantity.clone() },
                         unit: if comment { String::new() } else { l.unit.clone() },
@@ -118,15 +159,22 @@ pub fn printable(doc: &Document, company: &str) -> PdfDocument {
             DocStatus::Cancelled => Some("CANCELLED".into()),
             _ => None,
         },
-        company: Party { name: company.to_string(), lines: vec![], tax_id: None },
-        logo_png: None,
+        company: head.company.clone(),
+        logo_png: head.logo.clone(),
         customer: party(&doc.account_name, doc.billing_address.as_ref()),
+        customer_heading: match doc.doc_type {
+            DocType::PurchaseOrder | DocType::Receipt | DocType::Bill | DocType::BillCredit => "Supplier".into(),
+            _ => String::new(),
+        },
         ship_to: match (&doc.shipping_address, doc.doc_type) {
+            (_, DocType::PurchaseOrder) => delivery,
             (Some(a), DocType::SalesOrder | DocType::Invoice) if Some(a) != doc.billing_address.as_ref() => {
                 Some(party(&doc.account_name, Some(a)))
             }
             _ => None,
         },
+        ship_to_heading: if purchase_order { "Deliver to".into() } else { String::new() },
+        code_heading: if purchase_order { "Supplier code".into() } else { String::new() },
         facts,
         currency: doc.currency.code().to_string(),
         groups,
@@ -154,14 +202,4 @@ pub fn filename(doc: &Document) -> String {
         Some(n) => format!("{n}.pdf"),
         None => format!("{}-draft.pdf", doc.doc_type.as_str().replace('_', "-")),
     }
-}
-
-/// The company name printed on documents.
-pub async fn company_name(tx: &mut nave_store::Tx, tenant_id: i64) -> ApiResult<String> {
-    Ok(tx
-        .fetch_optional("SELECT name FROM tenants WHERE id = $1", nave_store::args![tenant_id], |r| {
-            nave_store::DbRow::text(r, "name")
-        })
-        .await?
-        .unwrap_or_default())
 }

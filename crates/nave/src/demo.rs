@@ -627,7 +627,8 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     let activities = demo_activities(&mut tx, &mut rng, &customers, today).await?;
     let leads = demo_leads(&mut tx, &mut rng, &customers, today).await?;
     let (quotes, invoices, payments) = demo_sales(&mut tx, &mut rng, &customers, &goods, warehouses[0], today).await?;
-    let purchases = demo_purchases(&mut tx, &goods, &supplier_ids, warehouses[0], today).await?;
+    let purchases = demo_purchases(&mut tx, &goods, &supplier_ids, warehouses[0], today).await?
+        + demo_company_and_reorder(&mut tx, &goods, &supplier_ids, warehouses[0], today).await?;
     tx.commit().await?;
     eprintln!(
         "Loaded 2 teams, {} users, 150 accounts with {contacts_made} contacts, 4 taxes, {} product lines with \
@@ -1325,6 +1326,87 @@ async fn demo_purchases(
             Err(nave_store::StoreError::Domain(_)) => tx.rollback_to(sp).await?,
             Err(e) => return Err(e),
         }
+    }
+    Ok(made)
+}
+
+/// The company's letterhead (no logo) with a 2.0 % receiving tolerance, a
+/// draft and a sent purchase order beside the confirmed ones, and minimums
+/// above the stock of a few products so the reorder page suggests them.
+/// Returns how many purchase orders were made.
+async fn demo_company_and_reorder(
+    tx: &mut nave_store::Tx,
+    goods: &[catalog::Product],
+    suppliers: &[PublicId],
+    warehouse: PublicId,
+    today: time::OffsetDateTime,
+) -> StoreResult<usize> {
+    use nave_domain::document::{DocAction, DocType};
+    use nave_store::company::{self, CompanyInput};
+    use nave_store::documents::{self, GroupInput, HeaderInput, LineInput, NewDocument};
+    use rust_decimal::Decimal;
+    let system = Actor::system(DEFAULT_TENANT);
+    let input = CompanyInput {
+        legal_name: "Nave Demo Trading Ltd".into(),
+        address: "Unit 4, Harbour Park\nAvonmouth\nBristol BS11 9XX\nUnited Kingdom".into(),
+        tax_id: Some("VAT GB 284 1193 07".into()),
+        email: Some("accounts@nave-demo.example".into()),
+        phone: Some("+44 117 496 0321".into()),
+        receiving_tolerance_percent: Decimal::new(20, 1),
+    };
+    company::update(tx, &system, Some(0), input).await?;
+    let mut made = 0;
+    // A draft still being written and one sent, waiting for the supplier's confirmation.
+    for (n, supplier) in suppliers.iter().skip(4).take(2).enumerate() {
+        let theirs: Vec<&catalog::Product> =
+            goods.iter().filter(|p| p.suppliers.iter().any(|s| s.supplier_id == *supplier)).take(2).collect();
+        if theirs.is_empty() {
+            continue;
+        }
+        let lines = theirs
+            .iter()
+            .map(|p| LineInput {
+                product_id: Some(p.id),
+                quantity: Some(Decimal::from(12 + 6 * n as i64)),
+                ..Default::default()
+            })
+            .collect();
+        let new = NewDocument {
+            doc_type: DocType::PurchaseOrder,
+            account_id: *supplier,
+            header: HeaderInput {
+                date: Some((today - time::Duration::days(2 - n as i64)).date()),
+                warehouse_id: Some(Some(warehouse)),
+                reference: Some(Some(format!("Q-{}", 880 + n))),
+                ..Default::default()
+            },
+            groups: vec![GroupInput { lines, ..Default::default() }],
+            origin_key: None,
+        };
+        let sp = tx.savepoint().await?;
+        let step = async {
+            let po = documents::create(tx, &system, new).await?;
+            if n == 1 {
+                nave_store::purchase::order_action(tx, &system, &po, None, DocAction::Send).await?;
+            }
+            Ok::<(), nave_store::StoreError>(())
+        }
+        .await;
+        match step {
+            Ok(()) => {
+                tx.release(sp).await?;
+                made += 1;
+            }
+            Err(nave_store::StoreError::Domain(_)) => tx.rollback_to(sp).await?,
+            Err(e) => return Err(e),
+        }
+    }
+    // Reorder points: a few supplied products want more than the main warehouse holds.
+    let wh = catalog::get_warehouse(tx, DEFAULT_TENANT, warehouse)
+        .await?
+        .ok_or(nave_domain::DomainError::NotFound { record: "warehouse" })?;
+    for p in goods.iter().filter(|p| !p.suppliers.is_empty()).take(5) {
+        nave_store::purchase::set_minimum(tx, &system, p, &wh, 60 * 10_000).await?;
     }
     Ok(made)
 }

@@ -709,10 +709,9 @@ document_resource!(
 /// A document the caller may read, as PDF.
 pub async fn pdf_of(app: &AppState, auth: &ApiAuth, doc_type: DocType, id: &str) -> ApiResult<Response> {
     let doc = read_one(app, auth, doc_type, id).await?;
-    let mut tx = app.db.autocommit().await?;
-    let company = crate::pdf::company_name(&mut tx, auth.0.tenant_id).await?;
-    drop(tx);
-    let printable = crate::pdf::printable(&doc, &company);
+    let mut tx = app.db.read().await?;
+    let printable = crate::pdf::document_pdf(&mut tx, auth.0.tenant_id, &doc).await?;
+    tx.commit().await?;
     crate::pdf::respond(printable, crate::pdf::filename(&doc)).await
 }
 

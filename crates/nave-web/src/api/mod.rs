@@ -24,6 +24,7 @@ pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod catalog;
+pub mod company;
 pub mod contacts;
 pub mod documents;
 pub mod events;
@@ -246,7 +247,9 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payments::allocate_payment))
         .routes(routes!(payments::list_account_payments))
         .routes(routes!(sequences::list_sequences))
-        .routes(routes!(sequences::get_sequence, sequences::update_sequence));
+        .routes(routes!(sequences::get_sequence, sequences::update_sequence))
+        .routes(routes!(company::get_company, company::put_company))
+        .routes(routes!(company::get_company_logo, company::put_company_logo, company::delete_company_logo));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))

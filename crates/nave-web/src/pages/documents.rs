@@ -1,8 +1,9 @@
-//! Pages of the commercial documents of the sales side — quotes, sales
-//! orders, invoices and credit notes — at their resource paths without
-//! `/api/v1`: the lists, one document with the business actions its status
-//! allows (each a small form saying what it will do), earlier revisions of a
-//! quote, and the editor of drafts.
+//! Pages of the commercial documents — quotes, sales orders, invoices and
+//! credit notes on the sales side; purchase orders, receipts, bills and bill
+//! credits on the purchase side — at their resource paths without `/api/v1`:
+//! the lists, one document with the business actions its status allows (each
+//! a small form saying what it will do), earlier revisions of a quote, and
+//! the editor of drafts.
 //!
 //! Every amount shown comes from the stored document, priced by the one
 //! engine when it was written: the pages never compute money. Writes go
@@ -42,8 +43,13 @@ use crate::extract::actor_of;
 use crate::present::may_act;
 use crate::state::AppState;
 
-/// The four document types, in the order the navigation shows them.
-pub const TYPES: [DocType; 4] = [DocType::Quote, DocType::SalesOrder, DocType::Invoice, DocType::CreditNote];
+/// The sales-side document types, in the order the navigation shows them.
+pub const SALES: [DocType; 4] = [DocType::Quote, DocType::SalesOrder, DocType::Invoice, DocType::CreditNote];
+/// The purchase-side document types, in the order the navigation shows them.
+pub const PURCHASE: [DocType; 4] = [DocType::PurchaseOrder, DocType::Receipt, DocType::Bill, DocType::BillCredit];
+/// Every document type with pages: the sales side, then the purchase side.
+pub const TYPES: [DocType; 8] =
+    [SALES[0], SALES[1], SALES[2], SALES[3], PURCHASE[0], PURCHASE[1], PURCHASE[2], PURCHASE[3]];
 
 /// Rows of empty lines added below a group's lines.
 const SPARE_ROWS: usize = 2;
@@ -72,14 +78,20 @@ fn nav_label(t: DocType) -> &'static str {
     }
 }
 
-/// The "Sales" links of the navigation `p` may follow: (path, label).
+/// The document links of the navigation `p` may follow, sales then
+/// purchase side: (path, label).
 pub fn nav_links(p: &Principal) -> Vec<(&'static str, &'static str)> {
-    let mut links: Vec<(&'static str, &'static str)> = TYPES
-        .iter()
-        .filter(|t| p.scope_for(t.record_type(), Action::Read).is_some())
-        .map(|&t| (t.path(), nav_label(t)))
-        .collect();
+    let readable = |types: &[DocType]| -> Vec<(&'static str, &'static str)> {
+        types
+            .iter()
+            .filter(|t| p.scope_for(t.record_type(), Action::Read).is_some())
+            .map(|&t| (t.path(), nav_label(t)))
+            .collect()
+    };
+    let mut links = readable(&SALES);
     links.extend(super::fulfilment::nav_links(p));
+    links.extend(readable(&PURCHASE));
+    links.extend(super::purchase::nav_links(p));
     links
 }
 
@@ -109,7 +121,22 @@ fn statuses(t: DocType) -> &'static [DocStatus] {
 
 /// Does the type carry a balance (what is left to pay or apply)?
 fn has_balance(t: DocType) -> bool {
-    matches!(t, DocType::Invoice | DocType::CreditNote)
+    matches!(t, DocType::Invoice | DocType::CreditNote | DocType::Bill | DocType::BillCredit)
+}
+
+/// Is the type on the purchase side (its account is a supplier)?
+pub fn is_purchase(t: DocType) -> bool {
+    PURCHASE.contains(&t)
+}
+
+/// What the type's `reference` field holds, as its label.
+fn reference_label(t: DocType) -> &'static str {
+    match t {
+        DocType::Bill => "Supplier's bill number",
+        DocType::BillCredit => "Supplier's credit number",
+        DocType::PurchaseOrder | DocType::Receipt => "Supplier's reference",
+        _ => "Customer reference",
+    }
 }
 
 /// Every route of the document pages.
@@ -271,7 +298,7 @@ async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, Query(f):
         noun: t.label(),
         rows: page.items.iter().map(doc_row).collect(),
         next: page.next.map(|c| c.encode()),
-        can_create: p.scope_for(rt, Action::Create).is_some(),
+        can_create: t != DocType::Receipt && p.scope_for(rt, Action::Create).is_some(),
         shows_balance: has_balance(t),
         statuses: statuses(t).iter().map(|s| (s.to_string(), s.as_str().replace('_', " "))).collect(),
         accounts,
@@ -338,6 +365,8 @@ struct ActionView {
     to: Option<&'static str>,
     /// Offers the credit-limit override reason.
     override_field: bool,
+    /// Asks for the supplier's bill number (a bill issued without one).
+    reference_field: bool,
 }
 
 fn action_views(p: &Principal, d: &Document) -> Vec<ActionView> {
@@ -350,8 +379,15 @@ fn action_views(p: &Principal, d: &Document) -> Vec<ActionView> {
             sentence,
             to: None,
             override_field: false,
+            reference_field: false,
         };
         match a {
+            DocAction::Send if d.doc_type == DocType::PurchaseOrder => out.push(simple(
+                "Mark as sent",
+                "Send: the purchase order is marked as sent to the supplier and can no longer be edited; confirm it \
+                 when the supplier accepts."
+                    .into(),
+            )),
             DocAction::Send => out.push(simple(
                 "Send",
                 "Send: the quote is marked as sent to the customer and can no longer be edited (revise it to change it).".into(),
@@ -389,6 +425,7 @@ fn action_views(p: &Principal, d: &Document) -> Vec<ActionView> {
                             sentence: sentence.into(),
                             to: Some(to.as_str()),
                             override_field: to == DocType::SalesOrder,
+                            reference_field: false,
                         });
                     }
                 }
@@ -397,6 +434,23 @@ fn action_views(p: &Principal, d: &Document) -> Vec<ActionView> {
                 "Receive",
                 "Receive: the goods come into stock at their cost and the purchase order counts them.".into(),
             )),
+            DocAction::Confirm if d.doc_type == DocType::PurchaseOrder => out.push(simple(
+                "Confirm",
+                "Confirm: the supplier accepted the order; goods can then be received and billed against it.".into(),
+            )),
+            DocAction::Cancel if d.doc_type == DocType::PurchaseOrder => out.push(simple(
+                "Cancel order",
+                "Cancel: the purchase order is cancelled; nothing can be received or billed on it any more.".into(),
+            )),
+            DocAction::Issue if d.doc_type == DocType::Bill => out.push(ActionView {
+                reference_field: d.reference.is_none(),
+                ..simple(
+                    "Issue",
+                    "Issue: the bill is recorded with the supplier's bill number, gets its due dates and counts in \
+                     what is owed to the supplier."
+                        .into(),
+                )
+            }),
             DocAction::Confirm => out.push(ActionView {
                 override_field: true,
                 ..simple(
@@ -439,7 +493,13 @@ struct DocPage {
     /// (href, text) of the document this one was made from.
     origin: Option<(String, String)>,
     is_order: bool,
+    /// A purchase order: its lines show the supplier's code, received and billed.
+    is_purchase_order: bool,
     shows_balance: bool,
+    /// What the `reference` field holds on this type.
+    reference_label: &'static str,
+    /// Sales and purchase orders and receipts: the warehouse's name.
+    warehouse: Option<String>,
     /// What can be made from this document next (ship, invoice, credit,
     /// apply, refund): each a link to its form and the sentence saying what it does.
     next_steps: Vec<super::fulfilment::NextStep>,
@@ -491,6 +551,10 @@ async fn doc_page(
     let mut tx = app.db.read().await?;
     let d = readable(&mut tx, p, t, id).await?;
     let revisions = if t == DocType::Quote { documents::revisions(&mut tx, p.tenant_id, d.key).await? } else { vec![] };
+    let warehouse = match d.warehouse_id {
+        Some(w) => catalog::get_warehouse(&mut tx, p.tenant_id, w).await?.map(|w| w.name),
+        None => None,
+    };
     tx.commit().await?;
     let may_update = p.may(rt, Action::Update, d.ownership);
     let origin = match (d.origin_type, d.origin_id) {
@@ -513,7 +577,10 @@ async fn doc_page(
         revisions,
         origin,
         is_order: t == DocType::SalesOrder,
+        is_purchase_order: t == DocType::PurchaseOrder,
         shows_balance: has_balance(t),
+        reference_label: reference_label(t),
+        warehouse,
         next_steps: super::fulfilment::next_steps(p, &d),
         d,
     })
@@ -526,9 +593,9 @@ async fn pdf(t: DocType, State(app): State<AppState>, auth: PageAuth, Path(id): 
     let p = &auth.principal;
     let mut tx = app.db.read().await?;
     let d = readable(&mut tx, p, t, &id).await?;
-    let company = crate::pdf::company_name(&mut tx, p.tenant_id).await?;
+    let printable = crate::pdf::document_pdf(&mut tx, p.tenant_id, &d).await?;
     tx.commit().await?;
-    Ok(crate::pdf::respond(crate::pdf::printable(&d, &company), crate::pdf::filename(&d)).await?)
+    Ok(crate::pdf::respond(printable, crate::pdf::filename(&d)).await?)
 }
 
 async fn show(t: DocType, State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
@@ -617,11 +684,28 @@ async fn act(
             (DocType::SalesOrder, DocAction::Cancel) => {
                 nave_store::orders::cancel(&mut tx, &actor, &before, if_version).await?
             }
+            (DocType::Bill | DocType::BillCredit, DocAction::Issue) => {
+                // The supplier's number typed on the issue form is saved first, in the same transaction.
+                let mut doc = before.clone();
+                let mut version = if_version;
+                if let Some(reference) = blank_none(&form.get("reference")) {
+                    let header = HeaderInput { reference: Some(Some(reference)), ..Default::default() };
+                    doc = documents::update(&mut tx, &actor, &before, if_version, header, None).await?;
+                    version = Some(doc.version);
+                }
+                nave_store::billing::issue(&mut tx, &actor, &doc, version, None).await?
+            }
             (DocType::Invoice | DocType::CreditNote, DocAction::Issue) => {
                 nave_store::billing::issue(&mut tx, &actor, &before, if_version, override_reason).await?
             }
-            (DocType::Invoice | DocType::CreditNote, DocAction::Void) => {
+            (DocType::Invoice | DocType::CreditNote | DocType::Bill | DocType::BillCredit, DocAction::Void) => {
                 nave_store::billing::void(&mut tx, &actor, &before, if_version).await?
+            }
+            (DocType::PurchaseOrder, DocAction::Send | DocAction::Confirm | DocAction::Cancel) => {
+                nave_store::purchase::order_action(&mut tx, &actor, &before, if_version, action).await?
+            }
+            (DocType::Receipt, DocAction::Receive) => {
+                nave_store::purchase::receive(&mut tx, &actor, &before, if_version).await?
             }
             _ => {
                 nave_domain::document::transition(t, before.status, action)?;
@@ -748,6 +832,9 @@ async fn revision(State(app): State<AppState>, auth: PageAuth, Path((id, n)): Pa
 /// One line row as typed.
 #[derive(Debug, Clone, Default)]
 struct LineForm {
+    /// The line this one comes from (a purchase-order line of a receipt or
+    /// bill, an order line of an invoice), kept through edits.
+    origin_line_id: String,
     kind: String,
     product_id: String,
     description: String,
@@ -775,6 +862,7 @@ impl LineForm {
 
     fn of(l: &Line) -> Self {
         LineForm {
+            origin_line_id: l.origin_line_id.map(|i| i.to_string()).unwrap_or_default(),
             kind: serde_json::to_value(l.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
             product_id: l.product_id.map(|i| i.to_string()).unwrap_or_default(),
             description: l.description.clone(),
@@ -850,6 +938,7 @@ impl DocForm {
                     let l = lines.entry(li).or_default();
                     match field {
                         "kind" => l.kind = v.clone(),
+                        "origin_line_id" => l.origin_line_id = v.clone(),
                         "product_id" => l.product_id = v.clone(),
                         "description" => l.description = v.clone(),
                         "quantity" => l.quantity = v.clone(),
@@ -1025,7 +1114,11 @@ fn typed(t: DocType, f: &DocForm, creating: bool) -> Result<Typed, FormErrors> {
         valid_until,
         payment_terms_id: optional(terms, f.payment_terms_id.trim().is_empty()),
         price_list_id: optional(price_list, f.price_list_id.trim().is_empty()),
-        warehouse_id: if is_order { optional(warehouse, f.warehouse_id.trim().is_empty()) } else { None },
+        warehouse_id: if is_order || t == DocType::PurchaseOrder {
+            optional(warehouse, f.warehouse_id.trim().is_empty())
+        } else {
+            None
+        },
         invoice_policy: if is_order { invoice_policy } else { None },
         prices_include_tax: Some(f.prices_include_tax),
         tax_rounding,
@@ -1061,7 +1154,7 @@ fn typed(t: DocType, f: &DocForm, creating: bool) -> Result<Typed, FormErrors> {
                 discount_percent: dec(&mut e, at("discount_percent"), &l.discount_percent),
                 discount_amount: dec(&mut e, at("discount_amount"), &l.discount_amount),
                 tax_ids,
-                origin_line_id: None,
+                origin_line_id: id(&mut e, &at("origin_line_id"), &l.origin_line_id),
             });
         }
         groups.push(GroupInput {
@@ -1087,6 +1180,9 @@ struct FormPage {
     errors: FormErrors,
     is_quote: bool,
     is_order: bool,
+    /// Sales and purchase orders choose their warehouse.
+    shows_warehouse: bool,
+    reference_label: &'static str,
     accounts: Choices,
     products: Choices,
     taxes: Choices,
@@ -1195,6 +1291,8 @@ async fn form_page(
         errors,
         is_quote: t == DocType::Quote,
         is_order: t == DocType::SalesOrder,
+        shows_warehouse: matches!(t, DocType::SalesOrder | DocType::PurchaseOrder),
+        reference_label: reference_label(t),
         accounts,
         products,
         taxes,
@@ -1222,6 +1320,10 @@ pub struct NewQuery {
 /// `GET /{path}/new` (`?account_id=` picks the account).
 async fn new_form(t: DocType, State(app): State<AppState>, auth: PageAuth, Query(q): Query<NewQuery>) -> PageResult {
     require_page(&auth.principal, t.record_type(), Action::Create)?;
+    if t == DocType::Receipt {
+        // A receipt is made from a purchase order: its "Receive" form.
+        return Ok(Redirect::to("/purchase-orders?status=confirmed").into_response());
+    }
     let form = DocForm { account_id: q.account_id.unwrap_or_default(), ..Default::default() }.with_rows(None);
     form_page(&app, &auth, t, None, form, FormErrors::default()).await
 }
@@ -1313,6 +1415,12 @@ async fn save(app: &AppState, auth: &PageAuth, t: DocType, id: Option<&str>, bod
                 documents::update(&mut tx, &actor, &b, version, typed.header, Some(typed.groups)).await?
             }
             None => {
+                if t == DocType::Receipt {
+                    return Err(ApiError::invalid(
+                        "account_id",
+                        "a receipt is made from a purchase order: choose Receive on the purchase order",
+                    ));
+                }
                 let account_id = typed.account_id.ok_or_else(|| ApiError::invalid("account_id", "is required"))?;
                 let account = account_for(&mut tx, p, "account_id", account_id).await?;
                 if !p.may(rt, Action::Create, account.ownership) {

@@ -7,7 +7,7 @@
 //! the API, in one transaction, and is shown again with the errors next to
 //! their fields and the input kept.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use askama::Template;
 use axum::Router;
@@ -26,6 +26,7 @@ use nave_store::accounts::Visibility;
 use nave_store::documents::{Document, HeaderInput};
 use nave_store::orders::{self, DeskView};
 use nave_store::page::Cursor;
+use nave_store::purchase::BillBasis;
 use nave_store::shipments::{self, LineRequest, NewShipment, Shipment, ShipmentQuery};
 use serde::Deserialize;
 
@@ -49,6 +50,9 @@ pub fn routes() -> Router<AppState> {
         .route("/sales-orders/{id}/ship", get(ship_form).post(ship_save))
         .route("/sales-orders/{id}/invoice", get(invoice_form).post(invoice_save))
         .route("/invoices/{id}/credit", get(credit_form).post(credit_save))
+        .route("/purchase-orders/{id}/receive", get(receive_form).post(receive_save))
+        .route("/purchase-orders/{id}/bill", get(bill_form).post(bill_save))
+        .route("/bills/{id}/credit", get(bill_credit_form).post(bill_credit_save))
 }
 
 /// The navigation links of these pages (and the payments') `p` may follow.
@@ -122,6 +126,47 @@ pub fn next_steps(p: &Principal, d: &Document) -> Vec<NextStep> {
                     sentence: "Record a payment from the account and allocate it to its open invoices.",
                 });
             }
+        }
+        (DocType::PurchaseOrder, status) if nave_domain::document::purchase_open(status) => {
+            if may(RecordType::Receipt, Action::Create) {
+                out.push(step(
+                    "receive",
+                    "Receive",
+                    "Choose the warehouse and the quantities that arrived; received now, they come into stock at their cost.",
+                ));
+            }
+            if may(RecordType::Bill, Action::Create) {
+                out.push(step(
+                    "bill",
+                    "Bill",
+                    "Record the supplier's bill: choose the lines and quantities (received, or ordered) in a draft bill.",
+                ));
+            }
+        }
+        (DocType::Bill, DocStatus::Issued | DocStatus::PartPaid | DocStatus::Paid) => {
+            if may(RecordType::BillCredit, Action::Create) {
+                out.push(step(
+                    "credit",
+                    "Bill credit",
+                    "Record the supplier's credit: choose the lines and quantities credited in a draft bill credit.",
+                ));
+            }
+            if d.balance_minor > 0 && p.scope_for(RecordType::PaymentSent, Action::Create).is_some() {
+                out.push(NextStep {
+                    href: format!("/payments-sent/new?account_id={}", d.account_id),
+                    label: "Record a payment sent",
+                    sentence: "Record a payment to the supplier and allocate it to its open bills.",
+                });
+            }
+        }
+        (DocType::BillCredit, DocStatus::Issued)
+            if d.balance_minor > 0 && may(RecordType::BillCredit, Action::Update) =>
+        {
+            out.push(step(
+                "apply",
+                "Apply to bills",
+                "Settle open bills of the supplier with what is left of the credit.",
+            ));
         }
         (DocType::CreditNote, DocStatus::Issued)
             if d.balance_minor > 0 && may(RecordType::CreditNote, Action::Update) =>
@@ -412,6 +457,8 @@ struct PickRow {
     done: String,
     left: String,
     left_e4: i64,
+    /// The most the line takes: what is left, plus the receiving tolerance on a purchase order.
+    max_e4: i64,
     /// As typed (the default: what is left).
     value: String,
 }
@@ -439,7 +486,16 @@ fn picked(form: &FormData, rows: &mut [PickRow], errors: &mut FormErrors, verb: 
             Err(_) => errors.add(field, "must be a number, like 2 or 2.5"),
             Ok(0) => {}
             Ok(q) if q < 0 => errors.add(field, "must not be negative"),
-            Ok(q) if q > row.left_e4 => errors.add(
+            Ok(q) if q > row.max_e4 && row.max_e4 > row.left_e4 => errors.add(
+                field,
+                format!(
+                    "{} is more than the {} left to {verb} on this line (with the receiving tolerance at most {})",
+                    format_quantity(q),
+                    row.left,
+                    format_quantity(row.max_e4)
+                ),
+            ),
+            Ok(q) if q > row.max_e4 => errors.add(
                 field,
                 format!("{} is more than the {} left to {verb} on this line", format_quantity(q), row.left),
             ),
@@ -526,6 +582,15 @@ struct PickPage {
     may_ship: bool,
     /// Credit: return the goods to stock.
     return_to_stock: bool,
+    /// Receive: the company-currency rate, asked when the order is in another currency.
+    exchange_rate: String,
+    needs_rate: bool,
+    /// The rate field's label, naming the company and the order currency.
+    rate_label: String,
+    /// Bill and bill credit: the supplier's own number.
+    reference: String,
+    /// Bill: `received` or `ordered`, with the link to the other basis.
+    basis: &'static str,
     submit: &'static str,
 }
 
@@ -548,6 +613,29 @@ impl PickPage {
                  A draft invoice is made; it is numbered and counts in the balance when you issue it.",
                 ("Ordered", "Invoiced", "Left to invoice"),
                 "Create draft invoice",
+            ),
+            "receive" => (
+                format!("Receive purchase order {number}"),
+                "Choose the warehouse and how much of each line arrived (by default everything left). \
+                 Received now, the receipt takes its number and the goods come into stock at the order's cost \
+                 (converted at the rate given when the order is in another currency); otherwise it stays a draft.",
+                ("Ordered", "Received", "Left to receive"),
+                "Create receipt",
+            ),
+            "bill" => (
+                format!("Bill purchase order {number}"),
+                "Enter the supplier's bill number and choose how much of each line the bill charges (by default \
+                 what is received and not yet billed, or what is ordered). A draft bill is made; issuing it makes \
+                 it count in what is owed to the supplier.",
+                ("Ordered", "Billed", "Left to bill"),
+                "Create draft bill",
+            ),
+            "bill_credit" => (
+                format!("Credit bill {number}"),
+                "Enter the supplier's credit number and choose how much of each line is credited (by default \
+                 everything not yet credited). A draft bill credit is made; when issued it settles the bill.",
+                ("Billed", "Credited", "Left to credit"),
+                "Create draft bill credit",
             ),
             _ => (
                 format!("Credit invoice {number}"),
@@ -578,6 +666,15 @@ impl PickPage {
             ship_now: true,
             may_ship: false,
             return_to_stock: false,
+            exchange_rate: String::new(),
+            needs_rate: false,
+            rate_label: format!(
+                "Exchange rate: {} per 1 {} (required to receive)",
+                d.company_currency.code(),
+                d.currency.code()
+            ),
+            reference: String::new(),
+            basis: "received",
             submit,
         }
     }
@@ -638,6 +735,7 @@ fn order_rows(left: &orders::OrderLeft, ship: bool) -> Vec<PickRow> {
                 done: if ship { l.shipped.clone() } else { l.invoiced.clone() },
                 left: left.clone(),
                 left_e4,
+                max_e4: left_e4,
                 value: left.clone(),
             })
         })
@@ -658,6 +756,7 @@ fn invoice_rows(d: &Document) -> Vec<PickRow> {
                 done: format_quantity(l.ledger.credited),
                 left: format_quantity(left_e4),
                 left_e4,
+                max_e4: left_e4,
                 value: format_quantity(left_e4),
             })
         })
@@ -882,4 +981,328 @@ async fn credit_save(State(app): State<AppState>, auth: PageAuth, Path(id): Path
     }
     .await;
     finish(tx, saved, page, &["lines", "date", "warehouse_id"]).await
+}
+
+// ---------------------------------------------------------------- the purchase side
+
+/// A purchase order `p` may read and make `rt` records from, with the
+/// warehouses, its goods lines and the receiving tolerance (tenths of a %).
+async fn purchase_source(
+    app: &AppState,
+    p: &Principal,
+    id: &str,
+    rt: RecordType,
+) -> Result<(Document, Choices, HashSet<i64>, i64), PageError> {
+    let (po, warehouses, _) = source(app, p, DocType::PurchaseOrder, id, rt).await?;
+    let mut tx = app.db.read().await?;
+    let goods = nave_store::purchase::goods_lines(&mut tx, p.tenant_id, &po).await?;
+    let tolerance = nave_store::company::receiving_tolerance_e1(&mut tx, p.tenant_id).await?;
+    tx.commit().await?;
+    Ok((po, warehouses, goods, tolerance))
+}
+
+/// A row of a purchase-order form: `done` of `ordered` is done, `left` of
+/// `base` is left, and up to the tolerance more is taken.
+fn po_row(l: &nave_store::documents::Line, done: i64, base: i64, tolerance: i64) -> Option<PickRow> {
+    let left_e4 = (base - done).max(0);
+    let max_e4 = l.ledger.ordered + nave_store::company::allowance(l.ledger.ordered, tolerance) - done;
+    (max_e4 > 0 && (left_e4 > 0 || done < l.ledger.ordered)).then(|| PickRow {
+        line_id: l.id.to_string(),
+        sku: l.sku.clone().unwrap_or_default(),
+        description: l.description.clone(),
+        quantity: l.quantity.clone(),
+        done: format_quantity(done),
+        left: format_quantity(left_e4),
+        left_e4,
+        max_e4: max_e4.max(left_e4),
+        value: if left_e4 > 0 { format_quantity(left_e4) } else { String::new() },
+    })
+}
+
+/// The rows of a receive form: goods lines not yet received in full.
+fn receive_rows(po: &Document, goods: &HashSet<i64>, tolerance: i64) -> Vec<PickRow> {
+    po.lines()
+        .filter(|l| goods.contains(&l.key))
+        .filter_map(|l| po_row(l, l.ledger.shipped, l.ledger.ordered, tolerance))
+        .collect()
+}
+
+/// The rows of a bill form: what is received (goods, on basis `received`)
+/// or ordered, and not yet billed.
+fn bill_rows(po: &Document, goods: &HashSet<i64>, basis: BillBasis, tolerance: i64) -> Vec<PickRow> {
+    po.lines()
+        .filter(|l| l.kind != LineKind::Comment)
+        .filter_map(|l| {
+            let base = if goods.contains(&l.key) && basis == BillBasis::Received {
+                l.ledger.shipped
+            } else {
+                l.ledger.ordered
+            };
+            po_row(l, l.ledger.invoiced, base, tolerance)
+        })
+        .collect()
+}
+
+/// Renames a store refusal's `groups[g].lines[l].…` fields (the document the
+/// form made from `groups`) to the form rows of the same lines (`lines[i].…`).
+fn remap_groups(mut e: ApiError, groups: &[nave_store::documents::GroupInput], rows: &[PickRow]) -> ApiError {
+    for f in &mut e.errors {
+        let Some((g, rest)) = f.field.strip_prefix("groups[").and_then(|r| r.split_once("].lines[")) else { continue };
+        let Some((l, tail)) = rest.split_once(']') else { continue };
+        let (Ok(g), Ok(l)) = (g.parse::<usize>(), l.parse::<usize>()) else { continue };
+        let origin = groups.get(g).and_then(|g| g.lines.get(l)).and_then(|l| l.origin_line_id).map(|o| o.to_string());
+        if let Some(row) = origin.and_then(|o| rows.iter().position(|r| r.line_id == o)) {
+            f.field = format!("lines[{row}]{tail}");
+        }
+    }
+    e
+}
+
+fn blocked(page: &mut PickPage, message: String) {
+    page.blocked = true;
+    page.errors = FormErrors::whole(message);
+}
+
+/// `GET /purchase-orders/{id}/receive`.
+async fn receive_form(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
+    let p = &auth.principal;
+    let (po, warehouses, goods, tolerance) = purchase_source(&app, p, &id, RecordType::Receipt).await?;
+    let mut page = PickPage::new(&auth, "receive", &po);
+    page.warehouses = warehouses;
+    page.warehouse_id = po.warehouse_id.map(|w| w.to_string()).unwrap_or_default();
+    page.may_ship = p.may(RecordType::Receipt, Action::Update, po.ownership);
+    page.ship_now = page.may_ship;
+    page.needs_rate = po.currency != po.company_currency;
+    if !nave_domain::document::purchase_open(po.status) {
+        blocked(&mut page, format!("Only confirmed purchase orders are received; this order is {}.", po.status));
+    } else {
+        page.rows = receive_rows(&po, &goods, tolerance);
+        if page.rows.is_empty() {
+            blocked(&mut page, "Every goods line of this order is received in full.".into());
+        }
+    }
+    page.shown()
+}
+
+/// `POST /purchase-orders/{id}/receive`: makes the receipt (and receives it
+/// when asked), or shows the form again with its errors.
+async fn receive_save(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    let (po, warehouses, goods, tolerance) = purchase_source(&app, p, &id, RecordType::Receipt).await?;
+    let form = FormData::parse(&body);
+    let mut page = PickPage::new(&auth, "receive", &po);
+    page.warehouses = warehouses;
+    page.may_ship = p.may(RecordType::Receipt, Action::Update, po.ownership);
+    page.needs_rate = po.currency != po.company_currency;
+    page.warehouse_id = form.get("warehouse_id");
+    page.date = form.get("date");
+    page.notes = form.get("notes");
+    page.exchange_rate = form.get("exchange_rate");
+    page.ship_now = form.checked("receive_now") && page.may_ship;
+    page.rows = receive_rows(&po, &goods, tolerance);
+    let mut errors = FormErrors::default();
+    let lines = picked(&form, &mut page.rows, &mut errors, "receive");
+    let warehouse: Option<PublicId> = match page.warehouse_id.trim() {
+        "" => {
+            errors.add("warehouse_id", "is required: where the goods come in");
+            None
+        }
+        w => w.parse().map_err(|_| errors.add("warehouse_id", "is not one of the choices")).ok(),
+    };
+    let date = form_date(&mut errors, "date", &page.date);
+    let rate = match page.exchange_rate.trim() {
+        "" => None,
+        r => rust_decimal::Decimal::from_str_exact(r)
+            .map_err(|_| errors.add("exchange_rate", "must be a number, like 0.92"))
+            .ok(),
+    };
+    if !errors.is_empty() {
+        page.errors = errors;
+        return page.shown();
+    }
+    let chosen: HashMap<PublicId, i64> = lines.iter().map(|&(_, id, q)| (id, q)).collect();
+    let mut groups = vec![];
+    let mut tx = app.db.write().await?;
+    let saved = async {
+        let po = readable(&mut tx, p, DocType::PurchaseOrder, &id).await.map_err(|e| e.0)?;
+        groups = nave_store::billing::chosen_lines(&po, &chosen)
+            .ok_or_else(|| ApiError::invalid("lines", "choose at least one line and a quantity to receive"))?;
+        let header = HeaderInput {
+            date,
+            warehouse_id: warehouse.map(Some),
+            notes: blank_none(&page.notes),
+            exchange_rate: rate.map(Some),
+            ..Default::default()
+        };
+        let actor = actor_of(p);
+        let mut rc = nave_store::purchase::receipt_from_order(
+            &mut tx,
+            &actor,
+            po.account_key,
+            po.id,
+            header,
+            Some(groups.clone()),
+        )
+        .await?;
+        if page.ship_now {
+            rc = nave_store::purchase::receive(&mut tx, &actor, &rc, Some(rc.version)).await?;
+        }
+        Ok::<_, ApiError>(format!("/receipts/{}", rc.id))
+    }
+    .await
+    .map_err(|e| remap_groups(e, &groups, &page.rows));
+    finish(tx, saved, page, &["lines", "warehouse_id", "date", "notes", "exchange_rate"]).await
+}
+
+/// The query of the bill form.
+#[derive(Debug, Deserialize)]
+pub struct BillQuery {
+    basis: Option<String>,
+}
+
+fn basis_of(s: Option<&str>) -> Result<BillBasis, PageError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(BillBasis::Received),
+        Some(b) => BillBasis::parse(b).ok_or_else(|| ApiError::invalid("basis", "must be received or ordered").into()),
+    }
+}
+
+fn basis_name(b: BillBasis) -> &'static str {
+    match b {
+        BillBasis::Received => "received",
+        BillBasis::Ordered => "ordered",
+    }
+}
+
+/// `GET /purchase-orders/{id}/bill?basis=received|ordered`.
+async fn bill_form(
+    State(app): State<AppState>,
+    auth: PageAuth,
+    Path(id): Path<String>,
+    Query(q): Query<BillQuery>,
+) -> PageResult {
+    let p = &auth.principal;
+    let mut basis = basis_of(q.basis.as_deref())?;
+    let (po, _, goods, tolerance) = purchase_source(&app, p, &id, RecordType::Bill).await?;
+    let mut page = PickPage::new(&auth, "bill", &po);
+    if !nave_domain::document::purchase_open(po.status) {
+        blocked(&mut page, format!("Only confirmed purchase orders are billed; this order is {}.", po.status));
+    } else {
+        page.rows = bill_rows(&po, &goods, basis, tolerance);
+        if page.rows.iter().all(|r| r.left_e4 == 0) && basis == BillBasis::Received && q.basis.is_none() {
+            // Nothing received is left to bill: offer what is ordered.
+            basis = BillBasis::Ordered;
+            page.rows = bill_rows(&po, &goods, basis, tolerance);
+        }
+        if page.rows.is_empty() {
+            blocked(&mut page, "Every line of this order is billed in full.".into());
+        }
+    }
+    page.basis = basis_name(basis);
+    page.shown()
+}
+
+/// `POST /purchase-orders/{id}/bill`: a draft bill of the lines chosen.
+async fn bill_save(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    let form = FormData::parse(&body);
+    let basis = basis_of(Some(&form.get("basis")))?;
+    let (po, _, goods, tolerance) = purchase_source(&app, p, &id, RecordType::Bill).await?;
+    let mut page = PickPage::new(&auth, "bill", &po);
+    page.basis = basis_name(basis);
+    page.date = form.get("date");
+    page.reference = form.get("reference");
+    page.rows = bill_rows(&po, &goods, basis, tolerance);
+    let mut errors = FormErrors::default();
+    let lines = picked(&form, &mut page.rows, &mut errors, "bill");
+    let date = form_date(&mut errors, "date", &page.date);
+    if !errors.is_empty() {
+        page.errors = errors;
+        return page.shown();
+    }
+    let chosen: HashMap<PublicId, i64> = lines.iter().map(|&(_, id, q)| (id, q)).collect();
+    let mut groups = vec![];
+    let mut tx = app.db.write().await?;
+    let saved = async {
+        let po = readable(&mut tx, p, DocType::PurchaseOrder, &id).await.map_err(|e| e.0)?;
+        groups = nave_store::billing::chosen_lines(&po, &chosen)
+            .ok_or_else(|| ApiError::invalid("lines", "choose at least one line and a quantity to bill"))?;
+        let header = HeaderInput { date, reference: blank_none(&page.reference).map(Some), ..Default::default() };
+        let bill = nave_store::purchase::bill_from_order(
+            &mut tx,
+            &actor_of(p),
+            po.account_key,
+            po.id,
+            basis,
+            header,
+            Some(groups.clone()),
+        )
+        .await?;
+        Ok::<_, ApiError>(format!("/bills/{}", bill.id))
+    }
+    .await
+    .map_err(|e| remap_groups(e, &groups, &page.rows));
+    finish(tx, saved, page, &["lines", "date", "reference"]).await
+}
+
+/// `GET /bills/{id}/credit`.
+async fn bill_credit_form(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
+    let p = &auth.principal;
+    let (bill, _, _) = source(&app, p, DocType::Bill, &id, RecordType::BillCredit).await?;
+    let mut page = PickPage::new(&auth, "bill_credit", &bill);
+    if !matches!(bill.status, DocStatus::Issued | DocStatus::PartPaid | DocStatus::Paid) {
+        blocked(&mut page, format!("Only issued, part paid or paid bills are credited; this bill is {}.", bill.status));
+    } else {
+        page.rows = invoice_rows(&bill);
+        if page.rows.is_empty() {
+            blocked(&mut page, "Every line of this bill is credited in full.".into());
+        }
+    }
+    page.shown()
+}
+
+/// `POST /bills/{id}/credit`: a draft bill credit of the lines chosen.
+async fn bill_credit_save(
+    State(app): State<AppState>,
+    auth: PageAuth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    let p = &auth.principal;
+    let (bill, _, _) = source(&app, p, DocType::Bill, &id, RecordType::BillCredit).await?;
+    let form = FormData::parse(&body);
+    let mut page = PickPage::new(&auth, "bill_credit", &bill);
+    page.date = form.get("date");
+    page.reference = form.get("reference");
+    page.rows = invoice_rows(&bill);
+    let mut errors = FormErrors::default();
+    let lines = picked(&form, &mut page.rows, &mut errors, "credit");
+    let date = form_date(&mut errors, "date", &page.date);
+    if !errors.is_empty() {
+        page.errors = errors;
+        return page.shown();
+    }
+    let chosen: HashMap<PublicId, i64> = lines.iter().map(|&(_, id, q)| (id, q)).collect();
+    let mut groups = vec![];
+    let mut tx = app.db.write().await?;
+    let saved = async {
+        let bill = readable(&mut tx, p, DocType::Bill, &id).await.map_err(|e| e.0)?;
+        groups = nave_store::billing::chosen_lines(&bill, &chosen)
+            .ok_or_else(|| ApiError::invalid("lines", "choose at least one line and a quantity to credit"))?;
+        let header = HeaderInput { date, reference: blank_none(&page.reference).map(Some), ..Default::default() };
+        let bc = nave_store::billing::credit_from(
+            &mut tx,
+            &actor_of(p),
+            DocType::BillCredit,
+            bill.account_key,
+            bill.id,
+            header,
+            Some(groups.clone()),
+        )
+        .await?;
+        Ok::<_, ApiError>(format!("/bill-credits/{}", bc.id))
+    }
+    .await
+    .map_err(|e| remap_groups(e, &groups, &page.rows));
+    finish(tx, saved, page, &["lines", "date", "reference"]).await
 }

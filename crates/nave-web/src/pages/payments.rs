@@ -1,10 +1,13 @@
-//! Pages of payments and of what settles a credit note: the payment list
+//! Pages of payments and of what settles a credit: the payment list
 //! (`/payments`), a new payment with its allocation across the account's
 //! open invoices in the same form (`/payments/new?account_id=…`; amounts
 //! left empty go to the oldest invoices first), one payment with its
 //! allocations and "allocate the rest" (`/payments/{id}`), and a credit
 //! note's "apply to invoices" and "refund" (`/credit-notes/{id}/apply`,
-//! `/credit-notes/{id}/refund`). Writes go through `nave_store::payments`,
+//! `/credit-notes/{id}/refund`). Payments sent to suppliers are the same
+//! pages on the other [`Side`] — `/payments-sent…`, allocated to the
+//! supplier's open bills — and a bill credit is applied to bills at
+//! `/bill-credits/{id}/apply`. Writes go through `nave_store::payments`,
 //! which locks the rows it settles, in one transaction each.
 
 use std::str::FromStr;
@@ -42,15 +45,95 @@ use crate::state::AppState;
 
 const T: RecordType = RecordType::Payment;
 
+/// Which way the money goes: payments received from customers (allocated to
+/// invoices) or payments sent to suppliers (allocated to bills).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Received,
+    Sent,
+}
+
+impl Side {
+    pub fn sent(self) -> bool {
+        self == Side::Sent
+    }
+
+    /// The record type whose permissions apply.
+    pub fn rt(self) -> RecordType {
+        match self {
+            Side::Received => T,
+            Side::Sent => RecordType::PaymentSent,
+        }
+    }
+
+    /// The pages' path: `/payments` or `/payments-sent`.
+    pub fn base(self) -> &'static str {
+        match self {
+            Side::Received => "payments",
+            Side::Sent => "payments-sent",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Side::Received => "Payments",
+            Side::Sent => "Payments sent",
+        }
+    }
+
+    /// What a payment settles.
+    fn doc_type(self) -> DocType {
+        match self {
+            Side::Received => DocType::Invoice,
+            Side::Sent => DocType::Bill,
+        }
+    }
+
+    /// "From" the customer or "To" the supplier.
+    pub fn party(self) -> &'static str {
+        match self {
+            Side::Received => "From",
+            Side::Sent => "To",
+        }
+    }
+}
+
 /// Every route of these pages.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/payments", get(list).post(create))
-        .route("/payments/new", get(new_form))
-        .route("/payments/{id}", get(show))
-        .route("/payments/{id}/allocate", axum::routing::post(allocate))
-        .route("/credit-notes/{id}/apply", get(apply_form).post(apply))
-        .route("/credit-notes/{id}/refund", get(refund_form).post(refund))
+    let mut r = Router::new();
+    for side in [Side::Received, Side::Sent] {
+        let b = side.base();
+        r = r
+            .route(
+                &format!("/{b}"),
+                get(move |s: State<AppState>, a: PageAuth, q: Query<ListQuery>| list(side, s, a, q))
+                    .post(move |s: State<AppState>, a: PageAuth, body: Bytes| create(side, s, a, body)),
+            )
+            .route(
+                &format!("/{b}/new"),
+                get(move |s: State<AppState>, a: PageAuth, q: Query<NewQuery>| new_form(side, s, a, q)),
+            )
+            .route(
+                &format!("/{b}/{{id}}"),
+                get(move |s: State<AppState>, a: PageAuth, id: Path<String>| show(side, s, a, id)),
+            )
+            .route(
+                &format!("/{b}/{{id}}/allocate"),
+                axum::routing::post(move |s: State<AppState>, a: PageAuth, id: Path<String>, body: Bytes| {
+                    allocate(side, s, a, id, body)
+                }),
+            );
+    }
+    for credit in [DocType::CreditNote, DocType::BillCredit] {
+        let p = credit.path();
+        r = r.route(
+            &format!("/{p}/{{id}}/apply"),
+            get(move |s: State<AppState>, a: PageAuth, id: Path<String>| apply_form(credit, s, a, id)).post(
+                move |s: State<AppState>, a: PageAuth, id: Path<String>, body: Bytes| apply(credit, s, a, id, body),
+            ),
+        );
+    }
+    r.route("/credit-notes/{id}/refund", get(refund_form).post(refund))
 }
 
 fn method_choices() -> Choices {
@@ -62,7 +145,10 @@ fn method_choices() -> Choices {
 /// One open invoice of an allocation form.
 #[derive(Debug, Clone)]
 struct AllocRow {
+    /// The invoice or bill settled (`invoice_id` is the store's name for both).
     invoice_id: String,
+    /// Its page's path: `invoices` or `bills`.
+    path: &'static str,
     number: String,
     date: String,
     due: String,
@@ -72,16 +158,17 @@ struct AllocRow {
     value: String,
 }
 
-/// The open (issued or part-paid) invoices of the account in `currency`,
-/// oldest due first: what a payment or credit can settle.
+/// The open (issued or part-paid) invoices — or bills, with `t` — of the
+/// account in `currency`, oldest due first: what a payment or credit can settle.
 async fn open_invoices(
     tx: &mut nave_store::Tx,
     p: &Principal,
+    t: DocType,
     account_key: i64,
     currency: Currency,
 ) -> Result<Vec<AllocRow>, PageError> {
-    let Some(scope) = p.scope_for(RecordType::Invoice, Action::Read) else { return Ok(vec![]) };
-    let mut q = DocumentQuery::new(DocType::Invoice);
+    let Some(scope) = p.scope_for(t.record_type(), Action::Read) else { return Ok(vec![]) };
+    let mut q = DocumentQuery::new(t);
     q.visibility = Visibility::of(p, scope);
     q.account_key = Some(account_key);
     q.open_only = true;
@@ -98,6 +185,7 @@ async fn open_invoices(
         .iter()
         .map(|d| AllocRow {
             invoice_id: d.id.to_string(),
+            path: t.path(),
             number: d.number.clone().unwrap_or_default(),
             date: d.date.to_string(),
             due: d.due_date.map(|x| x.to_string()).unwrap_or_default(),
@@ -198,6 +286,7 @@ fn payment_row(p: &Payment) -> PaymentRow {
 #[template(path = "payments.html")]
 struct ListPage {
     layout: Layout,
+    side: Side,
     rows: Vec<PaymentRow>,
     accounts: Choices,
     account_id: String,
@@ -234,10 +323,10 @@ pub async fn latest_of_account(
     Ok(Some(page.items.iter().map(payment_row).collect()))
 }
 
-/// `GET /payments`: the payments `p` may see, newest first.
-async fn list(State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQuery>) -> PageResult {
+/// `GET /payments` (`/payments-sent`): the payments `p` may see, newest first.
+async fn list(side: Side, State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQuery>) -> PageResult {
     let p = &auth.principal;
-    let scope = require_page(p, T, Action::Read)?;
+    let scope = require_page(p, side.rt(), Action::Read)?;
     let mut tx = app.db.read().await?;
     let account = match some_text(&f.account_id) {
         Some(a) => {
@@ -248,7 +337,7 @@ async fn list(State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQ
     };
     let accounts = account_choices(&mut tx, p).await?;
     let q = PaymentQuery {
-        sent: false,
+        sent: side.sent(),
         visibility: Visibility::of(p, scope),
         account_key: account.as_ref().map(|a| a.key),
         cursor: f.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
@@ -257,11 +346,12 @@ async fn list(State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQ
     let page = payments::list(&mut tx, p.tenant_id, &q).await?;
     tx.commit().await?;
     let view = ListPage {
-        layout: auth.layout("payments"),
+        layout: auth.layout(side.base()),
+        side,
         rows: page.items.iter().map(payment_row).collect(),
         accounts,
         account_id: account.map(|a| a.id.to_string()).unwrap_or_default(),
-        can_create: p.scope_for(T, Action::Create).is_some(),
+        can_create: p.scope_for(side.rt(), Action::Create).is_some(),
         next: page.next.map(|c| c.encode()),
     };
     Ok(render(&view).into_response())
@@ -273,6 +363,9 @@ async fn list(State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQ
 #[template(path = "payment_form.html")]
 struct FormPage {
     layout: Layout,
+    side: Side,
+    /// "Invoice" or "Bill": what the allocation rows settle.
+    doc_label: &'static str,
     accounts: Choices,
     /// The account chosen: (id, name); none shows the account picker.
     account: Option<(String, String)>,
@@ -304,14 +397,24 @@ async fn chosen_account(
     Ok(account_for(tx, p, "account_id", id).await)
 }
 
-/// `GET /payments/new?account_id=…`.
-async fn new_form(State(app): State<AppState>, auth: PageAuth, Query(q): Query<NewQuery>) -> PageResult {
+/// "Invoice" or "Bill".
+fn doc_label(t: DocType) -> &'static str {
+    match t {
+        DocType::Bill => "Bill",
+        _ => "Invoice",
+    }
+}
+
+/// `GET /payments/new?account_id=…` (and `/payments-sent/new`).
+async fn new_form(side: Side, State(app): State<AppState>, auth: PageAuth, Query(q): Query<NewQuery>) -> PageResult {
     let p = &auth.principal;
-    require_page(p, T, Action::Create)?;
+    require_page(p, side.rt(), Action::Create)?;
     let mut tx = app.db.read().await?;
     let accounts = account_choices(&mut tx, p).await?;
     let mut page = FormPage {
-        layout: auth.layout("payments"),
+        layout: auth.layout(side.base()),
+        side,
+        doc_label: doc_label(side.doc_type()),
         accounts,
         account: None,
         amount: String::new(),
@@ -327,7 +430,7 @@ async fn new_form(State(app): State<AppState>, auth: PageAuth, Query(q): Query<N
     if let Some(a) = some_text(&q.account_id) {
         match chosen_account(&mut tx, p, a).await? {
             Ok(acc) => {
-                page.rows = open_invoices(&mut tx, p, acc.key, acc.currency).await?;
+                page.rows = open_invoices(&mut tx, p, side.doc_type(), acc.key, acc.currency).await?;
                 page.currency = acc.currency.code().to_string();
                 page.account = Some((acc.id.to_string(), acc.name));
             }
@@ -339,11 +442,11 @@ async fn new_form(State(app): State<AppState>, auth: PageAuth, Query(q): Query<N
     Ok((status, render(&page)).into_response())
 }
 
-/// `POST /payments`: records the payment with its allocations, or shows the
-/// form again with each error next to its field.
-async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> PageResult {
+/// `POST /payments` (`/payments-sent`): records the payment with its
+/// allocations, or shows the form again with each error next to its field.
+async fn create(side: Side, State(app): State<AppState>, auth: PageAuth, body: Bytes) -> PageResult {
     let p = &auth.principal;
-    require_page(p, T, Action::Create)?;
+    require_page(p, side.rt(), Action::Create)?;
     let form = FormData::parse(&body);
     let mut tx = app.db.read().await?;
     let accounts = account_choices(&mut tx, p).await?;
@@ -356,7 +459,9 @@ async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> Pag
         }
     };
     let mut page = FormPage {
-        layout: auth.layout("payments"),
+        layout: auth.layout(side.base()),
+        side,
+        doc_label: doc_label(side.doc_type()),
         accounts,
         account: account.as_ref().map(|a| (a.id.to_string(), a.name.clone())),
         amount: form.get("amount"),
@@ -376,7 +481,7 @@ async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> Pag
             .ok(),
     };
     if let (Some(a), Some(c)) = (&account, currency) {
-        page.rows = open_invoices(&mut tx, p, a.key, c).await?;
+        page.rows = open_invoices(&mut tx, p, side.doc_type(), a.key, c).await?;
     }
     tx.commit().await?;
     let amount = match page.amount.trim() {
@@ -393,12 +498,12 @@ async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> Pag
         page.errors = errors;
         return shown(&page);
     };
-    if !p.may(T, Action::Create, account.ownership) {
+    if !p.may(side.rt(), Action::Create, account.ownership) {
         return Err(ApiError::forbidden("your role may not record a payment for this account").into());
     }
     let mut tx = app.db.write().await?;
     let new = NewPayment {
-        sent: false,
+        sent: side.sent(),
         account_id: account.id,
         amount,
         currency,
@@ -411,7 +516,7 @@ async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> Pag
     match payments::create(&mut tx, &actor_of(p), new).await {
         Ok(pay) => {
             tx.commit().await?;
-            Ok(Redirect::to(&format!("/payments/{}", pay.id)).into_response())
+            Ok(Redirect::to(&format!("/{}/{}", side.base(), pay.id)).into_response())
         }
         Err(e) => {
             tx.rollback().await?;
@@ -461,45 +566,68 @@ impl HasErrors for SettlePage {
 #[template(path = "payment.html")]
 struct PaymentPage {
     layout: Layout,
+    side: Side,
+    doc_label: &'static str,
     pay: Payment,
     rows: Vec<AllocRow>,
     can_allocate: bool,
     errors: FormErrors,
 }
 
-async fn readable_payment(tx: &mut nave_store::Tx, p: &Principal, id: &str) -> Result<Payment, PageError> {
+/// A payment of `side` that `p` may read (a payment of the other side is not found here).
+async fn readable_payment(tx: &mut nave_store::Tx, p: &Principal, side: Side, id: &str) -> Result<Payment, PageError> {
     let id = parse_id("payment", id)?;
     Ok(payments::get(tx, p.tenant_id, id)
         .await?
-        .filter(|x| p.may(T, Action::Read, x.ownership))
+        .filter(|x| (x.direction == "sent") == side.sent() && p.may(side.rt(), Action::Read, x.ownership))
         .ok_or_else(|| ApiError::not_found("payment"))?)
 }
 
-async fn payment_page(app: &AppState, auth: &PageAuth, id: &str) -> Result<PaymentPage, PageError> {
+async fn payment_page(app: &AppState, auth: &PageAuth, side: Side, id: &str) -> Result<PaymentPage, PageError> {
     let p = &auth.principal;
     let mut tx = app.db.read().await?;
-    let pay = readable_payment(&mut tx, p, id).await?;
+    let pay = readable_payment(&mut tx, p, side, id).await?;
     let left = pay.amount_minor - pay.allocated_minor;
-    let can_allocate = pay.direction == "received" && left > 0 && p.may(T, Action::Update, pay.ownership);
-    let mut rows = if can_allocate { open_invoices(&mut tx, p, pay.account_key, pay.currency).await? } else { vec![] };
+    let can_allocate = matches!(pay.direction.as_str(), "received" | "sent")
+        && left > 0
+        && p.may(side.rt(), Action::Update, pay.ownership);
+    let mut rows = if can_allocate {
+        open_invoices(&mut tx, p, side.doc_type(), pay.account_key, pay.currency).await?
+    } else {
+        vec![]
+    };
     tx.commit().await?;
     oldest_first(&mut rows, left, pay.currency);
-    Ok(PaymentPage { layout: auth.layout("payments"), pay, rows, can_allocate, errors: FormErrors::default() })
+    Ok(PaymentPage {
+        layout: auth.layout(side.base()),
+        side,
+        doc_label: doc_label(side.doc_type()),
+        pay,
+        rows,
+        can_allocate,
+        errors: FormErrors::default(),
+    })
 }
 
-/// `GET /payments/{id}`.
-async fn show(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
-    require_page(&auth.principal, T, Action::Read)?;
-    Ok(render(&payment_page(&app, &auth, &id).await?).into_response())
+/// `GET /payments/{id}` (`/payments-sent/{id}`).
+async fn show(side: Side, State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
+    require_page(&auth.principal, side.rt(), Action::Read)?;
+    Ok(render(&payment_page(&app, &auth, side, &id).await?).into_response())
 }
 
 /// `POST /payments/{id}/allocate`: allocates (the rest of) the payment.
-async fn allocate(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
+async fn allocate(
+    side: Side,
+    State(app): State<AppState>,
+    auth: PageAuth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
     let p = &auth.principal;
-    require_page(p, T, Action::Update)?;
+    require_page(p, side.rt(), Action::Update)?;
     let form = FormData::parse(&body);
-    let mut page = payment_page(&app, &auth, &id).await?;
-    may_act(p, T, Action::Update, page.pay.ownership)?;
+    let mut page = payment_page(&app, &auth, side, &id).await?;
+    may_act(p, side.rt(), Action::Update, page.pay.ownership)?;
     let mut errors = FormErrors::default();
     let (allocations, rows) = typed_allocations(&form, &mut page.rows, &mut errors, None);
     if allocations.is_empty() && errors.is_empty() {
@@ -511,11 +639,11 @@ async fn allocate(State(app): State<AppState>, auth: PageAuth, Path(id): Path<St
     }
     let version = Some(form.version()).filter(|v| *v > 0);
     let mut tx = app.db.write().await?;
-    let before = readable_payment(&mut tx, p, &id).await?;
+    let before = readable_payment(&mut tx, p, side, &id).await?;
     match payments::allocate(&mut tx, &actor_of(p), &before, version, &allocations).await {
         Ok(pay) => {
             tx.commit().await?;
-            Ok(Redirect::to(&format!("/payments/{}", pay.id)).into_response())
+            Ok(Redirect::to(&format!("/{}/{}", side.base(), pay.id)).into_response())
         }
         Err(e) => {
             tx.rollback().await?;
@@ -533,6 +661,11 @@ struct SettlePage {
     layout: Layout,
     /// `apply` or `refund`.
     kind: &'static str,
+    /// The credit's path: `credit-notes` or `bill-credits`.
+    path: &'static str,
+    /// "Credit note" or "Bill credit".
+    noun: String,
+    doc_label: &'static str,
     cn_id: String,
     title: String,
     balance: String,
@@ -548,40 +681,47 @@ struct SettlePage {
     blocked: bool,
 }
 
-/// An issued credit note `p` may settle, with its page.
+/// An issued credit note (or bill credit, with `credit`) `p` may settle, with its page.
 async fn settle_page(
     app: &AppState,
     auth: &PageAuth,
+    credit: DocType,
     id: &str,
     kind: &'static str,
 ) -> Result<(Document, SettlePage), PageError> {
     let p = &auth.principal;
-    require_page(p, RecordType::CreditNote, Action::Update)?;
+    require_page(p, credit.record_type(), Action::Update)?;
     if kind == "refund" {
         require_page(p, T, Action::Create)?;
     }
+    let settles = credit.credits().unwrap_or(DocType::Invoice);
     let mut tx = app.db.read().await?;
-    let cn = readable(&mut tx, p, DocType::CreditNote, id).await?;
-    may_act(p, RecordType::CreditNote, Action::Update, cn.ownership)?;
-    let mut rows = if kind == "apply" { open_invoices(&mut tx, p, cn.account_key, cn.currency).await? } else { vec![] };
+    let cn = readable(&mut tx, p, credit, id).await?;
+    may_act(p, credit.record_type(), Action::Update, cn.ownership)?;
+    let mut rows =
+        if kind == "apply" { open_invoices(&mut tx, p, settles, cn.account_key, cn.currency).await? } else { vec![] };
     tx.commit().await?;
     oldest_first(&mut rows, cn.balance_minor, cn.currency);
     let number = cn.number.clone().unwrap_or_else(|| "(draft)".into());
     let mut errors = FormErrors::default();
     let blocked = cn.status != DocStatus::Issued || cn.balance_minor <= 0;
+    let label = credit.label();
     if blocked {
         errors.general = Some(format!(
-            "Only an issued credit note with something left is {}; this one is {} with {} left.",
+            "Only an issued {label} with something left is {}; this one is {} with {} left.",
             if kind == "apply" { "applied" } else { "refunded" },
             cn.status,
             cn.balance
         ));
     }
     let page = SettlePage {
-        layout: auth.layout("credit-notes"),
+        layout: auth.layout(credit.path()),
         kind,
+        path: credit.path(),
+        noun: format!("{}{}", label[..1].to_uppercase(), &label[1..]),
+        doc_label: doc_label(settles),
         cn_id: cn.id.to_string(),
-        title: format!("{} credit note {number}", if kind == "apply" { "Apply" } else { "Refund" }),
+        title: format!("{} {label} {number}", if kind == "apply" { "Apply" } else { "Refund" }),
         balance: format!("{} {}", cn.balance, cn.currency.code()),
         version: cn.version,
         rows,
@@ -603,16 +743,27 @@ fn settle_shown(page: &SettlePage) -> PageResult {
     shown(page)
 }
 
-/// `GET /credit-notes/{id}/apply`.
-async fn apply_form(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
-    let (_, page) = settle_page(&app, &auth, &id, "apply").await?;
+/// `GET /credit-notes/{id}/apply` (`/bill-credits/{id}/apply`).
+async fn apply_form(
+    credit: DocType,
+    State(app): State<AppState>,
+    auth: PageAuth,
+    Path(id): Path<String>,
+) -> PageResult {
+    let (_, page) = settle_page(&app, &auth, credit, &id, "apply").await?;
     settle_shown(&page)
 }
 
-/// `POST /credit-notes/{id}/apply`: applies the credit to the invoices chosen.
-async fn apply(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
+/// `POST /credit-notes/{id}/apply`: applies the credit to the invoices (bills) chosen.
+async fn apply(
+    credit: DocType,
+    State(app): State<AppState>,
+    auth: PageAuth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
     let p = &auth.principal;
-    let (_, mut page) = settle_page(&app, &auth, &id, "apply").await?;
+    let (_, mut page) = settle_page(&app, &auth, credit, &id, "apply").await?;
     if page.blocked {
         return settle_shown(&page);
     }
@@ -628,11 +779,11 @@ async fn apply(State(app): State<AppState>, auth: PageAuth, Path(id): Path<Strin
     }
     let version = Some(form.version()).filter(|v| *v > 0);
     let mut tx = app.db.write().await?;
-    let cn = readable(&mut tx, p, DocType::CreditNote, &id).await?;
+    let cn = readable(&mut tx, p, credit, &id).await?;
     match payments::apply_credit_note(&mut tx, &actor_of(p), &cn, version, &allocations).await {
         Ok(doc) => {
             tx.commit().await?;
-            Ok(Redirect::to(&format!("/credit-notes/{}", doc.id)).into_response())
+            Ok(Redirect::to(&format!("/{}/{}", credit.path(), doc.id)).into_response())
         }
         Err(e) => {
             tx.rollback().await?;
@@ -644,14 +795,14 @@ async fn apply(State(app): State<AppState>, auth: PageAuth, Path(id): Path<Strin
 
 /// `GET /credit-notes/{id}/refund`.
 async fn refund_form(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
-    let (_, page) = settle_page(&app, &auth, &id, "refund").await?;
+    let (_, page) = settle_page(&app, &auth, DocType::CreditNote, &id, "refund").await?;
     settle_shown(&page)
 }
 
 /// `POST /credit-notes/{id}/refund`: pays (part of) the credit back.
 async fn refund(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>, body: Bytes) -> PageResult {
     let p = &auth.principal;
-    let (_, mut page) = settle_page(&app, &auth, &id, "refund").await?;
+    let (_, mut page) = settle_page(&app, &auth, DocType::CreditNote, &id, "refund").await?;
     if page.blocked {
         return settle_shown(&page);
     }
