@@ -28,6 +28,7 @@ for db in sqlite "$PG"; do
   run contention --orders 400 --clients 8 "${dbflag[@]}"
   run import --scale "$SCALE" "${dbflag[@]}"
   run overview --scale "$SCALE" --requests 300 "${dbflag[@]}"
+  run reports --scale "$SCALE" "${dbflag[@]}"
 done
 
 "$NAVE" bench markdown "$OUT/results.jsonl" --commands "$OUT/commands.txt" > BENCHMARKS.md

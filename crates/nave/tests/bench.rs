@@ -94,8 +94,24 @@ async fn overview_agrees_with_hand_written_sql_on_generated_data(t: TestDb) {
     }
 }
 
+/// The reports workload checks each report's figures against its SQL reference and fails when
+/// they differ; here it runs once per report at a tiny size.
+async fn reports_agree_with_hand_written_sql_on_generated_data(t: TestDb) {
+    let out = bench(&t, &["reports", "--scale", "0.0005", "--runs", "1"]);
+    assert_eq!(out.len(), 1);
+    let v = &out[0];
+    shape(v, "reports", &t);
+    assert_eq!(v["params"]["accounts"], 50);
+    let reports = v["metrics"]["reports"].as_object().expect("a figure per report");
+    for name in ["sales_by_account", "sales_by_product_line", "receivables_aging", "payables_aging", "top_customers"] {
+        let r = &reports[name];
+        assert!(r["ms"].as_f64().is_some() && r["reference_ms"].as_f64().is_some(), "{name}: {v}");
+    }
+}
+
 both_backends!(
     o2c_runs_orders_to_cash_over_http_and_checks_the_end_state,
+    reports_agree_with_hand_written_sql_on_generated_data,
     contention_keeps_its_invariants,
     import_goes_through_nave_import_against_a_bulk_insert,
     overview_agrees_with_hand_written_sql_on_generated_data,

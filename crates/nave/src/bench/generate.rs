@@ -189,14 +189,21 @@ impl Batch {
     }
 
     /// Flushes every table when one is full; commits every ~200,000 rows.
-    pub async fn tick(&mut self, db: &Db, tx: &mut Tx) -> anyhow::Result<()> {
+    pub async fn tick(&mut self, tx: &mut Tx) -> anyhow::Result<()> {
         if self.tables.iter().any(Bulk::is_full) {
             let before: u64 = self.written();
             self.flush(tx).await?;
             self.since_commit += self.written() - before;
             if self.since_commit > 200_000 {
-                let done = std::mem::replace(tx, db.write().await?);
-                done.commit().await?;
+                // Commit what is written and carry on in a new transaction on the same
+                // connection. Opening a second write transaction before this one ends would
+                // wait forever on SQLite, whose writers queue behind one gate.
+                tx.execute("COMMIT", vec![]).await?;
+                let begin = match tx.dialect() {
+                    Dialect::Sqlite => "BEGIN IMMEDIATE",
+                    Dialect::Postgres => "BEGIN",
+                };
+                tx.execute(begin, vec![]).await?;
                 self.since_commit = 0;
             }
         }
@@ -770,7 +777,7 @@ pub async fn generate(db: &Db, scale: f64, seed: u64) -> anyhow::Result<Generate
         }
         accounts.push((acc_key, name, id));
         acc_key += 1;
-        batch.tick(db, &mut tx).await?;
+        batch.tick(&mut tx).await?;
     }
     batch.flush(&mut tx).await?;
     tx.commit().await?;
@@ -910,7 +917,7 @@ pub async fn generate(db: &Db, scale: f64, seed: u64) -> anyhow::Result<Generate
             k.pay += 1;
             k.alloc += 1;
         }
-        b.tick(db, &mut tx).await?;
+        b.tick(&mut tx).await?;
     }
     // Open quotes and sales orders of the last weeks, for the 360° view, and
     // open bills of the last five months (suppliers' invoices, due in 30 days)
@@ -944,7 +951,7 @@ pub async fn generate(db: &Db, scale: f64, seed: u64) -> anyhow::Result<Generate
                 issued: false,
             };
             push_doc(&mut b, &mut k, &mut rng, &ctx, &spec)?;
-            b.tick(db, &mut tx).await?;
+            b.tick(&mut tx).await?;
         }
     }
     b.flush(&mut tx).await?;
@@ -1056,7 +1063,7 @@ pub async fn generate(db: &Db, scale: f64, seed: u64) -> anyhow::Result<Generate
             ],
         );
         act_key += 1;
-        c.tick(db, &mut tx).await?;
+        c.tick(&mut tx).await?;
     }
     let case_kinds = ["question", "problem", "complaint", "request"];
     for i in 0..s.cases {
@@ -1092,7 +1099,7 @@ pub async fn generate(db: &Db, scale: f64, seed: u64) -> anyhow::Result<Generate
             ],
         );
         case_key += 1;
-        c.tick(db, &mut tx).await?;
+        c.tick(&mut tx).await?;
     }
     for i in 0..s.opportunities {
         let a = by_size.pick(&mut rng);
@@ -1122,7 +1129,7 @@ pub async fn generate(db: &Db, scale: f64, seed: u64) -> anyhow::Result<Generate
             ],
         );
         opp_key += 1;
-        c.tick(db, &mut tx).await?;
+        c.tick(&mut tx).await?;
     }
     c.flush(&mut tx).await?;
     tx.commit().await?;

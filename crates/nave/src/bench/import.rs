@@ -287,7 +287,7 @@ async fn bulk_insert(db: &BenchDb, data: &[AccountRow], seed: u64) -> anyhow::Re
             b.push(5, args![t, contact, "bench", format!("C{i}-{j}")]);
             contact += 1;
         }
-        b.tick(&db.db, &mut tx).await?;
+        b.tick(&mut tx).await?;
     }
     b.flush(&mut tx).await?;
     tx.commit().await?;
