@@ -1065,7 +1065,7 @@ pub async fn generate(db: &Db, scale: f64, seed: u64) -> anyhow::Result<Generate
         act_key += 1;
         c.tick(&mut tx).await?;
     }
-    let case_kinds = ["question", "problem", "complaint", "request"];
+    let case_kinds = ["question", "problem", "complaint"];
     for i in 0..s.cases {
         let a = by_size.pick(&mut rng);
         let opened = at(since, (i as i64 * secs / s.cases as i64).min(secs));
@@ -1082,7 +1082,7 @@ pub async fn generate(db: &Db, scale: f64, seed: u64) -> anyhow::Result<Generate
                 accounts[a].0,
                 format!("Case {i}: delivery question"),
                 "",
-                case_kinds[rng.below(4) as usize],
+                case_kinds[rng.below(case_kinds.len() as u64) as usize],
                 "normal",
                 if closed { "closed" } else { "open" },
                 reps[a % reps.len()],
