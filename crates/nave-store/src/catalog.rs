@@ -624,9 +624,8 @@ pub async fn get_products(tx: &mut Tx, tenant_id: i64, ids: &[PublicId]) -> Stor
     if unique.is_empty() {
         return Ok(HashMap::new());
     }
-    let marks: Vec<String> = (0..unique.len()).map(|i| format!("${}", i + 2)).collect();
-    let mut a: Vec<crate::db::Arg> = vec![tenant_id.into()];
-    a.extend(unique.iter().map(|id| crate::db::Arg::from(*id)));
+    let mut a = args![tenant_id];
+    let marks = crate::db::bind(&mut a, unique.iter().map(|id| crate::db::Arg::from(*id)));
     let rows = tx
         .fetch_all(
             format!("{SELECT_PRODUCT} WHERE p.tenant_id = $1 AND p.public_id IN ({})", marks.join(", ")),

@@ -287,6 +287,15 @@ arg_from!(Option<time::Date>, v, Arg::Date(v));
 arg_from!(Vec<u8>, v, Arg::Bytes(Some(v)));
 arg_from!(&[u8], v, Arg::Bytes(Some(v.to_vec())));
 
+/// Appends `values` to `args` and returns their placeholders (`$k`, …),
+/// numbered on from those already bound: a row of a multi-row `INSERT`, or
+/// the members of an `IN (…)` list.
+pub fn bind(args: &mut Vec<Arg>, values: impl IntoIterator<Item = Arg>) -> Vec<String> {
+    let first = args.len() + 1;
+    args.extend(values);
+    (first..=args.len()).map(|n| format!("${n}")).collect()
+}
+
 /// Builds a `Vec<Arg>` from values: `args![tenant_id, name, None::<i64>]`.
 #[macro_export]
 macro_rules! args {

@@ -35,7 +35,7 @@ use time::{Date, OffsetDateTime};
 use crate::accounts::{self, Visibility};
 use crate::audit::{self, Actor};
 use crate::catalog::{self, Product};
-use crate::db::{Arg, DbRow, Tx, now};
+use crate::db::{Arg, DbRow, Tx, bind, now};
 use crate::page::{Cursor, Page, fetch_page};
 use crate::{StoreError, StoreResult, and_where, args, expect_version, parsed, price_lists, sequences, taxes};
 
@@ -1306,11 +1306,11 @@ fn engine_input(h: &Header, groups: &[GroupInput], lines: &[Vec<Resolved>]) -> p
     }
 }
 
-/// Writes groups, lines, line taxes and itemized taxes, and the totals onto
-/// the document row. The document has no content when this is called.
 /// Lines (or line taxes) per multi-row statement.
 const LINE_CHUNK: usize = 50;
 
+/// Writes groups, lines, line taxes and itemized taxes, and the totals onto
+/// the document row. The document has no content when this is called.
 async fn insert_content(
     tx: &mut Tx,
     tenant_id: i64,
@@ -1373,38 +1373,36 @@ async fn insert_content(
                 let kind =
                     serde_json::to_value(l.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
                 let id = match base {
-                    Some(b) => {
-                        a.push(Arg::from(b + 1 + i as i64));
-                        format!("${}", a.len())
-                    }
+                    Some(b) => bind(&mut a, args![b + 1 + i as i64]).join(""),
                     None => "DEFAULT".to_string(),
                 };
-                let first = a.len() + 1;
-                a.extend(args![
-                    tenant_id,
-                    *public_id,
-                    doc_key,
-                    group_key,
-                    position,
-                    kind,
-                    l.product.as_ref().map(|p| p.key),
-                    l.product.as_ref().map(|p| p.sku.clone()),
-                    l.description.as_str(),
-                    l.unit.as_str(),
-                    to_e4(l.quantity),
-                    to_e4(l.unit_price),
-                    to_e4(l.discount_percent),
-                    i64::try_from((l.discount_amount * Decimal::from(10i64.pow(h.currency.minor_units()))).trunc())
-                        .unwrap_or(0),
-                    pl.gross.minor(),
-                    pl.discount.minor(),
-                    pl.net.minor(),
-                    pl.taxable_base.minor(),
-                    tax_total,
-                    l.origin_key,
-                    l.supplier_code.clone()
-                ]);
-                let p: Vec<String> = (first..=a.len()).map(|n| format!("${n}")).collect();
+                let p = bind(
+                    &mut a,
+                    args![
+                        tenant_id,
+                        *public_id,
+                        doc_key,
+                        group_key,
+                        position,
+                        kind,
+                        l.product.as_ref().map(|p| p.key),
+                        l.product.as_ref().map(|p| p.sku.clone()),
+                        l.description.as_str(),
+                        l.unit.as_str(),
+                        to_e4(l.quantity),
+                        to_e4(l.unit_price),
+                        to_e4(l.discount_percent),
+                        i64::try_from((l.discount_amount * Decimal::from(10i64.pow(h.currency.minor_units()))).trunc())
+                            .unwrap_or(0),
+                        pl.gross.minor(),
+                        pl.discount.minor(),
+                        pl.net.minor(),
+                        pl.taxable_base.minor(),
+                        tax_total,
+                        l.origin_key,
+                        l.supplier_code.clone()
+                    ],
+                );
                 values.push(format!("({}, {id}, {}, 0, 0, 0, 0, {})", p[0], p[1..20].join(", "), p[20]));
                 position += 1;
             }
@@ -1443,9 +1441,7 @@ async fn insert_content(
             let mut values = Vec::with_capacity(chunk.len());
             let mut a: Vec<Arg> = Vec::with_capacity(chunk.len() * 7);
             for row in chunk {
-                let first = a.len() + 1;
-                a.extend(row.iter().cloned());
-                values.push(format!("({})", (first..=a.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")));
+                values.push(format!("({})", bind(&mut a, row.iter().cloned()).join(", ")));
             }
             tx.execute(
                 format!(
@@ -1821,9 +1817,8 @@ async fn resolve_origins(
         return Ok(());
     }
     // Every origin line in one statement.
-    let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
-    let mut a: Vec<Arg> = vec![tenant_id.into()];
-    a.extend(ids.iter().map(|id| Arg::from(*id)));
+    let mut a: Vec<Arg> = args![tenant_id];
+    let marks = bind(&mut a, ids.iter().map(|id| Arg::from(*id)));
     let found: HashMap<PublicId, (i64, i64)> = tx
         .fetch_all(
             format!(

@@ -143,9 +143,8 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &EventQuery) -> StoreResult<Ve
     );
     let mut a = args![tenant_id, q.after];
     if !q.record_types.is_empty() {
-        let ph: Vec<String> = (0..q.record_types.len()).map(|i| format!("${}", i + 3)).collect();
+        let ph = crate::db::bind(&mut a, q.record_types.iter().map(|t| t.as_str().into()));
         sql.push_str(&format!(" AND record_type IN ({})", ph.join(", ")));
-        a.extend(q.record_types.iter().map(|t| t.as_str().into()));
     }
     sql.push_str(&format!(" ORDER BY position LIMIT {}", q.limit.clamp(1, 1000)));
     tx.fetch_all(sql, a, decode).await

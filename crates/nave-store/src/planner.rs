@@ -68,7 +68,7 @@ pub async fn seed_sqlite_stats(db: &Db) -> StoreResult<usize> {
         .await?;
     let mut written = 0;
     for (table, index, unique, columns, first) in indexes {
-        if first != "tenant_id" || columns < 1 {
+        if first != "tenant_id" {
             continue;
         }
         tx.execute(
