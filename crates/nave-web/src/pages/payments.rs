@@ -205,6 +205,20 @@ fn oldest_first(rows: &mut [AllocRow], mut amount_minor: i64, currency: Currency
     }
 }
 
+/// The allocations typed into a form that applies money already there (an
+/// existing payment's rest, a credit note): at least one amount is required.
+fn required_allocations(
+    form: &FormData,
+    rows: &mut [AllocRow],
+    errors: &mut FormErrors,
+) -> (Vec<AllocationInput>, Vec<usize>) {
+    let (allocations, picked) = typed_allocations(form, rows, errors, None);
+    if allocations.is_empty() && errors.is_empty() {
+        errors.add("allocations", "give at least one amount");
+    }
+    (allocations, picked)
+}
+
 /// The allocations typed in `allocations[i].amount` (with the hidden
 /// `allocations[i].invoice_id`); blank or 0 skips an invoice. When every
 /// amount is blank, `auto` (if given) is spread oldest first. Returns the
@@ -629,10 +643,7 @@ async fn allocate(
     let mut page = payment_page(&app, &auth, side, &id).await?;
     may_act(p, side.rt(), Action::Update, page.pay.ownership)?;
     let mut errors = FormErrors::default();
-    let (allocations, rows) = typed_allocations(&form, &mut page.rows, &mut errors, None);
-    if allocations.is_empty() && errors.is_empty() {
-        errors.add("allocations", "give at least one amount");
-    }
+    let (allocations, rows) = required_allocations(&form, &mut page.rows, &mut errors);
     if !errors.is_empty() {
         page.errors = errors;
         return shown(&page);
@@ -769,10 +780,7 @@ async fn apply(
     }
     let form = FormData::parse(&body);
     let mut errors = FormErrors::default();
-    let (allocations, rows) = typed_allocations(&form, &mut page.rows, &mut errors, None);
-    if allocations.is_empty() && errors.is_empty() {
-        errors.add("allocations", "give at least one amount");
-    }
+    let (allocations, rows) = required_allocations(&form, &mut page.rows, &mut errors);
     if !errors.is_empty() {
         page.errors = errors;
         return shown(&page);
