@@ -241,6 +241,13 @@ impl Valuation {
 }
 
 /// qty × unit cost at the value scale, rounded half away from zero.
+/// The value of `qty` (at [`QTY_SCALE`]) at `unit_cost` (minor units ×
+/// 10,000 per unit): round(qty × unit_cost), half away from zero — what a
+/// receipt into empty stock adds.
+pub fn movement_value(qty: i64, unit_cost: i64) -> Result<i64, StockError> {
+    to_i64(extend(qty, unit_cost))
+}
+
 fn extend(qty: i64, unit_cost: i64) -> i128 {
     div_round(i128::from(qty) * i128::from(unit_cost), ONE_UNIT)
 }

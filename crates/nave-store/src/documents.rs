@@ -119,6 +119,10 @@ pub struct Line {
     /// Sales orders and invoices: on credit notes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity_credited: Option<String>,
+    /// Quotes and sales orders: the supplier delivers this line straight to
+    /// the customer (a purchase order is made when the order is confirmed).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub drop_ship: bool,
     /// Purchase orders: the supplier's own code for the product.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_code: Option<String>,
@@ -298,6 +302,12 @@ pub struct Document {
     #[schema(value_type = Option<String>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bill_id: Option<PublicId>,
+    /// Sales orders with drop-ship lines: the purchase orders made for them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drop_ship_orders: Vec<crate::drop_ship::DropShipOrder>,
+    /// Drop-ship purchase orders: the customer's order they deliver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop_ship_for: Option<crate::drop_ship::DropShipFor>,
     /// Receipts in a foreign currency: company-currency units per unit of the document currency.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange_rate: Option<String>,
@@ -428,6 +438,8 @@ fn decode(r: &dyn DbRow) -> StoreResult<Document> {
             matches!(doc_type, DocType::Receipt | DocType::Bill) && origin_type == Some(DocType::PurchaseOrder)
         }),
         bill_id: origin_id.filter(|_| doc_type == DocType::BillCredit && origin_type == Some(DocType::Bill)),
+        drop_ship_orders: vec![],
+        drop_ship_for: None,
         exchange_rate: r.opt_i64("exchange_rate_e8")?.map(|v| Decimal::new(v, 8).normalize().to_string()),
         exchange_rate_e8: r.opt_i64("exchange_rate_e8")?,
         company_currency: parsed(Currency::parse(&r.text("company_currency")?))?,
@@ -520,7 +532,7 @@ async fn load_content(tx: &mut Tx, tenant_id: i64, d: &mut Document) -> StoreRes
             "SELECT l.id, l.public_id, l.group_id, l.kind, l.product_id, l.sku, l.description, l.unit, l.quantity_e4, \
              l.unit_price_e4, l.discount_percent_e4, l.discount_amount_minor, l.gross_minor, l.discount_minor, \
              l.net_minor, l.taxable_base_minor, l.tax_minor, l.origin_line_id, l.qty_reserved_e4, l.qty_shipped_e4, \
-             l.qty_invoiced_e4, l.qty_credited_e4, l.supplier_code, l.cost_minor, \
+             l.qty_invoiced_e4, l.qty_credited_e4, l.supplier_code, l.cost_minor, l.drop_ship, \
              p.public_id AS product_public_id, o.public_id AS origin_public_id \
              FROM document_lines l \
              LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id \
@@ -571,6 +583,7 @@ async fn load_content(tx: &mut Tx, tenant_id: i64, d: &mut Document) -> StoreRes
                         quantity_shipped: show(ledger.shipped, is_order),
                         quantity_invoiced: show(ledger.invoiced, is_order),
                         quantity_credited: show(ledger.credited, is_order || is_invoice),
+                        drop_ship: r.boolean("drop_ship")?,
                         supplier_code: r.opt_text("supplier_code")?,
                         quantity_received: show(ledger.shipped, is_po),
                         quantity_billed: show(ledger.invoiced, is_po),
@@ -594,6 +607,12 @@ async fn load_content(tx: &mut Tx, tenant_id: i64, d: &mut Document) -> StoreRes
     }
     d.groups = groups;
     fill_margins(d);
+    if d.doc_type == DocType::SalesOrder && d.lines().any(|l| l.drop_ship) {
+        d.drop_ship_orders = crate::drop_ship::purchase_orders_of(tx, tenant_id, d.key).await?;
+    }
+    if d.doc_type == DocType::PurchaseOrder {
+        d.drop_ship_for = crate::drop_ship::sales_order_of(tx, tenant_id, d.key).await?;
+    }
     d.totals.taxes = tx
         .fetch_all(
             "SELECT t.public_id, dt.name, dt.rate_e4, dt.base_minor, dt.amount_minor FROM document_taxes dt \
@@ -849,6 +868,10 @@ pub struct LineInput {
     #[schema(value_type = Option<String>)]
     #[serde(default)]
     pub origin_line_id: Option<PublicId>,
+    /// Quotes and sales orders, goods only: the product's supplier delivers
+    /// the line to the customer (default false).
+    #[serde(default)]
+    pub drop_ship: Option<bool>,
 }
 
 /// One group as entered.
@@ -883,6 +906,10 @@ pub struct HeaderInput {
     pub notes: Option<String>,
     /// Receipts in a foreign currency: company-currency units per unit of the document currency.
     pub exchange_rate: Option<Option<Decimal>>,
+    /// On create only: the delivery address (a postal-address snapshot)
+    /// instead of the account's shipping address — a drop-ship purchase
+    /// order delivers to the customer.
+    pub deliver_to: Option<serde_json::Value>,
 }
 
 /// A new document.
@@ -909,6 +936,7 @@ struct Resolved {
     taxes: Vec<taxes::Tax>,
     origin_key: Option<i64>,
     supplier_code: Option<String>,
+    drop_ship: bool,
 }
 
 /// The header as it will be stored.
@@ -927,6 +955,8 @@ struct Header {
     exchange_rate_e8: Option<i64>,
     /// Purchase documents: the supplier whose costs and codes are the line defaults.
     purchase: bool,
+    /// Quotes and sales orders: lines may be drop-shipped.
+    sales: bool,
 }
 
 fn clean_text(v: &mut Validator, field: &str, s: Option<&str>, max: usize) -> Option<String> {
@@ -1073,6 +1103,7 @@ async fn resolve_header(
         notes,
         exchange_rate_e8,
         purchase: doc_type.is_purchase(),
+        sales: matches!(doc_type, DocType::Quote | DocType::SalesOrder),
     })
 }
 
@@ -1252,7 +1283,18 @@ async fn resolve_lines(
                     _ => vec![],
                 },
             };
+            let drop_ship = l.drop_ship.unwrap_or(false);
+            if drop_ship {
+                if !h.sales {
+                    v.add(at("drop_ship"), "only quote and sales-order lines are drop-shipped");
+                } else if kind != LineKind::Product
+                    || product.as_ref().is_some_and(|p| p.kind != nave_domain::catalog::ProductKind::Goods)
+                {
+                    v.add(at("drop_ship"), "only lines of goods are drop-shipped");
+                }
+            }
             lines.push(Resolved {
+                drop_ship,
                 kind,
                 unit: product.as_ref().map(|p| p.unit.clone()).unwrap_or_else(|| "unit".into()),
                 product,
@@ -1400,17 +1442,18 @@ async fn insert_content(
                         pl.taxable_base.minor(),
                         tax_total,
                         l.origin_key,
-                        l.supplier_code.clone()
+                        l.supplier_code.clone(),
+                        l.drop_ship
                     ],
                 );
-                values.push(format!("({}, {id}, {}, 0, 0, 0, 0, {})", p[0], p[1..20].join(", "), p[20]));
+                values.push(format!("({}, {id}, {}, 0, 0, 0, 0, {}, {})", p[0], p[1..20].join(", "), p[20], p[21]));
                 position += 1;
             }
             let sql = format!(
                 "INSERT INTO document_lines (tenant_id, id, public_id, document_id, group_id, position, kind, product_id, \
                  sku, description, unit, quantity_e4, unit_price_e4, discount_percent_e4, discount_amount_minor, \
                  gross_minor, discount_minor, net_minor, taxable_base_minor, tax_minor, origin_line_id, qty_reserved_e4, \
-                 qty_shipped_e4, qty_invoiced_e4, qty_credited_e4, supplier_code) VALUES {} RETURNING id, public_id",
+                 qty_shipped_e4, qty_invoiced_e4, qty_credited_e4, supplier_code, drop_ship) VALUES {} RETURNING id, public_id",
                 values.join(", ")
             );
             for (public_id, key) in
@@ -1970,7 +2013,10 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewDocument) -> StoreResult
                 account.key,
                 account.name.as_str(),
                 snapshot_address(&account, true),
-                snapshot_address(&account, false),
+                match &new.header.deliver_to {
+                    Some(to) => Some(to.to_string()),
+                    None => snapshot_address(&account, false),
+                },
                 h.currency.code(),
                 h.date,
                 h.valid_until,
@@ -2097,7 +2143,14 @@ pub fn copy_content(d: &Document, link: bool) -> Vec<GroupInput> {
             name: g.name.clone(),
             discount_percent: g.discount_percent.parse().ok(),
             show_subtotal: g.show_subtotal,
-            lines: g.lines.iter().map(|l| line_as_input(l, link.then_some(l.id).or(l.origin_line_id))).collect(),
+            lines: g
+                .lines
+                .iter()
+                .map(|l| LineInput {
+                    drop_ship: l.drop_ship.then_some(true),
+                    ..line_as_input(l, link.then_some(l.id).or(l.origin_line_id))
+                })
+                .collect(),
         })
         .collect()
 }
@@ -2114,6 +2167,8 @@ pub fn line_as_input(l: &Line, origin: Option<PublicId>) -> LineInput {
         discount_amount: l.discount_amount.parse().ok(),
         tax_ids: Some(l.tax_ids.clone()),
         origin_line_id: origin,
+        // Only quotes and orders drop-ship: copies keep it (see `as_inputs`), invoices and receipts do not.
+        drop_ship: None,
     }
 }
 

@@ -20,6 +20,7 @@ pub mod contacts;
 pub mod credit;
 pub mod db;
 pub mod documents;
+pub mod drop_ship;
 pub mod events;
 pub mod external_ids;
 pub mod files;

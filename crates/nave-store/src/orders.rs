@@ -215,7 +215,7 @@ async fn store_reserved(tx: &mut Tx, tenant_id: i64, line: i64, reserved: i64) -
 async fn reserve(tx: &mut Tx, tenant_id: i64, order: &Document, warehouse: i64) -> StoreResult<()> {
     let mut work = Vec::new();
     for l in order.lines() {
-        let Some(p) = l.product_key.filter(|_| l.kind == LineKind::Product) else { continue };
+        let Some(p) = l.product_key.filter(|_| l.kind == LineKind::Product && !l.drop_ship) else { continue };
         let parts = stock_parts(tx, tenant_id, p).await?;
         if !parts.is_empty() {
             work.push((l.key, l.ledger.left_to_ship(), parts));
@@ -304,14 +304,14 @@ pub async fn convert_quote(
         reference: Some(quote.reference.clone()),
         notes: Some(quote.notes.clone()),
         exchange_rate: None,
+        deliver_to: None,
     };
-    let new = NewDocument {
-        doc_type: to,
-        account_id: quote.account_id,
-        header,
-        groups: documents::copy_content(quote, true),
-        origin_key: Some(quote.key),
-    };
+    let mut groups = documents::copy_content(quote, true);
+    if to != DocType::SalesOrder {
+        // Only an order drop-ships; an invoice made straight from the quote does not.
+        groups.iter_mut().flat_map(|g| g.lines.iter_mut()).for_each(|l| l.drop_ship = None);
+    }
+    let new = NewDocument { doc_type: to, account_id: quote.account_id, header, groups, origin_key: Some(quote.key) };
     let doc = documents::create(tx, actor, new).await?;
     if to == DocType::SalesOrder {
         return Ok((true, confirm(tx, actor, &doc, None, override_reason).await?));
@@ -353,7 +353,7 @@ pub async fn confirm(
         return Err(DomainError::invalid("groups", "an order needs at least one line to be confirmed").into());
     }
     let mut stocked = false;
-    for l in order.lines() {
+    for l in order.lines().filter(|l| !l.drop_ship) {
         stocked |= ships(tx, t, l.kind, l.product_key).await?;
     }
     if stocked && order.warehouse_key.is_none() {
@@ -385,6 +385,7 @@ pub async fn confirm(
     if let Some(w) = after.warehouse_key.filter(|_| stocked) {
         reserve(tx, t, &after, w).await?;
     }
+    crate::drop_ship::make_orders(tx, actor, &after).await?;
     documents::get_by_key(tx, t, order.key).await?.ok_or_else(|| DomainError::NotFound { record: "document" }.into())
 }
 
@@ -413,6 +414,7 @@ pub async fn cancel(tx: &mut Tx, actor: &Actor, order: &Document, if_version: Op
         ))
         .into());
     }
+    crate::drop_ship::cancel_orders(tx, actor, order).await?;
     release_all(tx, t, order).await?;
     let after = documents::set_status(tx, actor, order, status, "", vec![]).await?;
     Ok(after)
@@ -432,6 +434,8 @@ pub struct LineLeft {
     pub description: String,
     /// Goods and kits ship; other lines do not.
     pub ships: bool,
+    /// The supplier delivers it (receiving its purchase order ships it), not a warehouse.
+    pub drop_ship: bool,
     pub ordered: String,
     pub reserved: String,
     pub shipped: String,
@@ -468,6 +472,7 @@ pub async fn left(tx: &mut Tx, tenant_id: i64, order: &Document) -> StoreResult<
             sku: l.sku.clone(),
             description: l.description.clone(),
             ships,
+            drop_ship: l.drop_ship,
             ordered: format_quantity(g.ordered),
             reserved: format_quantity(g.reserved),
             shipped: format_quantity(g.shipped),
@@ -525,7 +530,10 @@ pub async fn desk(
     limit: i64,
 ) -> StoreResult<Page<DeskRow>> {
     let left = match view {
-        DeskView::ToShip => "l.kind = 'product' AND p.kind IN ('goods', 'kit') AND l.quantity_e4 > l.qty_shipped_e4",
+        // Drop-ship lines are the supplier's to deliver, not the warehouse's.
+        DeskView::ToShip => {
+            "l.kind = 'product' AND p.kind IN ('goods', 'kit') AND l.drop_ship = FALSE AND l.quantity_e4 > l.qty_shipped_e4"
+        }
         DeskView::ToInvoice => {
             "l.kind <> 'comment' AND ((d.invoice_policy = 'shipped' AND p.kind IN ('goods', 'kit') \
              AND l.qty_shipped_e4 > l.qty_invoiced_e4) OR ((d.invoice_policy <> 'shipped' OR p.kind IS NULL \

@@ -257,7 +257,14 @@ pub async fn receive(tx: &mut Tx, actor: &Actor, before: &Document, if_version: 
     let Some(po_key) = before.origin_key else {
         return Err(DomainError::Conflict("a receipt is received against a purchase order".into()).into());
     };
-    // The order first: every writer of its lines queues here.
+    // Drop-shipped lines ship their customers' orders: those orders' headers
+    // are locked first, as every shipment locks its order before anything else.
+    let origins: Vec<i64> = before.lines().filter_map(|l| l.origin_key).collect();
+    let delivers = crate::drop_ship::delivers(tx, t, &origins).await?;
+    for order in delivers.values().map(|d| d.1).collect::<std::collections::BTreeSet<_>>() {
+        documents::lock_header(tx, t, order).await?;
+    }
+    // Then the purchase order: every writer of its lines queues here.
     let po = documents::lock_header(tx, t, po_key).await?;
     let rc = relock(tx, t, before, None).await?;
     rules::transition(DocType::Receipt, rc.status, DocAction::Receive)?;
@@ -325,14 +332,30 @@ pub async fn receive(tx: &mut Tx, actor: &Actor, before: &Document, if_version: 
     let doc_key = stock::create_source_document(tx, actor, "receipt", rc.id, &warehouse, &reason).await?;
     // Products in key order, so two receipts lock stock rows in the same order.
     let mut posts = Vec::new();
-    for (field, _, product_id, qty, base) in &moves {
+    let mut delivered: BTreeMap<i64, Vec<crate::shipments::Delivered>> = BTreeMap::new();
+    for (field, origin, product_id, qty, base) in &moves {
         let product =
             catalog::get_product_row(tx, t, *product_id).await?.ok_or(DomainError::NotFound { record: "product" })?;
-        posts.push((product, field.clone(), *qty, unit_cost(*base, *qty, rc.currency.minor_units(), rate_e8)));
+        let cost = unit_cost(*base, *qty, rc.currency.minor_units(), rate_e8);
+        match delivers.get(origin) {
+            Some(&(order_line_key, order)) => delivered.entry(order).or_default().push(crate::shipments::Delivered {
+                order_line_key,
+                product,
+                quantity: *qty,
+                unit_cost: cost,
+                field: field.clone(),
+            }),
+            None => posts.push((product, field.clone(), *qty, cost)),
+        }
     }
     posts.sort_by_key(|p| p.0.key);
     for (product, field, qty, cost) in posts {
         stock::receive(tx, actor, &product, &warehouse, qty, cost, &reason, doc_key, field).await?;
+    }
+    // What the supplier delivered to customers ships their orders.
+    for (order, mut lines) in delivered {
+        lines.sort_by_key(|d| d.product.key);
+        crate::shipments::ship_delivered(tx, actor, order, &warehouse, (doc_key, &reason), rc.date, lines).await?;
     }
     for (key, g) in &ledgers {
         tx.execute(

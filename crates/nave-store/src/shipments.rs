@@ -293,7 +293,7 @@ async fn plan(
 ) -> StoreResult<Vec<Planned>> {
     let mut shippable = HashMap::new();
     for l in order.lines() {
-        if let Some(p) = l.product_key
+        if let Some(p) = l.product_key.filter(|_| !l.drop_ship)
             && orders::ships(tx, tenant_id, l.kind, Some(p)).await?
         {
             shippable.insert(l.id, (l.key, p, l.ledger.left_to_ship()));
@@ -327,7 +327,12 @@ async fn plan(
             continue;
         };
         let Some(&(line_key, product_key, left)) = shippable.get(&l.id) else {
-            v.add(at("order_line_id"), format!("\"{}\" does not ship: only goods and kits do", l.description));
+            let why = if l.drop_ship {
+                "is drop-shipped: the supplier delivers it, and receiving its purchase order ships it"
+            } else {
+                "does not ship: only goods and kits do"
+            };
+            v.add(at("order_line_id"), format!("\"{}\" {why}", l.description));
             continue;
         };
         if r.quantity <= 0 {
@@ -623,4 +628,104 @@ pub async fn ship(tx: &mut Tx, actor: &Actor, before: &Shipment, if_version: Opt
     let after = get_by_key(tx, t, before.key).await?;
     audit::updated(tx, actor, RecordType::Shipment, after.id, after.version, before, &after).await?;
     Ok(after)
+}
+
+/// A drop-shipped order line the supplier delivered, as its receipt recorded it.
+pub(crate) struct Delivered {
+    pub order_line_key: i64,
+    pub product: catalog::Product,
+    pub quantity: i64,
+    /// The receipt's unit cost, 1/10,000 of the company currency's major unit.
+    pub unit_cost: i64,
+    /// The receipt line, named in refusals.
+    pub field: String,
+}
+
+/// Records what a supplier delivered straight to the customer of an open
+/// order as a done shipment of the drop-shipped lines: numbered like every
+/// shipment, the lines' shipped quantities grow (refused beyond what is left),
+/// and the goods pass through `warehouse`'s books in and out at the receipt's
+/// cost on the same day (`receipt_doc` holds the incoming movements), so the
+/// invoice's cost of goods sold is what the supplier charged and nothing is
+/// left on hand or in the average cost. The caller holds the order header lock.
+pub(crate) async fn ship_delivered(
+    tx: &mut Tx,
+    actor: &Actor,
+    order_key: i64,
+    warehouse: &Warehouse,
+    (receipt_doc, receipt_reason): (i64, &str),
+    day: Date,
+    delivered: Vec<Delivered>,
+) -> StoreResult<Shipment> {
+    let t = actor.tenant_id;
+    let order =
+        documents::get_by_key(tx, t, order_key).await?.ok_or(DomainError::NotFound { record: "sales order" })?;
+    only_open(&order)?;
+    let mut ledgers: BTreeMap<i64, LineLedger> = BTreeMap::new();
+    for key in delivered.iter().map(|d| d.order_line_key).collect::<std::collections::BTreeSet<_>>() {
+        ledgers.insert(key, documents::lock_line(tx, t, key).await?.ledger);
+    }
+    for d in &delivered {
+        let g = ledgers.get_mut(&d.order_line_key).ok_or(DomainError::NotFound { record: "order line" })?;
+        g.ship(d.quantity).map_err(|e| {
+            DomainError::invalid(
+                format!("{}.quantity", d.field),
+                format!(
+                    "{} of {} is more than the {} left to deliver on sales order {}",
+                    format_quantity(e.asked),
+                    d.product.sku,
+                    format_quantity(e.left),
+                    order.number.as_deref().unwrap_or("")
+                ),
+            )
+        })?;
+    }
+    let number = sequences::next_number(tx, t, "shipment", day.year()).await?;
+    let id = PublicId::new();
+    let at = now();
+    let notes = format!("Drop-shipped by the supplier ({receipt_reason})");
+    let sql = format!(
+        "INSERT INTO shipments (tenant_id, id, public_id, number, sales_order_id, warehouse_id, status, carrier, \
+         tracking_number, ship_date, stock_document_id, notes, version, created_at, updated_at, created_by, updated_by) \
+         VALUES ($1, {}, $2, $3, $4, $5, 'done', NULL, NULL, $6, NULL, $7, 1, $8, $8, $9, $9) RETURNING id",
+        tx.new_id_expr("shipments", "$1")
+    );
+    let key = tx
+        .fetch_one(sql, args![t, id, number.as_str(), order.key, warehouse.key, day, notes, at, actor.user_id], |r| {
+            r.i64("id")
+        })
+        .await?;
+    let planned: Vec<Planned> = delivered
+        .iter()
+        .map(|d| Planned { line_key: d.order_line_key, product_key: d.product.key, quantity: d.quantity })
+        .collect();
+    insert_lines(tx, t, key, &planned).await?;
+    let reason = format!("shipment {number}");
+    let doc_key = stock::create_source_document(tx, actor, "shipment", id, warehouse, &reason).await?;
+    tx.execute("UPDATE shipments SET stock_document_id = $3 WHERE tenant_id = $1 AND id = $2", args![t, key, doc_key])
+        .await?;
+    for d in &delivered {
+        stock::pass_through(
+            tx,
+            actor,
+            &d.product,
+            warehouse,
+            d.quantity,
+            d.unit_cost,
+            (receipt_doc, receipt_reason),
+            (doc_key, &reason),
+        )
+        .await?;
+    }
+    for (line, g) in &ledgers {
+        tx.execute(
+            "UPDATE document_lines SET qty_shipped_e4 = $3 WHERE tenant_id = $1 AND id = $2",
+            args![t, *line, g.shipped],
+        )
+        .await?;
+    }
+    documents::refresh_order_status(tx, t, order.key).await?;
+    let s = get_by_key(tx, t, key).await?;
+    audit::created(tx, actor, RecordType::Shipment, id, &s).await?;
+    Ok(s)
 }

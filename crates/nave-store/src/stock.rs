@@ -472,28 +472,8 @@ async fn post(tx: &mut Tx, actor: &Actor, company: Currency, p: Posting<'_>) -> 
                 .unwrap_or(0);
         (unit, -cost)
     };
-    let sql = format!(
-        "INSERT INTO stock_movements (tenant_id, id, public_id, product_id, warehouse_id, quantity_e4, unit_cost_e4m, \
-         value_e4m, reason, document_id, occurred_at, created_by) VALUES ($1, {}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        tx.new_id_expr("stock_movements", "$1")
-    );
-    tx.execute(
-        sql,
-        args![
-            t,
-            PublicId::new(),
-            p.product.key,
-            p.warehouse.key,
-            p.quantity,
-            unit_cost_e4m,
-            value_e4m,
-            p.reason,
-            p.document_key,
-            now(),
-            actor.user_id
-        ],
-    )
-    .await?;
+    insert_movement(tx, actor, p.product, p.warehouse, p.quantity, unit_cost_e4m, value_e4m, p.reason, p.document_key)
+        .await?;
     tx.execute(
         "UPDATE stock_levels SET on_hand_e4 = on_hand_e4 + $4, updated_at = $5 \
          WHERE tenant_id = $1 AND product_id = $2 AND warehouse_id = $3",
@@ -524,6 +504,44 @@ async fn post(tx: &mut Tx, actor: &Actor, company: Currency, p: Posting<'_>) -> 
         }
     }
     Ok(value_e4m)
+}
+
+/// Writes one stock movement row (the level and valuation are the caller's).
+#[allow(clippy::too_many_arguments)]
+async fn insert_movement(
+    tx: &mut Tx,
+    actor: &Actor,
+    product: &Product,
+    warehouse: &Warehouse,
+    quantity: i64,
+    unit_cost_e4m: i64,
+    value_e4m: i64,
+    reason: &str,
+    document_key: Option<i64>,
+) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO stock_movements (tenant_id, id, public_id, product_id, warehouse_id, quantity_e4, unit_cost_e4m, \
+         value_e4m, reason, document_id, occurred_at, created_by) VALUES ($1, {}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        tx.new_id_expr("stock_movements", "$1")
+    );
+    tx.execute(
+        sql,
+        args![
+            actor.tenant_id,
+            PublicId::new(),
+            product.key,
+            warehouse.key,
+            quantity,
+            unit_cost_e4m,
+            value_e4m,
+            reason,
+            document_key,
+            now(),
+            actor.user_id
+        ],
+    )
+    .await
+    .map(|_| ())
 }
 
 /// A stock adjustment or transfer as the API shows it.
@@ -852,4 +870,31 @@ pub(crate) async fn receive(
     };
     post(tx, actor, company, posting).await?;
     Ok(())
+}
+
+/// Records goods that pass through a warehouse's books without staying: one
+/// incoming movement on `inbound` (a drop-ship receipt's stock document) and
+/// one outgoing on `outbound` (its shipment's), both of `quantity` at
+/// `unit_cost` (1/10,000 of the company currency's major unit) and of the
+/// same value. On-hand and the product's valuation and average cost do not
+/// change; the outgoing movement's value is the cost of goods sold.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn pass_through(
+    tx: &mut Tx,
+    actor: &Actor,
+    product: &Product,
+    warehouse: &Warehouse,
+    quantity: i64,
+    unit_cost: i64,
+    (inbound, in_reason): (i64, &str),
+    (outbound, out_reason): (i64, &str),
+) -> StoreResult<()> {
+    let company = tenants::currency(tx, actor.tenant_id).await?;
+    let unit = cost_to_e4m(unit_cost, company);
+    let value = nave_domain::stock::movement_value(quantity, unit)
+        .map_err(|e| DomainError::invalid("quantity", e.to_string()))?;
+    // The level row exists for the movements' warehouse, as after any posting.
+    lock_level(tx, actor.tenant_id, product.key, warehouse.key).await?;
+    insert_movement(tx, actor, product, warehouse, quantity, unit, value, in_reason, Some(inbound)).await?;
+    insert_movement(tx, actor, product, warehouse, -quantity, unit, -value, out_reason, Some(outbound)).await
 }

@@ -199,6 +199,7 @@ impl DocumentRequest {
             reference: self.reference.clone(),
             notes: self.notes.clone(),
             exchange_rate: self.exchange_rate,
+            deliver_to: None,
         })
     }
 

@@ -228,6 +228,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payments::allocate_payment_sent))
         .routes(routes!(payments::list_account_payments_sent))
         .routes(routes!(purchase::reorder_suggestions, purchase::order_suggestions))
+        .routes(routes!(purchase::make_drop_ship_orders))
         .routes(routes!(purchase::set_minimum))
         .routes(routes!(subscriptions::list_subscriptions, subscriptions::create_subscription))
         .routes(routes!(subscriptions::get_subscription, subscriptions::update_subscription))

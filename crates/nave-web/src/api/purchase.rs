@@ -91,6 +91,36 @@ pub async fn order_suggestions(
     w.respond(StatusCode::CREATED, &json!({ "data": data })).await
 }
 
+#[utoipa::path(post, path = "/sales-orders/{id}/drop-ship-orders", tag = "purchase orders",
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    description = "Makes the draft purchase orders for the order's drop-ship lines not yet on a purchase order \
+        that is not cancelled: one per preferred supplier, delivered to the order's shipping address. Confirming \
+        an order does this; call it again after cancelling a drop-ship purchase order. Receiving such a \
+        purchase order ships the lines it delivers.",
+    responses((status = 201, description = "The draft purchase orders made (`data`, empty when every drop-ship line is ordered)",
+        body = inline(crate::api::documents::DocumentList)),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn make_drop_ship_orders(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    req: ApiWrite<crate::extract::NoBody>,
+) -> ApiResult<Response> {
+    auth.require(T, Action::Create)?;
+    let mut w = begin_write!(app, auth, req);
+    let order = crate::api::documents::load_for(
+        &mut w,
+        &auth.0,
+        nave_domain::document::DocType::SalesOrder,
+        &id,
+        Action::Update,
+    )
+    .await?;
+    let made = nave_store::drop_ship::make_orders(w.tx(), &auth.actor(), &order).await?;
+    let data = made.iter().map(|d| present(&auth.0, T, d)).collect::<ApiResult<Vec<_>>>()?;
+    w.respond(StatusCode::CREATED, &json!({ "data": data })).await
+}
+
 /// A minimum available quantity of a product in a warehouse.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
