@@ -30,7 +30,7 @@ fn title(t: DocType) -> &'static str {
     }
 }
 
-fn party(name: &str, address: Option<&serde_json::Value>) -> Party {
+pub(crate) fn party(name: &str, address: Option<&serde_json::Value>) -> Party {
     let mut lines = Vec::new();
     if let Some(a) = address {
         let get = |k: &str| a.get(k).and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty());
@@ -68,10 +68,14 @@ pub async fn letterhead(tx: &mut nave_store::Tx, tenant_id: i64) -> ApiResult<Le
 }
 
 /// The PDF of `doc` under the tenant's letterhead; a purchase order is
-/// delivered to its warehouse's address.
+/// delivered to its warehouse's address, a drop-ship one to the customer's.
 pub async fn document_pdf(tx: &mut nave_store::Tx, tenant_id: i64, doc: &Document) -> ApiResult<PdfDocument> {
     let head = letterhead(tx, tenant_id).await?;
     let delivery = match (doc.doc_type, doc.warehouse_id) {
+        // A drop-ship order goes straight to the customer.
+        (DocType::PurchaseOrder, _) if doc.drop_ship_for.is_some() => {
+            doc.drop_ship_for.as_ref().map(|f| party(&f.customer_name, doc.shipping_address.as_ref()))
+        }
         (DocType::PurchaseOrder, Some(w)) => nave_store::catalog::get_warehouse(tx, tenant_id, w).await?.map(|w| {
             let lines = w.address.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect();
             Party { name: format!("{} – {}", head.company.name, w.name), lines, tax_id: None }

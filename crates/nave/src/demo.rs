@@ -628,7 +628,8 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     let leads = demo_leads(&mut tx, &mut rng, &customers, today).await?;
     let (quotes, invoices, payments) = demo_sales(&mut tx, &mut rng, &customers, &goods, warehouses[0], today).await?;
     let purchases = demo_purchases(&mut tx, &goods, &supplier_ids, warehouses[0], today).await?
-        + demo_company_and_reorder(&mut tx, &goods, &supplier_ids, warehouses[0], today).await?;
+        + demo_company_and_reorder(&mut tx, &goods, &supplier_ids, warehouses[0], today).await?
+        + demo_drop_ship(&mut tx, &customers, &goods, warehouses[0], today).await?;
     tx.commit().await?;
     eprintln!(
         "Loaded 2 teams, {} users, 150 accounts with {contacts_made} contacts, 4 taxes, {} product lines with \
@@ -1323,6 +1324,91 @@ async fn demo_purchases(
                 made += 1;
             }
             // A supplier without a cost in its own currency is skipped.
+            Err(nave_store::StoreError::Domain(_)) => tx.rollback_to(sp).await?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(made)
+}
+
+/// Two drop-shipped orders of goods whose preferred supplier sells in the
+/// company currency: one the supplier has delivered (its purchase order
+/// received, so the order line shipped and invoiced at the supplier's cost),
+/// one still with the supplier (purchase order sent). Returns how many
+/// purchase orders were made.
+async fn demo_drop_ship(
+    tx: &mut nave_store::Tx,
+    customers: &[CrmAccount],
+    goods: &[catalog::Product],
+    warehouse: PublicId,
+    today: time::OffsetDateTime,
+) -> StoreResult<usize> {
+    use nave_domain::document::{DocAction, DocType};
+    use nave_store::documents::{self, GroupInput, HeaderInput, LineInput, NewDocument};
+    use nave_store::{billing, orders, purchase};
+    use rust_decimal::Decimal;
+    let system = Actor::system(DEFAULT_TENANT);
+    let company = nave_store::tenants::currency(tx, DEFAULT_TENANT).await?;
+    let picks: Vec<&catalog::Product> = goods
+        .iter()
+        .filter(|p| p.suppliers.iter().any(|s| s.preferred && s.currency == company.code()))
+        .take(2)
+        .collect();
+    // Customers in turn until two orders go through (one over its credit limit, say, is passed over).
+    let buyers: Vec<&CrmAccount> = customers.iter().filter(|c| !c.prospect).skip(3).take(12).collect();
+    let (mut made, mut n) = (0, 0);
+    for (i, buyer) in buyers.into_iter().enumerate() {
+        if n >= 2 {
+            break;
+        }
+        let Some(product) = picks.get(i % picks.len().max(1)) else { break };
+        let date = (today - time::Duration::days(20 - 12 * n as i64)).date();
+        let new = NewDocument {
+            doc_type: DocType::SalesOrder,
+            account_id: buyer.id,
+            header: HeaderInput { date: Some(date), warehouse_id: Some(Some(warehouse)), ..Default::default() },
+            groups: vec![GroupInput {
+                name: "Delivered by the manufacturer".into(),
+                lines: vec![LineInput {
+                    product_id: Some(product.id),
+                    quantity: Some(Decimal::from(40 + 20 * n as i64)),
+                    drop_ship: Some(true),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            origin_key: None,
+        };
+        let sp = tx.savepoint().await?;
+        let step = async {
+            let actor = as_user(buyer.owner.1);
+            let so = documents::create(tx, &actor, new).await?;
+            let so = orders::confirm(tx, &actor, &so, None, None).await?;
+            for o in &so.drop_ship_orders {
+                let po = documents::get(tx, DEFAULT_TENANT, DocType::PurchaseOrder, o.id)
+                    .await?
+                    .ok_or(nave_domain::DomainError::NotFound { record: "purchase order" })?;
+                let po = purchase::order_action(tx, &system, &po, None, DocAction::Send).await?;
+                if n > 0 {
+                    continue;
+                }
+                let po = purchase::order_action(tx, &system, &po, None, DocAction::Confirm).await?;
+                let header = HeaderInput { date: Some(date), ..Default::default() };
+                let receipt = purchase::receipt_from_order(tx, &system, po.account_key, po.id, header, None).await?;
+                purchase::receive(tx, &system, &receipt, None).await?;
+                let inv = billing::invoice_from_order(tx, &actor, so.account_key, so.id, HeaderInput::default(), None)
+                    .await?;
+                billing::issue(tx, &actor, &inv, None, None).await?;
+            }
+            Ok::<usize, nave_store::StoreError>(so.drop_ship_orders.len())
+        }
+        .await;
+        match step {
+            Ok(k) => {
+                tx.release(sp).await?;
+                made += k;
+                n += 1;
+            }
             Err(nave_store::StoreError::Domain(_)) => tx.rollback_to(sp).await?,
             Err(e) => return Err(e),
         }

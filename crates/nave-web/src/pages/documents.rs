@@ -172,6 +172,12 @@ pub fn routes() -> Router<AppState> {
                 post(move |s: State<AppState>, a: PageAuth, id: Path<String>, b: Bytes| delete(t, s, a, id, b)),
             )
             .route(
+                &format!("/{p}/{{id}}/drop-ship-orders"),
+                post(move |s: State<AppState>, a: PageAuth, id: Path<String>, b: Bytes| {
+                    order_drop_ship(t, s, a, id, b)
+                }),
+            )
+            .route(
                 &format!("/{p}/{{id}}/actions/{{action}}"),
                 post(move |s: State<AppState>, a: PageAuth, id: Path<(String, String)>, b: Bytes| act(t, s, a, id, b)),
             );
@@ -503,6 +509,10 @@ struct DocPage {
     /// What can be made from this document next (ship, invoice, credit,
     /// apply, refund): each a link to its form and the sentence saying what it does.
     next_steps: Vec<super::fulfilment::NextStep>,
+    /// Open sales orders with drop-ship lines not on a purchase order: offer to order them.
+    can_order_drop_ship: bool,
+    /// Drop-ship purchase orders: the customer's name and address lines.
+    deliver_to: Option<(String, Vec<String>)>,
 }
 
 impl DocPage {
@@ -582,6 +592,15 @@ async fn doc_page(
         reference_label: reference_label(t),
         warehouse,
         next_steps: super::fulfilment::next_steps(p, &d),
+        can_order_drop_ship: may_update
+            && p.may(RecordType::PurchaseOrder, Action::Create, d.ownership)
+            && d.status == nave_domain::document::DocStatus::Open
+            && d.lines().any(|l| l.drop_ship && l.ledger.left_to_ship() > 0)
+            && (d.drop_ship_orders.is_empty() || d.drop_ship_orders.iter().any(|o| o.status == "cancelled")),
+        deliver_to: d.drop_ship_for.as_ref().map(|f| {
+            let party = crate::pdf::party(&f.customer_name, d.shipping_address.as_ref());
+            (party.name, party.lines)
+        }),
         d,
     })
 }
@@ -727,6 +746,37 @@ async fn act(
     }
 }
 
+/// `POST /sales-orders/{id}/drop-ship-orders`: makes the purchase orders of
+/// the order's drop-ship lines not yet ordered and shows the order.
+async fn order_drop_ship(
+    t: DocType,
+    State(app): State<AppState>,
+    auth: PageAuth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    let p = &auth.principal;
+    if t != DocType::SalesOrder {
+        return Err(ApiError::not_found("page").into());
+    }
+    require_page(p, t.record_type(), Action::Update)?;
+    require_page(p, RecordType::PurchaseOrder, Action::Create)?;
+    let _ = FormData::parse(&body);
+    let mut tx = app.db.write().await?;
+    let before = readable(&mut tx, p, t, &id).await?;
+    may_act(p, t.record_type(), Action::Update, before.ownership)?;
+    match nave_store::drop_ship::make_orders(&mut tx, &actor_of(p), &before).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/{}/{}", t.path(), before.id)).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            refused(&app, &auth, t, &id, e.into()).await
+        }
+    }
+}
+
 /// `POST /{path}/{id}/delete`: deletes a draft and goes to the list.
 async fn delete(
     t: DocType,
@@ -843,6 +893,8 @@ struct LineForm {
     discount_percent: String,
     discount_amount: String,
     tax_ids: Vec<String>,
+    /// Quotes and sales orders: the supplier delivers the line.
+    drop_ship: bool,
 }
 
 impl LineForm {
@@ -875,6 +927,7 @@ impl LineForm {
             } else {
                 l.tax_ids.iter().map(|t| t.to_string()).collect()
             },
+            drop_ship: l.drop_ship,
         }
     }
 }
@@ -945,6 +998,7 @@ impl DocForm {
                         "unit_price" => l.unit_price = v.clone(),
                         "discount_percent" => l.discount_percent = v.clone(),
                         "discount_amount" => l.discount_amount = v.clone(),
+                        "drop_ship" => l.drop_ship = true,
                         "tax_ids" if !v.trim().is_empty() => l.tax_ids.push(v.clone()),
                         _ => {}
                     }
@@ -1125,6 +1179,7 @@ fn typed(t: DocType, f: &DocForm, creating: bool) -> Result<Typed, FormErrors> {
         reference: if creating { blank_none(&f.reference).map(Some) } else { Some(blank_none(&f.reference)) },
         notes: Some(f.notes.trim().to_string()),
         exchange_rate: None,
+        deliver_to: None,
     };
     let mut groups = Vec::new();
     for (gi, g) in f.groups.iter().enumerate() {
@@ -1155,6 +1210,7 @@ fn typed(t: DocType, f: &DocForm, creating: bool) -> Result<Typed, FormErrors> {
                 discount_amount: dec(&mut e, at("discount_amount"), &l.discount_amount),
                 tax_ids,
                 origin_line_id: id(&mut e, &at("origin_line_id"), &l.origin_line_id),
+                drop_ship: l.drop_ship.then_some(true),
             });
         }
         groups.push(GroupInput {

@@ -93,7 +93,11 @@ pub fn next_steps(p: &Principal, d: &Document) -> Vec<NextStep> {
     let step = |path: &str, label, sentence| NextStep { href: format!("{base}/{path}"), label, sentence };
     match (d.doc_type, d.status) {
         (DocType::SalesOrder, DocStatus::Open | DocStatus::Completed) => {
-            if d.status == DocStatus::Open && may(RecordType::Shipment, Action::Create) {
+            // Drop-ship lines are shipped by receiving their purchase orders.
+            let warehouse_ships = d.lines().any(|l| {
+                !l.drop_ship && l.kind == nave_domain::pricing::LineKind::Product && l.ledger.left_to_ship() > 0
+            });
+            if d.status == DocStatus::Open && warehouse_ships && may(RecordType::Shipment, Action::Create) {
                 out.push(step(
                     "ship",
                     "Ship",
@@ -723,7 +727,7 @@ fn q_e4(s: &str) -> i64 {
 fn order_rows(left: &orders::OrderLeft, ship: bool) -> Vec<PickRow> {
     left.lines
         .iter()
-        .filter(|l| if ship { l.ships } else { true })
+        .filter(|l| if ship { l.ships && !l.drop_ship } else { true })
         .filter_map(|l| {
             let left = if ship { &l.left_to_ship } else { &l.left_to_invoice };
             let left_e4 = q_e4(left);
