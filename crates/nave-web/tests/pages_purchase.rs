@@ -384,8 +384,61 @@ async fn the_company_page_saves_the_letterhead_for_the_admin_only(db: TestDb) {
     assert_eq!(st, 403);
 }
 
+async fn a_receipt_in_a_foreign_currency_asks_for_the_rate_on_the_page(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let s = setup(&app).await;
+    // A supplier selling in GBP (the company books in USD), 5 A at 3.00 GBP.
+    let (st, gbp) = json(
+        app.post(
+            "/api/v1/accounts",
+            &s.admin,
+            &json!({"name": "Albion Tools", "currency": "GBP", "kinds": ["supplier"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 201, "{gbp}");
+    let body = json!({"account_id": gbp["id"], "warehouse_id": s.main["id"],
+        "lines": [{"product_id": s.a["id"], "quantity": "5", "unit_price": "3.00"}]});
+    let (st, po) = json(app.post("/api/v1/purchase-orders", &s.admin, &body).await).await;
+    assert_eq!(st, 201, "{po}");
+    let po_path = format!("/purchase-orders/{}", id(&po));
+    act(&app, &s, &po_path, "confirm", &[]).await;
+    let lid = po["groups"][0]["lines"][0]["id"].as_str().unwrap().to_string();
+
+    // The form asks for the rate; without it the receipt is refused next to the field.
+    let (st, html) = page(&app, &s.cookie, &format!("{po_path}/receive")).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("name=\"exchange_rate\""), "{html}");
+    let lines = [("lines[0].line_id", lid.as_str()), ("lines[0].quantity", "5")];
+    let mut fields = vec![("warehouse_id", id(&s.main)), ("receive_now", "true".into())];
+    fields.extend(lines.iter().map(|(k, v)| (*k, v.to_string())));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (st, _, html) = form(&app, &s.cookie, &format!("{po_path}/receive"), &borrowed).await;
+    assert_eq!(st, 422, "{html}");
+    assert!(html.contains("exchange_rate-err") || html.contains("is required"), "{html}");
+    assert_eq!(on_hand(&app, &s).await, "0", "nothing received");
+
+    // A rate that is not a number is refused too; 1.25 USD per GBP brings 5 in at 3.75.
+    let mut with_rate = borrowed.clone();
+    with_rate.push(("exchange_rate", "abc"));
+    let (st, _, html) = form(&app, &s.cookie, &format!("{po_path}/receive"), &with_rate).await;
+    assert_eq!(st, 422, "{html}");
+    assert!(html.contains("must be a number"), "{html}");
+    with_rate.pop();
+    with_rate.push(("exchange_rate", "1.25"));
+    let (st, to, body) = form(&app, &s.cookie, &format!("{po_path}/receive"), &with_rate).await;
+    assert_eq!(st, 303, "{body}");
+    let (_, html) = page(&app, &s.cookie, &to).await;
+    assert!(html.contains("Exchange rate") && html.contains("1.25"), "{html}");
+    assert_eq!(on_hand(&app, &s).await, "5");
+    let product = api(&app, &s, &format!("/api/v1/products/{}", id(&s.a))).await;
+    assert_eq!(product["cost"], "3.75", "{product}");
+}
+
 both_backends!(
     a_purchase_order_is_received_in_part_billed_and_paid_from_the_pages,
+    a_receipt_in_a_foreign_currency_asks_for_the_rate_on_the_page,
     the_reorder_page_sets_minimums_and_orders_what_is_short,
     the_company_page_saves_the_letterhead_for_the_admin_only
 );
