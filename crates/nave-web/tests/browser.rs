@@ -3,7 +3,8 @@
 //!
 //! They check what only a browser shows: that the forms and buttons of the
 //! pages work as a person uses them (log in, create an account and a contact,
-//! build a quote in the document editor and take it to a sales order), that
+//! build a quote in the document editor and take it to a sales order, then
+//! ship part of it, invoice, issue and pay), that
 //! the totals the page shows are the API's, that a sales rep browsing every
 //! page never sees a cost or a margin, and that a form posted from another
 //! origin is refused even when the browser sends the session cookie with it.
@@ -13,9 +14,8 @@
 //! On failure a screenshot and the page source go to
 //! `target/browser-screenshots/`.
 //!
-//! Shipping, invoicing and payment pages are not tested here yet: those pages
-//! are being built separately; `convert → ship → invoice → pay` through the
-//! pages gets its test when they land.
+//! The quote test goes on through the order's pages: part-ship, invoice what
+//! shipped, issue, and record the payment that settles it.
 
 mod browser_support;
 mod support;
@@ -152,7 +152,7 @@ async fn act(b: &Browser, action: &str) {
     b.click_and_wait(&format!("form[action$='/actions/{action}'] button[type=submit]")).await;
 }
 
-async fn builds_a_quote_in_the_editor_and_takes_it_to_a_sales_order(db: TestDb) {
+async fn builds_a_quote_and_takes_it_through_order_shipment_invoice_and_payment(db: TestDb) {
     let Some(b) = browser("quote_editor", &db).await else { return };
     let app = TestApp::start(db).await;
     let admin = app.user("admin@example.com", "admin").await;
@@ -216,6 +216,59 @@ async fn builds_a_quote_in_the_editor_and_takes_it_to_a_sales_order(db: TestDb) 
         assert_eq!(o["totals"]["total"], t["total"], "the order carries the quote's total");
         let shown = shown_totals(&b).await;
         assert_eq!(shown.get("Total"), Some(&format!("{} EUR", t["total"].as_str().unwrap())));
+
+        // The order desk's work is the admin's here (a sales manager neither ships nor invoices).
+        b.click_and_wait("form[action='/logout'] button[type=submit]").await;
+        b.log_in(&base, "admin@example.com", PASSWORD).await;
+        b.goto(&format!("{base}{order_path}")).await;
+        // Part-ship from the order's next steps: 1 of the 3 A and both B, done at once.
+        b.click_and_wait(&format!("a[href='{order_path}/ship']")).await;
+        assert_eq!(b.path().await, format!("{order_path}/ship"));
+        b.fill("#lines-0-quantity", "1").await;
+        b.fill("#lines-2-quantity", "").await;
+        if b.find("#ship_now").await.prop("checked").await.unwrap().as_deref() != Some("true") {
+            b.find("#ship_now").await.click().await.unwrap();
+        }
+        b.click_and_wait("section.card form button[type=submit]").await;
+        let o = get_ok(&app, &mgr, &format!("/api/v1{order_path}")).await;
+        let shipped: Vec<&str> = o["groups"][0]["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["quantity_shipped"].as_str().unwrap())
+            .collect();
+        assert_eq!(shipped, ["1", "2"], "A part-shipped, B shipped: {o}");
+        assert_eq!(o["groups"][1]["lines"][0]["quantity_shipped"], "0", "C not yet: {o}");
+
+        // Invoice what shipped (the form's defaults), then issue it.
+        b.goto(&format!("{base}{order_path}")).await;
+        b.click_and_wait(&format!("a[href='{order_path}/invoice']")).await;
+        b.click_and_wait("section.card form button[type=submit]").await;
+        let invoice_path = b.path().await;
+        assert!(invoice_path.starts_with("/invoices/"), "the draft invoice is shown: {invoice_path}");
+        act(&b, "issue").await;
+        assert!(b.text("h1 .badge").await.contains("issued"));
+        let inv = get_ok(&app, &mgr, &format!("/api/v1{invoice_path}")).await;
+        let total = inv["totals"]["total"].as_str().unwrap().to_string();
+        assert_eq!(shown_totals(&b).await.get("Total"), Some(&format!("{total} EUR")), "{inv}");
+        let billed: Vec<&str> = inv["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["lines"].as_array().unwrap())
+            .map(|l| l["quantity"].as_str().unwrap())
+            .collect();
+        assert!(billed.contains(&"1") && billed.contains(&"2"), "what shipped is billed: {inv}");
+
+        // Record the payment from the invoice's next step; the invoice is paid.
+        b.click_and_wait("a[href^='/payments/new?account_id=']").await;
+        b.fill("#amount", &total).await;
+        b.click_and_wait("section.card form button[type=submit]").await;
+        let inv = get_ok(&app, &mgr, &format!("/api/v1{invoice_path}")).await;
+        assert_eq!(inv["status"], "paid", "{inv}");
+        assert_eq!(inv["balance"], "0.00", "{inv}");
+        b.goto(&format!("{base}{invoice_path}")).await;
+        assert!(b.text("h1 .badge").await.contains("paid"));
     })
     .await;
 }
@@ -380,7 +433,7 @@ async fn a_page_form_posted_from_another_origin_is_refused(db: TestDb) {
 
 both_backends!(
     logs_in_and_creates_an_account_and_a_contact_through_the_pages,
-    builds_a_quote_in_the_editor_and_takes_it_to_a_sales_order,
+    builds_a_quote_and_takes_it_through_order_shipment_invoice_and_payment,
     a_sales_rep_browsing_every_page_never_sees_cost_or_margin,
     a_page_form_posted_from_another_origin_is_refused,
 );
