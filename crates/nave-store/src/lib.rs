@@ -38,6 +38,7 @@ pub mod price_lists;
 pub mod purchase;
 pub mod reports;
 pub mod roles;
+pub mod saved_views;
 pub mod schema;
 pub mod search;
 pub mod sequences;

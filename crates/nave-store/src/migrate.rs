@@ -50,6 +50,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(19, "0019_purchase"),
     migration!(20, "0020_company_settings"),
     migration!(21, "0021_drop_ship"),
+    migration!(24, "0024_saved_views"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use nave_domain::access::{Action, Capability, Principal, RecordType, Scope};
@@ -55,64 +55,228 @@ pub fn row_of(p: &Principal, a: &Account) -> AccountRow {
     }
 }
 
+/// The columns the accounts list can show: (key, heading), in this order.
+const COLUMNS: &[(&str, &str)] = &[
+    ("kinds", "Kinds"),
+    ("owner", "Owner"),
+    ("currency", "Currency"),
+    ("credit_limit", "Credit limit"),
+    ("tags", "Tags"),
+    ("updated", "Updated"),
+];
+/// Shown until the user chooses.
+const DEFAULT_COLUMNS: &[&str] = &["kinds", "currency", "credit_limit", "tags"];
+
 #[derive(Template)]
 #[template(path = "accounts.html")]
 struct AccountsPage {
     layout: Layout,
-    rows: Vec<AccountRow>,
+    rows: Vec<(AccountRow, String)>,
     next: Option<String>,
     can_create: bool,
-    show_credit: bool,
+    /// Bulk actions offered: the user may change accounts.
+    can_bulk: bool,
     kinds: Vec<String>,
     kind: String,
     archived: bool,
+    words: String,
+    owner: String,
+    owners: super::Choices,
+    /// Every column the user may see: (key, heading, shown).
+    columns: Vec<(&'static str, &'static str, bool)>,
     filter_qs: String,
+    views: super::views::ViewsBar,
 }
 
-#[derive(Debug, Deserialize)]
+impl AccountsPage {
+    fn shows(&self, column: &str) -> bool {
+        self.columns.iter().any(|(k, _, on)| *on && *k == column)
+    }
+}
+
+/// The accounts list's filters and columns, read from its query string.
+#[derive(Debug, Default, Clone)]
 pub struct ListQuery {
-    kind: Option<String>,
-    archived: Option<String>,
+    kind: Option<AccountKind>,
+    archived: bool,
+    words: String,
+    /// A user's public id, or `me`.
+    owner: String,
+    columns: Vec<String>,
     after: Option<String>,
 }
 
-/// `GET /accounts`.
-pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<ListQuery>) -> PageResult {
+impl ListQuery {
+    fn parse(raw: Option<&str>) -> Self {
+        let mut q = ListQuery::default();
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            match k.as_ref() {
+                "kind" => q.kind = AccountKind::parse(&v),
+                "archived" => q.archived = v == "true",
+                "q" => q.words = v.trim().to_string(),
+                "owner" => q.owner = v.trim().to_string(),
+                "col" => q.columns.push(v.to_string()),
+                "after" => q.after = Some(v.to_string()),
+                _ => {}
+            }
+        }
+        q
+    }
+
+    /// The query string of this view without the page cursor (saved views and paging links).
+    fn view_qs(&self) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        if let Some(k) = self.kind {
+            s.append_pair("kind", k.as_str());
+        }
+        if self.archived {
+            s.append_pair("archived", "true");
+        }
+        if !self.words.is_empty() {
+            s.append_pair("q", &self.words);
+        }
+        if !self.owner.is_empty() {
+            s.append_pair("owner", &self.owner);
+        }
+        for c in &self.columns {
+            s.append_pair("col", c);
+        }
+        s.finish()
+    }
+
+    /// The store query, for the user `p` may see.
+    async fn store_query(
+        &self,
+        tx: &mut nave_store::Tx,
+        p: &Principal,
+        scope: Scope,
+    ) -> Result<AccountQuery, PageError> {
+        let owner_id = match self.owner.as_str() {
+            "" => None,
+            "me" => Some(p.user_id),
+            id => {
+                let id: PublicId = id.parse().map_err(|_| ApiError::invalid("owner", "is not the id of a user"))?;
+                Some(nave_store::users::resolve(tx, p.tenant_id, id, "owner").await?)
+            }
+        };
+        Ok(AccountQuery {
+            visibility: Visibility::of(p, scope),
+            kind: self.kind,
+            owner_id,
+            archived: Some(self.archived),
+            words: nave_domain::search::query_words(&self.words),
+            cursor: self.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+            limit: 50,
+            ..Default::default()
+        })
+    }
+}
+
+/// `GET /accounts`: filters (kind, owner, search words, archived), the
+/// columns chosen, saved views, CSV export of the view and bulk actions.
+pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     let p = &auth.principal;
     let scope = p.scope_for(T, Action::Read).ok_or_else(|| ApiError::forbidden("your role may not read accounts"))?;
-    let kind = q.kind.as_deref().filter(|k| !k.is_empty()).and_then(AccountKind::parse);
-    let archived = q.archived.as_deref() == Some("true");
-    let cursor = q.after.as_deref().and_then(|c| Cursor::decode(c).ok());
+    let q = ListQuery::parse(raw.as_deref());
     let mut tx = app.db.read().await?;
-    let query = AccountQuery {
-        visibility: Visibility::of(p, scope),
-        kind,
-        archived: Some(archived),
-        cursor,
-        limit: 50,
-        ..Default::default()
-    };
+    let query = q.store_query(&mut tx, p, scope).await?;
     let page = accounts::list(&mut tx, p.tenant_id, &query).await?;
+    let owners = super::user_choices(&mut tx, p.tenant_id).await?;
+    let view_qs = q.view_qs();
+    let views = super::views::bar(&mut tx, &auth, "accounts", &view_qs).await?;
     tx.commit().await?;
-    let mut filter_qs = String::new();
-    if let Some(k) = kind {
-        filter_qs.push_str(&format!("&kind={}", k.as_str()));
-    }
-    if archived {
-        filter_qs.push_str("&archived=true");
-    }
+    let names: std::collections::HashMap<String, String> = owners.iter().cloned().collect();
+    let chosen: Vec<&str> =
+        if q.columns.is_empty() { DEFAULT_COLUMNS.to_vec() } else { q.columns.iter().map(String::as_str).collect() };
+    let columns = COLUMNS
+        .iter()
+        .filter(|(k, _)| *k != "credit_limit" || p.sees_field(T, "credit_limit"))
+        .map(|(k, h)| (*k, *h, chosen.contains(k)))
+        .collect();
     let view = AccountsPage {
         layout: auth.layout("accounts"),
-        rows: page.items.iter().map(|a| row_of(p, a)).collect(),
+        rows: page
+            .items
+            .iter()
+            .map(|a| {
+                let owner = a.owner_id.and_then(|o| names.get(&o.to_string()).cloned()).unwrap_or_default();
+                (row_of(p, a), owner)
+            })
+            .collect(),
         next: page.next.map(|c| c.encode()),
         can_create: p.scope_for(T, Action::Create).is_some(),
-        show_credit: p.sees_field(T, "credit_limit"),
+        can_bulk: p.scope_for(T, Action::Update).is_some(),
         kinds: AccountKind::ALL.iter().map(|k| k.as_str().to_string()).collect(),
-        kind: kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
-        archived,
-        filter_qs,
+        kind: q.kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
+        archived: q.archived,
+        words: q.words.clone(),
+        owner: q.owner.clone(),
+        owners,
+        columns,
+        filter_qs: if view_qs.is_empty() { String::new() } else { format!("&{view_qs}") },
+        views,
     };
     Ok(render(&view).into_response())
+}
+
+/// `GET /accounts/export.csv`: the accounts of the current view (every page
+/// of it, up to 10,000), in the columns `nave import accounts` reads.
+pub async fn export(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
+    let p = &auth.principal;
+    let scope = p.scope_for(T, Action::Read).ok_or_else(|| ApiError::forbidden("your role may not read accounts"))?;
+    let q = ListQuery { after: None, ..ListQuery::parse(raw.as_deref()) };
+    let mut tx = app.db.read().await?;
+    let mut query = q.store_query(&mut tx, p, scope).await?;
+    query.limit = 200;
+    let mut items = Vec::new();
+    loop {
+        let page = accounts::list(&mut tx, p.tenant_id, &query).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(c) if items.len() < 10_000 => query.cursor = Some(c),
+            _ => break,
+        }
+    }
+    let names = crate::csv_export::Names::load(&mut tx, p.tenant_id).await?;
+    tx.commit().await?;
+    Ok(crate::csv_export::accounts(p, &items, &names)?)
+}
+
+/// `POST /accounts/bulk`: assigns the ticked accounts to an owner, or
+/// archives them, all or none; then shows the list as it was.
+pub async fn bulk(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    let f = super::FormData::parse(&body);
+    let back = match f.get("back") {
+        b if b.is_empty() => "/accounts".to_string(),
+        b => format!("/accounts?{b}"),
+    };
+    let ids = f.all("ids");
+    if ids.is_empty() {
+        return Err(ApiError::invalid("ids", "tick at least one account").into());
+    }
+    if ids.len() > 200 {
+        return Err(ApiError::invalid("ids", "at most 200 accounts at once").into());
+    }
+    let patch = match f.get("op").as_str() {
+        "assign_owner" => {
+            let owner: PublicId =
+                f.get("owner_id").parse().map_err(|_| ApiError::invalid("owner_id", "choose the new owner"))?;
+            AccountPatch { owner_id: Some(Some(owner)), ..Default::default() }
+        }
+        "archive" => AccountPatch { archived: Some(true), ..Default::default() },
+        _ => return Err(ApiError::invalid("op", "must be assign_owner or archive").into()),
+    };
+    let actor = actor_of(p);
+    let mut tx = app.db.write().await?;
+    for id in &ids {
+        let id: PublicId = id.parse().map_err(|_| ApiError::invalid("ids", "is not a list of account ids"))?;
+        let before = accounts::get(&mut tx, p.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("account"))?;
+        may_act(p, T, Action::Update, before.ownership)?;
+        accounts::update(&mut tx, &actor, &before, None, patch.clone()).await?;
+    }
+    tx.commit().await?;
+    Ok(Redirect::to(&back).into_response())
 }
 
 /// One account, after field security, for the detail page.

@@ -1,0 +1,145 @@
+//! The accounts list as a daily tool, on both databases: search and owner
+//! filters, the columns a user chooses, saved views (their own only), the CSV
+//! export of the current view, and bulk owner assignment and archiving that
+//! apply to all ticked accounts or to none.
+
+mod support;
+
+use nave_testkit::{TestDb, both_backends};
+use serde_json::{Value, json};
+use support::{TestApp, TestUser, form, json, page, session};
+
+async fn account(app: &TestApp, who: &TestUser, name: &str, extra: Value) -> Value {
+    let mut body = json!({"name": name, "currency": "EUR"});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let (st, a) = json(app.post("/api/v1/accounts", who, &body).await).await;
+    assert_eq!(st, 201, "{a}");
+    a
+}
+
+fn id(v: &Value) -> &str {
+    v["id"].as_str().unwrap()
+}
+
+async fn the_accounts_list_filters_chooses_columns_and_saves_views(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let admin = app.user("admin@example.com", "admin").await;
+    let rep = app.user("rep@example.com", "sales_rep").await;
+    let rep_id = rep.user.id.to_string();
+    account(&app, &admin, "Harbour Supplies", json!({"tags": ["marine"]})).await;
+    account(&app, &admin, "Inland Tools", json!({"owner_id": rep_id})).await;
+    let cookie = session(&app, "admin@example.com").await;
+
+    // Search words and the owner filter.
+    let (st, html) = page(&app, &cookie, "/accounts?q=harb").await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("Harbour Supplies") && !html.contains("Inland Tools"), "{html}");
+    let (_, html) = page(&app, &cookie, &format!("/accounts?owner={}", rep_id)).await;
+    assert!(html.contains("Inland Tools") && !html.contains("Harbour Supplies"), "{html}");
+    let (_, html) = page(&app, &cookie, "/accounts?owner=me").await;
+    assert!(html.contains("Harbour Supplies") && !html.contains("Inland Tools"), "{html}");
+
+    // Columns: the owner shown when chosen, tags left out.
+    let (_, html) = page(&app, &cookie, "/accounts?col=owner&col=updated").await;
+    assert!(html.contains("<th>Owner</th>") && !html.contains("<th>Tags</th>"), "{html}");
+    assert!(html.contains(&rep.user.name), "the owner's name: {html}");
+
+    // A saved view keeps filters and columns, is a link, and is the user's own.
+    let (st, to, body) = form(
+        &app,
+        &cookie,
+        "/saved-views",
+        &[("list", "accounts"), ("name", "Rep's accounts"), ("query", &format!("owner={}&col=owner&after=x", rep_id))],
+    )
+    .await;
+    assert_eq!(st, 303, "{body}");
+    assert_eq!(to, format!("/accounts?owner={}&col=owner", rep_id), "the page cursor is not part of a view");
+    let (_, html) = page(&app, &cookie, &to).await;
+    assert!(html.contains("Rep&#39;s accounts") && html.contains("aria-current=\"page\""), "{html}");
+    let (st, _, body) =
+        form(&app, &cookie, "/saved-views", &[("list", "accounts"), ("name", " "), ("query", "")]).await;
+    assert_eq!(st, 422, "{body}");
+    let (st, _, body) = form(&app, &cookie, "/saved-views", &[("list", "nowhere"), ("name", "x"), ("query", "")]).await;
+    assert_eq!(st, 422, "{body}");
+    let rep_cookie = session(&app, "rep@example.com").await;
+    let (_, html) = page(&app, &rep_cookie, "/accounts").await;
+    assert!(!html.contains("Rep&#39;s accounts"), "another user's view is not shown: {html}");
+    let view_id = html_view_id(&page(&app, &cookie, "/accounts").await.1);
+    let (st, _, _) = form(&app, &rep_cookie, &format!("/saved-views/{view_id}/delete"), &[]).await;
+    assert_eq!(st, 404, "only its owner deletes a view");
+    let (st, to, _) = form(&app, &cookie, &format!("/saved-views/{view_id}/delete"), &[]).await;
+    assert_eq!((st, to.as_str()), (303, "/accounts"));
+    assert!(!page(&app, &cookie, "/accounts").await.1.contains("Rep&#39;s accounts"));
+
+    // The CSV export is the current view.
+    let (st, csv) = page(&app, &cookie, "/accounts/export.csv?q=inland").await;
+    assert_eq!(st, 200, "{csv}");
+    assert!(csv.starts_with("name,") && csv.contains("Inland Tools"), "{csv}");
+    assert!(!csv.contains("Harbour Supplies"), "{csv}");
+}
+
+/// The id of the first saved view's delete form on a page.
+fn html_view_id(html: &str) -> String {
+    let at = html.find("/saved-views/").expect("a saved view") + "/saved-views/".len();
+    html[at..].split('/').next().unwrap().to_string()
+}
+
+async fn bulk_actions_assign_owners_and_archive_all_or_nothing(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let admin = app.user("admin@example.com", "admin").await;
+    let rep = app.user("rep@example.com", "sales_rep").await;
+    let rep_id = rep.user.id.to_string();
+    let a = account(&app, &admin, "Alpha", json!({})).await;
+    let b = account(&app, &admin, "Beta", json!({})).await;
+    let cookie = session(&app, "admin@example.com").await;
+    let (st, to, body) = form(
+        &app,
+        &cookie,
+        "/accounts/bulk",
+        &[("ids", id(&a)), ("ids", id(&b)), ("op", "assign_owner"), ("owner_id", rep_id.as_str()), ("back", "q=a")],
+    )
+    .await;
+    assert_eq!(st, 303, "{body}");
+    assert_eq!(to, "/accounts?q=a");
+    for acc in [&a, &b] {
+        let (_, v) = json(app.get(&format!("/api/v1/accounts/{}", id(acc)), &admin).await).await;
+        assert_eq!(v["owner_id"], json!(rep_id), "{v}");
+    }
+    // Nothing ticked, or no owner chosen: refused, nothing changed.
+    let (st, _, _) = form(&app, &cookie, "/accounts/bulk", &[("op", "archive")]).await;
+    assert_eq!(st, 422);
+    let (st, _, _) = form(&app, &cookie, "/accounts/bulk", &[("ids", id(&a)), ("op", "assign_owner")]).await;
+    assert_eq!(st, 422);
+    // One unknown id: none archived.
+    let (st, _, _) = form(
+        &app,
+        &cookie,
+        "/accounts/bulk",
+        &[("ids", id(&a)), ("ids", "01a245cc-0000-7000-8000-000000000000"), ("op", "archive")],
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (_, v) = json(app.get(&format!("/api/v1/accounts/{}", id(&a)), &admin).await).await;
+    assert_eq!(v["archived"], false, "all or nothing: {v}");
+    let (st, _, _) =
+        form(&app, &cookie, "/accounts/bulk", &[("ids", id(&a)), ("ids", id(&b)), ("op", "archive")]).await;
+    assert_eq!(st, 303);
+    let (_, html) = page(&app, &cookie, "/accounts").await;
+    assert!(!html.contains(">Alpha<") && !html.contains(">Beta<"), "archived accounts leave the list: {html}");
+    // A sales rep may archive only their own accounts: another's refuses the whole batch.
+    let mine = account(&app, &rep, "Rep's own", json!({})).await;
+    let other = account(&app, &admin, "Not the rep's", json!({})).await;
+    let rep_cookie = session(&app, "rep@example.com").await;
+    let (st, _, _) =
+        form(&app, &rep_cookie, "/accounts/bulk", &[("ids", id(&mine)), ("ids", id(&other)), ("op", "archive")]).await;
+    assert!(st == 403 || st == 404, "{st}");
+    let (_, v) = json(app.get(&format!("/api/v1/accounts/{}", id(&mine)), &admin).await).await;
+    assert_eq!(v["archived"], false, "{v}");
+}
+
+both_backends!(
+    the_accounts_list_filters_chooses_columns_and_saves_views,
+    bulk_actions_assign_owners_and_archive_all_or_nothing,
+);
