@@ -22,6 +22,7 @@ pub mod db;
 pub mod documents;
 pub mod events;
 pub mod external_ids;
+pub mod feed;
 pub mod files;
 pub mod idempotency;
 pub mod leads;
@@ -49,6 +50,7 @@ pub mod teams;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{Arg, Db, DbRow, Dialect, Tx};
 use nave_domain::DomainError;
