@@ -40,6 +40,7 @@ pub mod settings;
 pub mod stock;
 pub mod subscriptions;
 pub mod terms;
+pub mod webhooks;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "nave_session";
