@@ -110,6 +110,7 @@ pub fn generate_secret() -> String {
 /// API adds the current secret where the admin asks for it; audit entries and
 /// events never carry one).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = WebhookSubscription)]
 pub struct Subscription {
     #[serde(skip)]
     pub key: i64,
@@ -449,6 +450,7 @@ pub async fn rotate_secret(
 
 /// One event sent (or to be sent) to one subscription.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = WebhookDelivery)]
 pub struct Delivery {
     #[serde(skip)]
     pub key: i64,

@@ -22,30 +22,30 @@ const T: RecordType = RecordType::Webhook;
 
 /// A subscription with its signing secret.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SubscriptionWithSecret {
+pub struct WebhookWithSecret {
     #[serde(flatten)]
     pub subscription: Subscription,
     /// `whsec_` + base64: the key of the `webhook-signature` HMAC is the base64-decoded part.
     pub secret: String,
 }
 
-impl SubscriptionWithSecret {
+impl WebhookWithSecret {
     fn of(s: Subscription) -> Self {
         let secret = s.secret.clone();
-        SubscriptionWithSecret { subscription: s, secret }
+        WebhookWithSecret { subscription: s, secret }
     }
 }
 
 /// Schema of a subscription list (documentation only).
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
-pub struct SubscriptionList {
+pub struct WebhookList {
     data: Vec<Subscription>,
     next: Option<String>,
 }
 
 #[utoipa::path(get, path = "/webhooks", tag = "webhooks",
-    responses((status = 200, description = "Every subscription (without secrets)", body = inline(SubscriptionList)),
+    responses((status = 200, description = "Every subscription (without secrets)", body = inline(WebhookList)),
         (status = 403, body = Problem)))]
 pub async fn list_webhooks(State(app): State<AppState>, auth: ApiAuth) -> ApiResult<Json<serde_json::Value>> {
     auth.require(T, Action::Read)?;
@@ -79,7 +79,7 @@ async fn find(tx: &mut nave_store::Tx, tenant_id: i64, id: &str) -> ApiResult<Su
 }
 
 #[utoipa::path(post, path = "/webhooks", tag = "webhooks", request_body = CreateWebhookRequest,
-    responses((status = 201, body = SubscriptionWithSecret), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = WebhookWithSecret), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_webhook(
     State(app): State<AppState>,
     auth: ApiAuth,
@@ -99,21 +99,21 @@ pub async fn create_webhook(
         owner_key: auth.0.user_id,
     };
     let sub = webhooks::create(w.tx(), &auth.actor(), new).await?;
-    w.respond(StatusCode::CREATED, &SubscriptionWithSecret::of(sub)).await
+    w.respond(StatusCode::CREATED, &WebhookWithSecret::of(sub)).await
 }
 
 #[utoipa::path(get, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 200, body = SubscriptionWithSecret), (status = 404, body = Problem)))]
+    responses((status = 200, body = WebhookWithSecret), (status = 404, body = Problem)))]
 pub async fn get_webhook(
     State(app): State<AppState>,
     auth: ApiAuth,
     Path(id): Path<String>,
-) -> ApiResult<Json<SubscriptionWithSecret>> {
+) -> ApiResult<Json<WebhookWithSecret>> {
     auth.require(T, Action::Read)?;
     let mut tx = app.db.read().await?;
     let sub = find(&mut tx, auth.0.tenant_id, &id).await?;
     tx.commit().await?;
-    Ok(Json(SubscriptionWithSecret::of(sub)))
+    Ok(Json(WebhookWithSecret::of(sub)))
 }
 
 /// Changes to a subscription; absent fields stay.
@@ -188,7 +188,7 @@ pub struct RotateSecretRequest {
 
 #[utoipa::path(post, path = "/webhooks/{id}/rotate-secret", tag = "webhooks", request_body = RotateSecretRequest,
     params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
-    responses((status = 200, body = SubscriptionWithSecret), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = WebhookWithSecret), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn rotate_webhook_secret(
     State(app): State<AppState>,
     auth: ApiAuth,
@@ -205,7 +205,7 @@ pub async fn rotate_webhook_secret(
     let secret = req.body.secret.clone();
     let sub =
         webhooks::rotate_secret(w.tx(), &auth.actor(), id, req.if_match, secret, time::Duration::hours(hours)).await?;
-    w.respond(StatusCode::OK, &SubscriptionWithSecret::of(sub)).await
+    w.respond(StatusCode::OK, &WebhookWithSecret::of(sub)).await
 }
 
 /// Filters of a delivery log.
@@ -224,13 +224,13 @@ pub struct DeliveryFilter {
 /// Schema of a delivery list (documentation only).
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
-pub struct DeliveryList {
+pub struct WebhookDeliveryList {
     data: Vec<Delivery>,
     next: Option<String>,
 }
 
 #[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path), DeliveryFilter),
-    responses((status = 200, description = "The delivery log, newest event first", body = inline(DeliveryList)),
+    responses((status = 200, description = "The delivery log, newest event first", body = inline(WebhookDeliveryList)),
         (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn list_webhook_deliveries(
     State(app): State<AppState>,
@@ -284,7 +284,7 @@ pub async fn replay_webhook_delivery(
 /// A period of events whose deliveries to send again.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ReplayRequest {
+pub struct WebhookReplayRequest {
     /// RFC 3339 or a date (its start): events that happened at or after it.
     pub from: String,
     /// RFC 3339 or a date (its end): events that happened before it.
@@ -293,18 +293,18 @@ pub struct ReplayRequest {
 
 /// How many deliveries a replay queued.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ReplayResult {
+pub struct WebhookReplayResult {
     pub replayed: u64,
 }
 
-#[utoipa::path(post, path = "/webhooks/{id}/replay", tag = "webhooks", request_body = ReplayRequest,
+#[utoipa::path(post, path = "/webhooks/{id}/replay", tag = "webhooks", request_body = WebhookReplayRequest,
     params(("id" = String, Path)),
-    responses((status = 200, body = ReplayResult), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = WebhookReplayResult), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn replay_webhook_period(
     State(app): State<AppState>,
     auth: ApiAuth,
     Path(id): Path<String>,
-    req: ApiWrite<ReplayRequest>,
+    req: ApiWrite<WebhookReplayRequest>,
 ) -> ApiResult<Response> {
     auth.require(T, Action::Update)?;
     let from = super::events::parse_bound("from", Some(&req.body.from), false)?
@@ -317,5 +317,5 @@ pub async fn replay_webhook_period(
     let mut w = begin_write!(app, auth, req);
     let sub = find(w.tx(), auth.0.tenant_id, &id).await?;
     let n = webhooks::replay_period(w.tx(), auth.0.tenant_id, sub.key, from, until).await?;
-    w.respond(StatusCode::OK, &ReplayResult { replayed: n }).await
+    w.respond(StatusCode::OK, &WebhookReplayResult { replayed: n }).await
 }
