@@ -320,7 +320,8 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewSubscription) -> StoreRe
     let description = clean_description(new.description)?;
     let id = PublicId::new();
     let at = now();
-    let cursor = log_end(tx, t).await?;
+    // Events this transaction made before (a demo load) come before the subscription too.
+    let cursor = log_end(tx, t).await? + tx.events.len() as i64;
     let sql = format!(
         "INSERT INTO webhook_subscriptions (tenant_id, id, public_id, url, description, event_types, secret, active, \
          source_system, owner_id, event_cursor, consecutive_failures, version, created_at, updated_at) \
