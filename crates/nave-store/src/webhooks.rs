@@ -258,7 +258,7 @@ pub fn clean_event_types(types: &[String]) -> Result<Vec<String>, DomainError> {
             rt.parse::<RecordType>().is_ok() && kind.is_none_or(|k| matches!(k, "created" | "updated" | "deleted"));
         if !ok {
             return Err(DomainError::invalid(
-                &format!("event_types[{i}]"),
+                format!("event_types[{i}]"),
                 "must be a record type (`account`) or an event type (`account.updated`)",
             ));
         }

@@ -286,7 +286,7 @@ async fn a_failing_receiver_that_recovers_gets_every_event_once_in_order_per_rec
     ids.dedup();
     assert_eq!(ids.len(), got.len(), "no event accepted twice");
     let (_, evs) = feed(&app, &admin, "types=account").await;
-    let mut all: Vec<String> = evs["data"].as_array().unwrap().iter().map(|e| id(e)).collect();
+    let mut all: Vec<String> = evs["data"].as_array().unwrap().iter().map(id).collect();
     all.sort();
     assert_eq!(ids, all, "every account event arrived");
     let alpha: Vec<i64> = got.iter().filter(|m| m.record_id() == id(&a)).map(Received::version).collect();
