@@ -639,6 +639,70 @@ async fn the_change_feed_filters_by_period_and_detail_within_scope_and_field_sec
     assert_eq!(last_position, all["next"].as_str().unwrap().parse::<i64>().unwrap());
 }
 
+async fn the_webhook_pages_create_rotate_and_replay_with_same_origin_forms(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let admin = app.user("admin@example.com", "admin").await;
+    app.user("rep@example.com", "sales_rep").await;
+    let rx = Receiver::start().await;
+    let cookie = app.session("admin@example.com").await;
+    let (status, html) = app.page("/webhooks/new", &cookie).await;
+    assert_eq!(status, 200, "{html}");
+    // The server's own address is refused next to the field.
+    let own = format!("http://{}/hooks", app.addr);
+    let r = app.submit("/webhooks", &cookie, &[("url", own.as_str()), ("event_types", "account")]).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("points at this Nave server itself"));
+    let url = rx.url();
+    let fields = [("url", url.as_str()), ("description", "Books"), ("event_types", "account"), ("active", "true")];
+    let r = app.submit("/webhooks", &cookie, &fields).await;
+    assert_eq!(r.status(), 303);
+    let page_url = support::location(&r);
+    let (status, html) = app.page(&page_url, &cookie).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("whsec_") && html.contains("Books"), "{html}");
+    let hook_id = page_url.trim_start_matches("/webhooks/").to_string();
+    let (_, listed) = app.page("/webhooks", &cookie).await;
+    assert!(listed.contains("Books") && listed.contains("active"));
+
+    let r = app.submit(&format!("/webhooks/{hook_id}/rotate"), &cookie, &[]).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("previous secret signs too"));
+    created(&app, &admin, "/api/v1/accounts", json!({"name": "Acme"})).await;
+    drain(&worker(&app), now()).await;
+    assert_eq!(rx.accepted()[0].signature.split(' ').count(), 2, "signed with both secrets during the overlap");
+    let (_, html) = app.page(&page_url, &cookie).await;
+    assert!(html.contains("account.created") && html.contains("Send again"), "{html}");
+    let (_, log) = json(app.get(&format!("/api/v1/webhooks/{hook_id}/deliveries"), &admin).await).await;
+    let delivery = id(&log["data"][0]);
+    let r = app.submit(&format!("/webhooks/{hook_id}/deliveries/{delivery}/replay"), &cookie, &[]).await;
+    assert_eq!(r.status(), 200);
+    drain(&worker(&app), now() + time::Duration::seconds(1)).await;
+    assert_eq!(rx.accepted().len(), 2);
+    assert_eq!(rx.accepted()[0].id, rx.accepted()[1].id);
+
+    // Pausing through the form: the box unticked.
+    let (_, h) = json(app.get(&format!("/api/v1/webhooks/{hook_id}"), &admin).await).await;
+    let version = h["version"].to_string();
+    let paused =
+        [("version", version.as_str()), ("url", url.as_str()), ("description", "Books"), ("event_types", "account")];
+    assert_eq!(app.submit(&page_url, &cookie, &paused).await.status(), 303);
+    let (_, h) = json(app.get(&format!("/api/v1/webhooks/{hook_id}"), &admin).await).await;
+    assert_eq!(h["active"], false);
+
+    // A form posted from another site is refused, and a rep may not see the pages.
+    let r = app
+        .client
+        .post(app.url(&format!("/webhooks/{hook_id}/rotate")))
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let rep = app.session("rep@example.com").await;
+    assert_eq!(app.page("/webhooks", &rep).await.0, 403);
+}
+
 both_backends!(
     signatures_verify_independently_and_a_rotation_signs_with_both_secrets,
     a_failing_receiver_that_recovers_gets_every_event_once_in_order_per_record,
@@ -649,4 +713,5 @@ both_backends!(
     a_receiver_failing_for_a_day_disables_the_subscription_and_tells_its_owner,
     the_worker_started_with_the_server_delivers_in_the_background,
     the_change_feed_filters_by_period_and_detail_within_scope_and_field_security,
+    the_webhook_pages_create_rotate_and_replay_with_same_origin_forms,
 );
