@@ -98,6 +98,8 @@ string_enum! {
         /// The company's own details printed on documents, and the purchase receiving tolerance:
         /// everyone reads them, the admin changes them.
         CompanySettings => "company_settings",
+        /// Webhook subscriptions and their delivery logs: only the admin manages them.
+        Webhook => "webhook",
     }
 }
 

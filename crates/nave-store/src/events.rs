@@ -110,7 +110,7 @@ pub(crate) async fn write_buffered(tx: &mut Tx, events: Vec<NewEvent>) -> StoreR
     Ok(())
 }
 
-fn decode(r: &dyn DbRow) -> StoreResult<Event> {
+pub(crate) fn decode(r: &dyn DbRow) -> StoreResult<Event> {
     let payload = r.text("payload")?;
     Ok(Event {
         position: r.i64("position")?,

@@ -23,6 +23,7 @@ pub mod documents;
 pub mod drop_ship;
 pub mod events;
 pub mod external_ids;
+pub mod feed;
 pub mod files;
 pub mod idempotency;
 pub mod leads;
@@ -51,6 +52,7 @@ pub mod teams;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{Arg, Db, DbRow, Dialect, Tx};
 use nave_domain::DomainError;

@@ -50,6 +50,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(19, "0019_purchase"),
     migration!(20, "0020_company_settings"),
     migration!(21, "0021_drop_ship"),
+    migration!(22, "0022_webhooks"),
     migration!(24, "0024_saved_views"),
 ];
 

@@ -33,6 +33,7 @@ pub mod present;
 pub mod security;
 pub mod state;
 pub mod uploads;
+pub mod webhooks;
 pub mod write;
 
 pub use state::{AppState, WebConfig};
@@ -152,6 +153,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::purchase::routes())
         .merge(pages::subscriptions::routes())
         .merge(pages::sequences::routes())
+        .merge(pages::webhooks::routes())
         .fallback(pages::not_found)
         .layer(from_fn(security::csrf))
         .layer(from_fn(security::csp));
@@ -226,9 +228,16 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let janitor = tokio::spawn(janitor(state.db.clone()));
+    if let Ok(addr) = listener.local_addr() {
+        let _ = state.listen_addr.set(addr);
+    }
+    let worker = state.config.webhook_worker.then(|| webhooks::spawn_worker(&state));
     let r = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     janitor.abort();
+    if let Some(w) = worker {
+        w.abort();
+    }
     r
 }

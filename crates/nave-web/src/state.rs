@@ -25,6 +25,8 @@ pub struct WebConfig {
     /// Failed logins allowed per e-mail and client within `login_window`.
     pub login_max_failures: u32,
     pub login_window: Duration,
+    /// Run the webhook delivery worker beside the server (`nave serve`); tests drive it themselves.
+    pub webhook_worker: bool,
 }
 
 impl Default for WebConfig {
@@ -35,6 +37,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
+            webhook_worker: false,
         }
     }
 }
@@ -85,6 +88,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// When each token's use was last written, to write it at most once a minute.
     token_touched: Arc<Mutex<HashMap<i64, Instant>>>,
+    /// The address the server listens on, once serving: webhooks may not point at it.
+    pub listen_addr: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -101,6 +106,7 @@ impl AppState {
             grants: Arc::new(Mutex::new(HashMap::new())),
             login_limiter: Arc::new(LoginLimiter::default()),
             token_touched: Arc::new(Mutex::new(HashMap::new())),
+            listen_addr: Arc::new(std::sync::OnceLock::new()),
         }
     }
 

@@ -225,7 +225,15 @@ async fn data(app: &TestApp) -> Data {
         json!({"legal_name": "Nave Trading Ltd", "address": "1 Dock Road\nBristol", "receiving_tolerance_percent": "5"}),
     )
     .await;
+    let hook = post_ok(
+        app,
+        admin,
+        "/api/v1/webhooks",
+        json!({"url": "http://127.0.0.1:9/hooks", "description": "ERP sync", "active": false}),
+    )
+    .await;
     for (k, v) in [
+        ("webhooks", &hook),
         ("accounts", &account),
         ("contacts", &contact),
         ("opportunities", &opp),
@@ -276,6 +284,7 @@ fn page_routes() -> Vec<String> {
         (include_str!("../src/pages/payments.rs"), "{p}", &["credit-notes", "bill-credits"][..]),
         (include_str!("../src/pages/fulfilment.rs"), "", &[""][..]),
         (include_str!("../src/pages/purchase.rs"), "", &[""][..]),
+        (include_str!("../src/pages/webhooks.rs"), "", &[""][..]),
     ] {
         let chunks: Vec<&str> = src.split(".route(").skip(1).collect();
         for chunk in chunks {
@@ -352,6 +361,9 @@ async fn every_page_renders_for_every_role_without_a_server_error(db: TestDb) {
         "/payments-sent/new",
         "/reorder-suggestions",
         "/settings/company",
+        "/webhooks",
+        "/webhooks/new",
+        "/webhooks/{id}",
     ] {
         assert!(routes.iter().any(|r| r == must), "the route list has {must}: {routes:?}");
     }

@@ -630,6 +630,7 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     let purchases = demo_purchases(&mut tx, &goods, &supplier_ids, warehouses[0], today).await?
         + demo_company_and_reorder(&mut tx, &goods, &supplier_ids, warehouses[0], today).await?
         + demo_drop_ship(&mut tx, &customers, &goods, warehouses[0], today).await?;
+    demo_webhook(&mut tx, &admin).await?;
     tx.commit().await?;
     eprintln!(
         "Loaded 2 teams, {} users, 150 accounts with {contacts_made} contacts, 4 taxes, {} product lines with \
@@ -638,6 +639,24 @@ pub async fn load(db: &Db) -> StoreResult<()> {
         DEMO_USERS.len(),
         DEMO_CATALOG.len()
     );
+    Ok(())
+}
+
+/// A webhook to the accounting system, paused (its URL is an example), so the
+/// webhook pages show what one looks like.
+async fn demo_webhook(tx: &mut nave_store::Tx, admin: &Email) -> StoreResult<()> {
+    use nave_store::webhooks::{self, NewSubscription};
+    let owner = users::get_by_email(tx, DEFAULT_TENANT, admin).await?.expect("the demo admin exists");
+    let new = NewSubscription {
+        url: "https://accounting.example.com/hooks/nave".into(),
+        description: Some("Accounting sync (example)".into()),
+        event_types: vec!["account".into(), "invoice".into(), "credit_note".into(), "payment".into()],
+        active: false,
+        system: Some("accounting".into()),
+        secret: None,
+        owner_key: owner.key,
+    };
+    webhooks::create(tx, &Actor::system(DEFAULT_TENANT), new).await?;
     Ok(())
 }
 

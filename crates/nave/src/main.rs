@@ -187,6 +187,7 @@ fn web_config(cfg: &Config) -> WebConfig {
     WebConfig {
         secure_cookies: cfg.secure_cookies,
         session_ttl: time::Duration::hours(cfg.session_hours),
+        webhook_worker: true,
         ..WebConfig::default()
     }
 }

@@ -47,6 +47,7 @@ pub mod taxes;
 pub mod teams;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 /// Parses a record id from a path; an id that cannot exist is simply not found.
 pub fn parse_id(record: &str, id: &str) -> Result<nave_domain::ids::PublicId, ApiError> {
@@ -250,7 +251,13 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sequences::list_sequences))
         .routes(routes!(sequences::get_sequence, sequences::update_sequence))
         .routes(routes!(company::get_company, company::put_company))
-        .routes(routes!(company::get_company_logo, company::put_company_logo, company::delete_company_logo));
+        .routes(routes!(company::get_company_logo, company::put_company_logo, company::delete_company_logo))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(webhooks::get_webhook, webhooks::update_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::rotate_webhook_secret))
+        .routes(routes!(webhooks::list_webhook_deliveries))
+        .routes(routes!(webhooks::replay_webhook_delivery))
+        .routes(routes!(webhooks::replay_webhook_period));
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))

@@ -60,6 +60,8 @@ struct HomePage {
     /// The signed-in user's open tasks, with the page of what each hangs from.
     tasks: Vec<(super::activities::Entry, Option<String>)>,
     lists: Vec<WorkList>,
+    /// The user's webhooks disabled after failures: (id, name, reason).
+    disabled_webhooks: Vec<(String, String, String)>,
 }
 
 /// The visibility `p` has for reading `t`, if any.
@@ -248,6 +250,14 @@ pub async fn home(State(app): State<AppState>, auth: PageAuth) -> PageResult {
         None => ("0".to_string(), vec![]),
     };
     let lists = work_lists(&mut tx, p).await?;
+    let disabled_webhooks = nave_store::webhooks::disabled_for_owner(&mut tx, p.tenant_id, p.user_id)
+        .await?
+        .into_iter()
+        .map(|w| {
+            let name = if w.description.is_empty() { w.url.clone() } else { w.description.clone() };
+            (w.id.to_string(), name, w.disabled_reason.unwrap_or_default())
+        })
+        .collect();
     tx.commit().await?;
     let tasks = super::activities::my_open_tasks(&app, p).await?;
     let page = HomePage {
@@ -258,6 +268,7 @@ pub async fn home(State(app): State<AppState>, auth: PageAuth) -> PageResult {
         can_create_account: p.scope_for(RecordType::Account, Action::Create).is_some(),
         recent,
         lists,
+        disabled_webhooks,
     };
     Ok(render(&page).into_response())
 }

@@ -41,6 +41,7 @@ pub mod stock;
 pub mod subscriptions;
 pub mod terms;
 pub mod views;
+pub mod webhooks;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "nave_session";
