@@ -49,6 +49,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(18, "0018_report_indexes"),
     migration!(19, "0019_purchase"),
     migration!(20, "0020_company_settings"),
+    migration!(23, "0023_master_rules"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
