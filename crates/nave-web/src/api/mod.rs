@@ -43,6 +43,7 @@ pub mod sequences;
 pub mod shipments;
 pub mod stock;
 pub mod subscriptions;
+pub mod sync;
 pub mod taxes;
 pub mod teams;
 pub mod tokens;
@@ -250,6 +251,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sequences::get_sequence, sequences::update_sequence))
         .routes(routes!(company::get_company, company::put_company))
         .routes(routes!(company::get_company_logo, company::put_company_logo, company::delete_company_logo));
+    let v1 = sync::routes(v1);
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))
