@@ -276,6 +276,7 @@ fn page_routes() -> Vec<String> {
         (include_str!("../src/pages/payments.rs"), "{p}", &["credit-notes", "bill-credits"][..]),
         (include_str!("../src/pages/fulfilment.rs"), "", &[""][..]),
         (include_str!("../src/pages/purchase.rs"), "", &[""][..]),
+        (include_str!("../src/pages/sync.rs"), "", &[""][..]),
     ] {
         let chunks: Vec<&str> = src.split(".route(").skip(1).collect();
         for chunk in chunks {
@@ -352,6 +353,8 @@ async fn every_page_renders_for_every_role_without_a_server_error(db: TestDb) {
         "/payments-sent/new",
         "/reorder-suggestions",
         "/settings/company",
+        "/settings/master-rules",
+        "/sync-conflicts",
     ] {
         assert!(routes.iter().any(|r| r == must), "the route list has {must}: {routes:?}");
     }
