@@ -629,7 +629,7 @@ pub async fn load(db: &Db) -> StoreResult<()> {
     let (quotes, invoices, payments) = demo_sales(&mut tx, &mut rng, &customers, &goods, warehouses[0], today).await?;
     let purchases = demo_purchases(&mut tx, &goods, &supplier_ids, warehouses[0], today).await?
         + demo_company_and_reorder(&mut tx, &goods, &supplier_ids, warehouses[0], today).await?;
-    crate::demo_sync::load(&mut tx, customers[0].id).await?;
+    crate::demo_sync::load(&mut tx, &customers.iter().map(|c| c.id).collect::<Vec<_>>()).await?;
     tx.commit().await?;
     eprintln!(
         "Loaded 2 teams, {} users, 150 accounts with {contacts_made} contacts, 4 taxes, {} product lines with \

@@ -9,8 +9,9 @@ use nave_store::audit::Actor;
 use nave_store::tenants::DEFAULT_TENANT;
 use nave_store::{StoreResult, Tx, sync};
 
-/// Writes the rules and the conflict; returns how many rules.
-pub async fn load(tx: &mut Tx, customer: PublicId) -> StoreResult<usize> {
+/// Writes the rules and the conflict (on the first of `customers` with a
+/// credit limit); returns how many rules.
+pub async fn load(tx: &mut Tx, customers: &[PublicId]) -> StoreResult<usize> {
     let system = Actor::system(DEFAULT_TENANT);
     let rules =
         [("account", "credit_limit", "erp"), ("account", "payment_terms_id", "erp"), ("contact", "emails", "nave")];
@@ -19,7 +20,16 @@ pub async fn load(tx: &mut Tx, customer: PublicId) -> StoreResult<usize> {
     }
     // The shop sends the customer with a limit of its own and a phone number:
     // the phone is taken, the limit waits for someone to accept or dismiss it.
-    let Some(before) = accounts::get(tx, DEFAULT_TENANT, customer).await? else { return Ok(rules.len()) };
+    let mut found = None;
+    for id in customers {
+        if let Some(a) = accounts::get(tx, DEFAULT_TENANT, *id).await?
+            && a.credit_limit.is_some()
+        {
+            found = Some(a);
+            break;
+        }
+    }
+    let Some(before) = found else { return Ok(rules.len()) };
     let shop = Actor { source: Some("shop".into()), ..Actor::system(DEFAULT_TENANT) };
     let mut ids = before.external_ids.clone();
     if !ids.iter().any(|e| e.system == "shop") {
