@@ -9,7 +9,7 @@ mod support;
 use nave_testkit::{TestDb, both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{TestApp, TestUser, json};
+use support::{TestApp, TestUser, form, json, page, session};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
@@ -289,7 +289,71 @@ async fn a_source_tokens_writes_carry_its_source(db: TestDb) {
     assert_eq!(sources, [None, Some("shop"), Some("shop")], "newest first: {log}");
 }
 
+async fn the_pages_manage_rules_and_settle_conflicts(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let admin = app.user("admin@example.com", "admin").await;
+    app.user("rep@example.com", "sales_rep").await;
+    let shop = token_for(&app, &admin, "shop").await;
+    let cookie = session(&app, "admin@example.com").await;
+    let rep_cookie = session(&app, "rep@example.com").await;
+
+    let (s, _, body) = form(
+        &app,
+        &cookie,
+        "/settings/master-rules",
+        &[("record_type", "account"), ("field", "colour"), ("system", "erp")],
+    )
+    .await;
+    assert_eq!(s, 422, "a field no rule may name is shown next to the field");
+    assert!(body.contains("is not a field of account"), "{body}");
+    let (s, to, _) = form(
+        &app,
+        &cookie,
+        "/settings/master-rules",
+        &[("record_type", "account"), ("field", "industry"), ("system", "erp")],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (303, "/settings/master-rules"));
+    let (s, body) = page(&app, &cookie, "/settings/master-rules").await;
+    assert_eq!(s, 200);
+    assert!(body.contains("<code>industry</code>") && body.contains("<code>erp</code>"), "{body}");
+    assert_eq!(page(&app, &rep_cookie, "/settings/master-rules").await.0, 403);
+    let (s, _, _) = form(
+        &app,
+        &rep_cookie,
+        "/settings/master-rules",
+        &[("record_type", "account"), ("field", "name"), ("system", "erp")],
+    )
+    .await;
+    assert_eq!(s, 403);
+
+    let (_, acc) =
+        json(app.post("/api/v1/accounts", &admin, &json!({"name": "Umbrella", "industry": "Pharma"})).await).await;
+    let aid = id(&acc);
+    let (s, _) = patch(&app, &shop, &format!("/api/v1/accounts/{aid}"), &json!({"industry": "Retail"})).await;
+    assert_eq!(s, 200);
+    let (_, body) = page(&app, &cookie, &format!("/accounts/{aid}")).await;
+    assert!(body.contains(&format!("/sync-conflicts?record_id={aid}")), "the account page links its conflicts");
+    let (s, body) = page(&app, &cookie, &format!("/sync-conflicts?record_id={aid}")).await;
+    assert_eq!(s, 200);
+    assert!(body.contains("Pharma") && body.contains("Retail"), "{body}");
+    let conflict = id(&open_conflicts(&app, &admin, &aid).await[0]);
+    let (s, to, _) = form(&app, &cookie, &format!("/sync-conflicts/{conflict}/accept"), &[("record_id", &aid)]).await;
+    assert_eq!((s, to), (303, format!("/sync-conflicts?record_id={aid}")));
+    assert_eq!(get(&app, &admin, &format!("/api/v1/accounts/{aid}")).await.1["industry"], "Retail");
+    assert!(open_conflicts(&app, &admin, &aid).await.is_empty());
+
+    // A rule removed from the page holds nothing back.
+    let (_, list) = get(&app, &admin, "/api/v1/master-rules").await;
+    let rule = id(&list["data"][0]);
+    let (s, to, _) = form(&app, &cookie, &format!("/settings/master-rules/{rule}/delete"), &[]).await;
+    assert_eq!((s, to.as_str()), (303, "/settings/master-rules"));
+    let (_, v) = patch(&app, &shop, &format!("/api/v1/accounts/{aid}"), &json!({"industry": "Biotech"})).await;
+    assert_eq!(v["industry"], "Biotech");
+}
+
 both_backends!(
+    the_pages_manage_rules_and_settle_conflicts,
     putting_by_external_id_twice_gives_one_record,
     concurrent_puts_of_a_new_external_id_make_one_record,
     a_non_master_write_leaves_the_field_and_records_one_conflict,
