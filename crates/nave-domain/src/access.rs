@@ -100,6 +100,10 @@ string_enum! {
         CompanySettings => "company_settings",
         /// Webhook subscriptions and their delivery logs: only the admin manages them.
         Webhook => "webhook",
+        /// Which system masters a field of accounts, contacts or products: the admin's.
+        MasterRule => "master_rule",
+        /// Changes refused by a master rule, waiting for a person to accept or dismiss them.
+        SyncConflict => "sync_conflict",
     }
 }
 
@@ -337,6 +341,8 @@ impl BuiltinRole {
                     All,
                 );
                 g.allow_all(&[T::AuditEntry, T::Event], &[Read], All);
+                // Changes other systems sent that a master rule held back: a manager settles them.
+                g.allow_all(&[T::SyncConflict], &[Read, Update], All);
                 g.allow_all(&[T::Quote, T::SalesOrder], &crud, All);
                 g.allow_all(&documents, &[Read], All);
                 // Purchasing: orders to suppliers; what follows them is read.
@@ -403,6 +409,8 @@ impl BuiltinRole {
                 g.allow_all(&[T::Bill, T::BillCredit, T::PaymentSent], &crud, All);
                 g.allow_all(&purchase, &[Read], All);
                 g.allow_all(&[T::AuditEntry, T::Event], &[Read], All);
+                // Credit limits and billing details often come from the ERP: accounting settles their conflicts.
+                g.allow_all(&[T::SyncConflict], &[Read, Update], All);
                 g.give(Capability::ViewCost).give(Capability::ViewMargin).give(Capability::ViewCreditLimit);
             }
             BuiltinRole::ReadOnly => {

@@ -27,6 +27,7 @@ pub mod pricing;
 pub mod search;
 pub mod stock;
 pub mod subscription;
+pub mod sync;
 pub mod tax;
 pub mod terms;
 

@@ -596,15 +596,81 @@ async fn creates_cycle(tx: &mut Tx, tenant_id: i64, child: i64, parent: i64) -> 
     Ok(false)
 }
 
-/// Updates an account. The caller has checked the permission on `before`.
+impl crate::sync::Guarded for AccountPatch {
+    type Record = Account;
+
+    fn sets(&self, field: &str, _: &Account) -> bool {
+        match field {
+            "name" => self.name.is_some(),
+            "kinds" => self.kinds.is_some(),
+            "parent_id" => self.parent_id.is_some(),
+            "owner_id" => self.owner_id.is_some(),
+            "team_id" => self.team_id.is_some(),
+            "currency" => self.currency.is_some(),
+            "credit_limit" => self.credit_limit.is_some(),
+            "tax_id" => self.tax_id.is_some(),
+            "tax_treatment" => self.tax_treatment.is_some(),
+            "tags" => self.tags.is_some(),
+            "industry" => self.industry.is_some(),
+            "website" => self.website.is_some(),
+            "phone" => self.phone.is_some(),
+            "payment_terms_id" => self.payment_terms_id.is_some(),
+            "notes" => self.notes.is_some(),
+            "addresses" => self.addresses.is_some(),
+            "archived" => self.archived.is_some(),
+            _ => false,
+        }
+    }
+
+    fn keep(&mut self, field: &str, _: &Account) {
+        match field {
+            "name" => self.name = None,
+            "kinds" => self.kinds = None,
+            "parent_id" => self.parent_id = None,
+            "owner_id" => self.owner_id = None,
+            "team_id" => self.team_id = None,
+            "currency" => self.currency = None,
+            "credit_limit" => self.credit_limit = None,
+            "tax_id" => self.tax_id = None,
+            "tax_treatment" => self.tax_treatment = None,
+            "tags" => self.tags = None,
+            "industry" => self.industry = None,
+            "website" => self.website = None,
+            "phone" => self.phone = None,
+            "payment_terms_id" => self.payment_terms_id = None,
+            "notes" => self.notes = None,
+            "addresses" => self.addresses = None,
+            "archived" => self.archived = None,
+            _ => {}
+        }
+    }
+}
+
+/// Updates an account under the master rules (`sync`): fields mastered by
+/// another system than the actor's source keep their values, and each
+/// refused change is recorded as a sync conflict. The caller has checked the
+/// permission on `before`.
 pub async fn update(
     tx: &mut Tx,
     actor: &Actor,
     before: &Account,
     if_version: Option<i64>,
-    patch: AccountPatch,
+    mut patch: AccountPatch,
 ) -> StoreResult<Account> {
     expect_version("account", before.version, if_version)?;
+    let held = crate::sync::held(tx, actor, RecordType::Account, &patch, before).await?;
+    if !held.is_empty() {
+        let sp = tx.savepoint().await?;
+        let trial = write_update(tx, actor, before, patch.clone()).await;
+        tx.rollback_to(sp).await?;
+        let record = (before.key, before.id);
+        crate::sync::hold_back(tx, actor, RecordType::Account, record, &held, before, &trial?, &mut patch).await?;
+    }
+    write_update(tx, actor, before, patch).await
+}
+
+/// Writes an update as given (the master rules were applied by [`update`]).
+async fn write_update(tx: &mut Tx, actor: &Actor, before: &Account, patch: AccountPatch) -> StoreResult<Account> {
     let currency = patch.currency.unwrap_or(before.currency);
     let merged = NewAccount {
         name: patch.name.clone().unwrap_or_else(|| before.name.clone()),
@@ -715,6 +781,7 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, before: &Account, if_version: Op
     let owner = crate::attachments::Owner { record_type: RecordType::Account, key: before.key, id: before.id };
     crate::attachments::delete_for_record(tx, actor, owner).await?;
     crate::search::remove(tx, actor.tenant_id, RecordType::Account, before.key).await?;
+    crate::sync::delete_for_record(tx, actor.tenant_id, RecordType::Account, before.key).await?;
     tx.execute("DELETE FROM accounts WHERE tenant_id = $1 AND id = $2", args![actor.tenant_id, before.key]).await?;
     audit::deleted(tx, actor, RecordType::Account, before.id, before.version + 1, before).await
 }
@@ -906,6 +973,7 @@ pub async fn merge(tx: &mut Tx, actor: &Actor, loser: &Account, survivor: &Accou
     )
     .await?;
     crate::search::remove(tx, t, RecordType::Account, from).await?;
+    crate::sync::delete_for_record(tx, t, RecordType::Account, from).await?;
     tx.execute("DELETE FROM accounts WHERE tenant_id = $1 AND id = $2", args![t, from]).await?;
     tx.execute(
         "UPDATE accounts SET version = version + 1, updated_at = $3, updated_by = $4 WHERE tenant_id = $1 AND id = $2",

@@ -24,6 +24,9 @@ pub struct Actor {
     /// The external system a write comes from (a token's system), if any.
     pub source: Option<String>,
     pub request_id: Option<String>,
+    /// A person accepting a sync conflict: master rules do not hold back
+    /// this write (see `sync`).
+    pub master_override: bool,
 }
 
 impl Actor {

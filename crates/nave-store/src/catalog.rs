@@ -615,6 +615,18 @@ pub async fn get_product(tx: &mut Tx, tenant_id: i64, id: PublicId) -> StoreResu
     product_where(tx, tenant_id, "p.public_id = $2", id.into()).await
 }
 
+/// The product holding this id in another system, if any.
+pub async fn get_product_by_external_id(
+    tx: &mut Tx,
+    tenant_id: i64,
+    e: &nave_domain::external_id::ExternalId,
+) -> StoreResult<Option<Product>> {
+    match external_ids::owner_of(tx, EXTERNAL, tenant_id, e).await? {
+        Some(key) => product_where(tx, tenant_id, "p.id = $2", key.into()).await,
+        None => Ok(None),
+    }
+}
+
 /// Several products by id, with their parts, in as many statements as one:
 /// those found, keyed by id (unknown ids are left out).
 pub async fn get_products(tx: &mut Tx, tenant_id: i64, ids: &[PublicId]) -> StoreResult<HashMap<PublicId, Product>> {
@@ -838,15 +850,80 @@ pub async fn create_product(tx: &mut Tx, actor: &Actor, input: ProductInput) -> 
     Ok(p)
 }
 
-/// Replaces a product's fields (the caller merged the patch into `input`).
+impl crate::sync::Guarded for ProductInput {
+    type Record = Product;
+
+    /// The input is whole (the caller merged its patch into the product), so
+    /// a field is set when its text differs from the product's.
+    fn sets(&self, field: &str, b: &Product) -> bool {
+        match field {
+            "sku" => self.sku != b.sku,
+            "name" => self.name != b.name,
+            "description" => self.description != b.description,
+            "kind" => self.kind != b.kind,
+            "unit" => self.unit != b.unit,
+            "category_id" => self.category_id != b.category_id,
+            "currency" => self.currency != b.currency,
+            "list_price" => self.list_price != b.list_price,
+            "cost" => self.cost != b.cost,
+            "tax_category_id" => self.tax_category_id != b.tax_category_id,
+            "weight_kg" => self.weight_kg != b.weight_kg,
+            "barcode" => self.barcode != b.barcode,
+            "notes" => self.notes != b.notes,
+            "active" => self.active != b.active,
+            _ => false,
+        }
+    }
+
+    fn keep(&mut self, field: &str, b: &Product) {
+        match field {
+            "sku" => self.sku = b.sku.clone(),
+            "name" => self.name = b.name.clone(),
+            "description" => self.description = b.description.clone(),
+            "kind" => self.kind = b.kind,
+            "unit" => self.unit = b.unit.clone(),
+            "category_id" => self.category_id = b.category_id,
+            "currency" => self.currency = b.currency,
+            "list_price" => self.list_price = b.list_price.clone(),
+            "cost" => self.cost = b.cost.clone(),
+            "tax_category_id" => self.tax_category_id = b.tax_category_id,
+            "weight_kg" => self.weight_kg = b.weight_kg.clone(),
+            "barcode" => self.barcode = b.barcode.clone(),
+            "notes" => self.notes = b.notes.clone(),
+            "active" => self.active = b.active,
+            _ => {}
+        }
+    }
+}
+
+/// Replaces a product's fields (the caller merged the patch into `input`)
+/// under the master rules (see `accounts::update`).
 pub async fn update_product(
     tx: &mut Tx,
     actor: &Actor,
     before: &Product,
     if_version: Option<i64>,
-    input: ProductInput,
+    mut input: ProductInput,
 ) -> StoreResult<Product> {
     expect_version("product", before.version, if_version)?;
+    let held = crate::sync::held(tx, actor, RecordType::Product, &input, before).await?;
+    if !held.is_empty() {
+        let sp = tx.savepoint().await?;
+        let trial = write_product_update(tx, actor, before, input.clone()).await;
+        tx.rollback_to(sp).await?;
+        let record = (before.key, before.id);
+        crate::sync::hold_back(tx, actor, RecordType::Product, record, &held, before, &trial?, &mut input).await?;
+    }
+    write_product_update(tx, actor, before, input).await
+}
+
+/// Writes a product's fields as given (the rules were applied by [`update_product`]).
+async fn write_product_update(
+    tx: &mut Tx,
+    actor: &Actor,
+    before: &Product,
+    input: ProductInput,
+) -> StoreResult<Product> {
     let c = check_product(tx, actor.tenant_id, &input).await?;
     let mut a = args![actor.tenant_id, before.key];
     a.extend(product_args(&c, &input, actor));
@@ -918,6 +995,7 @@ pub async fn delete_product(tx: &mut Tx, actor: &Actor, before: &Product, if_ver
     }
     let owner = crate::attachments::Owner { record_type: RecordType::Product, key: before.key, id: before.id };
     crate::attachments::delete_for_record(tx, actor, owner).await?;
+    crate::sync::delete_for_record(tx, t, RecordType::Product, before.key).await?;
     tx.execute("DELETE FROM products WHERE tenant_id = $1 AND id = $2", args![t, before.key]).await?;
     if let Some(pic) = &before.picture {
         files::delete(tx, t, &[pic.file_key, pic.thumbnail_key]).await?;

@@ -545,16 +545,70 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewContact) -> StoreResult<
     Ok(created)
 }
 
-/// Updates a contact. The caller has checked the permission on `before` (and
-/// on the account it moves to).
+impl crate::sync::Guarded for ContactPatch {
+    type Record = Contact;
+
+    fn sets(&self, field: &str, _: &Contact) -> bool {
+        match field {
+            "account_id" => self.account_id.is_some(),
+            "first_name" => self.first_name.is_some(),
+            "last_name" => self.last_name.is_some(),
+            "title" => self.title.is_some(),
+            "emails" => self.emails.is_some(),
+            "phones" => self.phones.is_some(),
+            "address" => self.address.is_some(),
+            "is_primary" => self.is_primary.is_some(),
+            "marketing_consent" => {
+                self.consent.given.is_some() || self.consent.at.is_some() || self.consent.source.is_some()
+            }
+            "owner_id" => self.owner_id.is_some(),
+            "archived" => self.archived.is_some(),
+            _ => false,
+        }
+    }
+
+    fn keep(&mut self, field: &str, _: &Contact) {
+        match field {
+            "account_id" => self.account_id = None,
+            "first_name" => self.first_name = None,
+            "last_name" => self.last_name = None,
+            "title" => self.title = None,
+            "emails" => self.emails = None,
+            "phones" => self.phones = None,
+            "address" => self.address = None,
+            "is_primary" => self.is_primary = None,
+            "marketing_consent" => self.consent = ConsentChange::default(),
+            "owner_id" => self.owner_id = None,
+            "archived" => self.archived = None,
+            _ => {}
+        }
+    }
+}
+
+/// Updates a contact under the master rules (see `accounts::update`). The
+/// caller has checked the permission on `before` (and on the account it
+/// moves to).
 pub async fn update(
     tx: &mut Tx,
     actor: &Actor,
     before: &Contact,
     if_version: Option<i64>,
-    patch: ContactPatch,
+    mut patch: ContactPatch,
 ) -> StoreResult<Contact> {
     expect_version("contact", before.version, if_version)?;
+    let held = crate::sync::held(tx, actor, T, &patch, before).await?;
+    if !held.is_empty() {
+        let sp = tx.savepoint().await?;
+        let trial = write_update(tx, actor, before, patch.clone()).await;
+        tx.rollback_to(sp).await?;
+        let record = (before.key, before.id);
+        crate::sync::hold_back(tx, actor, T, record, &held, before, &trial?, &mut patch).await?;
+    }
+    write_update(tx, actor, before, patch).await
+}
+
+/// Writes an update as given (the master rules were applied by [`update`]).
+async fn write_update(tx: &mut Tx, actor: &Actor, before: &Contact, patch: ContactPatch) -> StoreResult<Contact> {
     let mut v = Validator::new();
     let c = check(
         &mut v,
@@ -676,6 +730,7 @@ pub async fn delete(tx: &mut Tx, actor: &Actor, before: &Contact, if_version: Op
     )
     .await?;
     crate::search::remove(tx, t, T, before.key).await?;
+    crate::sync::delete_for_record(tx, t, T, before.key).await?;
     tx.execute("DELETE FROM contacts WHERE tenant_id = $1 AND id = $2", args![t, before.key]).await?;
     audit::deleted(tx, actor, T, before.id, before.version + 1, before).await?;
     if before.is_primary {

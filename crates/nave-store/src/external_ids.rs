@@ -19,6 +19,8 @@ pub struct Table {
     pub unique: &'static str,
     /// The record's name in messages ("product").
     pub record: &'static str,
+    /// The table of the records themselves.
+    pub records: &'static str,
 }
 
 /// The products' external ids.
@@ -27,6 +29,7 @@ pub const PRODUCTS: Table = Table {
     owner: "product_id",
     unique: "product_external_ids_system_key",
     record: "product",
+    records: "products",
 };
 
 /// The accounts' external ids.
@@ -35,6 +38,7 @@ pub const ACCOUNTS: Table = Table {
     owner: "account_id",
     unique: "account_external_ids_system_key",
     record: "account",
+    records: "accounts",
 };
 
 /// The contacts' external ids.
@@ -43,6 +47,7 @@ pub const CONTACTS: Table = Table {
     owner: "contact_id",
     unique: "contact_external_ids_system_key",
     record: "contact",
+    records: "contacts",
 };
 
 /// Schema of an external id (documentation only; the type is `nave_domain::external_id::ExternalId`).
@@ -117,6 +122,16 @@ pub async fn owner_of(tx: &mut Tx, t: Table, tenant_id: i64, e: &ExternalId) -> 
         |r| r.i64("owner"),
     )
     .await
+}
+
+/// Like [`owner_of`], with the record's row locked until the transaction
+/// ends (on PostgreSQL; SQLite's writer excludes others anyway), so that an
+/// update reading it next sees the latest committed version and concurrent
+/// upserts of the same record take turns.
+pub async fn lock_owner(tx: &mut Tx, t: Table, tenant_id: i64, e: &ExternalId) -> StoreResult<Option<i64>> {
+    let Some(key) = owner_of(tx, t, tenant_id, e).await? else { return Ok(None) };
+    let sql = format!("SELECT id AS v FROM {} WHERE tenant_id = $1 AND id = $2{}", t.records, tx.for_update());
+    tx.fetch_optional(sql, args![tenant_id, key], |r| r.i64("v")).await
 }
 
 /// Adds to a list the condition "the record `key_column` holds this external id".

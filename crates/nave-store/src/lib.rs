@@ -47,6 +47,7 @@ pub mod sessions;
 pub mod shipments;
 pub mod stock;
 pub mod subscriptions;
+pub mod sync;
 pub mod taxes;
 pub mod teams;
 pub mod tenants;

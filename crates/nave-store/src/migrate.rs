@@ -51,6 +51,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(20, "0020_company_settings"),
     migration!(21, "0021_drop_ship"),
     migration!(22, "0022_webhooks"),
+    migration!(23, "0023_master_rules"),
     migration!(24, "0024_saved_views"),
 ];
 

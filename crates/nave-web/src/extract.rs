@@ -47,6 +47,7 @@ pub fn actor_of(p: &Principal) -> Actor {
         token_id: p.token_id,
         source: p.source.clone(),
         request_id: request_id(),
+        master_override: false,
     }
 }
 

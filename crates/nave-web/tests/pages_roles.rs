@@ -285,6 +285,7 @@ fn page_routes() -> Vec<String> {
         (include_str!("../src/pages/fulfilment.rs"), "", &[""][..]),
         (include_str!("../src/pages/purchase.rs"), "", &[""][..]),
         (include_str!("../src/pages/webhooks.rs"), "", &[""][..]),
+        (include_str!("../src/pages/sync.rs"), "", &[""][..]),
     ] {
         let chunks: Vec<&str> = src.split(".route(").skip(1).collect();
         for chunk in chunks {
@@ -364,6 +365,8 @@ async fn every_page_renders_for_every_role_without_a_server_error(db: TestDb) {
         "/webhooks",
         "/webhooks/new",
         "/webhooks/{id}",
+        "/settings/master-rules",
+        "/sync-conflicts",
     ] {
         assert!(routes.iter().any(|r| r == must), "the route list has {must}: {routes:?}");
     }

@@ -20,6 +20,7 @@ use nave_web::{AppState, WebConfig};
 mod bench;
 mod config;
 mod demo;
+mod demo_sync;
 mod import;
 
 use config::{Config, Overrides};

@@ -240,7 +240,18 @@ pub async fn create_account(
         may_set_credit_limit(&auth)?;
     }
     let mut w = begin_write!(app, auth, req);
-    let b = req.body;
+    let acc = create_in(w.tx(), &auth, req.body).await?;
+    let body = present(&auth.0, T, &acc)?;
+    w.respond(StatusCode::CREATED, &body).await
+}
+
+/// Creates an account from a create body inside a write (the permission
+/// to create was checked): what `POST /accounts` and the upsert by external
+/// id share.
+pub async fn create_in(tx: &mut nave_store::Tx, auth: &ApiAuth, b: CreateAccountRequest) -> ApiResult<Account> {
+    if b.credit_limit.is_some() {
+        may_set_credit_limit(auth)?;
+    }
     let new = NewAccount {
         name: b.name,
         kinds: b.kinds.unwrap_or_else(|| vec![AccountKind::Customer]),
@@ -263,14 +274,12 @@ pub async fn create_account(
     };
     accounts::validate(&new)?;
     if !b.allow_duplicate {
-        refuse_duplicates(w.tx(), &auth.0, &new).await.map_err(|mut e| {
+        refuse_duplicates(tx, &auth.0, &new).await.map_err(|mut e| {
             e.detail.push_str(". Send \"allow_duplicate\": true to create it anyway.");
             e
         })?;
     }
-    let acc = accounts::create(w.tx(), &auth.actor(), new).await?;
-    let body = present(&auth.0, T, &acc)?;
-    w.respond(StatusCode::CREATED, &body).await
+    Ok(accounts::create(tx, &auth.actor(), new).await?)
 }
 
 #[utoipa::path(get, path = "/accounts/{id}", tag = "accounts", params(("id" = String, Path)),
@@ -359,7 +368,26 @@ pub async fn update_account(
     }
     let mut w = begin_write!(app, auth, req);
     let before = load_for(&mut w, &auth, &id, Action::Update).await?;
-    let b = req.body;
+    let acc = update_in(w.tx(), &auth, &auth.actor(), &before, req.if_match, req.body).await?;
+    let body = present(&auth.0, T, &acc)?;
+    w.respond(StatusCode::OK, &body).await
+}
+
+/// Updates an account the caller may update (checked on `before`) inside a
+/// write, as `actor`: what `PATCH /accounts/{id}`, the upsert by external id
+/// and accepting a sync conflict share.
+pub async fn update_in(
+    tx: &mut nave_store::Tx,
+    auth: &ApiAuth,
+    actor: &nave_store::audit::Actor,
+    before: &Account,
+    if_match: Option<i64>,
+    b: UpdateAccountRequest,
+) -> ApiResult<Account> {
+    may_act(&auth.0, T, Action::Update, before.ownership)?;
+    if b.credit_limit.is_some() {
+        may_set_credit_limit(auth)?;
+    }
     let patch = AccountPatch {
         name: b.name,
         kinds: b.kinds,
@@ -380,9 +408,7 @@ pub async fn update_account(
         external_ids: b.external_ids,
         archived: b.archived,
     };
-    let acc = accounts::update(w.tx(), &auth.actor(), &before, req.if_match, patch).await?;
-    let body = present(&auth.0, T, &acc)?;
-    w.respond(StatusCode::OK, &body).await
+    Ok(accounts::update(tx, actor, before, if_match, patch).await?)
 }
 
 #[utoipa::path(delete, path = "/accounts/{id}", tag = "accounts",

@@ -362,8 +362,16 @@ pub async fn create_product(
     auth.require(PRODUCT, Action::Create)?;
     may_set_cost(&auth, &req.body)?;
     let mut w = begin_write!(app, auth, req);
-    let b = &req.body;
-    let company = nave_store::tenants::currency(w.tx(), auth.0.tenant_id).await?;
+    let p = create_product_in(w.tx(), &auth, &req.body).await?;
+    let body = present(&auth.0, PRODUCT, &p)?;
+    w.respond(StatusCode::CREATED, &body).await
+}
+
+/// Creates a product from a create body inside a write (the permission to
+/// create was checked): what `POST /products` and the upsert by external id share.
+pub async fn create_product_in(tx: &mut nave_store::Tx, auth: &ApiAuth, b: &ProductRequest) -> ApiResult<Product> {
+    may_set_cost(auth, b)?;
+    let company = nave_store::tenants::currency(tx, auth.0.tenant_id).await?;
     let input = ProductInput {
         sku: b.sku.clone().ok_or_else(|| ApiError::invalid("sku", "is required"))?,
         name: b.name.clone().ok_or_else(|| ApiError::invalid("name", "is required"))?,
@@ -383,9 +391,7 @@ pub async fn create_product(
         suppliers: parts(b).1,
         external_ids: b.external_ids.clone(),
     };
-    let p = catalog::create_product(w.tx(), &auth.actor(), input).await?;
-    let body = present(&auth.0, PRODUCT, &p)?;
-    w.respond(StatusCode::CREATED, &body).await
+    Ok(catalog::create_product(tx, &auth.actor(), input).await?)
 }
 
 #[utoipa::path(get, path = "/products/{id}", tag = "catalog", params(("id" = String, Path)),
@@ -418,7 +424,23 @@ pub async fn update_product(
     let mut w = begin_write!(app, auth, req);
     let before =
         catalog::get_product(w.tx(), auth.0.tenant_id, id).await?.ok_or_else(|| ApiError::not_found("product"))?;
-    let b = &req.body;
+    let after = update_product_in(w.tx(), &auth, &auth.actor(), &before, req.if_match, &req.body).await?;
+    let body = present(&auth.0, PRODUCT, &after)?;
+    w.respond(StatusCode::OK, &body).await
+}
+
+/// Updates a product inside a write, as `actor` (the permission to update
+/// was checked): what `PATCH /products/{id}`, the upsert by external id and
+/// accepting a sync conflict share.
+pub async fn update_product_in(
+    tx: &mut nave_store::Tx,
+    auth: &ApiAuth,
+    actor: &nave_store::audit::Actor,
+    before: &Product,
+    if_match: Option<i64>,
+    b: &ProductRequest,
+) -> ApiResult<Product> {
+    may_set_cost(auth, b)?;
     let input = ProductInput {
         sku: b.sku.clone().unwrap_or_else(|| before.sku.clone()),
         name: b.name.clone().unwrap_or_else(|| before.name.clone()),
@@ -438,9 +460,7 @@ pub async fn update_product(
         suppliers: parts(b).1,
         external_ids: b.external_ids.clone(),
     };
-    let after = catalog::update_product(w.tx(), &auth.actor(), &before, req.if_match, input).await?;
-    let body = present(&auth.0, PRODUCT, &after)?;
-    w.respond(StatusCode::OK, &body).await
+    Ok(catalog::update_product(tx, actor, before, if_match, input).await?)
 }
 
 #[utoipa::path(delete, path = "/products/{id}", tag = "catalog", params(("id" = String, Path), ("If-Match" = Option<String>, Header)),

@@ -238,14 +238,25 @@ pub async fn create_contact(
     req: ApiWrite<ContactRequest>,
 ) -> ApiResult<Response> {
     auth.require(T, Action::Create)?;
-    let b = &req.body;
+    req.body.consent()?;
+    if req.body.archived.is_some() {
+        return Err(ApiError::invalid("archived", "a new contact is active; archive it with an update"));
+    }
+    let mut w = begin_write!(app, auth, req);
+    let c = create_in(w.tx(), &auth, &req.body).await?;
+    let body = present(&auth.0, T, &c)?;
+    w.respond(StatusCode::CREATED, &body).await
+}
+
+/// Creates a contact from a create body inside a write (the permission to
+/// create was checked): what `POST /contacts` and the upsert by external id share.
+pub async fn create_in(tx: &mut nave_store::Tx, auth: &ApiAuth, b: &ContactRequest) -> ApiResult<Contact> {
     if b.archived.is_some() {
         return Err(ApiError::invalid("archived", "a new contact is active; archive it with an update"));
     }
     let consent = b.consent()?;
-    let mut w = begin_write!(app, auth, req);
     let account = match b.account_id.as_deref() {
-        Some(a) => Some(account_for(w.tx(), &auth, "account_id", a, Action::Create).await?.id),
+        Some(a) => Some(account_for(tx, auth, "account_id", a, Action::Create).await?.id),
         None => None,
     };
     let new = NewContact {
@@ -262,9 +273,7 @@ pub async fn create_contact(
         external_ids: b.external_ids.clone().unwrap_or_default(),
         archived: false,
     };
-    let c = contacts::create(w.tx(), &auth.actor(), new).await?;
-    let body = present(&auth.0, T, &c)?;
-    w.respond(StatusCode::CREATED, &body).await
+    Ok(contacts::create(tx, &auth.actor(), new).await?)
 }
 
 #[utoipa::path(get, path = "/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
@@ -303,12 +312,29 @@ pub async fn update_contact(
     req: ApiWrite<ContactRequest>,
 ) -> ApiResult<Response> {
     auth.require(T, Action::Update)?;
-    let consent = req.body.consent()?;
+    req.body.consent()?;
     let mut w = begin_write!(app, auth, req);
     let before = load_for(&mut w, &auth, &id, Action::Update).await?;
-    let b = &req.body;
+    let c = update_in(w.tx(), &auth, &auth.actor(), &before, req.if_match, &req.body).await?;
+    let body = present(&auth.0, T, &c)?;
+    w.respond(StatusCode::OK, &body).await
+}
+
+/// Updates a contact the caller may update (checked on `before`) inside a
+/// write, as `actor`: what `PATCH /contacts/{id}`, the upsert by external id
+/// and accepting a sync conflict share.
+pub async fn update_in(
+    tx: &mut nave_store::Tx,
+    auth: &ApiAuth,
+    actor: &nave_store::audit::Actor,
+    before: &Contact,
+    if_match: Option<i64>,
+    b: &ContactRequest,
+) -> ApiResult<Contact> {
+    may_act(&auth.0, T, Action::Update, before.ownership)?;
+    let consent = b.consent()?;
     let account_id = match b.account_id.as_deref() {
-        Some(a) => Some(account_for(w.tx(), &auth, "account_id", a, Action::Update).await?.id),
+        Some(a) => Some(account_for(tx, auth, "account_id", a, Action::Update).await?.id),
         None => None,
     };
     let patch = ContactPatch {
@@ -325,9 +351,7 @@ pub async fn update_contact(
         external_ids: b.external_ids.clone(),
         archived: b.archived,
     };
-    let c = contacts::update(w.tx(), &auth.actor(), &before, req.if_match, patch).await?;
-    let body = present(&auth.0, T, &c)?;
-    w.respond(StatusCode::OK, &body).await
+    Ok(contacts::update(tx, actor, before, if_match, patch).await?)
 }
 
 #[utoipa::path(delete, path = "/contacts/{id}", tag = "contacts",

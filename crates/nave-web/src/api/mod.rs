@@ -43,6 +43,7 @@ pub mod sequences;
 pub mod shipments;
 pub mod stock;
 pub mod subscriptions;
+pub mod sync;
 pub mod taxes;
 pub mod teams;
 pub mod tokens;
@@ -258,6 +259,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::list_webhook_deliveries))
         .routes(routes!(webhooks::replay_webhook_delivery))
         .routes(routes!(webhooks::replay_webhook_period));
+    let v1 = sync::routes(v1);
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1
         .route("/api/problems", axum::routing::get(problem_catalogue))

@@ -85,6 +85,9 @@ pub struct Overview {
     pub open_bills: Vec<Document>,
     pub payments_sent: Vec<nave_store::payments::Payment>,
     pub payables: Vec<Receivables>,
+    /// Open sync conflicts of the account (changes a master rule held
+    /// back), when the caller may read sync conflicts.
+    pub open_sync_conflicts: Option<i64>,
 }
 
 /// An account's credit exposure (open receivables + open orders not yet
@@ -286,7 +289,12 @@ pub async fn build(tx: &mut Tx, p: &Principal, account: Account) -> ApiResult<Ov
         open_cases: cases.len() as i64,
         activities: activity_count,
     };
+    let open_sync_conflicts = match crate::api::sync::may_see_conflicts(p) {
+        true => Some(nave_store::sync::open_count(tx, t, RecordType::Account, account.key).await?),
+        false => None,
+    };
     Ok(Overview {
+        open_sync_conflicts,
         by_currency: totals(&opportunities),
         account,
         contacts,
@@ -338,6 +346,7 @@ impl Overview {
             "open_bills": docs(p, &self.open_bills)?,
             "payments_sent": self.payments_sent.iter().map(|x| present(p, RecordType::PaymentSent, x)).collect::<ApiResult<Vec<_>>>()?,
             "payables": self.payables,
+            "open_sync_conflicts": self.open_sync_conflicts,
         }))
     }
 }
@@ -392,6 +401,9 @@ pub struct AccountOverview {
     payments_sent: Vec<nave_store::payments::Payment>,
     /// Suppliers: the balance payable (open bills) and the part past due, per currency.
     payables: Vec<Receivables>,
+    /// Open sync conflicts of the account (`GET /sync-conflicts?record_id=`); null without
+    /// permission to read sync conflicts. The account's ids in other systems are in `account.external_ids`.
+    open_sync_conflicts: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/accounts/{id}/overview", tag = "accounts", params(("id" = String, Path)),

@@ -366,6 +366,8 @@ struct AccountPage {
     can_edit: bool,
     can_add_contact: bool,
     history: Vec<HistoryRow>,
+    /// Open sync conflicts of the account, for those who may see them.
+    open_sync_conflicts: Option<i64>,
     timeline: super::activities::TimelineView,
     attachments: super::attachments::AttachmentsView,
 }
@@ -527,6 +529,7 @@ pub async fn show(
         can_merge,
         merge_candidates,
         history,
+        open_sync_conflicts: overview.open_sync_conflicts,
     };
     Ok(render(&page).into_response())
 }

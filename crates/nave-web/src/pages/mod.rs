@@ -39,6 +39,7 @@ pub mod sequences;
 pub mod settings;
 pub mod stock;
 pub mod subscriptions;
+pub mod sync;
 pub mod terms;
 pub mod views;
 pub mod webhooks;
