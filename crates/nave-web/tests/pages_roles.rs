@@ -367,6 +367,7 @@ async fn every_page_renders_for_every_role_without_a_server_error(db: TestDb) {
         "/webhooks/{id}",
         "/settings/master-rules",
         "/sync-conflicts",
+        "/accounts/export.csv",
     ] {
         assert!(routes.iter().any(|r| r == must), "the route list has {must}: {routes:?}");
     }
@@ -382,9 +383,10 @@ async fn every_page_renders_for_every_role_without_a_server_error(db: TestDb) {
             let r = app.client.get(app.url(&path)).header("cookie", &cookie).send().await.unwrap();
             let status = r.status().as_u16();
             let pdf = r.headers().get("content-type").is_some_and(|c| c.as_bytes().starts_with(b"application/pdf"));
+            let csv = r.headers().get("content-type").is_some_and(|c| c.as_bytes().starts_with(b"text/csv"));
             let body = r.text().await.unwrap_or_default();
             let ok = match status {
-                200 => pdf || (body.contains("</html>") && !body.contains("The page could not be shown")),
+                200 => pdf || csv || (body.contains("</html>") && !body.contains("The page could not be shown")),
                 // Refused: not allowed, not there, or not in a state for this page
                 // (the editor of a document that is no longer a draft).
                 403 | 404 | 409 => body.contains("</html>"),
