@@ -99,10 +99,195 @@ fn lost_race(e: &ApiError) -> bool {
     matches!(e.code, ErrorCode::Conflict | ErrorCode::LikelyDuplicate)
 }
 
-/// The outcome of an upsert: the record and whether it was created.
-enum Upserted<R> {
-    Created(R),
-    Updated(R),
+/// A record type synced by external id: how an upsert finds, creates and
+/// updates one (through the resource's own create and update paths).
+trait Synced: Sized + serde::Serialize {
+    const RECORD: RecordType;
+    const IDS: ext_ids::Table;
+    /// The record's scope, when it has one (products have none).
+    fn ownership(&self) -> Option<nave_domain::access::Ownership>;
+    async fn by_external_id(tx: &mut nave_store::Tx, t: i64, e: &ExternalId) -> ApiResult<Option<Self>>;
+    /// Refuses a body that is not a create body of the resource (422 naming the field).
+    fn check_create_body(body: &Value) -> ApiResult<()>;
+    async fn create(tx: &mut nave_store::Tx, auth: &ApiAuth, e: &ExternalId, body: &Value) -> ApiResult<Self>;
+    async fn update(
+        tx: &mut nave_store::Tx,
+        auth: &ApiAuth,
+        before: &Self,
+        e: &ExternalId,
+        body: &Value,
+    ) -> ApiResult<Self>;
+}
+
+impl Synced for Account {
+    const RECORD: RecordType = RecordType::Account;
+    const IDS: ext_ids::Table = ext_ids::ACCOUNTS;
+    fn ownership(&self) -> Option<nave_domain::access::Ownership> {
+        Some(self.ownership)
+    }
+    async fn by_external_id(tx: &mut nave_store::Tx, t: i64, e: &ExternalId) -> ApiResult<Option<Self>> {
+        Ok(accounts::get_by_external_id(tx, t, e).await?)
+    }
+    fn check_create_body(body: &Value) -> ApiResult<()> {
+        typed::<account_api::CreateAccountRequest>(body).map(|_| ())
+    }
+    async fn create(tx: &mut nave_store::Tx, auth: &ApiAuth, e: &ExternalId, body: &Value) -> ApiResult<Self> {
+        let mut create: account_api::CreateAccountRequest = typed(body)?;
+        create.external_ids = with_path_id(Some(create.external_ids), e)?.unwrap_or_default();
+        account_api::create_in(tx, auth, create).await
+    }
+    async fn update(
+        tx: &mut nave_store::Tx,
+        auth: &ApiAuth,
+        before: &Self,
+        e: &ExternalId,
+        body: &Value,
+    ) -> ApiResult<Self> {
+        let mut m = object(body)?;
+        m.remove("allow_duplicate");
+        let mut patch: account_api::UpdateAccountRequest = typed(&Value::Object(m))?;
+        patch.external_ids = with_path_id(patch.external_ids, e)?;
+        account_api::update_in(tx, auth, &auth.actor(), before, None, patch).await
+    }
+}
+
+impl Synced for Contact {
+    const RECORD: RecordType = RecordType::Contact;
+    const IDS: ext_ids::Table = ext_ids::CONTACTS;
+    fn ownership(&self) -> Option<nave_domain::access::Ownership> {
+        Some(self.ownership)
+    }
+    async fn by_external_id(tx: &mut nave_store::Tx, t: i64, e: &ExternalId) -> ApiResult<Option<Self>> {
+        Ok(contacts::get_by_external_id(tx, t, e).await?)
+    }
+    fn check_create_body(body: &Value) -> ApiResult<()> {
+        typed::<contact_api::ContactRequest>(body).map(|_| ())
+    }
+    async fn create(tx: &mut nave_store::Tx, auth: &ApiAuth, e: &ExternalId, body: &Value) -> ApiResult<Self> {
+        let mut create: contact_api::ContactRequest = typed(body)?;
+        create.external_ids = with_path_id(Some(create.external_ids.unwrap_or_default()), e)?;
+        contact_api::create_in(tx, auth, &create).await
+    }
+    async fn update(
+        tx: &mut nave_store::Tx,
+        auth: &ApiAuth,
+        before: &Self,
+        e: &ExternalId,
+        body: &Value,
+    ) -> ApiResult<Self> {
+        let mut patch: contact_api::ContactRequest = typed(body)?;
+        patch.external_ids = with_path_id(patch.external_ids, e)?;
+        contact_api::update_in(tx, auth, &auth.actor(), before, None, &patch).await
+    }
+}
+
+impl Synced for Product {
+    const RECORD: RecordType = RecordType::Product;
+    const IDS: ext_ids::Table = ext_ids::PRODUCTS;
+    fn ownership(&self) -> Option<nave_domain::access::Ownership> {
+        None
+    }
+    async fn by_external_id(tx: &mut nave_store::Tx, t: i64, e: &ExternalId) -> ApiResult<Option<Self>> {
+        Ok(catalog::get_product_by_external_id(tx, t, e).await?)
+    }
+    fn check_create_body(body: &Value) -> ApiResult<()> {
+        typed::<catalog_api::ProductRequest>(body).map(|_| ())
+    }
+    async fn create(tx: &mut nave_store::Tx, auth: &ApiAuth, e: &ExternalId, body: &Value) -> ApiResult<Self> {
+        let mut create: catalog_api::ProductRequest = typed(body)?;
+        create.external_ids = with_path_id(Some(create.external_ids.unwrap_or_default()), e)?;
+        catalog_api::create_product_in(tx, auth, &create).await
+    }
+    async fn update(
+        tx: &mut nave_store::Tx,
+        auth: &ApiAuth,
+        before: &Self,
+        e: &ExternalId,
+        body: &Value,
+    ) -> ApiResult<Self> {
+        let mut patch: catalog_api::ProductRequest = typed(body)?;
+        patch.external_ids = with_path_id(patch.external_ids, e)?;
+        catalog_api::update_product_in(tx, auth, &auth.actor(), before, None, &patch).await
+    }
+}
+
+/// The record holding an external id, its row locked for this write.
+async fn find<S: Synced>(tx: &mut nave_store::Tx, t: i64, e: &ExternalId) -> ApiResult<Option<S>> {
+    ext_ids::lock_owner(tx, S::IDS, t, e).await?;
+    S::by_external_id(tx, t, e).await
+}
+
+async fn update_synced<S: Synced>(
+    tx: &mut nave_store::Tx,
+    auth: &ApiAuth,
+    before: &S,
+    e: &ExternalId,
+    body: &Value,
+) -> ApiResult<S> {
+    auth.require(S::RECORD, Action::Update)?;
+    S::update(tx, auth, before, e, body).await
+}
+
+/// Creates or updates the record holding `e` (true: created). A create that
+/// loses a race for the id (or to a likely duplicate) is rolled back to a
+/// savepoint and updates the winner's record instead.
+async fn upsert<S: Synced>(
+    tx: &mut nave_store::Tx,
+    auth: &ApiAuth,
+    e: &ExternalId,
+    body: &Value,
+) -> ApiResult<(bool, S)> {
+    let t = auth.0.tenant_id;
+    if let Some(before) = find::<S>(tx, t, e).await? {
+        return Ok((false, update_synced(tx, auth, &before, e, body).await?));
+    }
+    auth.require(S::RECORD, Action::Create)?;
+    let sp = tx.savepoint().await?;
+    match S::create(tx, auth, e, body).await {
+        Ok(r) => {
+            tx.release(sp).await?;
+            Ok((true, r))
+        }
+        Err(err) if lost_race(&err) => {
+            tx.rollback_to(sp).await?;
+            match find::<S>(tx, t, e).await? {
+                Some(before) => Ok((false, update_synced(tx, auth, &before, e, body).await?)),
+                None => Err(err),
+            }
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// `GET /{resource}/by-external-id/{system}/{id}`.
+async fn get_synced<S: Synced>(app: &AppState, auth: &ApiAuth, system: &str, id: &str) -> ApiResult<Json<Value>> {
+    auth.require(S::RECORD, Action::Read)?;
+    let e = path_external_id(system, id)?;
+    let mut tx = app.db.autocommit().await?;
+    let r = S::by_external_id(&mut tx, auth.0.tenant_id, &e).await?;
+    tx.commit().await?;
+    let r = r.ok_or_else(|| ApiError::not_found(S::RECORD.as_str()))?;
+    if let Some(own) = r.ownership() {
+        visible_or_404(&auth.0, S::RECORD, Action::Read, own)?;
+    }
+    Ok(Json(present(&auth.0, S::RECORD, &r)?))
+}
+
+/// `PUT /{resource}/by-external-id/{system}/{id}`: 201 created or 200 updated.
+async fn put_synced<S: Synced>(
+    app: AppState,
+    auth: ApiAuth,
+    system: &str,
+    id: &str,
+    req: ApiWrite<Value>,
+) -> ApiResult<Response> {
+    let e = path_external_id(system, id)?;
+    // The body must be a create body even when the record exists.
+    S::check_create_body(&req.body)?;
+    let mut w = begin_write!(app, auth, req);
+    let (created, r) = upsert::<S>(w.tx(), &auth, &e, &req.body).await?;
+    let body = present(&auth.0, S::RECORD, &r)?;
+    w.respond(if created { StatusCode::CREATED } else { StatusCode::OK }, &body).await
 }
 
 #[utoipa::path(get, path = "/accounts/by-external-id/{system}/{id}", tag = "sync",
@@ -113,65 +298,7 @@ pub async fn get_account_by_external_id(
     auth: ApiAuth,
     Path((system, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    auth.require(RecordType::Account, Action::Read)?;
-    let e = path_external_id(&system, &id)?;
-    let mut tx = app.db.autocommit().await?;
-    let acc = accounts::get_by_external_id(&mut tx, auth.0.tenant_id, &e).await?;
-    tx.commit().await?;
-    let acc = acc.ok_or_else(|| ApiError::not_found("account"))?;
-    visible_or_404(&auth.0, RecordType::Account, Action::Read, acc.ownership)?;
-    Ok(Json(present(&auth.0, RecordType::Account, &acc)?))
-}
-
-/// The account holding an external id, its row locked for this write.
-async fn find_account(tx: &mut nave_store::Tx, t: i64, e: &ExternalId) -> ApiResult<Option<Account>> {
-    ext_ids::lock_owner(tx, ext_ids::ACCOUNTS, t, e).await?;
-    Ok(accounts::get_by_external_id(tx, t, e).await?)
-}
-
-async fn upsert_account(
-    tx: &mut nave_store::Tx,
-    auth: &ApiAuth,
-    e: &ExternalId,
-    body: &Value,
-) -> ApiResult<Upserted<Account>> {
-    let t = auth.0.tenant_id;
-    if let Some(before) = find_account(tx, t, e).await? {
-        return update_account(tx, auth, &before, e, body).await.map(Upserted::Updated);
-    }
-    auth.require(RecordType::Account, Action::Create)?;
-    let mut create: account_api::CreateAccountRequest = typed(body)?;
-    create.external_ids = with_path_id(Some(create.external_ids), e)?.unwrap_or_default();
-    let sp = tx.savepoint().await?;
-    match account_api::create_in(tx, auth, create).await {
-        Ok(acc) => {
-            tx.release(sp).await?;
-            Ok(Upserted::Created(acc))
-        }
-        Err(err) if lost_race(&err) => {
-            tx.rollback_to(sp).await?;
-            match find_account(tx, t, e).await? {
-                Some(before) => update_account(tx, auth, &before, e, body).await.map(Upserted::Updated),
-                None => Err(err),
-            }
-        }
-        Err(err) => Err(err),
-    }
-}
-
-async fn update_account(
-    tx: &mut nave_store::Tx,
-    auth: &ApiAuth,
-    before: &Account,
-    e: &ExternalId,
-    body: &Value,
-) -> ApiResult<Account> {
-    auth.require(RecordType::Account, Action::Update)?;
-    let mut m = object(body)?;
-    m.remove("allow_duplicate");
-    let mut patch: account_api::UpdateAccountRequest = typed(&Value::Object(m))?;
-    patch.external_ids = with_path_id(patch.external_ids, e)?;
-    account_api::update_in(tx, auth, &auth.actor(), before, None, patch).await
+    get_synced::<Account>(&app, &auth, &system, &id).await
 }
 
 #[utoipa::path(put, path = "/accounts/by-external-id/{system}/{id}", tag = "sync",
@@ -188,16 +315,7 @@ pub async fn put_account_by_external_id(
     Path((system, id)): Path<(String, String)>,
     req: ApiWrite<Value>,
 ) -> ApiResult<Response> {
-    let e = path_external_id(&system, &id)?;
-    // The body must be a create body even when the record exists.
-    let _: account_api::CreateAccountRequest = typed(&req.body)?;
-    let mut w = begin_write!(app, auth, req);
-    let (status, acc) = match upsert_account(w.tx(), &auth, &e, &req.body).await? {
-        Upserted::Created(a) => (StatusCode::CREATED, a),
-        Upserted::Updated(a) => (StatusCode::OK, a),
-    };
-    let body = present(&auth.0, RecordType::Account, &acc)?;
-    w.respond(status, &body).await
+    put_synced::<Account>(app, auth, &system, &id, req).await
 }
 
 #[utoipa::path(get, path = "/contacts/by-external-id/{system}/{id}", tag = "sync",
@@ -208,63 +326,7 @@ pub async fn get_contact_by_external_id(
     auth: ApiAuth,
     Path((system, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    auth.require(RecordType::Contact, Action::Read)?;
-    let e = path_external_id(&system, &id)?;
-    let mut tx = app.db.autocommit().await?;
-    let c = contacts::get_by_external_id(&mut tx, auth.0.tenant_id, &e).await?;
-    tx.commit().await?;
-    let c = c.ok_or_else(|| ApiError::not_found("contact"))?;
-    visible_or_404(&auth.0, RecordType::Contact, Action::Read, c.ownership)?;
-    Ok(Json(present(&auth.0, RecordType::Contact, &c)?))
-}
-
-/// The contact holding an external id, its row locked for this write.
-async fn find_contact(tx: &mut nave_store::Tx, t: i64, e: &ExternalId) -> ApiResult<Option<Contact>> {
-    ext_ids::lock_owner(tx, ext_ids::CONTACTS, t, e).await?;
-    Ok(contacts::get_by_external_id(tx, t, e).await?)
-}
-
-async fn upsert_contact(
-    tx: &mut nave_store::Tx,
-    auth: &ApiAuth,
-    e: &ExternalId,
-    body: &Value,
-) -> ApiResult<Upserted<Contact>> {
-    let t = auth.0.tenant_id;
-    if let Some(before) = find_contact(tx, t, e).await? {
-        return update_contact(tx, auth, &before, e, body).await.map(Upserted::Updated);
-    }
-    auth.require(RecordType::Contact, Action::Create)?;
-    let mut create: contact_api::ContactRequest = typed(body)?;
-    create.external_ids = with_path_id(Some(create.external_ids.unwrap_or_default()), e)?;
-    let sp = tx.savepoint().await?;
-    match contact_api::create_in(tx, auth, &create).await {
-        Ok(c) => {
-            tx.release(sp).await?;
-            Ok(Upserted::Created(c))
-        }
-        Err(err) if lost_race(&err) => {
-            tx.rollback_to(sp).await?;
-            match find_contact(tx, t, e).await? {
-                Some(before) => update_contact(tx, auth, &before, e, body).await.map(Upserted::Updated),
-                None => Err(err),
-            }
-        }
-        Err(err) => Err(err),
-    }
-}
-
-async fn update_contact(
-    tx: &mut nave_store::Tx,
-    auth: &ApiAuth,
-    before: &Contact,
-    e: &ExternalId,
-    body: &Value,
-) -> ApiResult<Contact> {
-    auth.require(RecordType::Contact, Action::Update)?;
-    let mut patch: contact_api::ContactRequest = typed(body)?;
-    patch.external_ids = with_path_id(patch.external_ids, e)?;
-    contact_api::update_in(tx, auth, &auth.actor(), before, None, &patch).await
+    get_synced::<Contact>(&app, &auth, &system, &id).await
 }
 
 #[utoipa::path(put, path = "/contacts/by-external-id/{system}/{id}", tag = "sync",
@@ -280,15 +342,7 @@ pub async fn put_contact_by_external_id(
     Path((system, id)): Path<(String, String)>,
     req: ApiWrite<Value>,
 ) -> ApiResult<Response> {
-    let e = path_external_id(&system, &id)?;
-    let _: contact_api::ContactRequest = typed(&req.body)?;
-    let mut w = begin_write!(app, auth, req);
-    let (status, c) = match upsert_contact(w.tx(), &auth, &e, &req.body).await? {
-        Upserted::Created(c) => (StatusCode::CREATED, c),
-        Upserted::Updated(c) => (StatusCode::OK, c),
-    };
-    let body = present(&auth.0, RecordType::Contact, &c)?;
-    w.respond(status, &body).await
+    put_synced::<Contact>(app, auth, &system, &id, req).await
 }
 
 #[utoipa::path(get, path = "/products/by-external-id/{system}/{id}", tag = "sync",
@@ -299,62 +353,7 @@ pub async fn get_product_by_external_id(
     auth: ApiAuth,
     Path((system, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    auth.require(RecordType::Product, Action::Read)?;
-    let e = path_external_id(&system, &id)?;
-    let mut tx = app.db.autocommit().await?;
-    let p = catalog::get_product_by_external_id(&mut tx, auth.0.tenant_id, &e).await?;
-    tx.commit().await?;
-    let p = p.ok_or_else(|| ApiError::not_found("product"))?;
-    Ok(Json(present(&auth.0, RecordType::Product, &p)?))
-}
-
-/// The product holding an external id, its row locked for this write.
-async fn find_product(tx: &mut nave_store::Tx, t: i64, e: &ExternalId) -> ApiResult<Option<Product>> {
-    ext_ids::lock_owner(tx, ext_ids::PRODUCTS, t, e).await?;
-    Ok(catalog::get_product_by_external_id(tx, t, e).await?)
-}
-
-async fn upsert_product(
-    tx: &mut nave_store::Tx,
-    auth: &ApiAuth,
-    e: &ExternalId,
-    body: &Value,
-) -> ApiResult<Upserted<Product>> {
-    let t = auth.0.tenant_id;
-    if let Some(before) = find_product(tx, t, e).await? {
-        return update_product(tx, auth, &before, e, body).await.map(Upserted::Updated);
-    }
-    auth.require(RecordType::Product, Action::Create)?;
-    let mut create: catalog_api::ProductRequest = typed(body)?;
-    create.external_ids = with_path_id(Some(create.external_ids.unwrap_or_default()), e)?;
-    let sp = tx.savepoint().await?;
-    match catalog_api::create_product_in(tx, auth, &create).await {
-        Ok(p) => {
-            tx.release(sp).await?;
-            Ok(Upserted::Created(p))
-        }
-        Err(err) if lost_race(&err) => {
-            tx.rollback_to(sp).await?;
-            match find_product(tx, t, e).await? {
-                Some(before) => update_product(tx, auth, &before, e, body).await.map(Upserted::Updated),
-                None => Err(err),
-            }
-        }
-        Err(err) => Err(err),
-    }
-}
-
-async fn update_product(
-    tx: &mut nave_store::Tx,
-    auth: &ApiAuth,
-    before: &Product,
-    e: &ExternalId,
-    body: &Value,
-) -> ApiResult<Product> {
-    auth.require(RecordType::Product, Action::Update)?;
-    let mut patch: catalog_api::ProductRequest = typed(body)?;
-    patch.external_ids = with_path_id(patch.external_ids, e)?;
-    catalog_api::update_product_in(tx, auth, &auth.actor(), before, None, &patch).await
+    get_synced::<Product>(&app, &auth, &system, &id).await
 }
 
 #[utoipa::path(put, path = "/products/by-external-id/{system}/{id}", tag = "sync",
@@ -370,15 +369,7 @@ pub async fn put_product_by_external_id(
     Path((system, id)): Path<(String, String)>,
     req: ApiWrite<Value>,
 ) -> ApiResult<Response> {
-    let e = path_external_id(&system, &id)?;
-    let _: catalog_api::ProductRequest = typed(&req.body)?;
-    let mut w = begin_write!(app, auth, req);
-    let (status, p) = match upsert_product(w.tx(), &auth, &e, &req.body).await? {
-        Upserted::Created(p) => (StatusCode::CREATED, p),
-        Upserted::Updated(p) => (StatusCode::OK, p),
-    };
-    let body = present(&auth.0, RecordType::Product, &p)?;
-    w.respond(status, &body).await
+    put_synced::<Product>(app, auth, &system, &id, req).await
 }
 
 // ------------------------------------------------------------ master rules
