@@ -9,7 +9,7 @@ mod support;
 use nave_store::tenants::DEFAULT_TENANT;
 use nave_testkit::{TestDb, both_backends};
 use serde_json::{Value, json};
-use support::{TestApp, TestUser, form, json, page, session};
+use support::{TestApp, TestUser, act, created, form, get_ok as get, id_of as id, json, line, page, session};
 
 struct Setup {
     mgr: TestUser,
@@ -20,30 +20,6 @@ struct Setup {
     d: Value,
     /// Goods without a supplier.
     lone: Value,
-}
-
-fn id(v: &Value) -> &str {
-    v["id"].as_str().unwrap()
-}
-
-fn line(d: &Value, i: usize) -> &Value {
-    &d["groups"][0]["lines"][i]
-}
-
-async fn created(app: &TestApp, who: &TestUser, path: &str, body: Value) -> Value {
-    let (s, v) = json(app.post(path, who, &body).await).await;
-    assert_eq!(s, 201, "{path}: {v}");
-    v
-}
-
-async fn act(app: &TestApp, who: &TestUser, path: &str) -> (u16, Value) {
-    json(app.post(path, who, &json!({})).await).await
-}
-
-async fn get(app: &TestApp, who: &TestUser, path: &str) -> Value {
-    let (s, v) = json(app.get(path, who).await).await;
-    assert_eq!(s, 200, "{path}: {v}");
-    v
 }
 
 async fn setup(app: &TestApp) -> Setup {

@@ -10,7 +10,7 @@ mod support;
 use nave_store::tenants::DEFAULT_TENANT;
 use nave_testkit::{TestDb, both_backends};
 use serde_json::{Value, json};
-use support::{TestApp, TestUser, json};
+use support::{TestApp, TestUser, act, created, get_ok as get, id_of as id, json, line};
 
 struct Setup {
     mgr: TestUser,
@@ -21,26 +21,6 @@ struct Setup {
     initech: Value,
     customer: Value,
     a: Value,
-}
-
-fn id(v: &Value) -> &str {
-    v["id"].as_str().unwrap()
-}
-
-async fn created(app: &TestApp, who: &TestUser, path: &str, body: Value) -> Value {
-    let (s, v) = json(app.post(path, who, &body).await).await;
-    assert_eq!(s, 201, "{path}: {v}");
-    v
-}
-
-async fn act(app: &TestApp, who: &TestUser, path: &str) -> (u16, Value) {
-    json(app.post(path, who, &json!({})).await).await
-}
-
-async fn get(app: &TestApp, who: &TestUser, path: &str) -> Value {
-    let (s, v) = json(app.get(path, who).await).await;
-    assert_eq!(s, 200, "{path}: {v}");
-    v
 }
 
 async fn setup(app: &TestApp) -> Setup {
@@ -91,10 +71,6 @@ async fn confirmed_po(app: &TestApp, s: &Setup, supplier: &Value, qty: &str, pri
     assert_eq!(st, 200, "{po}");
     assert_eq!(po["status"], "confirmed");
     po
-}
-
-fn line(d: &Value, i: usize) -> &Value {
-    &d["groups"][0]["lines"][i]
 }
 
 /// A draft receipt of `qty` of the PO's first line (all that is left when `None`).

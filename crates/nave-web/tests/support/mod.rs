@@ -191,3 +191,32 @@ pub async fn form(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str
 pub async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
     app.page(path, cookie).await
 }
+
+/// The `id` of a record as JSON.
+pub fn id_of(v: &Value) -> &str {
+    v["id"].as_str().unwrap()
+}
+
+/// Posts `body` and expects 201: the record made.
+pub async fn created(app: &TestApp, who: &TestUser, path: &str, body: Value) -> Value {
+    let (s, v) = json(app.post(path, who, &body).await).await;
+    assert_eq!(s, 201, "{path}: {v}");
+    v
+}
+
+/// Posts an empty body to an action path: (status, body).
+pub async fn act(app: &TestApp, who: &TestUser, path: &str) -> (u16, Value) {
+    json(app.post(path, who, &serde_json::json!({})).await).await
+}
+
+/// Gets `path` and expects 200: the body.
+pub async fn get_ok(app: &TestApp, who: &TestUser, path: &str) -> Value {
+    let (s, v) = json(app.get(path, who).await).await;
+    assert_eq!(s, 200, "{path}: {v}");
+    v
+}
+
+/// Line `i` of a document's first group.
+pub fn line(d: &Value, i: usize) -> &Value {
+    &d["groups"][0]["lines"][i]
+}
