@@ -14,7 +14,7 @@ use crate::db::{Tx, now};
 use crate::{StoreResult, args};
 
 /// The list pages views can be saved for (their paths without the slash).
-pub const LISTS: &[&str] = &["accounts"];
+pub const LISTS: &[&str] = &["accounts", "cases", "opportunities"];
 
 /// A saved view.
 #[derive(Debug, Clone)]

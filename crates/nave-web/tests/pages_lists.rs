@@ -139,7 +139,25 @@ async fn bulk_actions_assign_owners_and_archive_all_or_nothing(db: TestDb) {
     assert_eq!(v["archived"], false, "{v}");
 }
 
+async fn cases_and_opportunities_keep_saved_views_too(db: TestDb) {
+    let app = TestApp::start(db).await;
+    app.user("admin@example.com", "admin").await;
+    let cookie = session(&app, "admin@example.com").await;
+    for (list, query, name) in [("cases", "priority=high", "Hot cases"), ("opportunities", "view=board", "My board")] {
+        let (st, to, body) =
+            form(&app, &cookie, "/saved-views", &[("list", list), ("name", name), ("query", query)]).await;
+        assert_eq!(st, 303, "{body}");
+        assert_eq!(to, format!("/{list}?{query}"));
+        let (st, html) = page(&app, &cookie, &to).await;
+        assert_eq!(st, 200, "{html}");
+        assert!(html.contains(name) && html.contains("aria-current=\"page\""), "{list}: {html}");
+        let (_, html) = page(&app, &cookie, &format!("/{list}")).await;
+        assert!(html.contains(&format!("href=\"/{list}?{query}\"")), "{list}: {html}");
+    }
+}
+
 both_backends!(
+    cases_and_opportunities_keep_saved_views_too,
     the_accounts_list_filters_chooses_columns_and_saves_views,
     bulk_actions_assign_owners_and_archive_all_or_nothing,
 );

@@ -80,6 +80,7 @@ struct CasesPage {
     priority: String,
     assignee_id: String,
     filter_qs: String,
+    views: super::views::ViewsBar,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,7 +122,6 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<L
         ..Default::default()
     };
     let page = cases::list(&mut tx, p.tenant_id, &query).await?;
-    tx.commit().await?;
     let mut filter_qs = String::new();
     for (k, v) in [
         ("status", status.map(|s| s.to_string())),
@@ -133,6 +133,8 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<L
             filter_qs.push_str(&format!("&{k}={v}"));
         }
     }
+    let views = super::views::bar(&mut tx, &auth, "cases", filter_qs.trim_start_matches('&')).await?;
+    tx.commit().await?;
     let view = CasesPage {
         layout: auth.layout("cases"),
         rows: page.items.iter().map(row).collect(),
@@ -145,6 +147,7 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<L
         priority: priority.map(|s| s.to_string()).unwrap_or_default(),
         assignee_id: assignee.map(|s| s.to_string()).unwrap_or_default(),
         filter_qs,
+        views,
     };
     Ok(render(&view).into_response())
 }

@@ -85,6 +85,7 @@ struct OpportunitiesPage {
     owner_id: String,
     account_id: String,
     filter_qs: String,
+    views: super::views::ViewsBar,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,7 +135,6 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<L
         ..Default::default()
     };
     let page = pipeline::list(&mut tx, p.tenant_id, &query).await?;
-    tx.commit().await?;
     let columns = stages
         .iter()
         .filter(|s| stage_key.is_none_or(|k| k == s.key))
@@ -151,6 +151,10 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<L
             filter_qs.push_str(&format!("&{k}={v}"));
         }
     }
+    // A saved view keeps the board or the list, with the filters.
+    let view_qs = format!("{}{filter_qs}", if board { "view=board" } else { "" });
+    let views = super::views::bar(&mut tx, &auth, "opportunities", view_qs.trim_start_matches('&')).await?;
+    tx.commit().await?;
     let view = OpportunitiesPage {
         layout: auth.layout("opportunities"),
         board,
@@ -164,6 +168,7 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<L
         owner_id: show(owner_id),
         account_id: show(account_id),
         filter_qs,
+        views,
     };
     Ok(render(&view).into_response())
 }
