@@ -126,6 +126,10 @@ pub async fn make_orders(tx: &mut Tx, actor: &Actor, order: &Document) -> StoreR
         ))
         .into());
     }
+    // Most orders have no drop-ship line: nothing to look up for them.
+    if !order.lines().any(|l| l.drop_ship) {
+        return Ok(vec![]);
+    }
     let done = ordered_lines(tx, t, order.key).await?;
     let wanted: Vec<(String, &documents::Line)> = order
         .groups
