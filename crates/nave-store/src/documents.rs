@@ -1600,7 +1600,7 @@ pub(crate) async fn lock_line(tx: &mut Tx, tenant_id: i64, key: i64) -> StoreRes
 
 /// Several lines locked at once, in key order (so two writers never wait
 /// for each other in a circle), keyed by line key.
-async fn lock_lines(tx: &mut Tx, tenant_id: i64, keys: &[i64]) -> StoreResult<HashMap<i64, OriginLine>> {
+pub(crate) async fn lock_lines(tx: &mut Tx, tenant_id: i64, keys: &[i64]) -> StoreResult<HashMap<i64, OriginLine>> {
     let mut keys = keys.to_vec();
     keys.sort_unstable();
     keys.dedup();
@@ -1612,6 +1612,16 @@ async fn lock_lines(tx: &mut Tx, tenant_id: i64, keys: &[i64]) -> StoreResult<Ha
     let sql = format!("{ORIGIN_LINE} WHERE l.tenant_id = $1 AND l.id IN ({list}) ORDER BY l.id{}", lock_clause(tx));
     let rows = tx.fetch_all(sql, args![tenant_id], decode_origin_line).await?;
     Ok(rows.into_iter().map(|l| (l.key, l)).collect())
+}
+
+/// The quantity ledgers of several lines, locked at once as [`lock_lines`]
+/// does, in key order.
+pub(crate) async fn lock_ledgers(
+    tx: &mut Tx,
+    tenant_id: i64,
+    keys: &[i64],
+) -> StoreResult<std::collections::BTreeMap<i64, LineLedger>> {
+    Ok(lock_lines(tx, tenant_id, keys).await?.into_iter().map(|(k, l)| (k, l.ledger)).collect())
 }
 
 async fn store_ledger(tx: &mut Tx, tenant_id: i64, key: i64, l: &LineLedger) -> StoreResult<()> {

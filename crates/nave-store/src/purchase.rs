@@ -312,9 +312,9 @@ pub async fn receive(tx: &mut Tx, actor: &Actor, before: &Document, if_version: 
     if moves.is_empty() {
         return Err(DomainError::invalid("groups", "the receipt has no lines to receive").into());
     }
+    let origins: Vec<i64> = moves.iter().map(|m| m.1).collect();
     let mut ledgers = BTreeMap::new();
-    for origin in moves.iter().map(|m| m.1).collect::<std::collections::BTreeSet<_>>() {
-        let line = documents::lock_line(tx, t, origin).await?;
+    for (origin, line) in documents::lock_lines(tx, t, &origins).await? {
         if line.document_key != po.key {
             return Err(DomainError::invalid("groups", "every line must come from the receipt's purchase order").into());
         }

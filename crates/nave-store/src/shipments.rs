@@ -18,11 +18,11 @@
 //!
 //! Record scope: a shipment has its order's account's ownership.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use nave_domain::DomainError;
 use nave_domain::access::{Ownership, RecordType};
-use nave_domain::document::{DocStatus, DocType, LineLedger};
+use nave_domain::document::{DocStatus, DocType};
 use nave_domain::error::Validator;
 use nave_domain::ids::PublicId;
 use nave_domain::stock::format_quantity;
@@ -536,10 +536,8 @@ pub async fn ship(tx: &mut Tx, actor: &Actor, before: &Shipment, if_version: Opt
         return Err(DomainError::invalid("lines", "the shipment has no lines").into());
     }
     // Lock the order lines in key order and check the whole shipment first.
-    let mut ledgers: BTreeMap<i64, LineLedger> = BTreeMap::new();
-    for key in before.lines.iter().map(|l| l.order_line_key).collect::<std::collections::BTreeSet<_>>() {
-        ledgers.insert(key, documents::lock_line(tx, t, key).await?.ledger);
-    }
+    let keys: Vec<i64> = before.lines.iter().map(|l| l.order_line_key).collect();
+    let mut ledgers = documents::lock_ledgers(tx, t, &keys).await?;
     for (i, l) in before.lines.iter().enumerate() {
         let g = ledgers.get_mut(&l.order_line_key).ok_or(DomainError::NotFound { record: "order line" })?;
         g.ship(l.quantity_e4).map_err(|e| {
@@ -658,13 +656,11 @@ pub(crate) async fn ship_delivered(
     delivered: Vec<Delivered>,
 ) -> StoreResult<Shipment> {
     let t = actor.tenant_id;
-    let order =
-        documents::get_by_key(tx, t, order_key).await?.ok_or(DomainError::NotFound { record: "sales order" })?;
+    // The header only (the caller locked it already; locking again is free).
+    let order = documents::lock_header(tx, t, order_key).await?;
     only_open(&order)?;
-    let mut ledgers: BTreeMap<i64, LineLedger> = BTreeMap::new();
-    for key in delivered.iter().map(|d| d.order_line_key).collect::<std::collections::BTreeSet<_>>() {
-        ledgers.insert(key, documents::lock_line(tx, t, key).await?.ledger);
-    }
+    let keys: Vec<i64> = delivered.iter().map(|d| d.order_line_key).collect();
+    let mut ledgers = documents::lock_ledgers(tx, t, &keys).await?;
     for d in &delivered {
         let g = ledgers.get_mut(&d.order_line_key).ok_or(DomainError::NotFound { record: "order line" })?;
         g.ship(d.quantity).map_err(|e| {
@@ -682,28 +678,23 @@ pub(crate) async fn ship_delivered(
     }
     let number = sequences::next_number(tx, t, "shipment", day.year()).await?;
     let id = PublicId::new();
-    let at = now();
+    // The stock document first: the shipment is written done, with it, in one statement.
+    let reason = format!("shipment {number}");
+    let doc_key = stock::create_source_document(tx, actor, "shipment", id, warehouse, &reason).await?;
     let notes = format!("Drop-shipped by the supplier ({receipt_reason})");
     let sql = format!(
         "INSERT INTO shipments (tenant_id, id, public_id, number, sales_order_id, warehouse_id, status, carrier, \
          tracking_number, ship_date, stock_document_id, notes, version, created_at, updated_at, created_by, updated_by) \
-         VALUES ($1, {}, $2, $3, $4, $5, 'done', NULL, NULL, $6, NULL, $7, 1, $8, $8, $9, $9) RETURNING id",
+         VALUES ($1, {}, $2, $3, $4, $5, 'done', NULL, NULL, $6, $7, $8, 1, $9, $9, $10, $10) RETURNING id",
         tx.new_id_expr("shipments", "$1")
     );
-    let key = tx
-        .fetch_one(sql, args![t, id, number.as_str(), order.key, warehouse.key, day, notes, at, actor.user_id], |r| {
-            r.i64("id")
-        })
-        .await?;
+    let a = args![t, id, number.as_str(), order.key, warehouse.key, day, doc_key, notes, now(), actor.user_id];
+    let key = tx.fetch_one(sql, a, |r| r.i64("id")).await?;
     let planned: Vec<Planned> = delivered
         .iter()
         .map(|d| Planned { line_key: d.order_line_key, product_key: d.product.key, quantity: d.quantity })
         .collect();
     insert_lines(tx, t, key, &planned).await?;
-    let reason = format!("shipment {number}");
-    let doc_key = stock::create_source_document(tx, actor, "shipment", id, warehouse, &reason).await?;
-    tx.execute("UPDATE shipments SET stock_document_id = $3 WHERE tenant_id = $1 AND id = $2", args![t, key, doc_key])
-        .await?;
     for d in &delivered {
         stock::pass_through(
             tx,
