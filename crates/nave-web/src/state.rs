@@ -27,6 +27,9 @@ pub struct WebConfig {
     pub login_window: Duration,
     /// Run the webhook delivery worker beside the server (`nave serve`); tests drive it themselves.
     pub webhook_worker: bool,
+    /// Certificate authorities (PEM) trusted for https webhook receivers
+    /// beside the system's.
+    pub webhook_ca_pem: Option<Vec<u8>>,
 }
 
 impl Default for WebConfig {
@@ -38,6 +41,7 @@ impl Default for WebConfig {
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
             webhook_worker: false,
+            webhook_ca_pem: None,
         }
     }
 }

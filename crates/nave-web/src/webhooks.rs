@@ -51,14 +51,15 @@ impl Worker {
     /// A worker over `db` whose sends time out after `timeout`; `own_addr` is
     /// the server's address, never sent to.
     pub fn new(db: Db, timeout: Duration, own_addr: Option<SocketAddr>) -> Worker {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent("Nave-Webhooks/1")
-            .build()
-            .expect("the HTTP client builds");
+        let client = client(timeout, vec![]).expect("the HTTP client builds");
         Worker { db, client, timeout, own_addr }
+    }
+
+    /// This worker, trusting the certificate authorities of `pem` for https
+    /// receivers beside the system's (see [`check_ca_pem`]).
+    pub fn trusting(mut self, pem: &[u8]) -> Result<Worker, String> {
+        self.client = client(self.timeout, authorities(pem)?)?;
+        Ok(self)
     }
 
     /// How long a delivery stays leased: past the send timeout, so a live
@@ -186,15 +187,59 @@ impl Worker {
                 Outcome { status: Some(status), error }
             }
             Err(e) if e.is_timeout() => fail(format!("no answer within {} s", self.timeout.as_secs_f32())),
-            Err(e) if e.is_connect() => fail("could not connect".into()),
+            Err(e) if e.is_connect() => fail(format!("could not connect: {}", root_cause(&e))),
             Err(e) => fail(format!("could not send: {e}")),
         }
     }
 }
 
+/// The client deliveries go out with: no redirects followed, `timeout` for
+/// connecting and for the whole exchange, https checked against the system's
+/// certificate authorities and `extra` ones.
+fn client(timeout: Duration, extra: Vec<reqwest::Certificate>) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent("Nave-Webhooks/1")
+        .tls_certs_merge(extra)
+        .build()
+        .map_err(|e| format!("the HTTP client could not be made: {e}"))
+}
+
+/// The innermost reason of an error (e.g. the certificate a TLS handshake refused).
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// The certificates of a PEM bundle; an error when it holds none or one is malformed.
+fn authorities(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
+    let certs =
+        reqwest::Certificate::from_pem_bundle(pem).map_err(|_| "is not a PEM certificate bundle".to_string())?;
+    if certs.is_empty() {
+        return Err("holds no certificate (expected PEM blocks BEGIN CERTIFICATE)".into());
+    }
+    Ok(certs)
+}
+
+/// Checks a PEM bundle of certificate authorities before the server starts.
+pub fn check_ca_pem(pem: &[u8]) -> Result<(), String> {
+    client(SEND_TIMEOUT, authorities(pem)?).map(|_| ())
+}
+
 /// Starts the background worker for a serving app.
 pub fn spawn_worker(state: &AppState) -> tokio::task::JoinHandle<()> {
-    let w = Worker::new(state.db.clone(), SEND_TIMEOUT, state.listen_addr.get().copied());
+    let mut w = Worker::new(state.db.clone(), SEND_TIMEOUT, state.listen_addr.get().copied());
+    if let Some(pem) = &state.config.webhook_ca_pem {
+        match w.clone().trusting(pem) {
+            Ok(t) => w = t,
+            Err(e) => tracing::error!(error = %e, "webhook certificate authorities not used"),
+        }
+    }
     tokio::spawn(w.run(POLL_EVERY))
 }
 

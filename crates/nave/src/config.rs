@@ -26,6 +26,9 @@ pub struct Config {
     pub session_hours: i64,
     /// Most database connections.
     pub db_max_connections: u32,
+    /// A PEM file of certificate authorities trusted for https webhook
+    /// receivers beside the system's (a company's own CA); empty for none.
+    pub webhook_ca_file: String,
 }
 
 impl Default for Config {
@@ -38,6 +41,7 @@ impl Default for Config {
             secure_cookies: false,
             session_hours: 12,
             db_max_connections: 16,
+            webhook_ca_file: String::new(),
         }
     }
 }
@@ -53,6 +57,7 @@ impl std::fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("session_hours", &self.session_hours)
             .field("db_max_connections", &self.db_max_connections)
+            .field("webhook_ca_file", &self.webhook_ca_file)
             .finish()
     }
 }

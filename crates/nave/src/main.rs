@@ -184,13 +184,22 @@ async fn open(cfg: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-fn web_config(cfg: &Config) -> WebConfig {
-    WebConfig {
+fn web_config(cfg: &Config) -> anyhow::Result<WebConfig> {
+    let webhook_ca_pem = match cfg.webhook_ca_file.trim() {
+        "" => None,
+        file => {
+            let pem = std::fs::read(file).with_context(|| format!("could not read webhook_ca_file {file}"))?;
+            nave_web::webhooks::check_ca_pem(&pem).map_err(|e| anyhow::anyhow!("webhook_ca_file {file}: {e}"))?;
+            Some(pem)
+        }
+    };
+    Ok(WebConfig {
         secure_cookies: cfg.secure_cookies,
         session_ttl: time::Duration::hours(cfg.session_hours),
         webhook_worker: true,
+        webhook_ca_pem,
         ..WebConfig::default()
-    }
+    })
 }
 
 async fn shutdown_signal() {
@@ -218,7 +227,7 @@ async fn run_server(cfg: &Config, db: Db) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(address = %addr, db = %nave_store::db::redact_url(&cfg.db), "Nave is serving");
     eprintln!("Nave is running at http://{addr}/ (API docs at http://{addr}/api/docs). Stop it with Ctrl-C.");
-    nave_web::serve(AppState::new(db.clone(), web_config(cfg)), listener, shutdown_signal()).await?;
+    nave_web::serve(AppState::new(db.clone(), web_config(cfg)?), listener, shutdown_signal()).await?;
     db.close().await;
     Ok(())
 }
