@@ -516,6 +516,50 @@ fn picked(form: &FormData, rows: &mut [PickRow], errors: &mut FormErrors, verb: 
     out
 }
 
+/// A pick form's post, read and checked: the lines taken and the date, with
+/// the errors found so far (a form adds its own fields' errors before showing).
+struct Picks {
+    /// (form row, line, quantity) of the lines taken.
+    lines: Vec<(usize, PublicId, i64)>,
+    date: Option<time::Date>,
+    errors: FormErrors,
+}
+
+impl Picks {
+    /// Reads the quantities typed for `rows` and the date in `date_field`,
+    /// keeping both as typed in `page` to show them again.
+    fn read(form: &FormData, page: &mut PickPage, rows: Vec<PickRow>, date_field: &str, verb: &str) -> Picks {
+        page.date = form.get(date_field);
+        page.rows = rows;
+        let mut errors = FormErrors::default();
+        let lines = picked(form, &mut page.rows, &mut errors, verb);
+        let date = form_date(&mut errors, date_field, &page.date);
+        Picks { lines, date, errors }
+    }
+
+    /// The quantity taken of each line.
+    fn chosen(&self) -> HashMap<PublicId, i64> {
+        self.lines.iter().map(|&(_, id, q)| (id, q)).collect()
+    }
+
+    /// The lines of `doc` taken, as the groups a new document is made of.
+    fn groups(&self, doc: &Document, verb: &str) -> Result<Vec<nave_store::documents::GroupInput>, ApiError> {
+        nave_store::billing::chosen_lines(doc, &self.chosen())
+            .ok_or_else(|| ApiError::invalid("lines", format!("choose at least one line and a quantity to {verb}")))
+    }
+}
+
+/// The warehouse chosen in `field`, typed as `typed`; blank is refused with `missing`.
+fn chosen_warehouse(errors: &mut FormErrors, field: &str, typed: &str, missing: &str) -> Option<PublicId> {
+    match typed.trim() {
+        "" => {
+            errors.add(field, missing);
+            None
+        }
+        w => w.parse().map_err(|_| errors.add(field, "is not one of the choices")).ok(),
+    }
+}
+
 /// Renames a store refusal's `{group}[k].…` fields to the form rows they came
 /// from (`rows[k]`).
 pub(crate) fn remap(mut e: ApiError, group: &str, rows: &[usize]) -> ApiError {
@@ -683,6 +727,12 @@ impl PickPage {
         }
     }
 
+    /// The form again with `errors`.
+    fn refused(mut self, errors: FormErrors) -> PageResult {
+        self.errors = errors;
+        self.shown()
+    }
+
     fn shown(self) -> PageResult {
         let status = if self.blocked {
             StatusCode::CONFLICT
@@ -801,25 +851,20 @@ async fn ship_save(State(app): State<AppState>, auth: PageAuth, Path(id): Path<S
     page.warehouse_id = form.get("warehouse_id");
     page.carrier = form.get("carrier");
     page.tracking_number = form.get("tracking_number");
-    page.date = form.get("ship_date");
     page.notes = form.get("notes");
     page.ship_now = form.checked("ship_now") && page.may_ship;
-    page.rows = left.as_ref().map(|l| order_rows(l, true)).unwrap_or_default();
-    let mut errors = FormErrors::default();
-    let lines = picked(&form, &mut page.rows, &mut errors, "ship");
-    let warehouse: Option<PublicId> = match page.warehouse_id.trim() {
-        "" => {
-            errors.add("warehouse_id", "is required: where the goods leave from");
-            None
-        }
-        w => w.parse().map_err(|_| errors.add("warehouse_id", "is not one of the choices")).ok(),
-    };
-    let ship_date = form_date(&mut errors, "ship_date", &page.date);
-    if !errors.is_empty() {
-        page.errors = errors;
-        return page.shown();
+    let rows = left.as_ref().map(|l| order_rows(l, true)).unwrap_or_default();
+    let mut picks = Picks::read(&form, &mut page, rows, "ship_date", "ship");
+    let warehouse = chosen_warehouse(
+        &mut picks.errors,
+        "warehouse_id",
+        &page.warehouse_id,
+        "is required: where the goods leave from",
+    );
+    if !picks.errors.is_empty() {
+        return page.refused(picks.errors);
     }
-    let rows: Vec<usize> = lines.iter().map(|l| l.0).collect();
+    let rows: Vec<usize> = picks.lines.iter().map(|l| l.0).collect();
     let mut tx = app.db.write().await?;
     let saved = async {
         let order = readable(&mut tx, p, DocType::SalesOrder, &id).await.map_err(|e| e.0)?;
@@ -827,11 +872,15 @@ async fn ship_save(State(app): State<AppState>, auth: PageAuth, Path(id): Path<S
         let new = NewShipment {
             warehouse_id: warehouse,
             lines: Some(
-                lines.iter().map(|&(_, order_line_id, quantity)| LineRequest { order_line_id, quantity }).collect(),
+                picks
+                    .lines
+                    .iter()
+                    .map(|&(_, order_line_id, quantity)| LineRequest { order_line_id, quantity })
+                    .collect(),
             ),
             carrier: blank_none(&page.carrier),
             tracking_number: blank_none(&page.tracking_number),
-            ship_date,
+            ship_date: picks.date,
             notes: blank_none(&page.notes),
         };
         let mut s = shipments::create(&mut tx, &actor, &order, new).await?;
@@ -885,22 +934,16 @@ async fn invoice_save(State(app): State<AppState>, auth: PageAuth, Path(id): Pat
     let (order, _, left) = source(&app, p, DocType::SalesOrder, &id, RecordType::Invoice).await?;
     let form = FormData::parse(&body);
     let mut page = PickPage::new(&auth, "invoice", &order);
-    page.date = form.get("date");
-    page.rows = left.as_ref().map(|l| order_rows(l, false)).unwrap_or_default();
-    let mut errors = FormErrors::default();
-    let lines = picked(&form, &mut page.rows, &mut errors, "invoice");
-    let date = form_date(&mut errors, "date", &page.date);
-    if !errors.is_empty() {
-        page.errors = errors;
-        return page.shown();
+    let rows = left.as_ref().map(|l| order_rows(l, false)).unwrap_or_default();
+    let picks = Picks::read(&form, &mut page, rows, "date", "invoice");
+    if !picks.errors.is_empty() {
+        return page.refused(picks.errors);
     }
-    let chosen: HashMap<PublicId, i64> = lines.iter().map(|&(_, id, q)| (id, q)).collect();
     let mut tx = app.db.write().await?;
     let saved = async {
         let order = readable(&mut tx, p, DocType::SalesOrder, &id).await.map_err(|e| e.0)?;
-        let groups = nave_store::billing::chosen_lines(&order, &chosen)
-            .ok_or_else(|| ApiError::invalid("lines", "choose at least one line and a quantity to invoice"))?;
-        let header = HeaderInput { date, ..Default::default() };
+        let groups = picks.groups(&order, "invoice")?;
+        let header = HeaderInput { date: picks.date, ..Default::default() };
         let inv = nave_store::billing::invoice_from_order(
             &mut tx,
             &actor_of(p),
@@ -946,32 +989,26 @@ async fn credit_save(State(app): State<AppState>, auth: PageAuth, Path(id): Path
     let form = FormData::parse(&body);
     let mut page = PickPage::new(&auth, "credit", &invoice);
     page.warehouses = warehouses;
-    page.date = form.get("date");
     page.warehouse_id = form.get("warehouse_id");
     page.return_to_stock = form.checked("return_to_stock");
-    page.rows = invoice_rows(&invoice);
-    let mut errors = FormErrors::default();
-    let lines = picked(&form, &mut page.rows, &mut errors, "credit");
-    let date = form_date(&mut errors, "date", &page.date);
-    let warehouse: Option<PublicId> = match (page.return_to_stock, page.warehouse_id.trim()) {
-        (false, _) => None,
-        (true, "") => {
-            errors.add("warehouse_id", "is required to return the goods to stock: choose where they go back");
-            None
-        }
-        (true, w) => w.parse().map_err(|_| errors.add("warehouse_id", "is not one of the choices")).ok(),
-    };
-    if !errors.is_empty() {
-        page.errors = errors;
-        return page.shown();
+    let mut picks = Picks::read(&form, &mut page, invoice_rows(&invoice), "date", "credit");
+    let warehouse = page.return_to_stock.then(|| {
+        chosen_warehouse(
+            &mut picks.errors,
+            "warehouse_id",
+            &page.warehouse_id,
+            "is required to return the goods to stock: choose where they go back",
+        )
+    });
+    if !picks.errors.is_empty() {
+        return page.refused(picks.errors);
     }
-    let chosen: HashMap<PublicId, i64> = lines.iter().map(|&(_, id, q)| (id, q)).collect();
     let mut tx = app.db.write().await?;
     let saved = async {
         let invoice = readable(&mut tx, p, DocType::Invoice, &id).await.map_err(|e| e.0)?;
-        let groups = nave_store::billing::chosen_lines(&invoice, &chosen)
-            .ok_or_else(|| ApiError::invalid("lines", "choose at least one line and a quantity to credit"))?;
-        let header = HeaderInput { date, warehouse_id: warehouse.map(Some), ..Default::default() };
+        let groups = picks.groups(&invoice, "credit")?;
+        let header =
+            HeaderInput { date: picks.date, warehouse_id: warehouse.flatten().map(Some), ..Default::default() };
         let cn = nave_store::billing::credit_from_invoice(
             &mut tx,
             &actor_of(p),
@@ -1099,40 +1136,28 @@ async fn receive_save(State(app): State<AppState>, auth: PageAuth, Path(id): Pat
     page.may_ship = p.may(RecordType::Receipt, Action::Update, po.ownership);
     page.needs_rate = po.currency != po.company_currency;
     page.warehouse_id = form.get("warehouse_id");
-    page.date = form.get("date");
     page.notes = form.get("notes");
     page.exchange_rate = form.get("exchange_rate");
     page.ship_now = form.checked("receive_now") && page.may_ship;
-    page.rows = receive_rows(&po, &goods, tolerance);
-    let mut errors = FormErrors::default();
-    let lines = picked(&form, &mut page.rows, &mut errors, "receive");
-    let warehouse: Option<PublicId> = match page.warehouse_id.trim() {
-        "" => {
-            errors.add("warehouse_id", "is required: where the goods come in");
-            None
-        }
-        w => w.parse().map_err(|_| errors.add("warehouse_id", "is not one of the choices")).ok(),
-    };
-    let date = form_date(&mut errors, "date", &page.date);
+    let mut picks = Picks::read(&form, &mut page, receive_rows(&po, &goods, tolerance), "date", "receive");
+    let warehouse =
+        chosen_warehouse(&mut picks.errors, "warehouse_id", &page.warehouse_id, "is required: where the goods come in");
     let rate = match page.exchange_rate.trim() {
         "" => None,
         r => rust_decimal::Decimal::from_str_exact(r)
-            .map_err(|_| errors.add("exchange_rate", "must be a number, like 0.92"))
+            .map_err(|_| picks.errors.add("exchange_rate", "must be a number, like 0.92"))
             .ok(),
     };
-    if !errors.is_empty() {
-        page.errors = errors;
-        return page.shown();
+    if !picks.errors.is_empty() {
+        return page.refused(picks.errors);
     }
-    let chosen: HashMap<PublicId, i64> = lines.iter().map(|&(_, id, q)| (id, q)).collect();
     let mut groups = vec![];
     let mut tx = app.db.write().await?;
     let saved = async {
         let po = readable(&mut tx, p, DocType::PurchaseOrder, &id).await.map_err(|e| e.0)?;
-        groups = nave_store::billing::chosen_lines(&po, &chosen)
-            .ok_or_else(|| ApiError::invalid("lines", "choose at least one line and a quantity to receive"))?;
+        groups = picks.groups(&po, "receive")?;
         let header = HeaderInput {
-            date,
+            date: picks.date,
             warehouse_id: warehouse.map(Some),
             notes: blank_none(&page.notes),
             exchange_rate: rate.map(Some),
@@ -1214,24 +1239,18 @@ async fn bill_save(State(app): State<AppState>, auth: PageAuth, Path(id): Path<S
     let (po, _, goods, tolerance) = purchase_source(&app, p, &id, RecordType::Bill).await?;
     let mut page = PickPage::new(&auth, "bill", &po);
     page.basis = basis_name(basis);
-    page.date = form.get("date");
     page.reference = form.get("reference");
-    page.rows = bill_rows(&po, &goods, basis, tolerance);
-    let mut errors = FormErrors::default();
-    let lines = picked(&form, &mut page.rows, &mut errors, "bill");
-    let date = form_date(&mut errors, "date", &page.date);
-    if !errors.is_empty() {
-        page.errors = errors;
-        return page.shown();
+    let picks = Picks::read(&form, &mut page, bill_rows(&po, &goods, basis, tolerance), "date", "bill");
+    if !picks.errors.is_empty() {
+        return page.refused(picks.errors);
     }
-    let chosen: HashMap<PublicId, i64> = lines.iter().map(|&(_, id, q)| (id, q)).collect();
     let mut groups = vec![];
     let mut tx = app.db.write().await?;
     let saved = async {
         let po = readable(&mut tx, p, DocType::PurchaseOrder, &id).await.map_err(|e| e.0)?;
-        groups = nave_store::billing::chosen_lines(&po, &chosen)
-            .ok_or_else(|| ApiError::invalid("lines", "choose at least one line and a quantity to bill"))?;
-        let header = HeaderInput { date, reference: blank_none(&page.reference).map(Some), ..Default::default() };
+        groups = picks.groups(&po, "bill")?;
+        let header =
+            HeaderInput { date: picks.date, reference: blank_none(&page.reference).map(Some), ..Default::default() };
         let bill = nave_store::purchase::bill_from_order(
             &mut tx,
             &actor_of(p),
@@ -1276,24 +1295,18 @@ async fn bill_credit_save(
     let (bill, _, _) = source(&app, p, DocType::Bill, &id, RecordType::BillCredit).await?;
     let form = FormData::parse(&body);
     let mut page = PickPage::new(&auth, "bill_credit", &bill);
-    page.date = form.get("date");
     page.reference = form.get("reference");
-    page.rows = invoice_rows(&bill);
-    let mut errors = FormErrors::default();
-    let lines = picked(&form, &mut page.rows, &mut errors, "credit");
-    let date = form_date(&mut errors, "date", &page.date);
-    if !errors.is_empty() {
-        page.errors = errors;
-        return page.shown();
+    let picks = Picks::read(&form, &mut page, invoice_rows(&bill), "date", "credit");
+    if !picks.errors.is_empty() {
+        return page.refused(picks.errors);
     }
-    let chosen: HashMap<PublicId, i64> = lines.iter().map(|&(_, id, q)| (id, q)).collect();
     let mut groups = vec![];
     let mut tx = app.db.write().await?;
     let saved = async {
         let bill = readable(&mut tx, p, DocType::Bill, &id).await.map_err(|e| e.0)?;
-        groups = nave_store::billing::chosen_lines(&bill, &chosen)
-            .ok_or_else(|| ApiError::invalid("lines", "choose at least one line and a quantity to credit"))?;
-        let header = HeaderInput { date, reference: blank_none(&page.reference).map(Some), ..Default::default() };
+        groups = picks.groups(&bill, "credit")?;
+        let header =
+            HeaderInput { date: picks.date, reference: blank_none(&page.reference).map(Some), ..Default::default() };
         let bc = nave_store::billing::credit_from(
             &mut tx,
             &actor_of(p),
