@@ -232,7 +232,18 @@ async fn data(app: &TestApp) -> Data {
         json!({"url": "http://127.0.0.1:9/hooks", "description": "ERP sync", "active": false}),
     )
     .await;
+    let custom_role = post_ok(
+        app,
+        admin,
+        "/api/v1/roles",
+        json!({"name": "key_account", "description": "Key accounts", "capabilities": ["view_margin"],
+               "permissions": [{"record_type": "account", "action": "read", "scope": "team"}]}),
+    )
+    .await;
+    let rep_user = json!({"id": rep.user.id.to_string()});
     for (k, v) in [
+        ("admin/users", &rep_user),
+        ("admin/roles", &custom_role),
         ("webhooks", &hook),
         ("accounts", &account),
         ("contacts", &contact),
@@ -368,6 +379,11 @@ async fn every_page_renders_for_every_role_without_a_server_error(db: TestDb) {
         "/settings/master-rules",
         "/sync-conflicts",
         "/accounts/export.csv",
+        "/admin/users/{id}",
+        "/admin/users/new",
+        "/admin/roles/{id}",
+        "/admin/roles/new",
+        "/admin/teams",
     ] {
         assert!(routes.iter().any(|r| r == must), "the route list has {must}: {routes:?}");
     }

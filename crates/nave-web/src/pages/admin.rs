@@ -1,36 +1,17 @@
-//! Admin and settings pages: users, and one's own API tokens.
+//! One's own API tokens (the access admin pages are in `access`).
 
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
-use nave_domain::access::{Action, RecordType, Scope};
+use nave_domain::access::{Action, RecordType};
 use nave_domain::ids::PublicId;
 use nave_store::tokens::{self, NewToken};
-use nave_store::users::{self, User};
 
 use super::{Layout, PageAuth, PageResult, fmt_time, render};
 use crate::error::ApiError;
 use crate::extract::actor_of;
 use crate::state::AppState;
-
-#[derive(Template)]
-#[template(path = "users.html")]
-struct UsersPage {
-    layout: Layout,
-    users: Vec<User>,
-}
-
-/// `GET /admin/users`.
-pub async fn users_page(State(app): State<AppState>, auth: PageAuth) -> PageResult {
-    if auth.principal.scope_for(RecordType::User, Action::Read) != Some(Scope::All) {
-        return Err(ApiError::forbidden("your role may not list users").into());
-    }
-    let mut tx = app.db.read().await?;
-    let list = users::list(&mut tx, auth.principal.tenant_id).await?;
-    tx.commit().await?;
-    Ok(render(&UsersPage { layout: auth.layout("admin"), users: list }).into_response())
-}
 
 #[derive(Debug)]
 struct TokenRow {

@@ -15,6 +15,7 @@ use crate::error::{ApiError, request_id};
 use crate::security::CspNonce;
 use crate::state::AppState;
 
+pub mod access;
 pub mod accounts;
 pub mod activities;
 pub mod admin;
