@@ -14,7 +14,19 @@ use crate::db::{Tx, now};
 use crate::{StoreResult, args};
 
 /// The list pages views can be saved for (their paths without the slash).
-pub const LISTS: &[&str] = &["accounts", "cases", "opportunities"];
+pub const LISTS: &[&str] = &[
+    "accounts",
+    "cases",
+    "opportunities",
+    "quotes",
+    "sales-orders",
+    "invoices",
+    "credit-notes",
+    "purchase-orders",
+    "receipts",
+    "bills",
+    "bill-credits",
+];
 
 /// A saved view.
 #[derive(Debug, Clone)]

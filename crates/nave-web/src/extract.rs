@@ -220,6 +220,15 @@ impl ListParams {
             .map(|s| Cursor::decode(s).map_err(|e| ApiError::invalid("after", e.to_string())))
             .transpose()
     }
+
+    /// The cursor of a list sorted by a column (see `nave_store::page::SortCursor`).
+    pub fn sort_cursor(&self) -> ApiResult<Option<nave_store::page::SortCursor>> {
+        self.after
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| nave_store::page::SortCursor::decode(s).map_err(|e| ApiError::invalid("after", e.to_string())))
+            .transpose()
+    }
 }
 
 /// Query strings that do not parse are 422 naming the parameter.

@@ -15,7 +15,7 @@ use std::str::FromStr;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -27,8 +27,10 @@ use nave_domain::money::Currency;
 use nave_domain::pricing::{LineKind, TaxRounding};
 use nave_store::accounts::{Account, Visibility};
 use nave_store::catalog::{self, ProductQuery};
-use nave_store::documents::{self, Document, DocumentQuery, GroupInput, HeaderInput, Line, LineInput, NewDocument};
-use nave_store::page::Cursor;
+use nave_store::documents::{
+    self, DocSort, Document, DocumentQuery, GroupInput, HeaderInput, Line, LineInput, NewDocument,
+};
+use nave_store::page::{Cursor, SortCursor};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -147,7 +149,7 @@ pub fn routes() -> Router<AppState> {
         r = r
             .route(
                 &format!("/{p}"),
-                get(move |s: State<AppState>, a: PageAuth, q: Query<ListQuery>| list(t, s, a, q))
+                get(move |s: State<AppState>, a: PageAuth, q: RawQuery| list(t, s, a, q))
                     .post(move |s: State<AppState>, a: PageAuth, b: Bytes| create(t, s, a, b)),
             )
             .route(
@@ -196,6 +198,9 @@ pub struct DocRow {
     pub account_id: String,
     pub account: String,
     pub date: String,
+    /// Invoices and bills: the due date, once issued.
+    pub due: String,
+    pub reference: String,
     pub status: &'static str,
     pub total: String,
     pub balance: String,
@@ -215,12 +220,29 @@ fn doc_row(d: &Document) -> DocRow {
         account_id: d.account_id.to_string(),
         account: d.account_name.clone(),
         date: d.date.to_string(),
+        due: d.due_date.map(|d| d.to_string()).unwrap_or_default(),
+        reference: d.reference.clone().unwrap_or_default(),
         status: d.status.as_str(),
         total: format!("{} {code}", d.totals.total),
         balance: if has_balance(d.doc_type) { format!("{} {code}", d.balance) } else { String::new() },
         overdue: d.overdue,
     }
 }
+
+/// The columns a document list may show beside the number: (key, heading).
+const COLUMNS: &[(&str, &str)] = &[
+    ("account", "Account"),
+    ("date", "Date"),
+    ("due", "Due"),
+    ("reference", "Reference"),
+    ("status", "Status"),
+    ("total", "Total"),
+    ("balance", "Balance"),
+];
+/// Shown until the user chooses (the balance and due date where a type has them).
+const DEFAULT_COLUMNS: &[&str] = &["account", "date", "status", "total", "balance"];
+/// The columns a list sorts by.
+const SORTABLE: &[&str] = &["number", "account", "date", "due", "total"];
 
 #[derive(Template)]
 #[template(path = "documents.html")]
@@ -232,45 +254,120 @@ struct ListPage {
     rows: Vec<DocRow>,
     next: Option<String>,
     can_create: bool,
-    shows_balance: bool,
     statuses: Choices,
     accounts: Choices,
     status: String,
     open: bool,
     q: String,
     account_id: String,
+    /// Every column the type has: (key, heading, shown).
+    columns: Vec<(&'static str, &'static str, bool)>,
+    sort: DocSort,
+    /// The view's query string without sort and cursor.
     filter_qs: String,
+    views: super::views::ViewsBar,
 }
 
-/// The filters of a list, as the query string gives them.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    status: Option<String>,
-    open: Option<String>,
-    q: Option<String>,
-    account_id: Option<String>,
+impl ListPage {
+    fn shows(&self, column: &str) -> bool {
+        self.columns.iter().any(|(k, _, on)| *on && *k == column)
+    }
+
+    /// The link of a column heading: sorts by it, or the other way when it is the sort now.
+    fn sort_href(&self, key: &str) -> String {
+        let now = self.sort.name();
+        let next = if now == key { format!("-{key}") } else { key.to_string() };
+        let sep = if self.filter_qs.is_empty() { "" } else { "&" };
+        format!("/{}?{}{sep}sort={next}", self.path, self.filter_qs)
+    }
+
+    /// `ascending`, `descending` or `none`, for the heading's `aria-sort`.
+    fn aria_sort(&self, key: &str) -> &'static str {
+        let now = self.sort.name();
+        if now == key {
+            "ascending"
+        } else if now.strip_prefix('-') == Some(key) {
+            "descending"
+        } else {
+            "none"
+        }
+    }
+
+    fn sortable(&self, key: &str) -> bool {
+        SORTABLE.contains(&key)
+    }
+}
+
+/// A document list's filters, columns, order and page, read from its query string.
+#[derive(Debug, Default)]
+struct ListQuery {
+    status: String,
+    open: bool,
+    q: String,
+    account_id: String,
+    columns: Vec<String>,
+    sort: String,
     after: Option<String>,
 }
 
-fn some_text(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+impl ListQuery {
+    fn parse(raw: Option<&str>) -> Self {
+        let mut q = ListQuery::default();
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            let v = v.trim().to_string();
+            match k.as_ref() {
+                "status" => q.status = v,
+                "open" => q.open = !v.is_empty() && v != "false",
+                "q" => q.q = v,
+                "account_id" => q.account_id = v,
+                "col" => q.columns.push(v),
+                "sort" => q.sort = v,
+                "after" => q.after = Some(v).filter(|a| !a.is_empty()),
+                _ => {}
+            }
+        }
+        q
+    }
+
+    /// The view's query string: filters and columns, and the sort when `with_sort`.
+    fn view_qs(&self, with_sort: bool) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [("status", &self.status), ("q", &self.q), ("account_id", &self.account_id)] {
+            if !v.is_empty() {
+                s.append_pair(k, v);
+            }
+        }
+        if self.open {
+            s.append_pair("open", "true");
+        }
+        for c in &self.columns {
+            s.append_pair("col", c);
+        }
+        if with_sort && !self.sort.is_empty() {
+            s.append_pair("sort", &self.sort);
+        }
+        s.finish()
+    }
 }
 
-/// `GET /{path}`: the documents of a type `p` may see, newest first.
-async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQuery>) -> PageResult {
+/// `GET /{path}`: the documents of a type `p` may see, newest first or in the
+/// order chosen, with the columns chosen and the user's saved views.
+async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     let p = &auth.principal;
     let rt = t.record_type();
     let scope = require_page(p, rt, Action::Read)?;
-    let status: Option<DocStatus> = match some_text(&f.status) {
-        Some(s) => Some(s.parse().map_err(|_| ApiError::invalid("status", "is not one of the choices"))?),
-        None => None,
+    let f = ListQuery::parse(raw.as_deref());
+    let status: Option<DocStatus> = match f.status.as_str() {
+        "" => None,
+        s => Some(s.parse().map_err(|_| ApiError::invalid("status", "is not one of the choices"))?),
     };
-    let account: Option<PublicId> = match some_text(&f.account_id) {
-        Some(s) => Some(s.parse().map_err(|_| ApiError::invalid("account_id", "is not the id of an account"))?),
-        None => None,
+    let account: Option<PublicId> = match f.account_id.as_str() {
+        "" => None,
+        s => Some(s.parse().map_err(|_| ApiError::invalid("account_id", "is not the id of an account"))?),
     };
-    let open = some_text(&f.open).is_some_and(|o| o != "false");
-    let words = some_text(&f.q).unwrap_or("").to_string();
+    let sort = DocSort::parse(&f.sort).ok_or_else(|| {
+        ApiError::invalid("sort", "must be one of number, account, date, due or total (- for descending)")
+    })?;
     let mut tx = app.db.read().await?;
     let accounts = account_choices(&mut tx, p).await?;
     let mut q = DocumentQuery::new(t);
@@ -280,39 +377,41 @@ async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, Query(f):
         None => None,
     };
     q.status = status;
-    q.open_only = open;
-    q.words = nave_domain::search::query_words(&words);
-    q.cursor = f.after.as_deref().and_then(|c| Cursor::decode(c).ok());
-    let page = documents::list(&mut tx, p.tenant_id, &q).await?;
-    tx.commit().await?;
-    let mut filter_qs = String::new();
-    for (k, v) in [
-        ("status", status.map(|s| s.to_string())),
-        ("open", open.then(|| "true".to_string())),
-        ("q", Some(words.clone()).filter(|w| !w.is_empty())),
-        ("account_id", account.map(|a| a.to_string())),
-    ] {
-        if let Some(v) = v {
-            let v: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
-            filter_qs.push_str(&format!("&{k}={v}"));
-        }
+    q.open_only = f.open;
+    q.words = nave_domain::search::query_words(&f.q);
+    q.sort = sort;
+    if sort == DocSort::NEWEST {
+        q.cursor = f.after.as_deref().and_then(|c| Cursor::decode(c).ok());
+    } else {
+        q.sorted_after = f.after.as_deref().and_then(|c| SortCursor::decode(c).ok());
     }
+    let page = documents::list(&mut tx, p.tenant_id, &q).await?;
+    let views = super::views::bar(&mut tx, &auth, t.path(), &f.view_qs(true)).await?;
+    tx.commit().await?;
+    let next = sort.next_of(&page);
+    let available: Vec<&(&str, &str)> =
+        COLUMNS.iter().filter(|(k, _)| has_balance(t) || !matches!(*k, "balance" | "due")).collect();
+    let chosen = |k: &str| {
+        if f.columns.is_empty() { DEFAULT_COLUMNS.contains(&k) } else { f.columns.iter().any(|c| c == k) }
+    };
     let view = ListPage {
         layout: auth.layout(t.path()),
         title: plural(t),
         path: t.path(),
         noun: t.label(),
         rows: page.items.iter().map(doc_row).collect(),
-        next: page.next.map(|c| c.encode()),
+        next,
         can_create: t != DocType::Receipt && p.scope_for(rt, Action::Create).is_some(),
-        shows_balance: has_balance(t),
         statuses: statuses(t).iter().map(|s| (s.to_string(), s.as_str().replace('_', " "))).collect(),
         accounts,
         status: status.map(|s| s.to_string()).unwrap_or_default(),
-        open,
-        q: words,
+        open: f.open,
+        q: f.q.clone(),
         account_id: account.map(|a| a.to_string()).unwrap_or_default(),
-        filter_qs,
+        columns: available.into_iter().map(|&(k, h)| (k, h, chosen(k))).collect(),
+        sort,
+        filter_qs: f.view_qs(false),
+        views,
     };
     Ok(render(&view).into_response())
 }
