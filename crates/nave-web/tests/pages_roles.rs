@@ -232,8 +232,17 @@ async fn data(app: &TestApp) -> Data {
         json!({"url": "http://127.0.0.1:9/hooks", "description": "ERP sync", "active": false}),
     )
     .await;
+    let woo = post_ok(
+        app,
+        admin,
+        "/api/v1/integrations/woocommerce",
+        json!({"name": "Web shop", "url": "https://shop.example.com", "secret": "shop-secret-1",
+               "warehouse_id": main["id"], "tax_map": [{"woo_rate": "1", "tax_id": vat["id"]}]}),
+    )
+    .await;
     for (k, v) in [
         ("webhooks", &hook),
+        ("integrations/woocommerce", &woo),
         ("accounts", &account),
         ("contacts", &contact),
         ("opportunities", &opp),
@@ -285,6 +294,7 @@ fn page_routes() -> Vec<String> {
         (include_str!("../src/pages/fulfilment.rs"), "", &[""][..]),
         (include_str!("../src/pages/purchase.rs"), "", &[""][..]),
         (include_str!("../src/pages/webhooks.rs"), "", &[""][..]),
+        (include_str!("../src/pages/woocommerce.rs"), "", &[""][..]),
         (include_str!("../src/pages/sync.rs"), "", &[""][..]),
     ] {
         let chunks: Vec<&str> = src.split(".route(").skip(1).collect();
