@@ -104,6 +104,8 @@ string_enum! {
         MasterRule => "master_rule",
         /// Changes refused by a master rule, waiting for a person to accept or dismiss them.
         SyncConflict => "sync_conflict",
+        /// Connections to web shops (WooCommerce) and their intake logs: only the admin manages them.
+        Integration => "integration",
     }
 }
 

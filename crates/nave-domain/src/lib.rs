@@ -30,5 +30,6 @@ pub mod subscription;
 pub mod sync;
 pub mod tax;
 pub mod terms;
+pub mod woocommerce;
 
 pub use error::{DomainError, FieldError};

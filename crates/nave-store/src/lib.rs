@@ -54,6 +54,7 @@ pub mod tenants;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
+pub mod woocommerce;
 
 pub use db::{Arg, Db, DbRow, Dialect, Tx};
 use nave_domain::DomainError;

@@ -61,7 +61,7 @@ pub fn retry_delay(attempts: i64) -> Option<Duration> {
 // Signatures (Standard Webhooks)
 
 /// HMAC-SHA256 (RFC 2104) over the `sha2` the store already uses.
-fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     const BLOCK: usize = 64;
     let mut k = [0u8; BLOCK];
     if key.len() > BLOCK {

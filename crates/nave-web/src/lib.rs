@@ -163,6 +163,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::subscriptions::routes())
         .merge(pages::sequences::routes())
         .merge(pages::webhooks::routes())
+        .merge(pages::woocommerce::routes())
         .merge(pages::sync::routes())
         .fallback(pages::not_found)
         .layer(from_fn(security::csrf))

@@ -241,10 +241,19 @@ async fn data(app: &TestApp) -> Data {
     )
     .await;
     let rep_user = json!({"id": rep.user.id.to_string()});
+    let woo = post_ok(
+        app,
+        admin,
+        "/api/v1/integrations/woocommerce",
+        json!({"name": "Web shop", "url": "https://shop.example.com", "secret": "shop-secret-1",
+               "warehouse_id": main["id"], "tax_map": [{"woo_rate": "1", "tax_id": vat["id"]}]}),
+    )
+    .await;
     for (k, v) in [
         ("admin/users", &rep_user),
         ("admin/roles", &custom_role),
         ("webhooks", &hook),
+        ("integrations/woocommerce", &woo),
         ("accounts", &account),
         ("contacts", &contact),
         ("opportunities", &opp),
@@ -296,6 +305,7 @@ fn page_routes() -> Vec<String> {
         (include_str!("../src/pages/fulfilment.rs"), "", &[""][..]),
         (include_str!("../src/pages/purchase.rs"), "", &[""][..]),
         (include_str!("../src/pages/webhooks.rs"), "", &[""][..]),
+        (include_str!("../src/pages/woocommerce.rs"), "", &[""][..]),
         (include_str!("../src/pages/sync.rs"), "", &[""][..]),
     ] {
         let chunks: Vec<&str> = src.split(".route(").skip(1).collect();

@@ -632,6 +632,7 @@ pub async fn load(db: &Db) -> StoreResult<()> {
         + demo_drop_ship(&mut tx, &customers, &goods, warehouses[0], today).await?;
     demo_webhook(&mut tx, &admin).await?;
     crate::demo_sync::load(&mut tx, &customers.iter().map(|c| c.id).collect::<Vec<_>>()).await?;
+    crate::demo_sync::load_shop(&mut tx, warehouses[0]).await?;
     tx.commit().await?;
     eprintln!(
         "Loaded 2 teams, {} users, 150 accounts with {contacts_made} contacts, 4 taxes, {} product lines with \

@@ -49,6 +49,7 @@ pub mod teams;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
+pub mod woocommerce;
 
 /// Parses a record id from a path; an id that cannot exist is simply not found.
 pub fn parse_id(record: &str, id: &str) -> Result<nave_domain::ids::PublicId, ApiError> {
@@ -258,7 +259,17 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::rotate_webhook_secret))
         .routes(routes!(webhooks::list_webhook_deliveries))
         .routes(routes!(webhooks::replay_webhook_delivery))
-        .routes(routes!(webhooks::replay_webhook_period));
+        .routes(routes!(webhooks::replay_webhook_period))
+        .routes(routes!(woocommerce::list_woo_connections, woocommerce::create_woo_connection))
+        .routes(routes!(
+            woocommerce::get_woo_connection,
+            woocommerce::update_woo_connection,
+            woocommerce::delete_woo_connection
+        ))
+        .routes(routes!(woocommerce::list_woo_intake))
+        .routes(routes!(woocommerce::retry_woo_intake))
+        .routes(routes!(woocommerce::get_woo_order))
+        .routes(routes!(woocommerce::woo_webhook));
     let v1 = sync::routes(v1);
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1

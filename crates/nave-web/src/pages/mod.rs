@@ -44,6 +44,7 @@ pub mod sync;
 pub mod terms;
 pub mod views;
 pub mod webhooks;
+pub mod woocommerce;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "nave_session";
