@@ -28,6 +28,7 @@ pub mod company;
 pub mod contacts;
 pub mod documents;
 pub mod events;
+pub mod hooks;
 pub mod leads;
 pub mod me;
 pub mod overview;
@@ -258,7 +259,11 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::rotate_webhook_secret))
         .routes(routes!(webhooks::list_webhook_deliveries))
         .routes(routes!(webhooks::replay_webhook_delivery))
-        .routes(routes!(webhooks::replay_webhook_period));
+        .routes(routes!(webhooks::replay_webhook_period))
+        .routes(routes!(hooks::subscribe_hook))
+        .routes(routes!(hooks::unsubscribe_hook))
+        .routes(routes!(hooks::hook_sample))
+        .routes(routes!(hooks::poll_trigger));
     let v1 = sync::routes(v1);
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1

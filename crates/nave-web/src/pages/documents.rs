@@ -1180,6 +1180,7 @@ fn typed(t: DocType, f: &DocForm, creating: bool) -> Result<Typed, FormErrors> {
         notes: Some(f.notes.trim().to_string()),
         exchange_rate: None,
         deliver_to: None,
+        external_ids: None,
     };
     let mut groups = Vec::new();
     for (gi, g) in f.groups.iter().enumerate() {
