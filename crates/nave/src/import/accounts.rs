@@ -14,6 +14,7 @@ use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
 use nave_domain::tax::TaxTreatment;
 use nave_store::accounts::{self, Account, AccountPatch, NewAccount};
+use nave_store::audit::Actor;
 use nave_store::{Tx, payment_terms};
 
 use super::{Importer, Outcome, Owners, Row, RowError, RowResult, actor, field_root, list, row_errors};
@@ -160,8 +161,7 @@ impl Importer for Accounts {
         ids.iter().map(|e| ("external_ids", e.to_string().to_lowercase(), e.to_string())).collect()
     }
 
-    async fn import(&mut self, tx: &mut Tx, row: &Row) -> anyhow::Result<RowResult> {
-        let actor = actor();
+    async fn import(&mut self, tx: &mut Tx, actor: &Actor, row: &Row) -> anyhow::Result<RowResult> {
         let ids = match row.external_ids() {
             Ok(ids) => ids.unwrap_or_default(),
             Err(errs) => return Ok(Err(errs)),

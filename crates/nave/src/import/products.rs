@@ -4,10 +4,11 @@
 
 use nave_domain::catalog::ProductKind;
 use nave_domain::money::Currency;
+use nave_store::audit::Actor;
 use nave_store::catalog::{self, ProductInput};
 use nave_store::{Tx, taxes};
 
-use super::{Importer, Outcome, Row, RowResult, actor, field_root, row_errors};
+use super::{Importer, Outcome, Row, RowResult, field_root, row_errors};
 
 /// Imports products; counts the product lines it creates.
 #[derive(Debug)]
@@ -51,8 +52,7 @@ impl Importer for Products {
         row.cell("sku").map(|s| ("sku", s.to_lowercase(), s.to_string())).into_iter().collect()
     }
 
-    async fn import(&mut self, tx: &mut Tx, row: &Row) -> anyhow::Result<RowResult> {
-        let actor = actor();
+    async fn import(&mut self, tx: &mut Tx, actor: &Actor, row: &Row) -> anyhow::Result<RowResult> {
         let Some(sku) = row.cell("sku") else { return Ok(row.refuse("sku", "is required")) };
         let existing = catalog::get_product_by_sku(tx, actor.tenant_id, sku).await?;
         let e = existing.as_ref();
