@@ -370,7 +370,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     import_file(&database, &file, dry_run, &actor, &mut import::invoices::Invoices::default()).await
                 }
                 ImportKind::Payments => {
-                    import_file(&database, &file, dry_run, &actor, &mut import::payments::Payments::default()).await
+                    import_file(&database, &file, dry_run, &actor, &mut import::payments::Payments).await
                 }
             }
         }

@@ -209,7 +209,7 @@ impl Importer for Accounts {
                     archived: c.archived,
                     ..Default::default()
                 };
-                accounts::update(tx, &actor, &before, None, patch).await.map(|_| Outcome::Updated)
+                accounts::update(tx, actor, &before, None, patch).await.map(|_| Outcome::Updated)
             }
             None => {
                 let Some(name) = text("name") else { return Ok(row.refuse("name", "is required")) };
@@ -239,7 +239,7 @@ impl Importer for Accounts {
                         return Ok(Err(duplicate_error(row, &found)));
                     }
                 }
-                accounts::create(tx, &actor, new).await.map(|_| Outcome::Created)
+                accounts::create(tx, actor, new).await.map(|_| Outcome::Created)
             }
         };
         match r {

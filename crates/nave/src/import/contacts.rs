@@ -129,7 +129,7 @@ impl Importer for Contacts {
                     external_ids: Some(ids),
                     archived,
                 };
-                contacts::update(tx, &actor, &before, None, patch).await.map(|_| Outcome::Updated)
+                contacts::update(tx, actor, &before, None, patch).await.map(|_| Outcome::Updated)
             }
             None => {
                 let new = NewContact {
@@ -146,7 +146,7 @@ impl Importer for Contacts {
                     external_ids: ids,
                     archived: archived.unwrap_or(false),
                 };
-                contacts::create(tx, &actor, new).await.map(|_| Outcome::Created)
+                contacts::create(tx, actor, new).await.map(|_| Outcome::Created)
             }
         };
         match r {

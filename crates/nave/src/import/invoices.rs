@@ -62,16 +62,17 @@ fn decimal(row: &Row, column: &str) -> Result<Option<Decimal>, Vec<RowError>> {
     }
 }
 
-/// The CSV column of a store field, and the row of the line it names.
+/// The CSV column of a store field, and the row of the line it names
+/// (`lines` are the rows of the field's group).
 fn locate<'a>(field: &str, lines: &[&'a Row], first: &'a Row) -> (&'a Row, String) {
     // `groups[g].lines[l].f` → the line's row; `l` counts within the group.
-    let parse = || -> Option<(usize, usize, String)> {
+    let parse = || -> Option<(usize, String)> {
         let rest = field.strip_prefix("groups[")?;
-        let (g, rest) = rest.split_once(']')?;
+        let (_, rest) = rest.split_once(']')?;
         let rest = rest.strip_prefix(".lines[")?;
         let (l, rest) = rest.split_once(']')?;
         let f = rest.trim_start_matches('.');
-        Some((g.parse().ok()?, l.parse().ok()?, f.split(['[', '.']).next().unwrap_or("").to_string()))
+        Some((l.parse().ok()?, f.split(['[', '.']).next().unwrap_or("").to_string()))
     };
     let column = |f: &str| match f {
         "product_id" => "sku".to_string(),
@@ -79,13 +80,8 @@ fn locate<'a>(field: &str, lines: &[&'a Row], first: &'a Row) -> (&'a Row, Strin
         "" => "description".to_string(),
         f => f.to_string(),
     };
-    if let Some((g, l, f)) = parse() {
-        // The lines are numbered by group in the order the rows give them.
-        let _ = g;
-        if let Some(row) = lines.get(l) {
-            return (row, column(&f));
-        }
-        return (first, column(&f));
+    if let Some((l, f)) = parse() {
+        return (lines.get(l).copied().unwrap_or(first), column(&f));
     }
     let root = field.split(['[', '.']).next().unwrap_or(field);
     let col = match root {
@@ -339,7 +335,7 @@ impl Importer for Invoices {
                 documents::create(tx, actor, new).await
             }
         };
-        let mut doc = match written {
+        let doc = match written {
             Ok(d) => d,
             Err(e) => return Ok(Err(refused(e)?)),
         };
@@ -351,14 +347,10 @@ impl Importer for Invoices {
         }
         if status != DocStatus::Draft {
             match billing::issue(tx, actor, &doc, None, None).await {
-                Ok(d) => {
-                    doc = d;
-                    self.issued += 1;
-                }
+                Ok(_) => self.issued += 1,
                 Err(e) => return Ok(Err(row_errors(first, e, |_| "status".to_string())?)),
             }
         }
-        let _ = doc;
         Ok(Ok(if existing.is_some() { Outcome::Updated } else { Outcome::Created }))
     }
 

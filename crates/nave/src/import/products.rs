@@ -85,7 +85,7 @@ impl Importer for Products {
         let category_id = match row.cell("category") {
             Some(name) => match catalog::get_category_by_name(tx, actor.tenant_id, name).await? {
                 Some(c) => Some(c.id),
-                None => match catalog::create_category(tx, &actor, name, None).await {
+                None => match catalog::create_category(tx, actor, name, None).await {
                     Ok(c) => {
                         new_category = true;
                         Some(c.id)
@@ -128,8 +128,8 @@ impl Importer for Products {
             external_ids,
         };
         let r = match &existing {
-            Some(before) => catalog::update_product(tx, &actor, before, None, input).await.map(|_| Outcome::Updated),
-            None => catalog::create_product(tx, &actor, input).await.map(|_| Outcome::Created),
+            Some(before) => catalog::update_product(tx, actor, before, None, input).await.map(|_| Outcome::Updated),
+            None => catalog::create_product(tx, actor, input).await.map(|_| Outcome::Created),
         };
         match r {
             Ok(outcome) => {
