@@ -24,6 +24,7 @@ use nave_domain::DomainError;
 use nave_domain::access::Ownership;
 use nave_domain::document::{self as rules, DocAction, DocStatus, DocType, InvoicePolicy, LineLedger};
 use nave_domain::error::Validator;
+use nave_domain::external_id::ExternalId;
 use nave_domain::ids::PublicId;
 use nave_domain::money::{Currency, format_minor, format_unit_price};
 use nave_domain::pricing::{self, LineKind, TaxRate, TaxRounding};
@@ -36,6 +37,7 @@ use crate::accounts::{self, Visibility};
 use crate::audit::{self, Actor};
 use crate::catalog::{self, Product};
 use crate::db::{Arg, DbRow, Tx, bind, now};
+use crate::external_ids::{self, DOCUMENTS as EXTERNAL};
 use crate::page::{Cursor, Page, SortCursor, SortValue, fetch_page};
 use crate::{StoreError, StoreResult, and_where, args, expect_version, parsed, price_lists, sequences, taxes};
 
@@ -324,6 +326,9 @@ pub struct Document {
     pub exchange_rate_e8: Option<i64>,
     #[serde(skip)]
     pub company_currency: Currency,
+    /// The document's ids in other systems (an accounting package, a web shop).
+    #[schema(value_type = Vec<crate::external_ids::ExternalIdSchema>)]
+    pub external_ids: Vec<ExternalId>,
     pub groups: Vec<Group>,
     pub totals: Totals,
     pub due_dates: Vec<DueDateView>,
@@ -449,6 +454,7 @@ fn decode(r: &dyn DbRow) -> StoreResult<Document> {
         origin_id,
         origin_type,
         origin_number: r.opt_text("origin_number")?,
+        external_ids: vec![],
         groups: vec![],
         totals: Totals {
             subtotal: m(r.i64("subtotal_minor")?),
@@ -481,6 +487,7 @@ fn decode(r: &dyn DbRow) -> StoreResult<Document> {
 /// Loads the groups, lines, itemized taxes and due dates of `d`.
 async fn load_content(tx: &mut Tx, tenant_id: i64, d: &mut Document) -> StoreResult<()> {
     let c = d.currency;
+    d.external_ids = external_ids::load(tx, EXTERNAL, tenant_id, &[d.key]).await?.into_iter().map(|(_, e)| e).collect();
     let mut groups = tx
         .fetch_all(
             "SELECT id, public_id, name, discount_percent_e4, show_subtotal, net_minor FROM document_groups \
@@ -943,7 +950,9 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &DocumentQuery) -> StoreResult
         if let Some(c) = q.cursor {
             and_where(&mut sql, &mut a, "d.id < $?", c.0);
         }
-        return fetch_page(tx, sql, a, "d.id DESC", q.limit, decode, |d| d.key).await;
+        let mut page = fetch_page(tx, sql, a, "d.id DESC", q.limit, decode, |d| d.key).await?;
+        load_external_ids(tx, tenant_id, &mut page).await?;
+        return Ok(page);
     }
     let col = q.sort.column();
     let (cmp, dir) = if q.sort.descending { ("<", "DESC") } else { (">", "ASC") };
@@ -954,7 +963,49 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &DocumentQuery) -> StoreResult
         let k = a.len();
         sql.push_str(&format!(" AND ({col} {cmp} ${v} OR ({col} = ${v} AND d.id {cmp} ${k}))"));
     }
-    fetch_page(tx, sql, a, &format!("{col} {dir}, d.id {dir}"), q.limit, decode, |d| d.key).await
+    let mut page = fetch_page(tx, sql, a, &format!("{col} {dir}, d.id {dir}"), q.limit, decode, |d| d.key).await?;
+    load_external_ids(tx, tenant_id, &mut page).await?;
+    Ok(page)
+}
+
+/// Fills the external ids of a page of documents.
+async fn load_external_ids(tx: &mut Tx, tenant_id: i64, page: &mut Page<Document>) -> StoreResult<()> {
+    let keys: Vec<i64> = page.items.iter().map(|d| d.key).collect();
+    let ext = external_ids::load(tx, EXTERNAL, tenant_id, &keys).await?;
+    for d in &mut page.items {
+        d.external_ids = ext.iter().filter(|(k, _)| *k == d.key).map(|(_, e)| e.clone()).collect();
+    }
+    Ok(())
+}
+
+/// The document of `doc_type` with this number, if any.
+pub async fn get_by_number(
+    tx: &mut Tx,
+    tenant_id: i64,
+    doc_type: DocType,
+    number: &str,
+) -> StoreResult<Option<Document>> {
+    let d = tx
+        .fetch_optional(
+            format!("{SELECT} WHERE d.tenant_id = $1 AND d.doc_type = $2 AND d.number = $3"),
+            args![tenant_id, doc_type.as_str(), number.trim()],
+            decode,
+        )
+        .await?;
+    with_content(tx, tenant_id, d).await
+}
+
+/// The document holding this id in another system, if it is of `doc_type`.
+pub async fn get_by_external_id(
+    tx: &mut Tx,
+    tenant_id: i64,
+    doc_type: DocType,
+    e: &ExternalId,
+) -> StoreResult<Option<Document>> {
+    match external_ids::owner_of(tx, EXTERNAL, tenant_id, e).await? {
+        Some(key) => Ok(get_by_key(tx, tenant_id, key).await?.filter(|d| d.doc_type == doc_type)),
+        None => Ok(None),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1041,6 +1092,8 @@ pub struct HeaderInput {
     /// instead of the account's shipping address — a drop-ship purchase
     /// order delivers to the customer.
     pub deliver_to: Option<serde_json::Value>,
+    /// The document's ids in other systems; `None` keeps them on an update.
+    pub external_ids: Option<Vec<ExternalId>>,
 }
 
 /// A new document.
@@ -2122,6 +2175,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewDocument) -> StoreResult
         )
         .into());
     }
+    let ext = external_ids::checked("external_ids", new.header.external_ids.as_deref().unwrap_or_default())?;
     let h = resolve_header(tx, t, new.doc_type, &account, None, &new.header).await?;
     let mut lines = resolve_lines(tx, t, &account, &h, &new.groups).await?;
     resolve_origins(tx, t, account.key, &new.groups, &mut lines).await?;
@@ -2179,6 +2233,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewDocument) -> StoreResult
         .await;
     let key = on_supplier_number(inserted, new.doc_type, &account.name, h.reference.as_deref())?;
     insert_content(tx, t, key, &h, &new.groups, &lines).await?;
+    external_ids::insert(tx, EXTERNAL, t, key, &ext).await?;
     apply_lineage(tx, t, new.doc_type, &lineage_of(&lines), 1).await?;
     let doc = get_by_key(tx, t, key).await?.ok_or(DomainError::NotFound { record: "document" })?;
     audit::created(tx, actor, new.doc_type.record_type(), id, &doc).await?;
@@ -2217,6 +2272,7 @@ pub async fn update(
         .into());
     }
     let t = actor.tenant_id;
+    let ext = header.external_ids.as_deref().map(|ids| external_ids::checked("external_ids", ids)).transpose()?;
     let account =
         accounts::get_by_key(tx, t, before.account_key).await?.ok_or(DomainError::NotFound { record: "account" })?;
     let h = resolve_header(tx, t, before.doc_type, &account, Some(before), &header).await?;
@@ -2263,6 +2319,9 @@ pub async fn update(
         );
     }
     insert_content(tx, t, before.key, &h, &groups, &lines).await?;
+    if let Some(ext) = ext {
+        external_ids::replace(tx, EXTERNAL, t, before.key, &ext).await?;
+    }
     apply_lineage(tx, t, before.doc_type, &lineage_of(&lines), 1).await?;
     let after = get_by_key(tx, t, before.key).await?.ok_or(DomainError::NotFound { record: "document" })?;
     audit::updated(tx, actor, before.doc_type.record_type(), after.id, after.version, before, &after).await?;

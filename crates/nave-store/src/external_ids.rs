@@ -50,6 +50,24 @@ pub const CONTACTS: Table = Table {
     records: "contacts",
 };
 
+/// The commercial documents' external ids (invoices above all; any document type).
+pub const DOCUMENTS: Table = Table {
+    table: "document_external_ids",
+    owner: "document_id",
+    unique: "document_external_ids_system_key",
+    record: "document",
+    records: "documents",
+};
+
+/// The payments' external ids (received and sent).
+pub const PAYMENTS: Table = Table {
+    table: "payment_external_ids",
+    owner: "payment_id",
+    unique: "payment_external_ids_system_key",
+    record: "payment",
+    records: "payments",
+};
+
 /// Schema of an external id (documentation only; the type is `nave_domain::external_id::ExternalId`).
 #[derive(utoipa::ToSchema)]
 #[schema(as = ExternalId)]
@@ -89,6 +107,15 @@ pub async fn replace(tx: &mut Tx, t: Table, tenant_id: i64, owner: i64, ids: &[E
     tx.execute(format!("DELETE FROM {} WHERE tenant_id = $1 AND {} = $2", t.table, t.owner), args![tenant_id, owner])
         .await?;
     insert(tx, t, tenant_id, owner, ids).await
+}
+
+/// Checks a record's external ids (422 naming `field[i].system|id`) and
+/// normalises them.
+pub fn checked(field: &str, ids: &[ExternalId]) -> Result<Vec<ExternalId>, DomainError> {
+    let mut v = nave_domain::error::Validator::new();
+    let out = nave_domain::external_id::check_external_ids(&mut v, field, ids);
+    v.finish()?;
+    Ok(out)
 }
 
 /// Writes the external ids of a new record (checked as for [`replace`]).

@@ -52,6 +52,7 @@ pub mod taxes;
 pub mod teams;
 pub mod tenants;
 pub mod tokens;
+pub mod triggers;
 pub mod users;
 pub mod webhooks;
 pub mod woocommerce;

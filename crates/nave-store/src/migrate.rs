@@ -54,6 +54,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(23, "0023_master_rules"),
     migration!(24, "0024_saved_views"),
     migration!(25, "0025_woocommerce"),
+    migration!(26, "0026_document_external_ids"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -305,6 +305,7 @@ pub async fn convert_quote(
         notes: Some(quote.notes.clone()),
         exchange_rate: None,
         deliver_to: None,
+        external_ids: None,
     };
     let mut groups = documents::copy_content(quote, true);
     if to != DocType::SalesOrder {

@@ -29,6 +29,7 @@ use nave_domain::DomainError;
 use nave_domain::access::{Ownership, RecordType};
 use nave_domain::document::{DocStatus, DocType};
 use nave_domain::error::Validator;
+use nave_domain::external_id::ExternalId;
 use nave_domain::ids::PublicId;
 use nave_domain::money::{Currency, Money, format_minor};
 use rust_decimal::Decimal;
@@ -39,6 +40,7 @@ use crate::accounts::Visibility;
 use crate::audit::{self, Actor};
 use crate::db::{DbRow, Tx, now};
 use crate::documents::{self, Document};
+use crate::external_ids::{self, PAYMENTS as EXTERNAL};
 use crate::page::{Cursor, Page, fetch_page};
 use crate::{StoreError, StoreResult, and_where, args, billing};
 
@@ -94,6 +96,9 @@ pub struct Payment {
     pub status: String,
     /// Empty in lists.
     pub allocations: Vec<AllocationView>,
+    /// The payment's ids in other systems (the bank feed, the accounting package).
+    #[schema(value_type = Vec<crate::external_ids::ExternalIdSchema>)]
+    pub external_ids: Vec<ExternalId>,
     pub version: i64,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -132,6 +137,7 @@ fn decode(r: &dyn DbRow) -> StoreResult<Payment> {
         unallocated: format_minor(amount - allocated, currency),
         status: r.text("status")?,
         allocations: vec![],
+        external_ids: vec![],
         version: r.i64("version")?,
         created_at: r.ts("created_at")?,
         updated_at: r.ts("updated_at")?,
@@ -140,6 +146,7 @@ fn decode(r: &dyn DbRow) -> StoreResult<Payment> {
 
 async fn load_allocations(tx: &mut Tx, tenant_id: i64, p: &mut Payment) -> StoreResult<()> {
     let c = p.currency;
+    p.external_ids = external_ids::load(tx, EXTERNAL, tenant_id, &[p.key]).await?.into_iter().map(|(_, e)| e).collect();
     p.allocations = tx
         .fetch_all(
             "SELECT d.public_id, d.number, al.amount_minor, al.allocated_on FROM allocations al \
@@ -205,7 +212,21 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &PaymentQuery) -> StoreResult<
     if let Some(c) = q.cursor {
         and_where(&mut sql, &mut a, "p.id < $?", c.0);
     }
-    fetch_page(tx, sql, a, "p.id DESC", q.limit, decode, |p| p.key).await
+    let mut page = fetch_page(tx, sql, a, "p.id DESC", q.limit, decode, |p| p.key).await?;
+    let keys: Vec<i64> = page.items.iter().map(|p| p.key).collect();
+    let ext = external_ids::load(tx, EXTERNAL, tenant_id, &keys).await?;
+    for p in &mut page.items {
+        p.external_ids = ext.iter().filter(|(k, _)| *k == p.key).map(|(_, e)| e.clone()).collect();
+    }
+    Ok(page)
+}
+
+/// The payment holding this id in another system, with its allocations.
+pub async fn get_by_external_id(tx: &mut Tx, tenant_id: i64, e: &ExternalId) -> StoreResult<Option<Payment>> {
+    match external_ids::owner_of(tx, EXTERNAL, tenant_id, e).await? {
+        Some(key) => Ok(Some(get_by_key(tx, tenant_id, key).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Received payments with something left unallocated (the account's credit
@@ -248,6 +269,8 @@ pub struct NewPayment {
     pub reference: Option<String>,
     pub notes: String,
     pub allocations: Vec<AllocationInput>,
+    /// The payment's ids in other systems.
+    pub external_ids: Vec<ExternalId>,
 }
 
 fn minor(v: &mut Validator, field: &str, d: Decimal, c: Currency) -> i64 {
@@ -414,6 +437,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewPayment) -> StoreResult<
     check_method(&mut v, &new.method);
     let reference = clean(&mut v, "reference", new.reference.as_deref(), 100);
     let notes = clean(&mut v, "notes", Some(&new.notes), 4000).unwrap_or_default();
+    let ext = nave_domain::external_id::check_external_ids(&mut v, "external_ids", &new.external_ids);
     v.finish()?;
     let date = new.date.unwrap_or_else(|| now().date());
     let id = PublicId::new();
@@ -444,6 +468,7 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewPayment) -> StoreResult<
             |r| r.i64("id"),
         )
         .await?;
+    external_ids::insert(tx, EXTERNAL, t, key, &ext).await?;
     let target = if new.sent { DocType::Bill } else { DocType::Invoice };
     let sum = allocate_to_invoices(
         tx,

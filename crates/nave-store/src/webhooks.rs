@@ -16,6 +16,12 @@
 //!   and so does a `410 Gone`. Disabling writes an audit entry and shows on the
 //!   owner's home page and the webhook's page.
 //! - Signatures follow Standard Webhooks: [`sign`].
+//! - A subscription is a Standard Webhooks subscription or a connector
+//!   platform's REST hook ([`Kind`], ADR 0016): same deliveries, retries and
+//!   log; a REST hook gets the record itself as its body and is deleted, not
+//!   disabled, when its receiver answers `410 Gone`. A REST hook may ask for
+//!   `invoice.issued`: the `invoice.updated` event by which an invoice got its
+//!   number.
 
 use std::collections::HashSet;
 
@@ -106,6 +112,31 @@ pub fn generate_secret() -> String {
 // ---------------------------------------------------------------------------
 // Subscriptions
 
+/// What a subscription is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = WebhookKind)]
+pub enum Kind {
+    /// A Standard Webhooks subscription: the event envelope, signed.
+    #[default]
+    Webhook,
+    /// A connector platform's REST hook (Zapier, Make): the record itself as
+    /// a flat object; a `410 Gone` deletes it.
+    RestHook,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Webhook => "webhook",
+            Kind::RestHook => "rest_hook",
+        }
+    }
+}
+
+/// The derived event a REST hook may ask for: an invoice issued.
+pub const INVOICE_ISSUED: &str = "invoice.issued";
+
 /// A webhook subscription as the API shows it (never with its secrets: the
 /// API adds the current secret where the admin asks for it; audit entries and
 /// events never carry one).
@@ -116,6 +147,8 @@ pub struct Subscription {
     pub key: i64,
     #[schema(value_type = String)]
     pub id: PublicId,
+    /// `webhook` (Standard Webhooks) or `rest_hook` (a connector platform's REST hook).
+    pub kind: Kind,
     /// Where events are POSTed (http or https).
     pub url: String,
     pub description: String,
@@ -180,9 +213,14 @@ impl Subscription {
         let record_type = event_type.split('.').next().unwrap_or(event_type);
         self.event_types.is_empty() || self.event_types.iter().any(|t| t == event_type || t == record_type)
     }
+
+    /// Does it ask for issued invoices (a derived event, checked per event)?
+    pub fn wants_issued(&self) -> bool {
+        self.event_types.iter().any(|t| t == INVOICE_ISSUED)
+    }
 }
 
-const SELECT: &str = "SELECT s.id, s.public_id, s.url, s.description, s.event_types, s.secret, s.previous_secret, \
+const SELECT: &str = "SELECT s.id, s.public_id, s.kind, s.url, s.description, s.event_types, s.secret, s.previous_secret, \
     s.previous_secret_until, s.active, s.source_system, s.owner_id, u.public_id AS owner_public_id, \
     u.name AS owner_name, s.event_cursor, s.consecutive_failures, s.failing_since, s.last_success_at, s.disabled_at, \
     s.disabled_reason, s.version, s.created_at, s.updated_at FROM webhook_subscriptions s \
@@ -193,6 +231,7 @@ fn decode(r: &dyn DbRow) -> StoreResult<Subscription> {
     Ok(Subscription {
         key: r.i64("id")?,
         id: PublicId::from_uuid(r.uuid("public_id")?),
+        kind: if r.text("kind")? == "rest_hook" { Kind::RestHook } else { Kind::Webhook },
         url: r.text("url")?,
         description: r.text("description")?,
         event_types: types.split(',').filter(|t| !t.is_empty()).map(str::to_string).collect(),
@@ -250,6 +289,13 @@ pub fn clean_event_types(types: &[String]) -> Result<Vec<String>, DomainError> {
     let mut out: Vec<String> = Vec::new();
     for (i, t) in types.iter().enumerate() {
         let t = t.trim().to_ascii_lowercase();
+        if t == INVOICE_ISSUED {
+            // Derived from `invoice.updated`; offered to REST hooks.
+            if !out.contains(&t) {
+                out.push(t);
+            }
+            continue;
+        }
         let (rt, kind) = match t.split_once('.') {
             Some((rt, kind)) => (rt, Some(kind)),
             None => (t.as_str(), None),
@@ -296,6 +342,7 @@ fn clean_description(d: Option<String>) -> Result<String, DomainError> {
 /// the server's own address).
 #[derive(Debug, Clone, Default)]
 pub struct NewSubscription {
+    pub kind: Kind,
     pub url: String,
     pub description: Option<String>,
     pub event_types: Vec<String>,
@@ -324,13 +371,26 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewSubscription) -> StoreRe
     let cursor = log_end(tx, t).await? + tx.events.len() as i64;
     let sql = format!(
         "INSERT INTO webhook_subscriptions (tenant_id, id, public_id, url, description, event_types, secret, active, \
-         source_system, owner_id, event_cursor, consecutive_failures, version, created_at, updated_at) \
-         VALUES ($1, {}, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 1, $11, $11)",
+         source_system, owner_id, event_cursor, consecutive_failures, version, created_at, updated_at, kind) \
+         VALUES ($1, {}, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 1, $11, $11, $12)",
         tx.new_id_expr("webhook_subscriptions", "$1")
     );
     tx.execute(
         sql,
-        args![t, id, new.url, description, types.join(","), secret, new.active, system, new.owner_key, cursor, at],
+        args![
+            t,
+            id,
+            new.url,
+            description,
+            types.join(","),
+            secret,
+            new.active,
+            system,
+            new.owner_key,
+            cursor,
+            at,
+            new.kind.as_str()
+        ],
     )
     .await?;
     let sub = get(tx, t, id).await?.ok_or(DomainError::NotFound { record: "webhook" })?;
@@ -620,12 +680,17 @@ pub async fn enqueue(
     let q = FeedQuery { after: sub.cursor, limit: batch, ..Default::default() };
     let page = feed::read(tx, owner, &q).await?;
     let Some(last) = page.last_position else { return Ok(0) };
-    let list: Vec<&Event> = page
-        .events
-        .iter()
-        .filter(|e| sub.wants(&e.event_type))
-        .filter(|e| sub.system.is_none() || e.source.as_deref().map(str::to_ascii_lowercase) != sub.system)
-        .collect();
+    let mut list: Vec<(&Event, &str)> = Vec::new();
+    for e in &page.events {
+        if sub.system.is_some() && e.source.as_deref().map(str::to_ascii_lowercase) == sub.system {
+            continue;
+        }
+        if sub.wants(&e.event_type) {
+            list.push((e, e.event_type.as_str()));
+        } else if sub.wants_issued() && e.event_type == "invoice.updated" && issues(tx, tenant_id, e).await? {
+            list.push((e, INVOICE_ISSUED));
+        }
+    }
     for chunk in list.chunks(50) {
         // SQLite: keys counted on from the highest (the write transaction holds every other writer off).
         let base = match tx.dialect() {
@@ -640,7 +705,7 @@ pub async fn enqueue(
         };
         let mut a: Vec<Arg> = Vec::new();
         let mut rows = Vec::new();
-        for (i, e) in chunk.iter().enumerate() {
+        for (i, (e, event_type)) in chunk.iter().enumerate() {
             let id = match base {
                 Some(b) => crate::db::bind(&mut a, args![b + 1 + i as i64]).join(""),
                 None => "DEFAULT".to_string(),
@@ -653,7 +718,7 @@ pub async fn enqueue(
                     sub.key,
                     e.position,
                     e.id,
-                    e.event_type.as_str(),
+                    *event_type,
                     e.record_id,
                     e.occurred_at,
                     at
@@ -682,10 +747,30 @@ pub async fn enqueue(
     Ok(list.len())
 }
 
+/// Is `e` (an `invoice.updated` event) the one by which the invoice was
+/// issued: it has a number and the record's previous event had none?
+async fn issues(tx: &mut Tx, tenant_id: i64, e: &Event) -> StoreResult<bool> {
+    let numbered = |v: &serde_json::Value| v.get("number").is_some_and(|n| !n.is_null());
+    if !numbered(&e.payload) {
+        return Ok(false);
+    }
+    let previous = tx
+        .fetch_optional(
+            "SELECT position, public_id, event_type, record_type, record_id, version, occurred_at, source, payload \
+             FROM events WHERE tenant_id = $1 AND record_id = $2 AND position < $3 ORDER BY position DESC LIMIT 1",
+            args![tenant_id, e.record_id, e.position],
+            crate::events::decode,
+        )
+        .await?;
+    Ok(previous.is_none_or(|p| !numbered(&p.payload)))
+}
+
 /// A delivery leased for sending, with its event.
 #[derive(Debug, Clone)]
 pub struct Leased {
     pub delivery_key: i64,
+    /// The delivery's event type: the event's, or a derived one (`invoice.issued`).
+    pub event_type: String,
     pub event: Event,
 }
 
@@ -703,21 +788,29 @@ pub async fn lease_due(
 ) -> StoreResult<Vec<Leased>> {
     let pending = tx
         .fetch_all(
-            "SELECT id, event_position, record_id, next_attempt_at FROM webhook_deliveries \
+            "SELECT id, event_position, record_id, next_attempt_at, event_type FROM webhook_deliveries \
              WHERE tenant_id = $1 AND subscription_id = $2 AND status = 'pending' ORDER BY event_position LIMIT 2000",
             args![tenant_id, sub.key],
-            |r| Ok((r.i64("id")?, r.i64("event_position")?, r.uuid("record_id")?, r.opt_ts("next_attempt_at")?)),
+            |r| {
+                Ok((
+                    r.i64("id")?,
+                    r.i64("event_position")?,
+                    r.uuid("record_id")?,
+                    r.opt_ts("next_attempt_at")?,
+                    r.text("event_type")?,
+                ))
+            },
         )
         .await?;
     let mut blocked = HashSet::new();
     let mut due = Vec::new();
-    for (key, position, record, next) in pending {
+    for (key, position, record, next, event_type) in pending {
         // Only the earliest pending delivery of a record may go; the rest wait for it.
         if !blocked.insert(record) {
             continue;
         }
         if next.is_none_or(|n| n <= at) {
-            due.push((key, position));
+            due.push((key, position, event_type));
             if due.len() >= max {
                 break;
             }
@@ -727,7 +820,7 @@ pub async fn lease_due(
         return Ok(vec![]);
     }
     let mut a = args![tenant_id, at + lease];
-    let ph = crate::db::bind(&mut a, due.iter().map(|(k, _)| Arg::from(*k)));
+    let ph = crate::db::bind(&mut a, due.iter().map(|(k, _, _)| Arg::from(*k)));
     tx.execute(
         format!(
             "UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE tenant_id = $1 AND id IN ({})",
@@ -737,7 +830,7 @@ pub async fn lease_due(
     )
     .await?;
     let mut a = args![tenant_id];
-    let ph = crate::db::bind(&mut a, due.iter().map(|(_, p)| Arg::from(*p)));
+    let ph = crate::db::bind(&mut a, due.iter().map(|(_, p, _)| Arg::from(*p)));
     let events = tx
         .fetch_all(
             format!(
@@ -751,8 +844,8 @@ pub async fn lease_due(
         .await?;
     Ok(due
         .into_iter()
-        .filter_map(|(key, p)| {
-            events.iter().find(|e| e.position == p).map(|e| Leased { delivery_key: key, event: e.clone() })
+        .filter_map(|(key, p, event_type)| {
+            events.iter().find(|e| e.position == p).map(|e| Leased { delivery_key: key, event_type, event: e.clone() })
         })
         .collect())
 }
@@ -843,6 +936,15 @@ pub async fn record_attempt(
     .await?;
     if retry.is_some() {
         return Ok(None);
+    }
+    if gone && get_by_key(tx, tenant_id, sub_key).await?.kind == Kind::RestHook {
+        // A connector platform says the hook is gone: unsubscribe it (ADR 0016).
+        let before = get_by_key(tx, tenant_id, sub_key).await?;
+        tx.execute("DELETE FROM webhook_subscriptions WHERE tenant_id = $1 AND id = $2", args![tenant_id, sub_key])
+            .await?;
+        let actor = Actor::system(tenant_id);
+        audit::deleted(tx, &actor, RecordType::Webhook, before.id, before.version + 1, &before).await?;
+        return Ok(Some("the receiver answered 410 Gone: the REST hook was removed".to_string()));
     }
     let reason = if gone {
         "the receiver answered 410 Gone".to_string()

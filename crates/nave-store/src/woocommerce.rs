@@ -1076,6 +1076,7 @@ async fn pay(
         reference: Some(reference.chars().take(100).collect()),
         notes: format!("Paid in the shop {} ({}).", c.name, order.payment_method.trim()),
         allocations: vec![AllocationInput { invoice_id: inv.id, amount }],
+        external_ids: vec![],
     };
     let p = payments::create(tx, &c.actor(), new).await?;
     notes.push(format!("payment of {} {} recorded", p.amount, p.currency.code()));

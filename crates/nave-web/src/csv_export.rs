@@ -158,3 +158,187 @@ pub fn contacts(items: &[Contact], account_refs: &HashMap<i64, String>, names: &
         .collect();
     response("contacts.csv", &header, &rows)
 }
+
+/// How each account is named in an export's `account` column: its first
+/// external id (`system:id`), else its name. `accounts` are (key, name) pairs.
+pub async fn account_refs(tx: &mut Tx, tenant_id: i64, accounts: &[(i64, String)]) -> ApiResult<HashMap<i64, String>> {
+    let mut keys: Vec<i64> = accounts.iter().map(|(k, _)| *k).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let ext = nave_store::external_ids::load(tx, nave_store::external_ids::ACCOUNTS, tenant_id, &keys).await?;
+    let mut out = HashMap::new();
+    for (key, name) in accounts {
+        let r = ext.iter().find(|(k, _)| k == key).map(|(_, e)| e.to_string());
+        out.entry(*key).or_insert_with(|| r.unwrap_or_else(|| name.clone()));
+    }
+    Ok(out)
+}
+
+/// The key of a document or payment in an export: its first external id, or
+/// `nave:{id}` — its id in this Nave, which an import here matches by id
+/// and an import elsewhere keeps as the record's id in the `nave` system.
+pub fn record_key(ids: &[ExternalId], id: nave_domain::ids::PublicId) -> String {
+    ids.first().map_or_else(|| format!("{}:{id}", NAVE_SYSTEM), ExternalId::to_string)
+}
+
+/// The system name of records' ids in a Nave export without external ids.
+pub const NAVE_SYSTEM: &str = "nave";
+
+/// The columns of the invoice export and import: one row per line, the
+/// invoice's columns repeated on each of its rows, grouped by `external_id`.
+/// `number` and `total` are written for people and checks: an import never
+/// sets a number (issuing takes the next one) and refuses an invoice whose
+/// computed total differs from a given `total`.
+pub const INVOICE_COLUMNS: [&str; 21] = [
+    "external_id",
+    "number",
+    "account",
+    "date",
+    "currency",
+    "reference",
+    "notes",
+    "status",
+    "prices_include_tax",
+    "tax_rounding",
+    "group",
+    "group_discount_percent",
+    "kind",
+    "sku",
+    "description",
+    "quantity",
+    "unit_price",
+    "discount_percent",
+    "discount_amount",
+    "tax",
+    "total",
+];
+
+/// The `tax` cell of a line without any tax (an empty cell means the product's taxes).
+pub const NO_TAX: &str = "none";
+
+/// Invoices (with their content) as CSV, one row per line.
+pub fn invoices(items: &[nave_store::documents::Document], account_refs: &HashMap<i64, String>) -> ApiResult<Response> {
+    let mut rows = Vec::new();
+    for d in items {
+        let head = |group: &nave_store::documents::Group| -> Vec<String> {
+            vec![
+                record_key(&d.external_ids, d.id),
+                d.number.clone().unwrap_or_default(),
+                account_refs.get(&d.account_key).cloned().unwrap_or_else(|| d.account_name.clone()),
+                nave_domain::dates::format(d.date),
+                d.currency.code().to_string(),
+                d.reference.clone().unwrap_or_default(),
+                d.notes.clone(),
+                d.status.to_string(),
+                yes_no(d.prices_include_tax),
+                match d.tax_rounding {
+                    nave_domain::pricing::TaxRounding::Line => "line",
+                    nave_domain::pricing::TaxRounding::Document => "document",
+                }
+                .to_string(),
+                group.name.clone(),
+                group.discount_percent.clone(),
+            ]
+        };
+        let mut any = false;
+        for g in &d.groups {
+            for l in &g.lines {
+                any = true;
+                let mut row = head(g);
+                let kind = serde_json::to_value(l.kind).ok().and_then(|v| v.as_str().map(str::to_string));
+                let tax = if l.kind == nave_domain::pricing::LineKind::Comment {
+                    String::new()
+                } else if l.taxes.is_empty() {
+                    NO_TAX.to_string()
+                } else {
+                    l.taxes.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join("; ")
+                };
+                row.extend([
+                    kind.unwrap_or_default(),
+                    l.sku.clone().unwrap_or_default(),
+                    l.description.clone(),
+                    l.quantity.clone(),
+                    l.unit_price.clone(),
+                    l.discount_percent.clone(),
+                    l.discount_amount.clone(),
+                    tax,
+                    d.totals.total.clone(),
+                ]);
+                rows.push(row);
+            }
+        }
+        if !any {
+            let empty = nave_store::documents::Group {
+                key: 0,
+                id: d.id,
+                name: String::new(),
+                discount_percent: "0".into(),
+                show_subtotal: false,
+                net: String::new(),
+                lines: vec![],
+            };
+            let mut row = head(&empty);
+            row.extend(std::iter::repeat_n(String::new(), 8));
+            row.push(d.totals.total.clone());
+            rows.push(row);
+        }
+    }
+    response("invoices.csv", &INVOICE_COLUMNS, &rows)
+}
+
+/// The columns of the payment export and import. `invoice` lists the
+/// invoices the payment settles (each by its key, as in the invoice export,
+/// or its number) and `allocated` the amounts, in the same order, `;`-separated.
+pub const PAYMENT_COLUMNS: [&str; 11] = [
+    "external_id",
+    "account",
+    "date",
+    "amount",
+    "currency",
+    "method",
+    "reference",
+    "notes",
+    "invoice",
+    "allocated",
+    "unallocated",
+];
+
+/// Payments (with their allocations) as CSV. `invoice_refs` names each
+/// allocated invoice by its key in the invoice export (else its number).
+pub fn payments(
+    items: &[nave_store::payments::Payment],
+    account_refs: &HashMap<i64, String>,
+    invoice_refs: &HashMap<nave_domain::ids::PublicId, String>,
+) -> ApiResult<Response> {
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|p| {
+            let invoices = p
+                .allocations
+                .iter()
+                .map(|a| {
+                    invoice_refs
+                        .get(&a.invoice_id)
+                        .cloned()
+                        .unwrap_or_else(|| a.invoice_number.clone().unwrap_or_else(|| a.invoice_id.to_string()))
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let amounts = p.allocations.iter().map(|a| a.amount.as_str()).collect::<Vec<_>>().join("; ");
+            vec![
+                record_key(&p.external_ids, p.id),
+                account_refs.get(&p.account_key).cloned().unwrap_or_else(|| p.account_name.clone()),
+                nave_domain::dates::format(p.date),
+                p.amount.clone(),
+                p.currency.code().to_string(),
+                p.method.clone(),
+                p.reference.clone().unwrap_or_default(),
+                p.notes.clone(),
+                invoices,
+                amounts,
+                p.unallocated.clone(),
+            ]
+        })
+        .collect();
+    response("payments.csv", &PAYMENT_COLUMNS, &rows)
+}

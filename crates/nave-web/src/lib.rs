@@ -23,6 +23,7 @@ use utoipa_swagger_ui::SwaggerUi;
 pub mod api;
 pub mod assets;
 pub mod chart;
+pub mod connectors;
 pub mod csv_export;
 pub mod error;
 pub mod extract;
@@ -60,6 +61,10 @@ pub fn app(state: AppState) -> Router {
         .route("/accounts/{id}", get(pages::accounts::show).post(pages::accounts::update))
         .route("/accounts/{id}/edit", get(pages::accounts::edit_form))
         .route("/accounts/export.csv", get(pages::accounts::export))
+        .route("/contacts/export.csv", get(pages::exports::contacts))
+        .route("/products/export.csv", get(pages::exports::products))
+        .route("/invoices/export.csv", get(pages::exports::invoices))
+        .route("/payments/export.csv", get(pages::exports::payments))
         .route("/accounts/bulk", post(pages::accounts::bulk))
         .route("/saved-views", post(pages::views::save))
         .route("/saved-views/{id}/delete", post(pages::views::delete))

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use nave_domain::access::Principal;
 use nave_store::feed::{self, Detail};
-use nave_store::webhooks::{self, Leased, Outcome, Subscription};
+use nave_store::webhooks::{self, Kind, Leased, Outcome, Subscription};
 use nave_store::{Db, StoreResult};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -155,11 +155,15 @@ impl Worker {
         }
         let mut event = leased.event.clone();
         feed::shape(owner, Detail::Lines, &mut event);
-        let body = serde_json::json!({
-            "type": event.event_type,
-            "timestamp": event.occurred_at.format(&Rfc3339).unwrap_or_default(),
-            "data": event,
-        });
+        let body = match sub.kind {
+            Kind::Webhook => serde_json::json!({
+                "type": event.event_type,
+                "timestamp": event.occurred_at.format(&Rfc3339).unwrap_or_default(),
+                "data": event,
+            }),
+            // A connector platform gets the record itself (ADR 0016).
+            Kind::RestHook => crate::connectors::hook_body(&leased.event_type, &event.payload, event.version),
+        };
         let Ok(bytes) = serde_json::to_vec(&body) else { return fail("the event could not be written as JSON".into()) };
         let msg_id = leased.event.id.to_string();
         let ts = now.unix_timestamp();

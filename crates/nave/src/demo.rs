@@ -650,6 +650,7 @@ async fn demo_webhook(tx: &mut nave_store::Tx, admin: &Email) -> StoreResult<()>
     use nave_store::webhooks::{self, NewSubscription};
     let owner = users::get_by_email(tx, DEFAULT_TENANT, admin).await?.expect("the demo admin exists");
     let new = NewSubscription {
+        kind: nave_store::webhooks::Kind::Webhook,
         url: "https://accounting.example.com/hooks/nave".into(),
         description: Some("Accounting sync (example)".into()),
         event_types: vec!["account".into(), "invoice".into(), "credit_note".into(), "payment".into()],
@@ -1161,8 +1162,14 @@ async fn demo_sales(
             if age < 5 {
                 return Ok(()); // shipped, not yet invoiced
             }
-            let inv_header =
-                HeaderInput { date: Some(date.checked_add(Duration::days(3)).unwrap_or(date)), ..Default::default() };
+            // Every fifth invoice is also kept in the accounting package, under its own number there.
+            let inv_header = HeaderInput {
+                date: Some(date.checked_add(Duration::days(3)).unwrap_or(date)),
+                external_ids: (n % 5 == 0).then(|| {
+                    vec![nave_domain::external_id::ExternalId::new("acct", format!("AC-INV-{:05}", 1000 + n))]
+                }),
+                ..Default::default()
+            };
             let acc_key = order.account_key;
             let inv = billing::invoice_from_order(tx, &actor, acc_key, order.id, inv_header, None).await?;
             let mut inv = billing::issue(tx, &Actor::system(DEFAULT_TENANT), &inv, None, reason).await?;
@@ -1200,6 +1207,12 @@ async fn demo_sales(
                     reference: inv.number.clone(),
                     notes: String::new(),
                     allocations: vec![payments::AllocationInput { invoice_id: inv.id, amount }],
+                    // The bank feed's transaction id, for the payments that came through it.
+                    external_ids: if n % 5 == 0 {
+                        vec![nave_domain::external_id::ExternalId::new("bank", format!("TX-{:06}", 40_000 + n))]
+                    } else {
+                        vec![]
+                    },
                 };
                 payments::create(tx, &Actor::system(DEFAULT_TENANT), pay).await?;
                 payments_made += 1;
@@ -1333,6 +1346,7 @@ async fn demo_purchases(
                         invoice_id: bill.id,
                         amount: bill.totals.total.parse().unwrap_or_default(),
                     }],
+                    external_ids: vec![],
                 };
                 payments::create(tx, &system, pay).await?;
             }

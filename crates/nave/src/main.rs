@@ -82,6 +82,10 @@ enum Command {
         /// Accounts: import rows that look like existing accounts (otherwise they are refused).
         #[arg(long)]
         allow_duplicates: bool,
+        /// The system the file comes from (e.g. erp): the writes carry it, so master rules
+        /// leave the fields another system masters alone and record sync conflicts.
+        #[arg(long, value_name = "SYSTEM")]
+        source: Option<String>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -124,6 +128,10 @@ enum ImportKind {
     Accounts,
     /// Contacts, matched by external id; their account by its external id or exact name.
     Contacts,
+    /// Invoices with their lines (one row per line, grouped by external_id), matched by external id.
+    Invoices,
+    /// Payments received with their allocations, matched by external id.
+    Payments,
 }
 
 #[derive(Debug, Subcommand)]
@@ -346,9 +354,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database.close().await;
             Ok(())
         }
-        Command::Import { kind, file, dry_run, allow_duplicates, db } => {
+        Command::Import { kind, file, dry_run, allow_duplicates, source, db } => {
             let cfg = config::load(cli.config.as_deref(), &overrides(&db, None))?;
             init_logs(&cfg, true);
+            let actor = import::actor_from(source.as_deref())?;
             let database = open(&cfg).await?;
             let company = {
                 let mut tx = database.read().await?;
@@ -357,14 +366,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             match kind {
                 ImportKind::Products => {
                     let mut i = import::products::Products { company, categories_created: 0 };
-                    import_file(&database, &file, dry_run, &mut i).await
+                    import_file(&database, &file, dry_run, &actor, &mut i).await
                 }
                 ImportKind::Accounts => {
                     let mut i = import::accounts::Accounts::new(company, allow_duplicates);
-                    import_file(&database, &file, dry_run, &mut i).await
+                    import_file(&database, &file, dry_run, &actor, &mut i).await
                 }
                 ImportKind::Contacts => {
-                    import_file(&database, &file, dry_run, &mut import::contacts::Contacts::default()).await
+                    import_file(&database, &file, dry_run, &actor, &mut import::contacts::Contacts::default()).await
+                }
+                ImportKind::Invoices => {
+                    import_file(&database, &file, dry_run, &actor, &mut import::invoices::Invoices::default()).await
+                }
+                ImportKind::Payments => {
+                    import_file(&database, &file, dry_run, &actor, &mut import::payments::Payments).await
                 }
             }
         }
@@ -410,9 +425,10 @@ async fn import_file<I: import::Importer>(
     db: &Db,
     file: &std::path::Path,
     dry_run: bool,
+    actor: &nave_store::audit::Actor,
     importer: &mut I,
 ) -> anyhow::Result<()> {
-    let r = import::run(db, file, dry_run, importer).await?;
+    let r = import::run(db, file, dry_run, actor, importer).await?;
     let verb = if dry_run { "Dry run: would import" } else { "Imported" };
     eprintln!(
         "{verb} {} {}(s): {} new, {} updated{}.",

@@ -85,11 +85,12 @@ pub fn wants_csv(format: Option<&str>) -> ApiResult<bool> {
 }
 
 #[utoipa::path(get, path = "/accounts", tag = "accounts", params(AccountFilter),
-    responses((status = 200, description = "A page of accounts the caller may see (JSON, or CSV with `format=csv`)",
+    responses((status = 200, description = "A page of accounts the caller may see (JSON, or CSV with `format=csv` or `Accept: text/csv`)",
         body = inline(AccountList))))]
 pub async fn list_accounts(
     State(app): State<AppState>,
     auth: ApiAuth,
+    headers: axum::http::HeaderMap,
     Query(f): Query<AccountFilter>,
 ) -> ApiResult<Response> {
     let scope = auth.require(T, Action::Read)?;
@@ -97,7 +98,7 @@ pub async fn list_accounts(
     let archived = parse_archived(f.archived.as_deref())?;
     let updated_since = parse_time("updated_since", f.updated_since.as_deref())?;
     let external_id = parse_external_id(f.external_id.as_deref())?;
-    let csv = wants_csv(f.format.as_deref())?;
+    let csv = super::reports::wants_csv(f.format.as_deref(), &headers)?;
     let mut tx = app.db.read().await?;
     let owner_id = match f.owner_id {
         Some(o) => Some(nave_store::users::resolve(&mut tx, auth.0.tenant_id, o, "owner_id").await?),

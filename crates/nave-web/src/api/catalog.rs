@@ -154,8 +154,12 @@ pub struct ProductFilter {
 
 /// A page of products as CSV, with the columns the importer reads. Fields the
 /// caller may not see are left out as columns, not blanked.
-fn products_csv(auth: &ApiAuth, items: &[Product], categories: &[ProductCategory]) -> ApiResult<Response> {
-    let shows_cost = auth.0.sees_field(PRODUCT, "cost");
+pub fn products_csv(
+    p: &nave_domain::access::Principal,
+    items: &[Product],
+    categories: &[ProductCategory],
+) -> ApiResult<Response> {
+    let shows_cost = p.sees_field(PRODUCT, "cost");
     let mut header = vec!["sku", "name", "description", "kind", "unit", "category", "currency", "list_price"];
     if shows_cost {
         header.push("cost");
@@ -193,13 +197,15 @@ fn products_csv(auth: &ApiAuth, items: &[Product], categories: &[ProductCategory
 }
 
 #[utoipa::path(get, path = "/products", tag = "catalog", params(ProductFilter),
-    responses((status = 200, description = "A page of products", body = inline(ProductList))))]
+    responses((status = 200, description = "A page of products (JSON, or CSV with `format=csv` or `Accept: text/csv`)", body = inline(ProductList))))]
 pub async fn list_products(
     State(app): State<AppState>,
     auth: ApiAuth,
+    headers: axum::http::HeaderMap,
     Query(f): Query<ProductFilter>,
 ) -> ApiResult<Response> {
     auth.require(PRODUCT, Action::Read)?;
+    let csv = super::reports::wants_csv(f.format.as_deref(), &headers)?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
     let active = match f.active.as_deref() {
         None | Some("true") => Some(true),
@@ -230,13 +236,9 @@ pub async fn list_products(
         limit: paging.limit()?,
     };
     let page = catalog::list_products(&mut tx, auth.0.tenant_id, &q).await?;
-    match f.format.as_deref() {
-        None | Some("json") => {}
-        Some("csv") => {
-            let categories = catalog::list_categories(&mut tx, auth.0.tenant_id).await?;
-            return products_csv(&auth, &page.items, &categories);
-        }
-        Some(_) => return Err(ApiError::invalid("format", "must be json or csv")),
+    if csv {
+        let categories = catalog::list_categories(&mut tx, auth.0.tenant_id).await?;
+        return products_csv(&auth.0, &page.items, &categories);
     }
     Ok(Json(present_page(&auth.0, PRODUCT, &page.items, page.next.map(|c| c.encode()))?).into_response())
 }

@@ -21,7 +21,7 @@ use nave_store::external_ids::{self as ext_ids, ACCOUNTS};
 use nave_store::page::Page;
 use serde::Deserialize;
 
-use super::accounts::{parse_archived, parse_external_id, parse_time, wants_csv};
+use super::accounts::{parse_archived, parse_external_id, parse_time};
 use super::{double_option, parse_id};
 use crate::begin_write;
 use crate::csv_export;
@@ -109,16 +109,17 @@ async fn account_for(
 }
 
 #[utoipa::path(get, path = "/contacts", tag = "contacts", params(ContactFilter),
-    responses((status = 200, description = "A page of the contacts of accounts the caller may see (JSON, or CSV with `format=csv`)",
+    responses((status = 200, description = "A page of the contacts of accounts the caller may see (JSON, or CSV with `format=csv` or `Accept: text/csv`)",
         body = inline(ContactList)), (status = 422, body = Problem)))]
 pub async fn list_contacts(
     State(app): State<AppState>,
     auth: ApiAuth,
+    headers: axum::http::HeaderMap,
     Query(f): Query<ContactFilter>,
 ) -> ApiResult<Response> {
     let scope = auth.require(T, Action::Read)?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
-    let csv = wants_csv(f.format.as_deref())?;
+    let csv = super::reports::wants_csv(f.format.as_deref(), &headers)?;
     let mut tx = app.db.read().await?;
     let account_key = match f.account_id.as_deref() {
         Some(a) => Some(account_for(&mut tx, &auth, "account_id", a, Action::Read).await?.key),

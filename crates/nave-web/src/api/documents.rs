@@ -6,8 +6,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use nave_domain::access::{Action, Principal};
 use nave_domain::document::{DocAction, DocStatus, DocType, InvoicePolicy};
 use nave_domain::error::ErrorCode;
@@ -25,7 +25,7 @@ use super::pipeline::readable_account_path;
 use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query};
-use crate::present::{ListResponse, may_act, present, present_page, visible_or_404};
+use crate::present::{may_act, present, present_page, visible_or_404};
 use crate::state::AppState;
 use crate::write::Writer;
 
@@ -57,6 +57,9 @@ pub struct DocumentFilter {
     pub sort: Option<String>,
     pub limit: Option<i64>,
     pub after: Option<String>,
+    /// Invoices: `csv` for a CSV export of this page, one row per line (the
+    /// columns `nave import invoices` reads); `Accept: text/csv` too.
+    pub format: Option<String>,
 }
 
 /// Schema of a document page (documentation only).
@@ -67,16 +70,24 @@ pub struct DocumentList {
     next: Option<String>,
 }
 
-/// Lists documents of `doc_type` the caller may see.
+/// Lists documents of `doc_type` the caller may see (invoices as CSV too).
 pub async fn list_page(
     app: &AppState,
     auth: &ApiAuth,
     doc_type: DocType,
     f: DocumentFilter,
     account: Option<PublicId>,
-) -> ApiResult<Json<ListResponse>> {
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
     let rt = doc_type.record_type();
     let scope = auth.require(rt, Action::Read)?;
+    let csv = super::reports::wants_csv(f.format.as_deref(), headers)?;
+    if csv && doc_type != DocType::Invoice {
+        return Err(ApiError::invalid(
+            "format",
+            "csv is offered for invoices (and accounts, contacts, products, payments)",
+        ));
+    }
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
     let mut tx = app.db.read().await?;
     let account_key = match account.or(f.account_id) {
@@ -102,9 +113,27 @@ pub async fn list_page(
     }
     q.limit = paging.limit()?;
     let page = documents::list(&mut tx, auth.0.tenant_id, &q).await?;
+    if csv {
+        let response = invoices_csv(&mut tx, &auth.0, page.items).await?;
+        tx.commit().await?;
+        return Ok(response);
+    }
     tx.commit().await?;
     let next = q.sort.next_of(&page);
-    Ok(Json(present_page(&auth.0, rt, &page.items, next)?))
+    Ok(Json(present_page(&auth.0, rt, &page.items, next)?).into_response())
+}
+
+/// Invoices (list headers) as the CSV export, read again with their lines.
+pub async fn invoices_csv(tx: &mut nave_store::Tx, p: &Principal, headers: Vec<Document>) -> ApiResult<Response> {
+    let mut full = Vec::with_capacity(headers.len());
+    for d in headers {
+        if let Some(d) = documents::get_by_key(tx, p.tenant_id, d.key).await? {
+            full.push(d);
+        }
+    }
+    let accounts: Vec<(i64, String)> = full.iter().map(|d| (d.account_key, d.account_name.clone())).collect();
+    let refs = crate::csv_export::account_refs(tx, p.tenant_id, &accounts).await?;
+    crate::csv_export::invoices(&full, &refs)
 }
 
 /// A document's fields. On create `account_id` is required; on update (drafts
@@ -181,6 +210,10 @@ pub struct DocumentRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, example = "0.92")]
     pub exchange_rate: Option<Option<rust_decimal::Decimal>>,
+    /// The document's ids in other systems (`{system, id}`); on update, the
+    /// list replaces them (drafts only).
+    #[schema(value_type = Option<Vec<nave_store::external_ids::ExternalIdSchema>>)]
+    pub external_ids: Option<Vec<nave_domain::external_id::ExternalId>>,
 }
 
 impl DocumentRequest {
@@ -212,6 +245,7 @@ impl DocumentRequest {
             notes: self.notes.clone(),
             exchange_rate: self.exchange_rate,
             deliver_to: None,
+            external_ids: self.external_ids.clone(),
         })
     }
 
@@ -263,9 +297,22 @@ pub async fn create(
     let rt = doc_type.record_type();
     auth.require(rt, Action::Create)?;
     let mut w = begin_write!(app, auth, req);
-    let mut b = req.body;
+    let doc = create_in(w.tx(), auth, doc_type, req.body).await?;
+    let body = present(&auth.0, rt, &doc)?;
+    w.respond(StatusCode::CREATED, &body).await
+}
+
+/// Creates a document from a request inside the caller's write (the create
+/// path of the API, the upsert by external id and the CSV import).
+pub async fn create_in(
+    tx: &mut nave_store::Tx,
+    auth: &ApiAuth,
+    doc_type: DocType,
+    mut b: DocumentRequest,
+) -> ApiResult<Document> {
+    let rt = doc_type.record_type();
     let account_id = b.account_id.ok_or_else(|| ApiError::invalid("account_id", "is required"))?;
-    let account = account_for(w.tx(), &auth.0, "account_id", account_id).await?;
+    let account = account_for(tx, &auth.0, "account_id", account_id).await?;
     if !auth.0.may(rt, Action::Create, account.ownership) {
         return Err(ApiError::forbidden(format!("your role may not create a {} for this account", doc_type.label())));
     }
@@ -288,25 +335,23 @@ pub async fn create(
     };
     let doc = match (doc_type, b.purchase_order_id, b.bill_id) {
         (DocType::Receipt, Some(po), _) => {
-            nave_store::purchase::receipt_from_order(w.tx(), &actor, account.key, po, header, groups).await?
+            nave_store::purchase::receipt_from_order(tx, &actor, account.key, po, header, groups).await?
         }
         (DocType::Receipt, None, _) => {
             return Err(ApiError::invalid("purchase_order_id", "is required: a receipt receives a purchase order"));
         }
         (DocType::Bill, Some(po), _) => {
-            nave_store::purchase::bill_from_order(w.tx(), &actor, account.key, po, basis, header, groups).await?
+            nave_store::purchase::bill_from_order(tx, &actor, account.key, po, basis, header, groups).await?
         }
         (DocType::BillCredit, _, Some(bill)) => {
-            nave_store::billing::credit_from(w.tx(), &actor, DocType::BillCredit, account.key, bill, header, groups)
-                .await?
+            nave_store::billing::credit_from(tx, &actor, DocType::BillCredit, account.key, bill, header, groups).await?
         }
         _ => match (doc_type, b.sales_order_id, b.invoice_id) {
             (DocType::Invoice, Some(order), _) => {
-                nave_store::billing::invoice_from_order(w.tx(), &auth.actor(), account.key, order, header, groups)
-                    .await?
+                nave_store::billing::invoice_from_order(tx, &auth.actor(), account.key, order, header, groups).await?
             }
             (DocType::CreditNote, _, Some(invoice)) => {
-                nave_store::billing::credit_from_invoice(w.tx(), &auth.actor(), account.key, invoice, header, groups)
+                nave_store::billing::credit_from_invoice(tx, &auth.actor(), account.key, invoice, header, groups)
                     .await?
             }
             (_, Some(_), _) => return Err(ApiError::invalid("sales_order_id", "is taken by invoices only")),
@@ -314,12 +359,11 @@ pub async fn create(
             _ => {
                 let new =
                     NewDocument { doc_type, account_id, header, groups: groups.unwrap_or_default(), origin_key: None };
-                documents::create(w.tx(), &auth.actor(), new).await?
+                documents::create(tx, &auth.actor(), new).await?
             }
         },
     };
-    let body = present(&auth.0, rt, &doc)?;
-    w.respond(StatusCode::CREATED, &body).await
+    Ok(doc)
 }
 
 /// Loads a document for `action` by the caller, inside a write.
@@ -364,7 +408,21 @@ async fn update(
     auth.require(rt, Action::Update)?;
     let mut w = begin_write!(app, auth, req);
     let before = load_for(&mut w, &auth.0, doc_type, id, Action::Update).await?;
-    let mut b = req.body;
+    let doc = update_in(w.tx(), auth, &before, req.if_match, req.body).await?;
+    let body = present(&auth.0, rt, &doc)?;
+    w.respond(StatusCode::OK, &body).await
+}
+
+/// Updates a draft from a request inside the caller's write; an issued
+/// document is refused (409) by the store: issued documents are immutable.
+pub async fn update_in(
+    tx: &mut nave_store::Tx,
+    auth: &ApiAuth,
+    before: &Document,
+    if_match: Option<i64>,
+    mut b: DocumentRequest,
+) -> ApiResult<Document> {
+    let doc_type = before.doc_type;
     if b.account_id.is_some_and(|a| a != before.account_id) {
         return Err(ApiError::invalid("account_id", "cannot change: make a new document for the other account"));
     }
@@ -381,9 +439,7 @@ async fn update(
     }
     let header = b.header_of(doc_type)?;
     let groups = b.groups()?;
-    let doc = documents::update(w.tx(), &auth.actor(), &before, req.if_match, header, groups).await?;
-    let body = present(&auth.0, rt, &doc)?;
-    w.respond(StatusCode::OK, &body).await
+    Ok(documents::update(tx, &auth.actor(), before, if_match, header, groups).await?)
 }
 
 async fn delete(
@@ -504,9 +560,9 @@ macro_rules! document_resource {
         }
 
         #[utoipa::path(get, path = $path, tag = $tag, params(DocumentFilter),
-            responses((status = 200, description = "A page of the documents the caller may see, newest first", body = inline(DocumentList))))]
-        pub async fn $list(State(app): State<AppState>, auth: ApiAuth, Query(f): Query<DocumentFilter>) -> ApiResult<Json<ListResponse>> {
-            list_page(&app, &auth, $doc_type, f, None).await
+            responses((status = 200, description = "A page of the documents the caller may see, newest first (invoices: CSV with `format=csv` or `Accept: text/csv`)", body = inline(DocumentList))))]
+        pub async fn $list(State(app): State<AppState>, auth: ApiAuth, headers: HeaderMap, Query(f): Query<DocumentFilter>) -> ApiResult<Response> {
+            list_page(&app, &auth, $doc_type, f, None, &headers).await
         }
 
         #[utoipa::path(get, path = $account_path, tag = $tag, params(("id" = String, Path), DocumentFilter),
@@ -515,10 +571,11 @@ macro_rules! document_resource {
             State(app): State<AppState>,
             auth: ApiAuth,
             Path(id): Path<String>,
+            headers: HeaderMap,
             Query(f): Query<DocumentFilter>,
-        ) -> ApiResult<Json<ListResponse>> {
+        ) -> ApiResult<Response> {
             let account = readable_account_path(&app, &auth, &id, f.account_id).await?;
-            list_page(&app, &auth, $doc_type, f, Some(account)).await
+            list_page(&app, &auth, $doc_type, f, Some(account), &headers).await
         }
 
         #[utoipa::path(post, path = $path, tag = $tag, request_body = DocumentRequest,

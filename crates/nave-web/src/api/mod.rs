@@ -28,6 +28,7 @@ pub mod company;
 pub mod contacts;
 pub mod documents;
 pub mod events;
+pub mod hooks;
 pub mod leads;
 pub mod me;
 pub mod overview;
@@ -269,7 +270,11 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(woocommerce::list_woo_intake))
         .routes(routes!(woocommerce::retry_woo_intake))
         .routes(routes!(woocommerce::get_woo_order))
-        .routes(routes!(woocommerce::woo_webhook));
+        .routes(routes!(woocommerce::woo_webhook))
+        .routes(routes!(hooks::subscribe_hook))
+        .routes(routes!(hooks::unsubscribe_hook))
+        .routes(routes!(hooks::hook_sample))
+        .routes(routes!(hooks::poll_trigger));
     let v1 = sync::routes(v1);
     let (v1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let api = v1

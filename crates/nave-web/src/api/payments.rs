@@ -7,8 +7,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use nave_domain::access::{Action, RecordType};
 use nave_domain::document::DocType;
 use nave_domain::ids::PublicId;
@@ -26,7 +26,7 @@ use super::pipeline::readable_account_path;
 use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, ListParams, Query};
-use crate::present::{ListResponse, may_act, present, present_page, visible_or_404};
+use crate::present::{may_act, present, present_page, visible_or_404};
 use crate::state::AppState;
 
 const T: RecordType = RecordType::Payment;
@@ -46,6 +46,9 @@ pub struct PaymentFilter {
     pub account_id: Option<PublicId>,
     pub limit: Option<i64>,
     pub after: Option<String>,
+    /// Payments received: `csv` for a CSV export of this page (the columns
+    /// `nave import payments` reads); `Accept: text/csv` too.
+    pub format: Option<String>,
 }
 
 /// Schema of a payment page (documentation only).
@@ -62,8 +65,13 @@ async fn list_page(
     f: PaymentFilter,
     account: Option<PublicId>,
     sent: bool,
-) -> ApiResult<Json<ListResponse>> {
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
     let scope = auth.require(rt(sent), Action::Read)?;
+    let csv = super::reports::wants_csv(f.format.as_deref(), headers)?;
+    if csv && sent {
+        return Err(ApiError::invalid("format", "csv is offered for payments received"));
+    }
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
     let mut tx = app.db.read().await?;
     let account_key = account_key(&mut tx, &auth.0, account.or(f.account_id)).await?;
@@ -75,8 +83,36 @@ async fn list_page(
         limit: paging.limit()?,
     };
     let page = payments::list(&mut tx, auth.0.tenant_id, &q).await?;
+    if csv {
+        let response = payments_csv(&mut tx, auth.0.tenant_id, page.items).await?;
+        tx.commit().await?;
+        return Ok(response);
+    }
     tx.commit().await?;
-    Ok(Json(present_page(&auth.0, rt(sent), &page.items, page.next.map(|c| c.encode()))?))
+    Ok(Json(present_page(&auth.0, rt(sent), &page.items, page.next.map(|c| c.encode()))?).into_response())
+}
+
+/// Payments (list rows) as the CSV export, read again with their allocations;
+/// each invoice is named by its key in the invoice export.
+pub async fn payments_csv(tx: &mut nave_store::Tx, tenant_id: i64, rows: Vec<Payment>) -> ApiResult<Response> {
+    let mut full = Vec::with_capacity(rows.len());
+    for p in rows {
+        if let Some(p) = payments::get(tx, tenant_id, p.id).await? {
+            full.push(p);
+        }
+    }
+    let mut invoice_ids: Vec<PublicId> = full.iter().flat_map(|p| p.allocations.iter().map(|a| a.invoice_id)).collect();
+    invoice_ids.sort_unstable();
+    invoice_ids.dedup();
+    let mut invoice_refs = std::collections::HashMap::new();
+    for id in invoice_ids {
+        if let Some(d) = nave_store::documents::get(tx, tenant_id, DocType::Invoice, id).await? {
+            invoice_refs.insert(id, crate::csv_export::record_key(&d.external_ids, d.id));
+        }
+    }
+    let accounts: Vec<(i64, String)> = full.iter().map(|p| (p.account_key, p.account_name.clone())).collect();
+    let refs = crate::csv_export::account_refs(tx, tenant_id, &accounts).await?;
+    crate::csv_export::payments(&full, &refs, &invoice_refs)
 }
 
 #[utoipa::path(get, path = "/payments", tag = "payments", params(PaymentFilter),
@@ -84,9 +120,10 @@ async fn list_page(
 pub async fn list_payments(
     State(app): State<AppState>,
     auth: ApiAuth,
+    headers: HeaderMap,
     Query(f): Query<PaymentFilter>,
-) -> ApiResult<Json<ListResponse>> {
-    list_page(&app, &auth, f, None, false).await
+) -> ApiResult<Response> {
+    list_page(&app, &auth, f, None, false, &headers).await
 }
 
 #[utoipa::path(get, path = "/accounts/{id}/payments", tag = "payments", params(("id" = String, Path), PaymentFilter),
@@ -96,10 +133,11 @@ pub async fn list_account_payments(
     State(app): State<AppState>,
     auth: ApiAuth,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Query(f): Query<PaymentFilter>,
-) -> ApiResult<Json<ListResponse>> {
+) -> ApiResult<Response> {
     let account = readable_account_path(&app, &auth, &id, f.account_id).await?;
-    list_page(&app, &auth, f, Some(account), false).await
+    list_page(&app, &auth, f, Some(account), false, &headers).await
 }
 
 /// A payment received.
@@ -123,6 +161,10 @@ pub struct PaymentRequest {
     /// Invoices of the account settled by this payment; Σ ≤ amount, each ≤ the invoice's balance.
     #[serde(default)]
     pub allocations: Vec<AllocationInput>,
+    /// The payment's ids in other systems (`{system, id}`).
+    #[serde(default)]
+    #[schema(value_type = Vec<nave_store::external_ids::ExternalIdSchema>)]
+    pub external_ids: Vec<nave_domain::external_id::ExternalId>,
 }
 
 #[utoipa::path(post, path = "/payments", tag = "payments", request_body = PaymentRequest,
@@ -140,9 +182,17 @@ async fn create(app: &AppState, auth: &ApiAuth, req: ApiWrite<PaymentRequest>, s
     let rec = rt(sent);
     auth.require(rec, Action::Create)?;
     let mut w = begin_write!(app, auth, req);
-    let b = req.body;
+    let p = create_in(w.tx(), auth, req.body, sent).await?;
+    let body = present(&auth.0, rec, &p)?;
+    w.respond(StatusCode::CREATED, &body).await
+}
+
+/// Records a payment from a request inside the caller's write (the create
+/// path of the API, the upsert by external id and the CSV import).
+pub async fn create_in(tx: &mut nave_store::Tx, auth: &ApiAuth, b: PaymentRequest, sent: bool) -> ApiResult<Payment> {
+    let rec = rt(sent);
     let account_id = b.account_id.ok_or_else(|| ApiError::invalid("account_id", "is required"))?;
-    let account = account_for(w.tx(), &auth.0, "account_id", account_id).await?;
+    let account = account_for(tx, &auth.0, "account_id", account_id).await?;
     if !auth.0.may(rec, Action::Create, account.ownership) {
         return Err(ApiError::forbidden("your role may not record a payment for this account"));
     }
@@ -161,10 +211,9 @@ async fn create(app: &AppState, auth: &ApiAuth, req: ApiWrite<PaymentRequest>, s
         reference: b.reference,
         notes: b.notes.unwrap_or_default(),
         allocations: b.allocations,
+        external_ids: b.external_ids,
     };
-    let p = payments::create(w.tx(), &auth.actor(), new).await?;
-    let body = present(&auth.0, rec, &p)?;
-    w.respond(StatusCode::CREATED, &body).await
+    Ok(payments::create(tx, &auth.actor(), new).await?)
 }
 
 #[utoipa::path(get, path = "/payments/{id}", tag = "payments", params(("id" = String, Path)),
@@ -301,9 +350,10 @@ pub async fn refund_credit_note(
 pub async fn list_payments_sent(
     State(app): State<AppState>,
     auth: ApiAuth,
+    headers: HeaderMap,
     Query(f): Query<PaymentFilter>,
-) -> ApiResult<Json<ListResponse>> {
-    list_page(&app, &auth, f, None, true).await
+) -> ApiResult<Response> {
+    list_page(&app, &auth, f, None, true, &headers).await
 }
 
 #[utoipa::path(get, path = "/accounts/{id}/payments-sent", tag = "payments sent", params(("id" = String, Path), PaymentFilter),
@@ -313,10 +363,11 @@ pub async fn list_account_payments_sent(
     State(app): State<AppState>,
     auth: ApiAuth,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Query(f): Query<PaymentFilter>,
-) -> ApiResult<Json<ListResponse>> {
+) -> ApiResult<Response> {
     let account = readable_account_path(&app, &auth, &id, f.account_id).await?;
-    list_page(&app, &auth, f, Some(account), true).await
+    list_page(&app, &auth, f, Some(account), true, &headers).await
 }
 
 #[utoipa::path(post, path = "/payments-sent", tag = "payments sent", request_body = PaymentRequest,

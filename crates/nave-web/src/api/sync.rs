@@ -15,6 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use nave_domain::access::{Action, RecordType};
+use nave_domain::document::DocType;
 use nave_domain::error::{ErrorCode, Validator};
 use nave_domain::external_id::ExternalId;
 use nave_domain::ids::PublicId;
@@ -22,7 +23,9 @@ use nave_domain::sync::{self as rules, ConflictStatus};
 use nave_store::accounts::{self, Account};
 use nave_store::catalog::{self, Product};
 use nave_store::contacts::{self, Contact};
+use nave_store::documents::{self, Document};
 use nave_store::external_ids as ext_ids;
+use nave_store::payments::{self, Payment};
 use nave_store::sync::{self, ConflictQuery, MasterRule, SyncConflict};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -30,7 +33,10 @@ use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{accounts as account_api, catalog as catalog_api, contacts as contact_api, parse_id};
+use super::{
+    accounts as account_api, catalog as catalog_api, contacts as contact_api, documents as document_api, parse_id,
+    payments as payment_api,
+};
 use crate::begin_write;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiAuth, ApiWrite, ListParams, NoBody, Query, parse_json};
@@ -42,6 +48,8 @@ pub fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(get_account_by_external_id, put_account_by_external_id))
         .routes(routes!(get_contact_by_external_id, put_contact_by_external_id))
         .routes(routes!(get_product_by_external_id, put_product_by_external_id))
+        .routes(routes!(get_invoice_by_external_id, put_invoice_by_external_id))
+        .routes(routes!(get_payment_by_external_id, put_payment_by_external_id))
         .routes(routes!(list_master_rules))
         .routes(routes!(put_master_rule, delete_master_rule))
         .routes(routes!(list_sync_conflicts))
@@ -211,6 +219,99 @@ impl Synced for Product {
     }
 }
 
+/// Invoices: created as drafts through the documents' create path (the one
+/// pricing engine); an update changes a draft only — an issued invoice is
+/// immutable and the store refuses the write (409, "correct an issued
+/// invoice with a credit note").
+impl Synced for Document {
+    const RECORD: RecordType = RecordType::Invoice;
+    const IDS: ext_ids::Table = ext_ids::DOCUMENTS;
+    fn ownership(&self) -> Option<nave_domain::access::Ownership> {
+        Some(self.ownership)
+    }
+    async fn by_external_id(tx: &mut nave_store::Tx, t: i64, e: &ExternalId) -> ApiResult<Option<Self>> {
+        Ok(documents::get_by_external_id(tx, t, DocType::Invoice, e).await?)
+    }
+    fn check_create_body(body: &Value) -> ApiResult<()> {
+        typed::<document_api::DocumentRequest>(body).map(|_| ())
+    }
+    async fn create(tx: &mut nave_store::Tx, auth: &ApiAuth, e: &ExternalId, body: &Value) -> ApiResult<Self> {
+        let mut create: document_api::DocumentRequest = typed(body)?;
+        create.external_ids = with_path_id(Some(create.external_ids.unwrap_or_default()), e)?;
+        document_api::create_in(tx, auth, DocType::Invoice, create).await
+    }
+    async fn update(
+        tx: &mut nave_store::Tx,
+        auth: &ApiAuth,
+        before: &Self,
+        e: &ExternalId,
+        body: &Value,
+    ) -> ApiResult<Self> {
+        may_act(&auth.0, Self::RECORD, Action::Update, before.ownership)?;
+        let mut patch: document_api::DocumentRequest = typed(body)?;
+        patch.external_ids = with_path_id(patch.external_ids, e)?;
+        document_api::update_in(tx, auth, before, None, patch).await
+    }
+}
+
+/// Payments received: a posted payment is immutable except for its
+/// allocations, so an upsert of an existing payment allocates the invoices
+/// the body lists that the payment does not settle yet, and refuses (409) a
+/// different amount, currency or account.
+impl Synced for Payment {
+    const RECORD: RecordType = RecordType::Payment;
+    const IDS: ext_ids::Table = ext_ids::PAYMENTS;
+    fn ownership(&self) -> Option<nave_domain::access::Ownership> {
+        Some(self.ownership)
+    }
+    async fn by_external_id(tx: &mut nave_store::Tx, t: i64, e: &ExternalId) -> ApiResult<Option<Self>> {
+        Ok(payments::get_by_external_id(tx, t, e).await?.filter(|p| p.direction != "sent"))
+    }
+    fn check_create_body(body: &Value) -> ApiResult<()> {
+        typed::<payment_api::PaymentRequest>(body).map(|_| ())
+    }
+    async fn create(tx: &mut nave_store::Tx, auth: &ApiAuth, e: &ExternalId, body: &Value) -> ApiResult<Self> {
+        let mut create: payment_api::PaymentRequest = typed(body)?;
+        create.external_ids = with_path_id(Some(create.external_ids), e)?.unwrap_or_default();
+        payment_api::create_in(tx, auth, create, false).await
+    }
+    async fn update(
+        tx: &mut nave_store::Tx,
+        auth: &ApiAuth,
+        before: &Self,
+        e: &ExternalId,
+        body: &Value,
+    ) -> ApiResult<Self> {
+        may_act(&auth.0, Self::RECORD, Action::Update, before.ownership)?;
+        let b: payment_api::PaymentRequest = typed(body)?;
+        with_path_id(Some(b.external_ids.clone()), e)?;
+        let immutable = |field: &str| {
+            ApiError::new(
+                ErrorCode::Conflict,
+                format!("the payment is posted and its {field} cannot change; record a new payment instead"),
+            )
+        };
+        if b.account_id.is_some_and(|a| a != before.account_id) {
+            return Err(immutable("account"));
+        }
+        if b.amount.is_some_and(|a| a != before.amount.parse::<rust_decimal::Decimal>().unwrap_or_default()) {
+            return Err(immutable("amount"));
+        }
+        if b.currency.as_deref().is_some_and(|c| !c.eq_ignore_ascii_case(before.currency.code())) {
+            return Err(immutable("currency"));
+        }
+        let new: Vec<_> = b
+            .allocations
+            .into_iter()
+            .filter(|a| !before.allocations.iter().any(|x| x.invoice_id == a.invoice_id))
+            .collect();
+        if new.is_empty() {
+            return Ok(before.clone());
+        }
+        Ok(payments::allocate(tx, &auth.actor(), before, None, &new).await?)
+    }
+}
+
 /// The record holding an external id, its row locked for this write.
 async fn find<S: Synced>(tx: &mut nave_store::Tx, t: i64, e: &ExternalId) -> ApiResult<Option<S>> {
     ext_ids::lock_owner(tx, S::IDS, t, e).await?;
@@ -370,6 +471,63 @@ pub async fn put_product_by_external_id(
     req: ApiWrite<Value>,
 ) -> ApiResult<Response> {
     put_synced::<Product>(app, auth, &system, &id, req).await
+}
+
+#[utoipa::path(get, path = "/invoices/by-external-id/{system}/{id}", tag = "sync",
+    params(("system" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = Document), (status = 404, body = Problem)))]
+pub async fn get_invoice_by_external_id(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path((system, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    get_synced::<Document>(&app, &auth, &system, &id).await
+}
+
+#[utoipa::path(put, path = "/invoices/by-external-id/{system}/{id}", tag = "sync",
+    description = "Creates a draft invoice holding this external id (201; `account_id` is required then) or updates \
+        the draft with the fields the body names (200; `lines`/`groups` replace the content). The body is the body of \
+        `POST /invoices`. An issued invoice is immutable: updating it is refused with 409 (correct it with a credit note).",
+    request_body = document_api::DocumentRequest,
+    params(("system" = String, Path), ("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses((status = 200, description = "Updated", body = Document), (status = 201, description = "Created", body = Document),
+        (status = 409, description = "The invoice is issued, or the id belongs to another record", body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn put_invoice_by_external_id(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path((system, id)): Path<(String, String)>,
+    req: ApiWrite<Value>,
+) -> ApiResult<Response> {
+    put_synced::<Document>(app, auth, &system, &id, req).await
+}
+
+#[utoipa::path(get, path = "/payments/by-external-id/{system}/{id}", tag = "sync",
+    params(("system" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = Payment), (status = 404, body = Problem)))]
+pub async fn get_payment_by_external_id(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path((system, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    get_synced::<Payment>(&app, &auth, &system, &id).await
+}
+
+#[utoipa::path(put, path = "/payments/by-external-id/{system}/{id}", tag = "sync",
+    description = "Records the payment holding this external id (201; the body of `POST /payments`) or, when it \
+        exists, allocates the invoices the body lists that it does not settle yet (200). A posted payment's amount, \
+        currency and account cannot change (409).",
+    request_body = payment_api::PaymentRequest,
+    params(("system" = String, Path), ("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses((status = 200, description = "Found (and allocated)", body = Payment), (status = 201, description = "Created", body = Payment),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_payment_by_external_id(
+    State(app): State<AppState>,
+    auth: ApiAuth,
+    Path((system, id)): Path<(String, String)>,
+    req: ApiWrite<Value>,
+) -> ApiResult<Response> {
+    put_synced::<Payment>(app, auth, &system, &id, req).await
 }
 
 // ------------------------------------------------------------ master rules

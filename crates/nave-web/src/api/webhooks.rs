@@ -90,6 +90,7 @@ pub async fn create_webhook(
     let mut w = begin_write!(app, auth, req);
     let b = &req.body;
     let new = NewSubscription {
+        kind: nave_store::webhooks::Kind::Webhook,
         url,
         description: b.description.clone(),
         event_types: b.event_types.clone(),

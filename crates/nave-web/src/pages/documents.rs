@@ -300,7 +300,7 @@ impl ListPage {
 
 /// A document list's filters, columns, order and page, read from its query string.
 #[derive(Debug, Default)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     status: String,
     open: bool,
     q: String,
@@ -352,11 +352,16 @@ impl ListQuery {
 
 /// `GET /{path}`: the documents of a type `p` may see, newest first or in the
 /// order chosen, with the columns chosen and the user's saved views.
-async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
-    let p = &auth.principal;
-    let rt = t.record_type();
-    let scope = require_page(p, rt, Action::Read)?;
-    let f = ListQuery::parse(raw.as_deref());
+/// The store query of a document list's view, for the documents `p` may see
+/// (the list page and its CSV export read the same view).
+pub(crate) async fn view_query(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    t: DocType,
+    raw: Option<&str>,
+) -> Result<(DocumentQuery, ListQuery), PageError> {
+    let scope = require_page(p, t.record_type(), Action::Read)?;
+    let f = ListQuery::parse(raw);
     let status: Option<DocStatus> = match f.status.as_str() {
         "" => None,
         s => Some(s.parse().map_err(|_| ApiError::invalid("status", "is not one of the choices"))?),
@@ -368,12 +373,10 @@ async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, RawQuery(
     let sort = DocSort::parse(&f.sort).ok_or_else(|| {
         ApiError::invalid("sort", "must be one of number, account, date, due or total (- for descending)")
     })?;
-    let mut tx = app.db.read().await?;
-    let accounts = account_choices(&mut tx, p).await?;
     let mut q = DocumentQuery::new(t);
     q.visibility = Visibility::of(p, scope);
     q.account_key = match account {
-        Some(a) => Some(account_for(&mut tx, p, "account_id", a).await?.key),
+        Some(a) => Some(account_for(tx, p, "account_id", a).await?.key),
         None => None,
     };
     q.status = status;
@@ -385,6 +388,16 @@ async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, RawQuery(
     } else {
         q.sorted_after = f.after.as_deref().and_then(|c| SortCursor::decode(c).ok());
     }
+    Ok((q, f))
+}
+
+async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
+    let p = &auth.principal;
+    let rt = t.record_type();
+    let mut tx = app.db.read().await?;
+    let (q, f) = view_query(&mut tx, p, t, raw.as_deref()).await?;
+    let (sort, status, account) = (q.sort, q.status, f.account_id.clone());
+    let accounts = account_choices(&mut tx, p).await?;
     let page = documents::list(&mut tx, p.tenant_id, &q).await?;
     let views = super::views::bar(&mut tx, &auth, t.path(), &f.view_qs(true)).await?;
     tx.commit().await?;
@@ -407,7 +420,7 @@ async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, RawQuery(
         status: status.map(|s| s.to_string()).unwrap_or_default(),
         open: f.open,
         q: f.q.clone(),
-        account_id: account.map(|a| a.to_string()).unwrap_or_default(),
+        account_id: account,
         columns: available.into_iter().map(|&(k, h)| (k, h, chosen(k))).collect(),
         sort,
         filter_qs: f.view_qs(false),
@@ -1279,6 +1292,7 @@ fn typed(t: DocType, f: &DocForm, creating: bool) -> Result<Typed, FormErrors> {
         notes: Some(f.notes.trim().to_string()),
         exchange_rate: None,
         deliver_to: None,
+        external_ids: None,
     };
     let mut groups = Vec::new();
     for (gi, g) in f.groups.iter().enumerate() {

@@ -27,6 +27,7 @@ pub mod categories;
 pub mod company;
 pub mod contacts;
 pub mod documents;
+pub mod exports;
 pub mod fulfilment;
 pub mod home;
 pub mod leads;

@@ -526,6 +526,7 @@ async fn create(side: Side, State(app): State<AppState>, auth: PageAuth, body: B
         reference: blank_none(&page.reference),
         notes: page.notes.trim().to_string(),
         allocations,
+        external_ids: vec![],
     };
     match payments::create(&mut tx, &actor_of(p), new).await {
         Ok(pay) => {

@@ -153,6 +153,7 @@ async fn create(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> Pag
     };
     let mut tx = app.db.write().await?;
     let new = NewSubscription {
+        kind: nave_store::webhooks::Kind::Webhook,
         url,
         description: Some(fields.description.clone()),
         event_types: fields.types(),

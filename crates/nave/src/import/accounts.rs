@@ -14,6 +14,7 @@ use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
 use nave_domain::tax::TaxTreatment;
 use nave_store::accounts::{self, Account, AccountPatch, NewAccount};
+use nave_store::audit::Actor;
 use nave_store::{Tx, payment_terms};
 
 use super::{Importer, Outcome, Owners, Row, RowError, RowResult, actor, field_root, list, row_errors};
@@ -160,8 +161,7 @@ impl Importer for Accounts {
         ids.iter().map(|e| ("external_ids", e.to_string().to_lowercase(), e.to_string())).collect()
     }
 
-    async fn import(&mut self, tx: &mut Tx, row: &Row) -> anyhow::Result<RowResult> {
-        let actor = actor();
+    async fn import(&mut self, tx: &mut Tx, actor: &Actor, row: &Row) -> anyhow::Result<RowResult> {
         let ids = match row.external_ids() {
             Ok(ids) => ids.unwrap_or_default(),
             Err(errs) => return Ok(Err(errs)),
@@ -209,7 +209,7 @@ impl Importer for Accounts {
                     archived: c.archived,
                     ..Default::default()
                 };
-                accounts::update(tx, &actor, &before, None, patch).await.map(|_| Outcome::Updated)
+                accounts::update(tx, actor, &before, None, patch).await.map(|_| Outcome::Updated)
             }
             None => {
                 let Some(name) = text("name") else { return Ok(row.refuse("name", "is required")) };
@@ -239,7 +239,7 @@ impl Importer for Accounts {
                         return Ok(Err(duplicate_error(row, &found)));
                     }
                 }
-                accounts::create(tx, &actor, new).await.map(|_| Outcome::Created)
+                accounts::create(tx, actor, new).await.map(|_| Outcome::Created)
             }
         };
         match r {

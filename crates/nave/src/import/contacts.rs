@@ -8,6 +8,7 @@ use nave_domain::external_id::parse_pair;
 use nave_domain::ids::PublicId;
 use nave_store::Tx;
 use nave_store::accounts;
+use nave_store::audit::Actor;
 use nave_store::contacts::{self, ContactPatch, NewContact};
 
 use super::{Importer, Outcome, Owners, Row, RowError, RowResult, actor, field_root, list, row_errors};
@@ -29,7 +30,7 @@ fn column(field: &str) -> String {
 }
 
 /// The account named in the `account` cell: by external id first, then by exact name.
-async fn account_of(tx: &mut Tx, row: &Row, cell: &str) -> anyhow::Result<Result<PublicId, Vec<RowError>>> {
+pub(crate) async fn account_of(tx: &mut Tx, row: &Row, cell: &str) -> anyhow::Result<Result<PublicId, Vec<RowError>>> {
     let t = actor().tenant_id;
     if let Some(e) = parse_pair(cell)
         && let Some(a) = accounts::get_by_external_id(tx, t, &e).await?
@@ -71,8 +72,7 @@ impl Importer for Contacts {
         ids.iter().map(|e| ("external_ids", e.to_string().to_lowercase(), e.to_string())).collect()
     }
 
-    async fn import(&mut self, tx: &mut Tx, row: &Row) -> anyhow::Result<RowResult> {
-        let actor = actor();
+    async fn import(&mut self, tx: &mut Tx, actor: &Actor, row: &Row) -> anyhow::Result<RowResult> {
         let t = actor.tenant_id;
         let ids = match row.external_ids() {
             Ok(ids) => ids.unwrap_or_default(),
@@ -129,7 +129,7 @@ impl Importer for Contacts {
                     external_ids: Some(ids),
                     archived,
                 };
-                contacts::update(tx, &actor, &before, None, patch).await.map(|_| Outcome::Updated)
+                contacts::update(tx, actor, &before, None, patch).await.map(|_| Outcome::Updated)
             }
             None => {
                 let new = NewContact {
@@ -146,7 +146,7 @@ impl Importer for Contacts {
                     external_ids: ids,
                     archived: archived.unwrap_or(false),
                 };
-                contacts::create(tx, &actor, new).await.map(|_| Outcome::Created)
+                contacts::create(tx, actor, new).await.map(|_| Outcome::Created)
             }
         };
         match r {

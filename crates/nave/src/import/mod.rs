@@ -3,7 +3,7 @@
 //!
 //! The machinery is shared by every kind of record (this module); what a row
 //! means is each kind's own (`products`, `accounts`, `contacts`, each an
-//! [`Importer`]). A file is UTF-8, comma-separated, with a header row naming
+//! [`Importer`]; `invoices` and `payments` too). A file is UTF-8, comma-separated, with a header row naming
 //! its columns in any order. Good rows are imported and bad ones reported
 //! (line, column, reason). Each row is all or nothing (a savepoint), and rows
 //! are committed in batches, so an import is quick and a refused row leaves
@@ -28,6 +28,8 @@ use nave_store::{Db, StoreError, Tx, users};
 
 pub mod accounts;
 pub mod contacts;
+pub mod invoices;
+pub mod payments;
 pub mod products;
 
 /// Rows committed together (each row still all or nothing).
@@ -174,7 +176,27 @@ pub trait Importer {
 
     /// Checks and writes one row inside `tx`. A refused row may leave writes
     /// behind in `tx`; they are rolled back with the row.
-    fn import(&mut self, tx: &mut Tx, row: &Row) -> impl Future<Output = anyhow::Result<RowResult>>;
+    /// `actor` is the command line's system, carrying `--source` when given,
+    /// so master rules apply to the import as to any write from that system.
+    fn import(&mut self, tx: &mut Tx, actor: &Actor, row: &Row) -> impl Future<Output = anyhow::Result<RowResult>>;
+
+    /// The key that groups the rows of one record (an invoice's lines), or
+    /// `None` when a row is a record of its own. A record's rows must be
+    /// next to each other.
+    fn group(&self, _row: &Row) -> Option<String> {
+        None
+    }
+
+    /// Checks and writes the rows of one record (by default its one row),
+    /// all or nothing.
+    fn import_rows(
+        &mut self,
+        tx: &mut Tx,
+        actor: &Actor,
+        rows: &[Row],
+    ) -> impl Future<Output = anyhow::Result<RowResult>> {
+        async move { self.import(tx, actor, &rows[0]).await }
+    }
 
     /// What else the import did, for the summary (", 2 new product line(s)").
     fn extra(&self) -> String {
@@ -210,6 +232,20 @@ pub fn actor() -> Actor {
     Actor::system(DEFAULT_TENANT)
 }
 
+/// The command line acting for another system (`--source erp`): its writes
+/// carry that source, like an API token's, so master rules hold back the
+/// fields that system does not master and record sync conflicts.
+pub fn actor_from(source: Option<&str>) -> anyhow::Result<Actor> {
+    let mut a = actor();
+    if let Some(s) = source {
+        let mut v = nave_domain::error::Validator::new();
+        let s = nave_domain::sync::check_system(&mut v, "--source", s);
+        v.finish().map_err(|e| anyhow::anyhow!("{e}"))?;
+        a.source = Some(s);
+    }
+    Ok(a)
+}
+
 /// Starts a batch's transaction. On PostgreSQL its statements are planned for
 /// their values each time: the tables grow quickly during an import, and a
 /// plan cached while they were small would scan what an index finds.
@@ -221,8 +257,14 @@ async fn begin(db: &Db) -> anyhow::Result<Tx> {
     Ok(tx)
 }
 
-/// Imports `file` with `importer`.
-pub async fn run<I: Importer>(db: &Db, file: &Path, dry_run: bool, importer: &mut I) -> anyhow::Result<Report> {
+/// Imports `file` with `importer`, writing as `actor`.
+pub async fn run<I: Importer>(
+    db: &Db,
+    file: &Path,
+    dry_run: bool,
+    actor: &Actor,
+    importer: &mut I,
+) -> anyhow::Result<Report> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
@@ -239,15 +281,47 @@ pub async fn run<I: Importer>(db: &Db, file: &Path, dry_run: bool, importer: &mu
     let bar = ProgressBar::new(records.len() as u64);
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} rows {msg}").expect("valid template"));
     let mut report = Report::default();
+    // Rows into records: one row each, or the rows a group key holds together.
+    let mut units: Vec<Vec<Row>> = Vec::new();
+    let mut groups: HashMap<String, u64> = HashMap::new();
+    let mut last_group: Option<String> = None;
+    for (i, rec) in records.iter().enumerate() {
+        let line = rec.position().map_or(i as u64 + 2, |p| p.line());
+        let row = Row { line, cells: headers.iter().cloned().zip(rec.iter().map(str::to_string)).collect() };
+        match importer.group(&row) {
+            Some(k) if last_group.as_ref() == Some(&k) => units.last_mut().expect("the group's unit").push(row),
+            Some(k) => {
+                if let Some(first) = groups.get(&k) {
+                    bar.inc(1);
+                    report.errors.push(RowError {
+                        row: line,
+                        column: "external_id".into(),
+                        reason: format!(
+                            "{k} is also on row {first}: the rows of one record must be next to each other"
+                        ),
+                    });
+                    last_group = None;
+                    continue;
+                }
+                groups.insert(k.clone(), line);
+                last_group = Some(k);
+                units.push(vec![row]);
+            }
+            None => {
+                last_group = None;
+                units.push(vec![row]);
+            }
+        }
+    }
     let mut seen: HashMap<(&'static str, String), u64> = HashMap::new();
     let mut tx: Option<Tx> = None;
     let mut in_batch = 0;
-    for (i, rec) in records.iter().enumerate() {
-        bar.inc(1);
-        let line = rec.position().map_or(i as u64 + 2, |p| p.line());
-        let row = Row { line, cells: headers.iter().cloned().zip(rec.iter().map(str::to_string)).collect() };
+    for unit in &units {
+        bar.inc(unit.len() as u64);
+        let row = &unit[0];
+        let line = row.line;
         let mut repeated = None;
-        for (column, key, shown) in importer.keys(&row) {
+        for (column, key, shown) in importer.keys(row) {
             if let Some(first) = seen.get(&(column, key.clone())) {
                 repeated.get_or_insert(RowError {
                     row: line,
@@ -267,7 +341,7 @@ pub async fn run<I: Importer>(db: &Db, file: &Path, dry_run: bool, importer: &mu
             None => tx.insert(begin(db).await?),
         };
         let sp = t.savepoint().await?;
-        match importer.import(t, &row).await? {
+        match importer.import_rows(t, actor, unit).await? {
             Ok(outcome) => {
                 t.release(sp).await?;
                 match outcome {
@@ -280,8 +354,8 @@ pub async fn run<I: Importer>(db: &Db, file: &Path, dry_run: bool, importer: &mu
                 report.errors.extend(errs);
             }
         }
-        in_batch += 1;
-        if !dry_run && in_batch == BATCH_ROWS {
+        in_batch += unit.len();
+        if !dry_run && in_batch >= BATCH_ROWS {
             if let Some(t) = tx.take() {
                 t.commit().await?;
             }
@@ -289,6 +363,7 @@ pub async fn run<I: Importer>(db: &Db, file: &Path, dry_run: bool, importer: &mu
         }
     }
     bar.finish_and_clear();
+    report.errors.sort_by_key(|e| e.row);
     if let Some(t) = tx {
         if dry_run { t.rollback().await? } else { t.commit().await? }
     }

@@ -4,10 +4,11 @@
 
 use nave_domain::catalog::ProductKind;
 use nave_domain::money::Currency;
+use nave_store::audit::Actor;
 use nave_store::catalog::{self, ProductInput};
 use nave_store::{Tx, taxes};
 
-use super::{Importer, Outcome, Row, RowResult, actor, field_root, row_errors};
+use super::{Importer, Outcome, Row, RowResult, field_root, row_errors};
 
 /// Imports products; counts the product lines it creates.
 #[derive(Debug)]
@@ -51,8 +52,7 @@ impl Importer for Products {
         row.cell("sku").map(|s| ("sku", s.to_lowercase(), s.to_string())).into_iter().collect()
     }
 
-    async fn import(&mut self, tx: &mut Tx, row: &Row) -> anyhow::Result<RowResult> {
-        let actor = actor();
+    async fn import(&mut self, tx: &mut Tx, actor: &Actor, row: &Row) -> anyhow::Result<RowResult> {
         let Some(sku) = row.cell("sku") else { return Ok(row.refuse("sku", "is required")) };
         let existing = catalog::get_product_by_sku(tx, actor.tenant_id, sku).await?;
         let e = existing.as_ref();
@@ -85,7 +85,7 @@ impl Importer for Products {
         let category_id = match row.cell("category") {
             Some(name) => match catalog::get_category_by_name(tx, actor.tenant_id, name).await? {
                 Some(c) => Some(c.id),
-                None => match catalog::create_category(tx, &actor, name, None).await {
+                None => match catalog::create_category(tx, actor, name, None).await {
                     Ok(c) => {
                         new_category = true;
                         Some(c.id)
@@ -128,8 +128,8 @@ impl Importer for Products {
             external_ids,
         };
         let r = match &existing {
-            Some(before) => catalog::update_product(tx, &actor, before, None, input).await.map(|_| Outcome::Updated),
-            None => catalog::create_product(tx, &actor, input).await.map(|_| Outcome::Created),
+            Some(before) => catalog::update_product(tx, actor, before, None, input).await.map(|_| Outcome::Updated),
+            None => catalog::create_product(tx, actor, input).await.map(|_| Outcome::Created),
         };
         match r {
             Ok(outcome) => {

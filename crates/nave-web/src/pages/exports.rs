@@ -1,0 +1,111 @@
+//! The "Export CSV" links of the list pages: every record of the list the
+//! user may read (up to 10,000), in the columns `nave import` reads, with
+//! the fields their role may not see left out (the same writers as the API's
+//! `format=csv`, `crate::csv_export`). Accounts have theirs on their page
+//! (`pages::accounts::export`, which keeps the list's view).
+
+use axum::extract::{RawQuery, State};
+use nave_domain::access::{Action, Principal, RecordType, Scope};
+use nave_domain::document::DocType;
+use nave_store::accounts::Visibility;
+use nave_store::catalog::{self, ProductQuery};
+use nave_store::contacts::{self, ContactQuery};
+use nave_store::documents::{self, DocSort};
+use nave_store::page::{Cursor, Page};
+use nave_store::payments::{self, PaymentQuery};
+
+use super::{PageAuth, PageResult};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Most records one export holds.
+const MAX: usize = 10_000;
+
+fn scope(p: &Principal, rt: RecordType) -> ApiResult<Scope> {
+    p.scope_for(rt, Action::Read)
+        .ok_or_else(|| ApiError::forbidden(format!("your role may not read {} records", rt.as_str())))
+}
+
+/// Reads every page of a list into `items` (up to [`MAX`] records): `$page`
+/// reads the page after `$cursor`.
+macro_rules! all_pages {
+    ($items:ident, $cursor:ident, $page:expr) => {
+        let mut $items = Vec::new();
+        let mut $cursor: Option<Cursor> = None;
+        loop {
+            let page: Page<_> = $page;
+            $items.extend(page.items);
+            match page.next {
+                Some(c) if $items.len() < MAX => $cursor = Some(c),
+                _ => break,
+            }
+        }
+    };
+}
+
+/// `GET /products/export.csv`.
+pub async fn products(State(app): State<AppState>, auth: PageAuth) -> PageResult {
+    let p = &auth.principal;
+    scope(p, RecordType::Product)?;
+    let mut tx = app.db.read().await?;
+    let t = p.tenant_id;
+    all_pages!(items, cursor, {
+        let q = ProductQuery { active: None, cursor, limit: 200, ..Default::default() };
+        catalog::list_products(&mut tx, t, &q).await?
+    });
+    let categories = catalog::list_categories(&mut tx, t).await?;
+    tx.commit().await?;
+    Ok(crate::api::catalog::products_csv(p, &items, &categories)?)
+}
+
+/// `GET /contacts/export.csv`.
+pub async fn contacts(State(app): State<AppState>, auth: PageAuth) -> PageResult {
+    let p = &auth.principal;
+    let vis = Visibility::of(p, scope(p, RecordType::Contact)?);
+    let mut tx = app.db.read().await?;
+    let t = p.tenant_id;
+    all_pages!(items, cursor, {
+        let q = ContactQuery { visibility: vis, archived: None, cursor, limit: 200, ..ContactQuery::default() };
+        contacts::list(&mut tx, t, &q).await?
+    });
+    let names = crate::csv_export::Names::load(&mut tx, t).await?;
+    let accounts: Vec<(i64, String)> = items.iter().map(|c| (c.account_key, c.account_name.clone())).collect();
+    let refs = crate::csv_export::account_refs(&mut tx, t, &accounts).await?;
+    tx.commit().await?;
+    Ok(crate::csv_export::contacts(&items, &refs, &names)?)
+}
+
+/// `GET /invoices/export.csv`: the invoices of the list's current view
+/// (its filters, as the query string gives them), with their lines.
+pub async fn invoices(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
+    let p = &auth.principal;
+    scope(p, RecordType::Invoice)?;
+    let mut tx = app.db.read().await?;
+    let t = p.tenant_id;
+    let (mut view, _) = super::documents::view_query(&mut tx, p, DocType::Invoice, raw.as_deref()).await?;
+    // The whole view, in the order pages are read.
+    view.sort = DocSort::NEWEST;
+    view.limit = 200;
+    all_pages!(items, cursor, {
+        view.cursor = cursor;
+        documents::list(&mut tx, t, &view).await?
+    });
+    let r = crate::api::documents::invoices_csv(&mut tx, p, items).await?;
+    tx.commit().await?;
+    Ok(r)
+}
+
+/// `GET /payments/export.csv`: payments received with their allocations.
+pub async fn payments(State(app): State<AppState>, auth: PageAuth) -> PageResult {
+    let p = &auth.principal;
+    let vis = Visibility::of(p, scope(p, RecordType::Payment)?);
+    let mut tx = app.db.read().await?;
+    let t = p.tenant_id;
+    all_pages!(items, cursor, {
+        let q = PaymentQuery { sent: false, visibility: vis, account_key: None, cursor, limit: 200 };
+        payments::list(&mut tx, t, &q).await?
+    });
+    let r = crate::api::payments::payments_csv(&mut tx, t, items).await?;
+    tx.commit().await?;
+    Ok(r)
+}
