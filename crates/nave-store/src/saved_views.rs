@@ -16,6 +16,7 @@ use crate::{StoreResult, args};
 /// The list pages views can be saved for (their paths without the slash).
 pub const LISTS: &[&str] = &[
     "accounts",
+    "contacts",
     "cases",
     "opportunities",
     "quotes",

@@ -61,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         .route("/accounts/{id}", get(pages::accounts::show).post(pages::accounts::update))
         .route("/accounts/{id}/edit", get(pages::accounts::edit_form))
         .route("/accounts/export.csv", get(pages::accounts::export))
+        .route("/contacts", get(pages::contacts::list))
         .route("/contacts/export.csv", get(pages::exports::contacts))
         .route("/products/export.csv", get(pages::exports::products))
         .route("/invoices/export.csv", get(pages::exports::invoices))

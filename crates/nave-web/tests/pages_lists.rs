@@ -262,7 +262,57 @@ async fn document_lists_sort_by_a_column_across_pages_and_keep_views(db: TestDb)
     assert!(html.contains("must be one of number, account, date, due or total"), "{html}");
 }
 
+async fn the_contacts_list_searches_filters_by_account_and_exports_the_view(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let admin = app.user("admin@example.com", "admin").await;
+    let rep = app.user("rep@example.com", "sales_rep").await;
+    let mine = account(&app, &admin, "Rep's Customer", json!({"owner_id": rep.user.id.to_string()})).await;
+    let other = account(&app, &admin, "Someone Else's", json!({})).await;
+    for (acc, first, last, email) in [
+        (&mine, "Ada", "Lovelace", "ada@example.com"),
+        (&mine, "Grace", "Hopper", "grace@example.com"),
+        (&other, "Alan", "Turing", "alan@example.com"),
+    ] {
+        let (st, c) = json(
+            app.post(
+                "/api/v1/contacts",
+                &admin,
+                &json!({"account_id": acc["id"], "first_name": first, "last_name": last, "emails": [email]}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(st, 201, "{c}");
+    }
+    let cookie = session(&app, "admin@example.com").await;
+    let (st, html) = page(&app, &cookie, "/contacts").await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("Ada Lovelace") && html.contains("Alan Turing"), "{html}");
+    // Search words and the account filter.
+    let (_, html) = page(&app, &cookie, "/contacts?q=hop").await;
+    assert!(html.contains("Grace Hopper") && !html.contains("Ada Lovelace"), "{html}");
+    let (_, html) = page(&app, &cookie, &format!("/contacts?account_id={}", id(&other))).await;
+    assert!(html.contains("Alan Turing") && !html.contains("Grace Hopper"), "{html}");
+    // Columns: the e-mail hidden when not chosen.
+    let (_, html) = page(&app, &cookie, "/contacts?col=account").await;
+    assert!(!html.contains("mailto:ada@example.com") && html.contains("Rep&#39;s Customer"), "{html}");
+    // The export holds the view's contacts only.
+    let (st, csv) = page(&app, &cookie, &format!("/contacts/export.csv?account_id={}", id(&mine))).await;
+    assert_eq!(st, 200);
+    assert_eq!(csv.lines().count(), 3, "header and two contacts: {csv}");
+    assert!(csv.contains("ada@example.com") && !csv.contains("alan@example.com"), "{csv}");
+    // A rep lists the contacts of their own accounts only.
+    let rep_cookie = session(&app, "rep@example.com").await;
+    let (_, html) = page(&app, &rep_cookie, "/contacts").await;
+    assert!(html.contains("Ada Lovelace") && !html.contains("Alan Turing"), "{html}");
+    // A saved view of the list.
+    let (st, to, body) =
+        form(&app, &cookie, "/saved-views", &[("list", "contacts"), ("name", "Hoppers"), ("query", "q=hop")]).await;
+    assert_eq!((st, to.as_str()), (303, "/contacts?q=hop"), "{body}");
+}
+
 both_backends!(
+    the_contacts_list_searches_filters_by_account_and_exports_the_view,
     document_lists_sort_by_a_column_across_pages_and_keep_views,
     cases_and_opportunities_keep_saved_views_too,
     the_accounts_list_filters_chooses_columns_and_saves_views,

@@ -186,13 +186,9 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): Ra
     let views = super::views::bar(&mut tx, &auth, "accounts", &view_qs).await?;
     tx.commit().await?;
     let names: std::collections::HashMap<String, String> = owners.iter().cloned().collect();
-    let chosen: Vec<&str> =
-        if q.columns.is_empty() { DEFAULT_COLUMNS.to_vec() } else { q.columns.iter().map(String::as_str).collect() };
-    let columns = COLUMNS
-        .iter()
-        .filter(|(k, _)| *k != "credit_limit" || p.sees_field(T, "credit_limit"))
-        .map(|(k, h)| (*k, *h, chosen.contains(k)))
-        .collect();
+    let offered: Vec<(&str, &str)> =
+        COLUMNS.iter().copied().filter(|(k, _)| *k != "credit_limit" || p.sees_field(T, "credit_limit")).collect();
+    let columns = super::views::columns(&offered, DEFAULT_COLUMNS, &q.columns);
     let view = AccountsPage {
         layout: auth.layout("accounts"),
         rows: page

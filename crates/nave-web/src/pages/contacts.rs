@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use nave_domain::access::{Action, Principal, RecordType};
@@ -11,11 +11,14 @@ use nave_domain::contact::{ConsentChange, Phone};
 use nave_domain::error::FieldError;
 use nave_domain::external_id::{ExternalId, parse_pair};
 use nave_domain::ids::PublicId;
-use nave_store::accounts::{self, Account};
-use nave_store::contacts::{self, Contact, ContactPatch, NewContact};
+use nave_store::accounts::{self, Account, Visibility};
+use nave_store::contacts::{self, Contact, ContactPatch, ContactQuery, NewContact};
+use nave_store::page::Cursor;
 
 use super::accounts::AddressRow;
-use super::{FormErrors, Layout, PageAuth, PageError, PageResult, fmt_time, form_errors, render};
+use super::{
+    Choices, FormErrors, Layout, PageAuth, PageError, PageResult, account_choices, fmt_time, form_errors, render,
+};
 use crate::error::ApiError;
 use crate::extract::actor_of;
 use crate::present::may_act;
@@ -43,6 +46,162 @@ async fn account_for(tx: &mut nave_store::Tx, p: &Principal, id: &str) -> Result
         return Err(ApiError::forbidden("your role may not add contacts to this account").into());
     }
     Ok(a)
+}
+
+// ------------------------------------------------------------------ the list
+
+/// The columns the contacts list may show beside the name: (key, heading).
+const COLUMNS: &[(&str, &str)] = &[
+    ("account", "Account"),
+    ("title", "Title"),
+    ("email", "E-mail"),
+    ("phone", "Phone"),
+    ("primary", "Primary"),
+    ("consent", "Marketing consent"),
+    ("updated", "Updated"),
+];
+const DEFAULT_COLUMNS: &[&str] = &["account", "title", "email", "phone"];
+
+#[derive(Debug)]
+struct ContactRow {
+    id: String,
+    name: String,
+    account_id: String,
+    account: String,
+    title: String,
+    email: String,
+    phone: String,
+    primary: bool,
+    consent: bool,
+    updated: String,
+    archived: bool,
+}
+
+fn contact_row(c: &Contact) -> ContactRow {
+    ContactRow {
+        id: c.id.to_string(),
+        name: format!("{} {}", c.first_name, c.last_name).trim().to_string(),
+        account_id: c.account_id.to_string(),
+        account: c.account_name.clone(),
+        title: c.title.clone().unwrap_or_default(),
+        email: c.email.clone().unwrap_or_default(),
+        phone: c.phone.clone().unwrap_or_default(),
+        primary: c.is_primary,
+        consent: c.marketing_consent,
+        updated: fmt_time(c.updated_at),
+        archived: c.archived,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "contacts.html")]
+struct ContactsPage {
+    layout: Layout,
+    rows: Vec<ContactRow>,
+    next: Option<String>,
+    accounts: Choices,
+    q: String,
+    account_id: String,
+    archived: bool,
+    columns: Vec<(&'static str, &'static str, bool)>,
+    views: super::views::ViewsBar,
+}
+
+impl ContactsPage {
+    fn shows(&self, column: &str) -> bool {
+        self.columns.iter().any(|(k, _, on)| *on && *k == column)
+    }
+}
+
+/// The contacts list's filters, columns and page, read from its query string.
+#[derive(Debug, Default)]
+pub(crate) struct ListQuery {
+    q: String,
+    account_id: String,
+    archived: bool,
+    columns: Vec<String>,
+    after: Option<String>,
+}
+
+impl ListQuery {
+    pub(crate) fn parse(raw: Option<&str>) -> Self {
+        let mut q = ListQuery::default();
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            let v = v.trim().to_string();
+            match k.as_ref() {
+                "q" => q.q = v,
+                "account_id" => q.account_id = v,
+                "archived" => q.archived = v == "true",
+                "col" => q.columns.push(v),
+                "after" => q.after = Some(v).filter(|a| !a.is_empty()),
+                _ => {}
+            }
+        }
+        q
+    }
+
+    /// The view's query string, without the page cursor.
+    fn view_qs(&self) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        if !self.q.is_empty() {
+            s.append_pair("q", &self.q);
+        }
+        if !self.account_id.is_empty() {
+            s.append_pair("account_id", &self.account_id);
+        }
+        if self.archived {
+            s.append_pair("archived", "true");
+        }
+        for c in &self.columns {
+            s.append_pair("col", c);
+        }
+        s.finish()
+    }
+
+    /// The store query of this view, for the contacts `p` may see.
+    pub(crate) async fn store_query(&self, tx: &mut nave_store::Tx, p: &Principal) -> Result<ContactQuery, PageError> {
+        let scope =
+            p.scope_for(T, Action::Read).ok_or_else(|| ApiError::forbidden("your role may not read contacts"))?;
+        let account_key = match self.account_id.as_str() {
+            "" => None,
+            id => Some(account_for(tx, p, id).await?.key),
+        };
+        Ok(ContactQuery {
+            visibility: Visibility::of(p, scope),
+            account_key,
+            archived: Some(self.archived),
+            words: nave_domain::search::query_words(&self.q),
+            cursor: self.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+            limit: 50,
+            ..ContactQuery::default()
+        })
+    }
+}
+
+/// `GET /contacts`: the contacts `p` may see (of their accounts), with search,
+/// an account filter, archived ones on request, the columns chosen, saved
+/// views and the CSV export of the view.
+pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
+    let p = &auth.principal;
+    let f = ListQuery::parse(raw.as_deref());
+    let mut tx = app.db.read().await?;
+    let q = f.store_query(&mut tx, p).await?;
+    let page = contacts::list(&mut tx, p.tenant_id, &q).await?;
+    let accounts = account_choices(&mut tx, p).await?;
+    let views = super::views::bar(&mut tx, &auth, "contacts", &f.view_qs()).await?;
+    tx.commit().await?;
+    let view = ContactsPage {
+        layout: auth.layout("contacts"),
+        rows: page.items.iter().map(contact_row).collect(),
+        next: page.next.map(|c| c.encode()),
+        accounts,
+        q: f.q.clone(),
+        account_id: f.account_id.clone(),
+        archived: f.archived,
+        columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &f.columns),
+        views,
+    };
+    Ok(render(&view).into_response())
 }
 
 #[derive(Template)]

@@ -402,11 +402,8 @@ async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, RawQuery(
     let views = super::views::bar(&mut tx, &auth, t.path(), &f.view_qs(true)).await?;
     tx.commit().await?;
     let next = sort.next_of(&page);
-    let available: Vec<&(&str, &str)> =
-        COLUMNS.iter().filter(|(k, _)| has_balance(t) || !matches!(*k, "balance" | "due")).collect();
-    let chosen = |k: &str| {
-        if f.columns.is_empty() { DEFAULT_COLUMNS.contains(&k) } else { f.columns.iter().any(|c| c == k) }
-    };
+    let offered: Vec<(&str, &str)> =
+        COLUMNS.iter().copied().filter(|(k, _)| has_balance(t) || !matches!(*k, "balance" | "due")).collect();
     let view = ListPage {
         layout: auth.layout(t.path()),
         title: plural(t),
@@ -421,7 +418,7 @@ async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, RawQuery(
         open: f.open,
         q: f.q.clone(),
         account_id: account,
-        columns: available.into_iter().map(|&(k, h)| (k, h, chosen(k))).collect(),
+        columns: super::views::columns(&offered, DEFAULT_COLUMNS, &f.columns),
         sort,
         filter_qs: f.view_qs(false),
         views,

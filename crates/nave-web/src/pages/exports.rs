@@ -9,7 +9,7 @@ use nave_domain::access::{Action, Principal, RecordType, Scope};
 use nave_domain::document::DocType;
 use nave_store::accounts::Visibility;
 use nave_store::catalog::{self, ProductQuery};
-use nave_store::contacts::{self, ContactQuery};
+use nave_store::contacts;
 use nave_store::documents::{self, DocSort};
 use nave_store::page::{Cursor, Page};
 use nave_store::payments::{self, PaymentQuery};
@@ -58,15 +58,22 @@ pub async fn products(State(app): State<AppState>, auth: PageAuth) -> PageResult
     Ok(crate::api::catalog::products_csv(p, &items, &categories)?)
 }
 
-/// `GET /contacts/export.csv`.
-pub async fn contacts(State(app): State<AppState>, auth: PageAuth) -> PageResult {
+/// `GET /contacts/export.csv`: the contacts of the list's current view (its
+/// filters, as the query string gives them); without filters, every contact
+/// the user may see, archived ones too.
+pub async fn contacts(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     let p = &auth.principal;
-    let vis = Visibility::of(p, scope(p, RecordType::Contact)?);
+    scope(p, RecordType::Contact)?;
     let mut tx = app.db.read().await?;
     let t = p.tenant_id;
+    let mut view = super::contacts::ListQuery::parse(raw.as_deref()).store_query(&mut tx, p).await?;
+    if raw.as_deref().unwrap_or("").is_empty() {
+        view.archived = None;
+    }
+    view.limit = 200;
     all_pages!(items, cursor, {
-        let q = ContactQuery { visibility: vis, archived: None, cursor, limit: 200, ..ContactQuery::default() };
-        contacts::list(&mut tx, t, &q).await?
+        view.cursor = cursor;
+        contacts::list(&mut tx, t, &view).await?
     });
     let names = crate::csv_export::Names::load(&mut tx, t).await?;
     let accounts: Vec<(i64, String)> = items.iter().map(|c| (c.account_key, c.account_name.clone())).collect();

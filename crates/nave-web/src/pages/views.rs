@@ -73,3 +73,20 @@ pub async fn delete(State(app): State<AppState>, auth: PageAuth, Path(id): Path<
     tx.commit().await?;
     Ok(Redirect::to(&format!("/{list}")).into_response())
 }
+
+/// The columns of a list page: each `(key, heading)` offered, and whether it
+/// is shown — those `chosen` (the page's repeated `col` parameter), or the
+/// `defaults` until the user chooses.
+pub fn columns(
+    offered: &[(&'static str, &'static str)],
+    defaults: &[&str],
+    chosen: &[String],
+) -> Vec<(&'static str, &'static str, bool)> {
+    offered
+        .iter()
+        .map(|&(k, h)| {
+            let on = if chosen.is_empty() { defaults.contains(&k) } else { chosen.iter().any(|c| c == k) };
+            (k, h, on)
+        })
+        .collect()
+}
