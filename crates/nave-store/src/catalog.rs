@@ -687,13 +687,23 @@ pub struct ProductQuery {
     pub category_key: Option<i64>,
     /// The product holding this id in another system.
     pub external_id: Option<ExternalId>,
+    /// Words that must each begin the SKU or a word of the name.
+    pub words: Vec<String>,
     pub cursor: Option<Cursor>,
     pub limit: i64,
 }
 
 impl Default for ProductQuery {
     fn default() -> Self {
-        Self { active: Some(true), kind: None, category_key: None, external_id: None, cursor: None, limit: 50 }
+        Self {
+            active: Some(true),
+            kind: None,
+            category_key: None,
+            external_id: None,
+            words: vec![],
+            cursor: None,
+            limit: 50,
+        }
     }
 }
 
@@ -704,6 +714,13 @@ pub async fn list_products(tx: &mut Tx, tenant_id: i64, q: &ProductQuery) -> Sto
     f.and_some("p.category_id = ?", q.category_key);
     if let Some(e) = &q.external_id {
         external_ids::push_filter(EXTERNAL, "p.id", e, &mut f);
+    }
+    for w in &q.words {
+        let w = w.to_uppercase();
+        f.and_all(
+            "(UPPER(p.sku) LIKE ? OR UPPER(p.name) LIKE ? OR UPPER(p.name) LIKE ?)",
+            crate::args![format!("{w}%"), format!("{w}%"), format!("% {w}%")],
+        );
     }
     let limit = f.page("p.id", q.cursor, q.limit);
     let rows = tx.fetch_all(f.sql, f.args, decode_product).await?;

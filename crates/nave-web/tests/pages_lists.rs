@@ -311,7 +311,51 @@ async fn the_contacts_list_searches_filters_by_account_and_exports_the_view(db: 
     assert_eq!((st, to.as_str()), (303, "/contacts?q=hop"), "{body}");
 }
 
+async fn the_products_list_searches_filters_chooses_columns_and_exports_the_view(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let admin = app.user("admin@example.com", "admin").await;
+    app.user("rep@example.com", "sales_rep").await;
+    let (_, tools) = json(app.post("/api/v1/product-categories", &admin, &json!({"name": "Tools"})).await).await;
+    for body in [
+        json!({"sku": "DRL-1", "name": "Cordless drill", "list_price": "99.00", "cost": "55.0000", "category_id": tools["id"]}),
+        json!({"sku": "SAW-1", "name": "Hand saw", "list_price": "19.00", "cost": "8.0000", "category_id": tools["id"]}),
+        json!({"sku": "FIT-1", "name": "Fitting service", "kind": "service", "list_price": "60.00"}),
+    ] {
+        let (st, v) = json(app.post("/api/v1/products", &admin, &body).await).await;
+        assert_eq!(st, 201, "{v}");
+    }
+    let cookie = session(&app, "admin@example.com").await;
+    // Search by the start of a word of the name, or of the SKU.
+    let (st, html) = page(&app, &cookie, "/products?q=drill").await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("DRL-1") && !html.contains("SAW-1"), "{html}");
+    let (_, html) = page(&app, &cookie, "/products?q=saw-").await;
+    assert!(html.contains("SAW-1") && !html.contains("DRL-1"), "{html}");
+    // Kind and product line filters.
+    let (_, html) = page(&app, &cookie, "/products?kind=service").await;
+    assert!(html.contains("FIT-1") && !html.contains("DRL-1"), "{html}");
+    let (_, html) = page(&app, &cookie, &format!("/products?category_id={}", id(&tools))).await;
+    assert!(html.contains("DRL-1") && html.contains("SAW-1") && !html.contains("FIT-1"), "{html}");
+    // Columns: cost shown to the admin by default, hidden when not chosen; never offered to a rep.
+    let (_, html) = page(&app, &cookie, "/products").await;
+    assert!(html.contains(">55.00<"), "{html}");
+    let (_, html) = page(&app, &cookie, "/products?col=list_price").await;
+    assert!(!html.contains(">55.00<") && html.contains("99.00"), "{html}");
+    let rep = session(&app, "rep@example.com").await;
+    let (_, html) = page(&app, &rep, "/products?col=cost&col=list_price").await;
+    assert!(!html.contains(">55.00<") && !html.contains("value=\"cost\""), "{html}");
+    // The export holds the view's products.
+    let (st, csv) = page(&app, &cookie, "/products/export.csv?kind=service").await;
+    assert_eq!(st, 200);
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("FIT-1"), "{csv}");
+    // A bad filter is a readable refusal.
+    let (st, html) = page(&app, &cookie, "/products?kind=robot").await;
+    assert_eq!(st, 422, "{html}");
+}
+
 both_backends!(
+    the_products_list_searches_filters_chooses_columns_and_exports_the_view,
     the_contacts_list_searches_filters_by_account_and_exports_the_view,
     document_lists_sort_by_a_column_across_pages_and_keep_views,
     cases_and_opportunities_keep_saved_views_too,

@@ -145,6 +145,8 @@ pub struct ProductFilter {
     pub category_id: Option<PublicId>,
     /// `system:id`: the product holding this id in another system, e.g. `shopify:8301`.
     pub external_id: Option<String>,
+    /// Words that each begin the SKU or a word of the name.
+    pub q: Option<String>,
     pub limit: Option<i64>,
     pub after: Option<String>,
     /// `csv` for a CSV export of this page (the columns `nave import products` reads; `cost` only
@@ -232,6 +234,7 @@ pub async fn list_products(
         kind: f.kind,
         category_key,
         external_id,
+        words: nave_domain::search::query_words(f.q.as_deref().unwrap_or("")),
         cursor: paging.cursor()?,
         limit: paging.limit()?,
     };

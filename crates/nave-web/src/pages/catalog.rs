@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use nave_domain::access::{Action, Capability, RecordType};
@@ -47,22 +47,105 @@ struct ProductRow {
     active: bool,
 }
 
+/// The columns the products list may show beside picture, SKU and name.
+const COLUMNS: &[(&str, &str)] =
+    &[("kind", "Kind"), ("category", "Product line"), ("list_price", "List price"), ("cost", "Cost"), ("unit", "Unit")];
+const DEFAULT_COLUMNS: &[&str] = &["kind", "category", "list_price", "cost", "unit"];
+
 #[derive(Template)]
 #[template(path = "products.html")]
 struct ProductsPage {
     layout: Layout,
     rows: Vec<ProductRow>,
     next: Option<String>,
-    show_cost: bool,
     can_create: bool,
     show_archived: bool,
     warehouses: Vec<Warehouse>,
+    q: String,
+    kind: String,
+    category_id: String,
+    categories: super::Choices,
+    columns: Vec<(&'static str, &'static str, bool)>,
+    views: super::views::ViewsBar,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ProductsQuery {
+impl ProductsPage {
+    fn shows(&self, column: &str) -> bool {
+        self.columns.iter().any(|(k, _, on)| *on && *k == column)
+    }
+}
+
+/// The products list's filters, columns and page, read from its query string.
+#[derive(Debug, Default)]
+pub(crate) struct ListQuery {
+    archived: bool,
+    q: String,
+    kind: String,
+    category_id: String,
+    columns: Vec<String>,
     after: Option<String>,
-    archived: Option<String>,
+}
+
+impl ListQuery {
+    pub(crate) fn parse(raw: Option<&str>) -> Self {
+        let mut q = ListQuery::default();
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            let v = v.trim().to_string();
+            match k.as_ref() {
+                "archived" => q.archived = v == "1" || v == "true",
+                "q" => q.q = v,
+                "kind" => q.kind = v,
+                "category_id" => q.category_id = v,
+                "col" => q.columns.push(v),
+                "after" => q.after = Some(v).filter(|a| !a.is_empty()),
+                _ => {}
+            }
+        }
+        q
+    }
+
+    fn view_qs(&self) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        if self.archived {
+            s.append_pair("archived", "1");
+        }
+        for (k, v) in [("q", &self.q), ("kind", &self.kind), ("category_id", &self.category_id)] {
+            if !v.is_empty() {
+                s.append_pair(k, v);
+            }
+        }
+        for c in &self.columns {
+            s.append_pair("col", c);
+        }
+        s.finish()
+    }
+
+    /// The store query of this view.
+    pub(crate) async fn store_query(&self, tx: &mut nave_store::Tx, tenant_id: i64) -> Result<ProductQuery, PageError> {
+        let kind = match self.kind.as_str() {
+            "" => None,
+            k => Some(ProductKind::parse(k).ok_or_else(|| ApiError::invalid("kind", "must be goods, service or kit"))?),
+        };
+        let category_key = match self.category_id.as_str() {
+            "" => None,
+            c => {
+                let id =
+                    parse_id("category", c).map_err(|_| ApiError::invalid("category_id", "is not a product line"))?;
+                let cat = catalog::get_category(tx, tenant_id, id)
+                    .await?
+                    .ok_or_else(|| ApiError::invalid("category_id", "is not a product line"))?;
+                Some(cat.key)
+            }
+        };
+        Ok(ProductQuery {
+            active: Some(!self.archived),
+            kind,
+            category_key,
+            words: nave_domain::search::query_words(&self.q),
+            cursor: self.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+            ..Default::default()
+        })
+    }
 }
 
 fn category_name(categories: &[ProductCategory], key: Option<i64>) -> String {
@@ -75,17 +158,20 @@ fn shown_cost(auth: &PageAuth, p: &Product) -> String {
     shown.get("cost").and_then(|c| c.as_str()).unwrap_or("").to_string()
 }
 
-/// `GET /products`.
-pub async fn products_page(State(app): State<AppState>, auth: PageAuth, Query(q): Query<ProductsQuery>) -> PageResult {
+/// `GET /products`: search, kind and product-line filters, the columns
+/// chosen (cost only for those who may see it), saved views, and the CSV
+/// export of the view.
+pub async fn products_page(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     super::require(&auth.principal, T, Action::Read, "read products")?;
     let p = &auth.principal;
-    let show_archived = q.archived.as_deref() == Some("1");
-    let mut tx = app.db.autocommit().await?;
-    let cursor = q.after.as_deref().and_then(|c| Cursor::decode(c).ok());
-    let query = ProductQuery { cursor, active: Some(!show_archived), ..Default::default() };
+    let f = ListQuery::parse(raw.as_deref());
+    let mut tx = app.db.read().await?;
+    let query = f.store_query(&mut tx, p.tenant_id).await?;
     let page = catalog::list_products(&mut tx, p.tenant_id, &query).await?;
     let categories = catalog::list_categories(&mut tx, p.tenant_id).await?;
     let warehouses = catalog::list_warehouses(&mut tx, p.tenant_id).await?;
+    let views = super::views::bar(&mut tx, &auth, "products", &f.view_qs()).await?;
+    tx.commit().await?;
     let rows = page
         .items
         .iter()
@@ -102,14 +188,21 @@ pub async fn products_page(State(app): State<AppState>, auth: PageAuth, Query(q)
             active: prod.active,
         })
         .collect();
+    let offered: Vec<(&str, &str)> =
+        COLUMNS.iter().copied().filter(|(k, _)| *k != "cost" || p.sees_field(T, "cost")).collect();
     let view = ProductsPage {
         layout: auth.layout("products"),
         rows,
         next: page.next.map(|c| c.encode()),
-        show_cost: p.sees_field(T, "cost"),
         can_create: p.scope_for(T, Action::Create).is_some(),
-        show_archived,
+        show_archived: f.archived,
         warehouses,
+        q: f.q.clone(),
+        kind: f.kind.clone(),
+        category_id: f.category_id.clone(),
+        categories: categories.iter().map(|c| (c.id.to_string(), c.name.clone())).collect(),
+        columns: super::views::columns(&offered, DEFAULT_COLUMNS, &f.columns),
+        views,
     };
     Ok(render(&view).into_response())
 }

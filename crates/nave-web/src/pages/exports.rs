@@ -8,7 +8,7 @@ use axum::extract::{RawQuery, State};
 use nave_domain::access::{Action, Principal, RecordType, Scope};
 use nave_domain::document::DocType;
 use nave_store::accounts::Visibility;
-use nave_store::catalog::{self, ProductQuery};
+use nave_store::catalog;
 use nave_store::contacts;
 use nave_store::documents::{self, DocSort};
 use nave_store::page::{Cursor, Page};
@@ -43,15 +43,22 @@ macro_rules! all_pages {
     };
 }
 
-/// `GET /products/export.csv`.
-pub async fn products(State(app): State<AppState>, auth: PageAuth) -> PageResult {
+/// `GET /products/export.csv`: the products of the list's current view (its
+/// filters, as the query string gives them); without filters, every product,
+/// archived ones too.
+pub async fn products(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     let p = &auth.principal;
     scope(p, RecordType::Product)?;
     let mut tx = app.db.read().await?;
     let t = p.tenant_id;
+    let mut view = super::catalog::ListQuery::parse(raw.as_deref()).store_query(&mut tx, t).await?;
+    if raw.as_deref().unwrap_or("").is_empty() {
+        view.active = None;
+    }
+    view.limit = 200;
     all_pages!(items, cursor, {
-        let q = ProductQuery { active: None, cursor, limit: 200, ..Default::default() };
-        catalog::list_products(&mut tx, t, &q).await?
+        view.cursor = cursor;
+        catalog::list_products(&mut tx, t, &view).await?
     });
     let categories = catalog::list_categories(&mut tx, t).await?;
     tx.commit().await?;
