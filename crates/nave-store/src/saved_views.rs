@@ -18,6 +18,8 @@ pub const LISTS: &[&str] = &[
     "accounts",
     "contacts",
     "products",
+    "payments",
+    "payments-sent",
     "cases",
     "opportunities",
     "quotes",

@@ -352,6 +352,15 @@ async fn the_products_list_searches_filters_chooses_columns_and_exports_the_view
     // A bad filter is a readable refusal.
     let (st, html) = page(&app, &cookie, "/products?kind=robot").await;
     assert_eq!(st, 422, "{html}");
+
+    // The payment lists choose columns and keep views too.
+    let (st, html) = page(&app, &cookie, "/payments?col=amount").await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("value=\"amount\" checked") && html.contains("value=\"method\" >"), "{html}");
+    let (st, to, _) =
+        form(&app, &cookie, "/saved-views", &[("list", "payments-sent"), ("name", "Amounts"), ("query", "col=amount")])
+            .await;
+    assert_eq!((st, to.as_str()), (303, "/payments-sent?col=amount"));
 }
 
 both_backends!(

@@ -7,12 +7,11 @@
 use axum::extract::{RawQuery, State};
 use nave_domain::access::{Action, Principal, RecordType, Scope};
 use nave_domain::document::DocType;
-use nave_store::accounts::Visibility;
 use nave_store::catalog;
 use nave_store::contacts;
 use nave_store::documents::{self, DocSort};
 use nave_store::page::{Cursor, Page};
-use nave_store::payments::{self, PaymentQuery};
+use nave_store::payments;
 
 use super::{PageAuth, PageResult};
 use crate::error::{ApiError, ApiResult};
@@ -109,15 +108,20 @@ pub async fn invoices(State(app): State<AppState>, auth: PageAuth, RawQuery(raw)
     Ok(r)
 }
 
-/// `GET /payments/export.csv`: payments received with their allocations.
-pub async fn payments(State(app): State<AppState>, auth: PageAuth) -> PageResult {
+/// `GET /payments/export.csv`: the payments received of the list's current
+/// view (its account filter), with their allocations.
+pub async fn payments(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     let p = &auth.principal;
-    let vis = Visibility::of(p, scope(p, RecordType::Payment)?);
+    scope(p, RecordType::Payment)?;
     let mut tx = app.db.read().await?;
     let t = p.tenant_id;
+    let (mut view, _) = super::payments::ListQuery::parse(raw.as_deref())
+        .store_query(&mut tx, p, super::payments::Side::Received)
+        .await?;
+    view.limit = 200;
     all_pages!(items, cursor, {
-        let q = PaymentQuery { sent: false, visibility: vis, account_key: None, cursor, limit: 200 };
-        payments::list(&mut tx, t, &q).await?
+        view.cursor = cursor;
+        payments::list(&mut tx, t, &view).await?
     });
     let r = crate::api::payments::payments_csv(&mut tx, t, items).await?;
     tx.commit().await?;

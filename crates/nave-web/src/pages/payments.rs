@@ -15,7 +15,7 @@ use std::str::FromStr;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
@@ -106,7 +106,7 @@ pub fn routes() -> Router<AppState> {
         r = r
             .route(
                 &format!("/{b}"),
-                get(move |s: State<AppState>, a: PageAuth, q: Query<ListQuery>| list(side, s, a, q))
+                get(move |s: State<AppState>, a: PageAuth, q: RawQuery| list(side, s, a, q))
                     .post(move |s: State<AppState>, a: PageAuth, body: Bytes| create(side, s, a, body)),
             )
             .route(
@@ -306,13 +306,85 @@ struct ListPage {
     account_id: String,
     can_create: bool,
     next: Option<String>,
+    columns: Vec<(&'static str, &'static str, bool)>,
+    views: super::views::ViewsBar,
 }
 
-/// The filters of the payment list.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    account_id: Option<String>,
+impl ListPage {
+    fn shows(&self, column: &str) -> bool {
+        self.columns.iter().any(|(k, _, on)| *on && *k == column)
+    }
+}
+
+/// The columns a payment list may show beside the date: (key, heading).
+const COLUMNS: &[(&str, &str)] = &[
+    ("account", "Account"),
+    ("amount", "Amount"),
+    ("method", "Method"),
+    ("reference", "Reference"),
+    ("unallocated", "Not allocated"),
+];
+const DEFAULT_COLUMNS: &[&str] = &["account", "amount", "method", "reference", "unallocated"];
+
+/// The filters, columns and page of a payment list, read from its query string.
+#[derive(Debug, Default)]
+pub(crate) struct ListQuery {
+    account_id: String,
+    columns: Vec<String>,
     after: Option<String>,
+}
+
+impl ListQuery {
+    pub(crate) fn parse(raw: Option<&str>) -> Self {
+        let mut q = ListQuery::default();
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            let v = v.trim().to_string();
+            match k.as_ref() {
+                "account_id" => q.account_id = v,
+                "col" => q.columns.push(v),
+                "after" => q.after = Some(v).filter(|a| !a.is_empty()),
+                _ => {}
+            }
+        }
+        q
+    }
+
+    fn view_qs(&self) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        if !self.account_id.is_empty() {
+            s.append_pair("account_id", &self.account_id);
+        }
+        for c in &self.columns {
+            s.append_pair("col", c);
+        }
+        s.finish()
+    }
+
+    /// The store query of this view of `side`, for the payments `p` may see.
+    pub(crate) async fn store_query(
+        &self,
+        tx: &mut nave_store::Tx,
+        p: &Principal,
+        side: Side,
+    ) -> Result<(PaymentQuery, Option<Account>), PageError> {
+        let scope = require_page(p, side.rt(), Action::Read)?;
+        let account = match self.account_id.as_str() {
+            "" => None,
+            a => {
+                let id: PublicId =
+                    a.parse().map_err(|_| ApiError::invalid("account_id", "is not the id of an account"))?;
+                Some(account_for(tx, p, "account_id", id).await?)
+            }
+        };
+        let q = PaymentQuery {
+            sent: side.sent(),
+            visibility: Visibility::of(p, scope),
+            account_key: account.as_ref().map(|a| a.key),
+            cursor: self.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+            limit: 50,
+        };
+        Ok((q, account))
+    }
 }
 
 /// The latest payments of an account, for its page (none when `p` may not
@@ -338,26 +410,14 @@ pub async fn latest_of_account(
 }
 
 /// `GET /payments` (`/payments-sent`): the payments `p` may see, newest first.
-async fn list(side: Side, State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQuery>) -> PageResult {
+async fn list(side: Side, State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     let p = &auth.principal;
-    let scope = require_page(p, side.rt(), Action::Read)?;
+    let f = ListQuery::parse(raw.as_deref());
     let mut tx = app.db.read().await?;
-    let account = match some_text(&f.account_id) {
-        Some(a) => {
-            let id: PublicId = a.parse().map_err(|_| ApiError::invalid("account_id", "is not the id of an account"))?;
-            Some(account_for(&mut tx, p, "account_id", id).await?)
-        }
-        None => None,
-    };
+    let (q, account) = f.store_query(&mut tx, p, side).await?;
     let accounts = account_choices(&mut tx, p).await?;
-    let q = PaymentQuery {
-        sent: side.sent(),
-        visibility: Visibility::of(p, scope),
-        account_key: account.as_ref().map(|a| a.key),
-        cursor: f.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
-        limit: 50,
-    };
     let page = payments::list(&mut tx, p.tenant_id, &q).await?;
+    let views = super::views::bar(&mut tx, &auth, side.base(), &f.view_qs()).await?;
     tx.commit().await?;
     let view = ListPage {
         layout: auth.layout(side.base()),
@@ -367,6 +427,8 @@ async fn list(side: Side, State(app): State<AppState>, auth: PageAuth, Query(f):
         account_id: account.map(|a| a.id.to_string()).unwrap_or_default(),
         can_create: p.scope_for(side.rt(), Action::Create).is_some(),
         next: page.next.map(|c| c.encode()),
+        columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &f.columns),
+        views,
     };
     Ok(render(&view).into_response())
 }
