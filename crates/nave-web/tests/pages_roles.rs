@@ -307,6 +307,7 @@ fn page_routes() -> Vec<String> {
         (include_str!("../src/pages/webhooks.rs"), "", &[""][..]),
         (include_str!("../src/pages/woocommerce.rs"), "", &[""][..]),
         (include_str!("../src/pages/sync.rs"), "", &[""][..]),
+        (include_str!("../src/pages/woocommerce.rs"), "", &[""][..]),
     ] {
         let chunks: Vec<&str> = src.split(".route(").skip(1).collect();
         for chunk in chunks {
@@ -394,6 +395,9 @@ async fn every_page_renders_for_every_role_without_a_server_error(db: TestDb) {
         "/admin/roles/{id}",
         "/admin/roles/new",
         "/admin/teams",
+        "/integrations/woocommerce",
+        "/integrations/woocommerce/{id}",
+        "/contacts",
     ] {
         assert!(routes.iter().any(|r| r == must), "the route list has {must}: {routes:?}");
     }
