@@ -75,77 +75,37 @@ impl ProductsPage {
     }
 }
 
-/// The products list's filters, columns and page, read from its query string.
-#[derive(Debug, Default)]
-pub(crate) struct ListQuery {
-    archived: bool,
-    q: String,
-    kind: String,
-    category_id: String,
-    columns: Vec<String>,
-    after: Option<String>,
-}
+/// The filters the products list reads from its query string.
+pub(crate) const FILTERS: &[&str] = &["q", "kind", "category_id", "archived"];
 
-impl ListQuery {
-    pub(crate) fn parse(raw: Option<&str>) -> Self {
-        let mut q = ListQuery::default();
-        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-            let v = v.trim().to_string();
-            match k.as_ref() {
-                "archived" => q.archived = v == "1" || v == "true",
-                "q" => q.q = v,
-                "kind" => q.kind = v,
-                "category_id" => q.category_id = v,
-                "col" => q.columns.push(v),
-                "after" => q.after = Some(v).filter(|a| !a.is_empty()),
-                _ => {}
-            }
+/// The store query of a products list view.
+pub(crate) async fn store_query(
+    tx: &mut nave_store::Tx,
+    tenant_id: i64,
+    f: &super::views::ViewQuery,
+) -> Result<ProductQuery, PageError> {
+    let kind = match f.get("kind") {
+        "" => None,
+        k => Some(ProductKind::parse(k).ok_or_else(|| ApiError::invalid("kind", "must be goods, service or kit"))?),
+    };
+    let category_key = match f.get("category_id") {
+        "" => None,
+        c => {
+            let id = parse_id("category", c).map_err(|_| ApiError::invalid("category_id", "is not a product line"))?;
+            let cat = catalog::get_category(tx, tenant_id, id)
+                .await?
+                .ok_or_else(|| ApiError::invalid("category_id", "is not a product line"))?;
+            Some(cat.key)
         }
-        q
-    }
-
-    fn view_qs(&self) -> String {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        if self.archived {
-            s.append_pair("archived", "1");
-        }
-        for (k, v) in [("q", &self.q), ("kind", &self.kind), ("category_id", &self.category_id)] {
-            if !v.is_empty() {
-                s.append_pair(k, v);
-            }
-        }
-        for c in &self.columns {
-            s.append_pair("col", c);
-        }
-        s.finish()
-    }
-
-    /// The store query of this view.
-    pub(crate) async fn store_query(&self, tx: &mut nave_store::Tx, tenant_id: i64) -> Result<ProductQuery, PageError> {
-        let kind = match self.kind.as_str() {
-            "" => None,
-            k => Some(ProductKind::parse(k).ok_or_else(|| ApiError::invalid("kind", "must be goods, service or kit"))?),
-        };
-        let category_key = match self.category_id.as_str() {
-            "" => None,
-            c => {
-                let id =
-                    parse_id("category", c).map_err(|_| ApiError::invalid("category_id", "is not a product line"))?;
-                let cat = catalog::get_category(tx, tenant_id, id)
-                    .await?
-                    .ok_or_else(|| ApiError::invalid("category_id", "is not a product line"))?;
-                Some(cat.key)
-            }
-        };
-        Ok(ProductQuery {
-            active: Some(!self.archived),
-            kind,
-            category_key,
-            words: nave_domain::search::query_words(&self.q),
-            cursor: self.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
-            ..Default::default()
-        })
-    }
+    };
+    Ok(ProductQuery {
+        active: Some(!f.flag("archived")),
+        kind,
+        category_key,
+        words: nave_domain::search::query_words(f.get("q")),
+        cursor: f.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        ..Default::default()
+    })
 }
 
 fn category_name(categories: &[ProductCategory], key: Option<i64>) -> String {
@@ -164,9 +124,9 @@ fn shown_cost(auth: &PageAuth, p: &Product) -> String {
 pub async fn products_page(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     super::require(&auth.principal, T, Action::Read, "read products")?;
     let p = &auth.principal;
-    let f = ListQuery::parse(raw.as_deref());
+    let f = super::views::ViewQuery::parse(raw.as_deref(), FILTERS);
     let mut tx = app.db.read().await?;
-    let query = f.store_query(&mut tx, p.tenant_id).await?;
+    let query = store_query(&mut tx, p.tenant_id, &f).await?;
     let page = catalog::list_products(&mut tx, p.tenant_id, &query).await?;
     let categories = catalog::list_categories(&mut tx, p.tenant_id).await?;
     let warehouses = catalog::list_warehouses(&mut tx, p.tenant_id).await?;
@@ -195,11 +155,11 @@ pub async fn products_page(State(app): State<AppState>, auth: PageAuth, RawQuery
         rows,
         next: page.next.map(|c| c.encode()),
         can_create: p.scope_for(T, Action::Create).is_some(),
-        show_archived: f.archived,
+        show_archived: f.flag("archived"),
         warehouses,
-        q: f.q.clone(),
-        kind: f.kind.clone(),
-        category_id: f.category_id.clone(),
+        q: f.get("q").to_string(),
+        kind: f.get("kind").to_string(),
+        category_id: f.get("category_id").to_string(),
         categories: categories.iter().map(|c| (c.id.to_string(), c.name.clone())).collect(),
         columns: super::views::columns(&offered, DEFAULT_COLUMNS, &f.columns),
         views,

@@ -113,69 +113,29 @@ impl ContactsPage {
     }
 }
 
-/// The contacts list's filters, columns and page, read from its query string.
-#[derive(Debug, Default)]
-pub(crate) struct ListQuery {
-    q: String,
-    account_id: String,
-    archived: bool,
-    columns: Vec<String>,
-    after: Option<String>,
-}
+/// The filters the contacts list reads from its query string.
+pub(crate) const FILTERS: &[&str] = &["q", "account_id", "archived"];
 
-impl ListQuery {
-    pub(crate) fn parse(raw: Option<&str>) -> Self {
-        let mut q = ListQuery::default();
-        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-            let v = v.trim().to_string();
-            match k.as_ref() {
-                "q" => q.q = v,
-                "account_id" => q.account_id = v,
-                "archived" => q.archived = v == "true",
-                "col" => q.columns.push(v),
-                "after" => q.after = Some(v).filter(|a| !a.is_empty()),
-                _ => {}
-            }
-        }
-        q
-    }
-
-    /// The view's query string, without the page cursor.
-    fn view_qs(&self) -> String {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        if !self.q.is_empty() {
-            s.append_pair("q", &self.q);
-        }
-        if !self.account_id.is_empty() {
-            s.append_pair("account_id", &self.account_id);
-        }
-        if self.archived {
-            s.append_pair("archived", "true");
-        }
-        for c in &self.columns {
-            s.append_pair("col", c);
-        }
-        s.finish()
-    }
-
-    /// The store query of this view, for the contacts `p` may see.
-    pub(crate) async fn store_query(&self, tx: &mut nave_store::Tx, p: &Principal) -> Result<ContactQuery, PageError> {
-        let scope =
-            p.scope_for(T, Action::Read).ok_or_else(|| ApiError::forbidden("your role may not read contacts"))?;
-        let account_key = match self.account_id.as_str() {
-            "" => None,
-            id => Some(account_for(tx, p, id).await?.key),
-        };
-        Ok(ContactQuery {
-            visibility: Visibility::of(p, scope),
-            account_key,
-            archived: Some(self.archived),
-            words: nave_domain::search::query_words(&self.q),
-            cursor: self.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
-            limit: 50,
-            ..ContactQuery::default()
-        })
-    }
+/// The store query of a contacts list view, for the contacts `p` may see.
+pub(crate) async fn store_query(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    f: &super::views::ViewQuery,
+) -> Result<ContactQuery, PageError> {
+    let scope = p.scope_for(T, Action::Read).ok_or_else(|| ApiError::forbidden("your role may not read contacts"))?;
+    let account_key = match f.get("account_id") {
+        "" => None,
+        id => Some(account_for(tx, p, id).await?.key),
+    };
+    Ok(ContactQuery {
+        visibility: Visibility::of(p, scope),
+        account_key,
+        archived: Some(f.flag("archived")),
+        words: nave_domain::search::query_words(f.get("q")),
+        cursor: f.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        limit: 50,
+        ..ContactQuery::default()
+    })
 }
 
 /// `GET /contacts`: the contacts `p` may see (of their accounts), with search,
@@ -183,9 +143,9 @@ impl ListQuery {
 /// views and the CSV export of the view.
 pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     let p = &auth.principal;
-    let f = ListQuery::parse(raw.as_deref());
+    let f = super::views::ViewQuery::parse(raw.as_deref(), FILTERS);
     let mut tx = app.db.read().await?;
-    let q = f.store_query(&mut tx, p).await?;
+    let q = store_query(&mut tx, p, &f).await?;
     let page = contacts::list(&mut tx, p.tenant_id, &q).await?;
     let accounts = account_choices(&mut tx, p).await?;
     let views = super::views::bar(&mut tx, &auth, "contacts", &f.view_qs()).await?;
@@ -195,9 +155,9 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): Ra
         rows: page.items.iter().map(contact_row).collect(),
         next: page.next.map(|c| c.encode()),
         accounts,
-        q: f.q.clone(),
-        account_id: f.account_id.clone(),
-        archived: f.archived,
+        q: f.get("q").to_string(),
+        account_id: f.get("account_id").to_string(),
+        archived: f.flag("archived"),
         columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &f.columns),
         views,
     };

@@ -34,6 +34,7 @@ use nave_store::page::{Cursor, SortCursor};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use super::views::ViewQuery;
 use super::{
     Choices, FormData, FormErrors, Layout, PageAuth, PageError, PageResult, account_choices, blank_none, form_date,
     render, require_page,
@@ -298,60 +299,9 @@ impl ListPage {
     }
 }
 
-/// A document list's filters, columns, order and page, read from its query string.
-#[derive(Debug, Default)]
-pub(crate) struct ListQuery {
-    status: String,
-    open: bool,
-    q: String,
-    account_id: String,
-    columns: Vec<String>,
-    sort: String,
-    after: Option<String>,
-}
+/// The filters (and order) a document list reads from its query string.
+const FILTERS: &[&str] = &["status", "open", "q", "account_id", "sort"];
 
-impl ListQuery {
-    fn parse(raw: Option<&str>) -> Self {
-        let mut q = ListQuery::default();
-        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-            let v = v.trim().to_string();
-            match k.as_ref() {
-                "status" => q.status = v,
-                "open" => q.open = !v.is_empty() && v != "false",
-                "q" => q.q = v,
-                "account_id" => q.account_id = v,
-                "col" => q.columns.push(v),
-                "sort" => q.sort = v,
-                "after" => q.after = Some(v).filter(|a| !a.is_empty()),
-                _ => {}
-            }
-        }
-        q
-    }
-
-    /// The view's query string: filters and columns, and the sort when `with_sort`.
-    fn view_qs(&self, with_sort: bool) -> String {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [("status", &self.status), ("q", &self.q), ("account_id", &self.account_id)] {
-            if !v.is_empty() {
-                s.append_pair(k, v);
-            }
-        }
-        if self.open {
-            s.append_pair("open", "true");
-        }
-        for c in &self.columns {
-            s.append_pair("col", c);
-        }
-        if with_sort && !self.sort.is_empty() {
-            s.append_pair("sort", &self.sort);
-        }
-        s.finish()
-    }
-}
-
-/// `GET /{path}`: the documents of a type `p` may see, newest first or in the
-/// order chosen, with the columns chosen and the user's saved views.
 /// The store query of a document list's view, for the documents `p` may see
 /// (the list page and its CSV export read the same view).
 pub(crate) async fn view_query(
@@ -359,18 +309,18 @@ pub(crate) async fn view_query(
     p: &Principal,
     t: DocType,
     raw: Option<&str>,
-) -> Result<(DocumentQuery, ListQuery), PageError> {
+) -> Result<(DocumentQuery, ViewQuery), PageError> {
     let scope = require_page(p, t.record_type(), Action::Read)?;
-    let f = ListQuery::parse(raw);
-    let status: Option<DocStatus> = match f.status.as_str() {
+    let f = ViewQuery::parse(raw, FILTERS);
+    let status: Option<DocStatus> = match f.get("status") {
         "" => None,
         s => Some(s.parse().map_err(|_| ApiError::invalid("status", "is not one of the choices"))?),
     };
-    let account: Option<PublicId> = match f.account_id.as_str() {
+    let account: Option<PublicId> = match f.get("account_id") {
         "" => None,
         s => Some(s.parse().map_err(|_| ApiError::invalid("account_id", "is not the id of an account"))?),
     };
-    let sort = DocSort::parse(&f.sort).ok_or_else(|| {
+    let sort = DocSort::parse(f.get("sort")).ok_or_else(|| {
         ApiError::invalid("sort", "must be one of number, account, date, due or total (- for descending)")
     })?;
     let mut q = DocumentQuery::new(t);
@@ -380,8 +330,8 @@ pub(crate) async fn view_query(
         None => None,
     };
     q.status = status;
-    q.open_only = f.open;
-    q.words = nave_domain::search::query_words(&f.q);
+    q.open_only = f.flag("open");
+    q.words = nave_domain::search::query_words(f.get("q"));
     q.sort = sort;
     if sort == DocSort::NEWEST {
         q.cursor = f.after.as_deref().and_then(|c| Cursor::decode(c).ok());
@@ -396,10 +346,10 @@ async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, RawQuery(
     let rt = t.record_type();
     let mut tx = app.db.read().await?;
     let (q, f) = view_query(&mut tx, p, t, raw.as_deref()).await?;
-    let (sort, status, account) = (q.sort, q.status, f.account_id.clone());
+    let (sort, status, account) = (q.sort, q.status, f.get("account_id").to_string());
     let accounts = account_choices(&mut tx, p).await?;
     let page = documents::list(&mut tx, p.tenant_id, &q).await?;
-    let views = super::views::bar(&mut tx, &auth, t.path(), &f.view_qs(true)).await?;
+    let views = super::views::bar(&mut tx, &auth, t.path(), &f.view_qs()).await?;
     tx.commit().await?;
     let next = sort.next_of(&page);
     let offered: Vec<(&str, &str)> =
@@ -415,12 +365,12 @@ async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, RawQuery(
         statuses: statuses(t).iter().map(|s| (s.to_string(), s.as_str().replace('_', " "))).collect(),
         accounts,
         status: status.map(|s| s.to_string()).unwrap_or_default(),
-        open: f.open,
-        q: f.q.clone(),
+        open: f.flag("open"),
+        q: f.get("q").to_string(),
         account_id: account,
         columns: super::views::columns(&offered, DEFAULT_COLUMNS, &f.columns),
         sort,
-        filter_qs: f.view_qs(false),
+        filter_qs: f.with("sort", "").view_qs(),
         views,
     };
     Ok(render(&view).into_response())

@@ -50,7 +50,8 @@ pub async fn products(State(app): State<AppState>, auth: PageAuth, RawQuery(raw)
     scope(p, RecordType::Product)?;
     let mut tx = app.db.read().await?;
     let t = p.tenant_id;
-    let mut view = super::catalog::ListQuery::parse(raw.as_deref()).store_query(&mut tx, t).await?;
+    let f = super::views::ViewQuery::parse(raw.as_deref(), super::catalog::FILTERS);
+    let mut view = super::catalog::store_query(&mut tx, t, &f).await?;
     if raw.as_deref().unwrap_or("").is_empty() {
         view.active = None;
     }
@@ -72,7 +73,8 @@ pub async fn contacts(State(app): State<AppState>, auth: PageAuth, RawQuery(raw)
     scope(p, RecordType::Contact)?;
     let mut tx = app.db.read().await?;
     let t = p.tenant_id;
-    let mut view = super::contacts::ListQuery::parse(raw.as_deref()).store_query(&mut tx, p).await?;
+    let f = super::views::ViewQuery::parse(raw.as_deref(), super::contacts::FILTERS);
+    let mut view = super::contacts::store_query(&mut tx, p, &f).await?;
     if raw.as_deref().unwrap_or("").is_empty() {
         view.archived = None;
     }
@@ -115,9 +117,8 @@ pub async fn payments(State(app): State<AppState>, auth: PageAuth, RawQuery(raw)
     scope(p, RecordType::Payment)?;
     let mut tx = app.db.read().await?;
     let t = p.tenant_id;
-    let (mut view, _) = super::payments::ListQuery::parse(raw.as_deref())
-        .store_query(&mut tx, p, super::payments::Side::Received)
-        .await?;
+    let f = super::views::ViewQuery::parse(raw.as_deref(), super::payments::FILTERS);
+    let (mut view, _) = super::payments::store_query(&mut tx, p, super::payments::Side::Received, &f).await?;
     view.limit = 200;
     all_pages!(items, cursor, {
         view.cursor = cursor;

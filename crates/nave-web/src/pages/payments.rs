@@ -326,65 +326,33 @@ const COLUMNS: &[(&str, &str)] = &[
 ];
 const DEFAULT_COLUMNS: &[&str] = &["account", "amount", "method", "reference", "unallocated"];
 
-/// The filters, columns and page of a payment list, read from its query string.
-#[derive(Debug, Default)]
-pub(crate) struct ListQuery {
-    account_id: String,
-    columns: Vec<String>,
-    after: Option<String>,
-}
+/// The filters a payment list reads from its query string.
+pub(crate) const FILTERS: &[&str] = &["account_id"];
 
-impl ListQuery {
-    pub(crate) fn parse(raw: Option<&str>) -> Self {
-        let mut q = ListQuery::default();
-        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-            let v = v.trim().to_string();
-            match k.as_ref() {
-                "account_id" => q.account_id = v,
-                "col" => q.columns.push(v),
-                "after" => q.after = Some(v).filter(|a| !a.is_empty()),
-                _ => {}
-            }
+/// The store query of a payment list view of `side`, for the payments `p` may
+/// see, with the account filtered on.
+pub(crate) async fn store_query(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    side: Side,
+    f: &super::views::ViewQuery,
+) -> Result<(PaymentQuery, Option<Account>), PageError> {
+    let scope = require_page(p, side.rt(), Action::Read)?;
+    let account = match f.get("account_id") {
+        "" => None,
+        a => {
+            let id: PublicId = a.parse().map_err(|_| ApiError::invalid("account_id", "is not the id of an account"))?;
+            Some(account_for(tx, p, "account_id", id).await?)
         }
-        q
-    }
-
-    fn view_qs(&self) -> String {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        if !self.account_id.is_empty() {
-            s.append_pair("account_id", &self.account_id);
-        }
-        for c in &self.columns {
-            s.append_pair("col", c);
-        }
-        s.finish()
-    }
-
-    /// The store query of this view of `side`, for the payments `p` may see.
-    pub(crate) async fn store_query(
-        &self,
-        tx: &mut nave_store::Tx,
-        p: &Principal,
-        side: Side,
-    ) -> Result<(PaymentQuery, Option<Account>), PageError> {
-        let scope = require_page(p, side.rt(), Action::Read)?;
-        let account = match self.account_id.as_str() {
-            "" => None,
-            a => {
-                let id: PublicId =
-                    a.parse().map_err(|_| ApiError::invalid("account_id", "is not the id of an account"))?;
-                Some(account_for(tx, p, "account_id", id).await?)
-            }
-        };
-        let q = PaymentQuery {
-            sent: side.sent(),
-            visibility: Visibility::of(p, scope),
-            account_key: account.as_ref().map(|a| a.key),
-            cursor: self.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
-            limit: 50,
-        };
-        Ok((q, account))
-    }
+    };
+    let q = PaymentQuery {
+        sent: side.sent(),
+        visibility: Visibility::of(p, scope),
+        account_key: account.as_ref().map(|a| a.key),
+        cursor: f.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        limit: 50,
+    };
+    Ok((q, account))
 }
 
 /// The latest payments of an account, for its page (none when `p` may not
@@ -412,9 +380,9 @@ pub async fn latest_of_account(
 /// `GET /payments` (`/payments-sent`): the payments `p` may see, newest first.
 async fn list(side: Side, State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     let p = &auth.principal;
-    let f = ListQuery::parse(raw.as_deref());
+    let f = super::views::ViewQuery::parse(raw.as_deref(), FILTERS);
     let mut tx = app.db.read().await?;
-    let (q, account) = f.store_query(&mut tx, p, side).await?;
+    let (q, account) = store_query(&mut tx, p, side, &f).await?;
     let accounts = account_choices(&mut tx, p).await?;
     let page = payments::list(&mut tx, p.tenant_id, &q).await?;
     let views = super::views::bar(&mut tx, &auth, side.base(), &f.view_qs()).await?;

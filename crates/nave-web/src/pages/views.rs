@@ -90,3 +90,87 @@ pub fn columns(
         })
         .collect()
 }
+
+/// A list page's query string as the page reads it: its filters (the keys the
+/// list knows, trimmed, empty ones dropped), the columns chosen (`col`,
+/// repeated) and the page cursor (`after`). Saved views and paging links keep
+/// [`ViewQuery::view_qs`]: everything but the cursor.
+#[derive(Debug, Default, Clone)]
+pub struct ViewQuery {
+    filters: Vec<(&'static str, String)>,
+    pub columns: Vec<String>,
+    pub after: Option<String>,
+}
+
+impl ViewQuery {
+    /// Reads `raw`, keeping the filters named in `known` (in that order).
+    pub fn parse(raw: Option<&str>, known: &[&'static str]) -> Self {
+        let mut q = ViewQuery::default();
+        let mut found: Vec<(&'static str, String)> = vec![];
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            let v = v.trim().to_string();
+            match k.as_ref() {
+                "col" => q.columns.push(v),
+                "after" => q.after = Some(v).filter(|a| !a.is_empty()),
+                key => {
+                    if let Some(&known) = known.iter().find(|&&n| n == key)
+                        && !v.is_empty()
+                    {
+                        found.retain(|(n, _)| *n != known);
+                        found.push((known, v));
+                    }
+                }
+            }
+        }
+        q.filters = known.iter().filter_map(|&n| found.iter().find(|(f, _)| *f == n).cloned()).collect();
+        q
+    }
+
+    /// The filter `key` as given, or "".
+    pub fn get(&self, key: &str) -> &str {
+        self.filters.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+
+    /// A ticked filter (`true` or `1`).
+    pub fn flag(&self, key: &str) -> bool {
+        matches!(self.get(key), "true" | "1")
+    }
+
+    /// The view without its page cursor: the filters, then the columns.
+    pub fn view_qs(&self) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.filters {
+            s.append_pair(k, v);
+        }
+        for c in &self.columns {
+            s.append_pair("col", c);
+        }
+        s.finish()
+    }
+
+    /// The view's query string with `key` set to `value` (or removed when empty).
+    pub fn with(&self, key: &'static str, value: &str) -> ViewQuery {
+        let mut q = self.clone();
+        q.filters.retain(|(k, _)| *k != key);
+        if !value.is_empty() {
+            q.filters.push((key, value.to_string()));
+        }
+        q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_view_query_keeps_known_filters_in_order_columns_and_the_cursor_apart() {
+        let q = ViewQuery::parse(Some("b=2&x=9&a=%20one%20&col=c1&after=CUR&col=c2&a=&b=3"), &["a", "b"]);
+        assert_eq!((q.get("a"), q.get("b"), q.get("x")), ("one", "3", ""));
+        assert_eq!(q.after.as_deref(), Some("CUR"));
+        assert_eq!(q.view_qs(), "a=one&b=3&col=c1&col=c2");
+        assert_eq!(ViewQuery::parse(None, &["a"]).view_qs(), "");
+        assert!(ViewQuery::parse(Some("archived=1"), &["archived"]).flag("archived"));
+        assert_eq!(q.with("b", "").view_qs(), "a=one&col=c1&col=c2");
+    }
+}
