@@ -17,6 +17,7 @@ use crate::{StoreResult, args};
 pub const LISTS: &[&str] = &[
     "accounts",
     "contacts",
+    "leads",
     "products",
     "payments",
     "payments-sent",

@@ -361,6 +361,16 @@ async fn the_products_list_searches_filters_chooses_columns_and_exports_the_view
         form(&app, &cookie, "/saved-views", &[("list", "payments-sent"), ("name", "Amounts"), ("query", "col=amount")])
             .await;
     assert_eq!((st, to.as_str()), (303, "/payments-sent?col=amount"));
+
+    // And the leads list.
+    let (st, html) = page(&app, &cookie, "/leads?status=new&col=source").await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("value=\"source\" checked") && html.contains("value=\"email\" >"), "{html}");
+    let (st, to, _) =
+        form(&app, &cookie, "/saved-views", &[("list", "leads"), ("name", "New ones"), ("query", "status=new")]).await;
+    assert_eq!((st, to.as_str()), (303, "/leads?status=new"));
+    let (_, html) = page(&app, &cookie, "/leads").await;
+    assert!(html.contains("New ones"), "{html}");
 }
 
 both_backends!(

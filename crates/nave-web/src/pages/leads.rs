@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect};
 use nave_domain::access::{Action, RecordType};
 use nave_store::leads::{Lead, LeadStatus};
@@ -17,6 +17,13 @@ use crate::state::AppState;
 
 const T: RecordType = RecordType::Lead;
 
+/// The columns the leads list may show beside the name: (key, heading).
+const COLUMNS: &[(&str, &str)] =
+    &[("email", "Email"), ("source", "Source"), ("status", "Status"), ("estimate", "Estimate"), ("created", "Created")];
+const DEFAULT_COLUMNS: &[&str] = &["email", "source", "status", "estimate", "created"];
+/// The filters the leads list reads from its query string.
+const FILTERS: &[&str] = &["status", "q"];
+
 #[derive(Template)]
 #[template(path = "leads.html")]
 struct LeadsPage {
@@ -27,33 +34,38 @@ struct LeadsPage {
     q: String,
     next: Option<String>,
     can_create: bool,
+    columns: Vec<(&'static str, &'static str, bool)>,
+    views: super::views::ViewsBar,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LeadsParams {
-    status: Option<String>,
-    q: Option<String>,
-    after: Option<String>,
+impl LeadsPage {
+    fn shows(&self, column: &str) -> bool {
+        self.columns.iter().any(|(k, _, on)| *on && *k == column)
+    }
 }
 
-/// `GET /leads`.
-pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(params): Query<LeadsParams>) -> PageResult {
+/// `GET /leads`: status and search filters, the columns chosen and saved views.
+pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     let p = &auth.principal;
     require(p, T, Action::Read, "read leads")?;
-    let status = params.status.clone().filter(|s| !s.is_empty());
-    let f =
-        LeadFilter { status: status.clone(), owner: None, q: params.q.clone(), limit: Some(50), after: params.after };
+    let v = super::views::ViewQuery::parse(raw.as_deref(), FILTERS);
+    let status = Some(v.get("status").to_string()).filter(|s| !s.is_empty());
+    let q = Some(v.get("q").to_string()).filter(|s| !s.is_empty());
+    let f = LeadFilter { status: status.clone(), owner: None, q: q.clone(), limit: Some(50), after: v.after.clone() };
     let mut tx = app.db.read().await?;
     let page = list_for(&mut tx, p, &f).await?;
+    let views = super::views::bar(&mut tx, &auth, "leads", &v.view_qs()).await?;
     tx.commit().await?;
     let view = LeadsPage {
         layout: auth.layout("leads"),
         leads: page.items,
         status: status.unwrap_or_default(),
         statuses: LeadStatus::ALL.iter().map(|s| s.as_str()).collect(),
-        q: params.q.unwrap_or_default(),
+        q: q.unwrap_or_default(),
         next: page.next.map(|c| c.encode()),
         can_create: p.scope_for(T, Action::Create).is_some(),
+        columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &v.columns),
+        views,
     };
     Ok(render(&view).into_response())
 }
