@@ -83,15 +83,9 @@ struct AccountsPage {
     owner: String,
     owners: super::Choices,
     /// Every column the user may see: (key, heading, shown).
-    columns: Vec<(&'static str, &'static str, bool)>,
+    columns: super::views::Columns,
     filter_qs: String,
     views: super::views::ViewsBar,
-}
-
-impl AccountsPage {
-    fn shows(&self, column: &str) -> bool {
-        self.columns.iter().any(|(k, _, on)| *on && *k == column)
-    }
 }
 
 /// The accounts list's filters and columns, read from its query string.

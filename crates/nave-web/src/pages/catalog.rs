@@ -65,14 +65,8 @@ struct ProductsPage {
     kind: String,
     category_id: String,
     categories: super::Choices,
-    columns: Vec<(&'static str, &'static str, bool)>,
+    columns: super::views::Columns,
     views: super::views::ViewsBar,
-}
-
-impl ProductsPage {
-    fn shows(&self, column: &str) -> bool {
-        self.columns.iter().any(|(k, _, on)| *on && *k == column)
-    }
 }
 
 /// The filters the products list reads from its query string.

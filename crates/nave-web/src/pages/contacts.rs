@@ -103,14 +103,8 @@ struct ContactsPage {
     q: String,
     account_id: String,
     archived: bool,
-    columns: Vec<(&'static str, &'static str, bool)>,
+    columns: super::views::Columns,
     views: super::views::ViewsBar,
-}
-
-impl ContactsPage {
-    fn shows(&self, column: &str) -> bool {
-        self.columns.iter().any(|(k, _, on)| *on && *k == column)
-    }
 }
 
 /// The filters the contacts list reads from its query string.

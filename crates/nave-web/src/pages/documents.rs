@@ -262,7 +262,7 @@ struct ListPage {
     q: String,
     account_id: String,
     /// Every column the type has: (key, heading, shown).
-    columns: Vec<(&'static str, &'static str, bool)>,
+    columns: super::views::Columns,
     sort: DocSort,
     /// The view's query string without sort and cursor.
     filter_qs: String,
@@ -270,10 +270,6 @@ struct ListPage {
 }
 
 impl ListPage {
-    fn shows(&self, column: &str) -> bool {
-        self.columns.iter().any(|(k, _, on)| *on && *k == column)
-    }
-
     /// The link of a column heading: sorts by it, or the other way when it is the sort now.
     fn sort_href(&self, key: &str) -> String {
         let now = self.sort.name();

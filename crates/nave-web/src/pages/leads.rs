@@ -34,14 +34,8 @@ struct LeadsPage {
     q: String,
     next: Option<String>,
     can_create: bool,
-    columns: Vec<(&'static str, &'static str, bool)>,
+    columns: super::views::Columns,
     views: super::views::ViewsBar,
-}
-
-impl LeadsPage {
-    fn shows(&self, column: &str) -> bool {
-        self.columns.iter().any(|(k, _, on)| *on && *k == column)
-    }
 }
 
 /// `GET /leads`: status and search filters, the columns chosen and saved views.

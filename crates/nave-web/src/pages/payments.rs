@@ -306,14 +306,8 @@ struct ListPage {
     account_id: String,
     can_create: bool,
     next: Option<String>,
-    columns: Vec<(&'static str, &'static str, bool)>,
+    columns: super::views::Columns,
     views: super::views::ViewsBar,
-}
-
-impl ListPage {
-    fn shows(&self, column: &str) -> bool {
-        self.columns.iter().any(|(k, _, on)| *on && *k == column)
-    }
 }
 
 /// The columns a payment list may show beside the date: (key, heading).

@@ -75,20 +75,38 @@ pub async fn delete(State(app): State<AppState>, auth: PageAuth, Path(id): Path<
 }
 
 /// The columns of a list page: each `(key, heading)` offered, and whether it
-/// is shown — those `chosen` (the page's repeated `col` parameter), or the
-/// `defaults` until the user chooses.
-pub fn columns(
-    offered: &[(&'static str, &'static str)],
-    defaults: &[&str],
-    chosen: &[String],
-) -> Vec<(&'static str, &'static str, bool)> {
-    offered
-        .iter()
-        .map(|&(k, h)| {
-            let on = if chosen.is_empty() { defaults.contains(&k) } else { chosen.iter().any(|c| c == k) };
-            (k, h, on)
-        })
-        .collect()
+/// is shown. Templates loop over it for the headings and the column chooser,
+/// and ask [`Columns::shows`] for each cell.
+#[derive(Debug, Clone)]
+pub struct Columns(Vec<(&'static str, &'static str, bool)>);
+
+impl Columns {
+    /// Is `key` a column shown now?
+    pub fn shows(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _, on)| *on && *k == key)
+    }
+}
+
+impl<'a> IntoIterator for &'a Columns {
+    type Item = &'a (&'static str, &'static str, bool);
+    type IntoIter = std::slice::Iter<'a, (&'static str, &'static str, bool)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// The columns of a list page: those `chosen` (the page's repeated `col`
+/// parameter) among the `offered`, or the `defaults` until the user chooses.
+pub fn columns(offered: &[(&'static str, &'static str)], defaults: &[&str], chosen: &[String]) -> Columns {
+    Columns(
+        offered
+            .iter()
+            .map(|&(k, h)| {
+                let on = if chosen.is_empty() { defaults.contains(&k) } else { chosen.iter().any(|c| c == k) };
+                (k, h, on)
+            })
+            .collect(),
+    )
 }
 
 /// A list page's query string as the page reads it: its filters (the keys the
