@@ -20,6 +20,7 @@ pub mod error;
 pub mod external_id;
 pub mod forecast;
 pub mod ids;
+pub mod locale;
 pub mod money;
 pub mod pipeline;
 pub mod price_list;

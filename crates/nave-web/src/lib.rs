@@ -173,7 +173,8 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::sync::routes())
         .fallback(pages::not_found)
         .layer(from_fn(security::csrf))
-        .layer(from_fn(security::csp));
+        .layer(from_fn(security::csp))
+        .layer(from_fn(pages::show::scope));
     Router::new()
         .merge(pages)
         .merge(api)

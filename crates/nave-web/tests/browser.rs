@@ -23,6 +23,8 @@ mod support;
 use std::collections::BTreeMap;
 
 use browser_support::Browser;
+use nave_domain::locale::Locale;
+use nave_domain::money::Currency;
 use nave_testkit::{TestDb, both_backends};
 use serde_json::{Value, json};
 use support::{PASSWORD, TestApp, TestUser, json};
@@ -142,9 +144,14 @@ async fn shown_totals(b: &Browser) -> BTreeMap<String, String> {
     for row in b.find_all("table.totals tr").await {
         let th = row.find(fantoccini::Locator::Css("th")).await.unwrap().text().await.unwrap();
         let td = row.find(fantoccini::Locator::Css("td")).await.unwrap().text().await.unwrap();
-        out.insert(th.trim().to_string(), td.trim().to_string());
+        out.insert(spaced(th.trim()), spaced(td.trim()));
     }
     out
+}
+
+/// Text as WebDriver reads it: no-break spaces come back as plain spaces.
+fn spaced(s: &str) -> String {
+    s.replace(['\u{a0}', '\u{202f}'], " ")
 }
 
 /// Clicks the button of a document action (`send`, `accept`, …).
@@ -157,6 +164,16 @@ async fn builds_a_quote_and_takes_it_through_order_shipment_invoice_and_payment(
     let app = TestApp::start(db).await;
     let admin = app.user("admin@example.com", "admin").await;
     let mgr = app.user("maria@example.com", "sales_manager").await;
+    // Maria reads German formats (1.234,56 €); the admin keeps en-US ($1,234.56).
+    let r = app
+        .req(reqwest::Method::PATCH, &format!("/api/v1/users/{}", mgr.user.id), &admin)
+        .json(&json!({"locale": "de-DE"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let (de, us) = (Locale::parse("de-DE"), Locale::parse("en-US"));
+    let eur = Currency::parse("EUR").unwrap();
     let cat = catalog(&app, &admin, None).await;
     let base = app.url("");
     b.run(async {
@@ -193,12 +210,16 @@ async fn builds_a_quote_and_takes_it_through_order_shipment_invoice_and_payment(
         assert_eq!(t["shipping"], "15.00", "{t}");
         assert_ne!(t["discount"], "0.00", "the line discounts count: {t}");
         let shown = shown_totals(&b).await;
-        assert_eq!(shown.get("Subtotal"), t["subtotal"].as_str().map(str::to_string).as_ref(), "{shown:?} vs {t}");
-        assert_eq!(shown.get("Discount"), t["discount"].as_str().map(str::to_string).as_ref(), "{shown:?} vs {t}");
-        assert_eq!(shown.get("Net"), t["net"].as_str().map(str::to_string).as_ref(), "{shown:?} vs {t}");
-        assert_eq!(shown.get("Shipping"), t["shipping"].as_str().map(str::to_string).as_ref(), "{shown:?} vs {t}");
-        assert_eq!(shown.get("Tax"), t["tax"].as_str().map(str::to_string).as_ref(), "{shown:?} vs {t}");
-        assert_eq!(shown.get("Total"), Some(&format!("{} EUR", t["total"].as_str().unwrap())), "{shown:?} vs {t}");
+        let api = |k: &str| Some(spaced(&de.number_text(t[k].as_str().unwrap())));
+        for (label, key) in
+            [("Subtotal", "subtotal"), ("Discount", "discount"), ("Net", "net"), ("Shipping", "shipping")]
+        {
+            assert_eq!(shown.get(label).cloned(), api(key), "{label}: {shown:?} vs {t}");
+        }
+        assert_eq!(shown.get("Tax").cloned(), api("tax"), "{shown:?} vs {t}");
+        let de_total = spaced(&de.amount_text(t["total"].as_str().unwrap(), eur));
+        assert_eq!(shown.get("Total"), Some(&de_total), "{shown:?} vs {t}");
+        assert!(de_total.ends_with(" €") && de_total.contains(','), "German order: {de_total}");
         // 3 × 12.50 + 2 × 7.99 × 0.9 + 100.00 − 5.00 = 146.882 → net 146.88 before shipping.
         assert_eq!(t["net"], "146.88", "{t}");
 
@@ -215,7 +236,7 @@ async fn builds_a_quote_and_takes_it_through_order_shipment_invoice_and_payment(
         assert_eq!(o["status"], "open");
         assert_eq!(o["totals"]["total"], t["total"], "the order carries the quote's total");
         let shown = shown_totals(&b).await;
-        assert_eq!(shown.get("Total"), Some(&format!("{} EUR", t["total"].as_str().unwrap())));
+        assert_eq!(shown.get("Total"), Some(&de_total));
 
         // The order desk's work is the admin's here (a sales manager neither ships nor invoices).
         b.click_and_wait("form[action='/logout'] button[type=submit]").await;
@@ -250,7 +271,9 @@ async fn builds_a_quote_and_takes_it_through_order_shipment_invoice_and_payment(
         assert!(b.text("h1 .badge").await.contains("issued"));
         let inv = get_ok(&app, &mgr, &format!("/api/v1{invoice_path}")).await;
         let total = inv["totals"]["total"].as_str().unwrap().to_string();
-        assert_eq!(shown_totals(&b).await.get("Total"), Some(&format!("{total} EUR")), "{inv}");
+        let us_total = spaced(&us.amount_text(&total, eur));
+        assert!(us_total.starts_with('€'), "US order: {us_total}");
+        assert_eq!(shown_totals(&b).await.get("Total"), Some(&us_total), "{inv}");
         let billed: Vec<&str> = inv["groups"]
             .as_array()
             .unwrap()

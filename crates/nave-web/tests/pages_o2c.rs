@@ -351,7 +351,7 @@ async fn a_payment_is_recorded_and_allocated_oldest_first(db: TestDb) {
     let new = api(&app, &s, &format!("/api/v1/invoices/{new_id}")).await;
     assert_eq!(new["status"], "paid");
     let (_, list) = page(&app, &s.cookie, "/payments").await;
-    assert!(list.contains("25.00 EUR") && list.contains("8.00 EUR") && list.contains("3.00"), "{list}");
+    assert!(list.contains("€25.00") && list.contains("€8.00") && list.contains("3.00"), "amounts in en-US: {list}");
 
     // The warehouse sees no payments.
     app.user("wh@example.com", "warehouse").await;
@@ -523,7 +523,7 @@ async fn a_subscription_is_made_paused_resumed_and_run_from_its_pages(db: TestDb
     .await;
     assert_eq!(st, 303, "{body}");
     let (_, html) = page(&app, &s.cookie, &to).await;
-    assert!(html.contains("2026-12-31"), "{html}");
+    assert!(html.contains("12/31/2026"), "the end date in en-US: {html}");
     // A rep reads subscriptions of their accounts but may not run them.
     app.user("rep@example.com", "sales_rep").await;
     let rep = session(&app, "rep@example.com").await;

@@ -424,7 +424,7 @@ async fn the_opportunity_pages_list_board_show_create_and_edit(db: TestDb) {
     assert_eq!(status, 303);
     let id = location.strip_prefix("/opportunities/").unwrap().to_string();
     let (_, html) = page(&app, &cookie, &location).await;
-    assert!(html.contains("Prospecting") && html.contains("(created)") && html.contains("1200.00 USD"), "{html}");
+    assert!(html.contains("Prospecting") && html.contains("(created)") && html.contains("$1,200.00"), "{html}");
 
     // Editing: a new stage with the probability left as it was takes the stage's default.
     let negotiation = stage_id(&s, "Negotiation");

@@ -20,6 +20,7 @@ use nave_store::audit::{self, AuditQuery};
 use nave_store::page::Cursor;
 use serde::Deserialize;
 
+use super::show;
 use super::{FormErrors, Layout, PageAuth, PageError, PageResult, fmt_time, form_errors, render};
 use crate::api::accounts::refuse_duplicates;
 use crate::error::ApiError;
@@ -49,7 +50,11 @@ pub fn row_of(p: &Principal, a: &Account) -> AccountRow {
         name: a.name.clone(),
         kinds: a.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
         currency: a.currency.code().to_string(),
-        credit_limit: v.get("credit_limit").and_then(|c| c.as_str()).unwrap_or("").to_string(),
+        credit_limit: v
+            .get("credit_limit")
+            .and_then(|c| c.as_str())
+            .map(|c| show::amount(c, a.currency))
+            .unwrap_or_default(),
         tags: a.tags.join(", "),
         updated: fmt_time(a.updated_at),
     }
@@ -417,9 +422,9 @@ pub async fn show(
             id: o.id.to_string(),
             name: o.name.clone(),
             stage: o.stage.clone(),
-            amount: format!("{} {}", o.amount, o.currency.code()),
-            weighted: format!("{} {}", o.weighted_amount, o.currency.code()),
-            expected_close: o.expected_close.clone(),
+            amount: show::amount(&o.amount.to_string(), o.currency),
+            weighted: show::amount(&o.weighted_amount.to_string(), o.currency),
+            expected_close: show::date_text(&o.expected_close),
         })
         .collect();
     let open_cases = overview
@@ -436,7 +441,11 @@ pub async fn show(
     let opportunity_totals = overview
         .by_currency
         .iter()
-        .map(|t| format!("{} open, {} {} ({} weighted)", t.count, t.total, t.currency, t.weighted_total))
+        .map(|t| {
+            let (total, weighted) =
+                (show::amount_in(&t.total, &t.currency), show::amount_in(&t.weighted_total, &t.currency));
+            format!("{} open, {total} ({weighted} weighted)", t.count)
+        })
         .collect();
     let can_merge = p.may(T, Action::Delete, a.ownership);
     let merge_candidates = if can_merge {
@@ -486,7 +495,7 @@ pub async fn show(
         archived: a.archived,
         kinds: a.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
         currency: a.currency.code().to_string(),
-        credit_limit: shown.get("credit_limit").and_then(|c| c.as_str()).map(str::to_string),
+        credit_limit: shown.get("credit_limit").and_then(|c| c.as_str()).map(|c| show::amount(c, a.currency)),
         tax_id: a.tax_id.clone().unwrap_or_default(),
         tax_treatment: a.tax_treatment.as_str(),
         industry: a.industry.clone().unwrap_or_default(),

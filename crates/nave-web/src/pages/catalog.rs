@@ -23,6 +23,7 @@ use nave_store::stock::{self, LevelQuery};
 use nave_store::taxes::{self, TaxCategory};
 use serde::Deserialize;
 
+use super::show;
 use super::{FormErrors, Layout, PageAuth, PageError, PageResult, form_again, render};
 use crate::api::catalog::{picture_response, prepare_picture};
 use crate::api::parse_id;
@@ -135,7 +136,7 @@ pub async fn products_page(State(app): State<AppState>, auth: PageAuth, RawQuery
             name: prod.name.clone(),
             kind: prod.kind.as_str(),
             category: category_name(&categories, prod.category_key),
-            list_price: format!("{} {}", prod.list_price, prod.currency),
+            list_price: show::amount(&prod.list_price.to_string(), prod.currency),
             cost: shown_cost(&auth, prod),
             unit: prod.unit.clone(),
             has_picture: prod.picture.is_some(),

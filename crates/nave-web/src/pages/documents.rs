@@ -34,6 +34,7 @@ use nave_store::page::{Cursor, SortCursor};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use super::show::{self, filters};
 use super::views::ViewQuery;
 use super::{
     Choices, FormData, FormErrors, Layout, PageAuth, PageError, PageResult, account_choices, blank_none, form_date,
@@ -213,19 +214,18 @@ fn number_of(d: &Document) -> String {
 }
 
 fn doc_row(d: &Document) -> DocRow {
-    let code = d.currency.code();
     DocRow {
         id: d.id.to_string(),
         path: d.doc_type.path(),
         number: number_of(d),
         account_id: d.account_id.to_string(),
         account: d.account_name.clone(),
-        date: d.date.to_string(),
-        due: d.due_date.map(|d| d.to_string()).unwrap_or_default(),
+        date: show::date(d.date),
+        due: d.due_date.map(show::date).unwrap_or_default(),
         reference: d.reference.clone().unwrap_or_default(),
         status: d.status.as_str(),
-        total: format!("{} {code}", d.totals.total),
-        balance: if has_balance(d.doc_type) { format!("{} {code}", d.balance) } else { String::new() },
+        total: show::amount(&d.totals.total, d.currency),
+        balance: if has_balance(d.doc_type) { show::amount(&d.balance, d.currency) } else { String::new() },
         overdue: d.overdue,
     }
 }

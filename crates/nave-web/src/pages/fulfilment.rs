@@ -31,6 +31,7 @@ use nave_store::shipments::{self, LineRequest, NewShipment, Shipment, ShipmentQu
 use serde::Deserialize;
 
 use super::documents::readable;
+use super::show::{self, filters};
 use super::{
     Choices, FormData, FormErrors, Layout, PageAuth, PageError, PageResult, blank_none, form_date, render, require_page,
 };
@@ -216,7 +217,7 @@ fn shipment_row(s: &Shipment) -> ShipmentRow {
         account: s.account_name.clone(),
         warehouse: s.warehouse_name.clone(),
         status: s.status.clone(),
-        ship_date: s.ship_date.map(|d| d.to_string()).unwrap_or_default(),
+        ship_date: s.ship_date.map(show::date).unwrap_or_default(),
         tracking: [s.carrier.clone(), s.tracking_number.clone()].into_iter().flatten().collect::<Vec<_>>().join(" "),
     }
 }
@@ -429,10 +430,10 @@ async fn desk(State(app): State<AppState>, auth: PageAuth, Query(q): Query<DeskQ
         .map(|r| DeskLine {
             id: r.id.to_string(),
             number: r.number.clone().unwrap_or_default(),
-            date: r.date.to_string(),
+            date: show::date(r.date),
             account_id: r.account_id.to_string(),
             account: r.account_name.clone(),
-            total: format!("{} {}", r.total, r.currency.code()),
+            total: show::amount(&r.total.to_string(), r.currency),
             policy: r.invoice_policy.to_string(),
         })
         .collect();

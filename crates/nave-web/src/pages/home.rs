@@ -11,7 +11,6 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use nave_domain::access::{Action, Principal, RecordType};
 use nave_domain::document::DocType;
-use nave_domain::money::format_minor;
 use nave_domain::pipeline::StageKind;
 use nave_store::Tx;
 use nave_store::accounts::{self, AccountQuery, Visibility};
@@ -22,6 +21,7 @@ use nave_store::shipments::ShipmentQuery;
 use nave_store::{cases, documents, orders, payments, pipeline, shipments};
 
 use super::accounts::{AccountRow, row_of};
+use super::show;
 use super::{Layout, PageAuth, PageResult, render};
 use crate::state::AppState;
 
@@ -93,8 +93,13 @@ async fn work_lists(tx: &mut Tx, p: &Principal) -> Result<Vec<WorkList>, super::
             .map(|o| WorkRow {
                 href: format!("/opportunities/{}", o.id),
                 label: o.name,
-                detail: format!("{} · {} · closes {}", o.account_name, o.stage, o.expected_close),
-                amount: format!("{} {}", o.amount, o.currency.code()),
+                detail: format!(
+                    "{} · {} · closes {}",
+                    o.account_name,
+                    o.stage,
+                    show::date_text(&o.expected_close.to_string())
+                ),
+                amount: show::amount(&o.amount.to_string(), o.currency),
             })
             .collect();
         out.push(l);
@@ -130,8 +135,8 @@ async fn work_lists(tx: &mut Tx, p: &Principal) -> Result<Vec<WorkList>, super::
                 .map(|o| WorkRow {
                     href: format!("/sales-orders/{}", o.id),
                     label: o.number.unwrap_or_else(|| "(draft)".into()),
-                    detail: format!("{} · {}", o.account_name, nave_domain::dates::format(o.date)),
-                    amount: format!("{} {}", o.total, o.currency.code()),
+                    detail: format!("{} · {}", o.account_name, show::date(o.date)),
+                    amount: show::amount(&o.total.to_string(), o.currency),
                 })
                 .collect();
             out.push(l);
@@ -190,7 +195,7 @@ async fn work_lists(tx: &mut Tx, p: &Principal) -> Result<Vec<WorkList>, super::
                         d.account_name,
                         d.due_date.map(nave_domain::dates::format).unwrap_or_default()
                     ),
-                    amount: format!("{} {}", format_minor(d.balance_minor, d.currency), d.currency.code()),
+                    amount: show::minor(d.balance_minor, d.currency),
                 })
                 .collect();
             out.push(l);
@@ -202,8 +207,12 @@ async fn work_lists(tx: &mut Tx, p: &Principal) -> Result<Vec<WorkList>, super::
             .map(|pm| WorkRow {
                 href: format!("/accounts/{}", pm.account_id),
                 label: format!("{} {}", pm.method.replace('_', " "), pm.reference.unwrap_or_default()).trim().into(),
-                detail: format!("{} · {}", pm.account_name, nave_domain::dates::format(pm.date)),
-                amount: format!("{} of {} {}", pm.unallocated, pm.amount, pm.currency.code()),
+                detail: format!("{} · {}", pm.account_name, show::date(pm.date)),
+                amount: format!(
+                    "{} of {}",
+                    show::number(&pm.unallocated.to_string()),
+                    show::amount(&pm.amount.to_string(), pm.currency)
+                ),
             })
             .collect();
         out.push(l);

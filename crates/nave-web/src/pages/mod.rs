@@ -39,6 +39,7 @@ pub mod reports;
 pub mod search;
 pub mod sequences;
 pub mod settings;
+pub mod show;
 pub mod stock;
 pub mod subscriptions;
 pub mod sync;
@@ -124,6 +125,7 @@ async fn load_session(parts: &Parts, app: &AppState) -> Result<Option<PageAuth>,
     let Some(user) = users::get_by_key(&mut tx, tenant_id, user_key).await? else { return Ok(None) };
     tx.commit().await?;
     let principal = app.principal(tenant_id, &user, None).await?;
+    show::set_locale(&user.locale);
     Ok(Some(PageAuth { principal, user, nonce: nonce_of(parts) }))
 }
 
@@ -213,9 +215,9 @@ pub async fn not_found() -> Response {
     error_page(&ApiError::new(ErrorCode::NotFound, "there is no page at this address"))
 }
 
-/// Formats a time for pages (UTC for now; per-user zones come with locales).
+/// Formats a time for pages in the user's locale (UTC, as stored).
 pub fn fmt_time(t: time::OffsetDateTime) -> String {
-    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+    show::date_time(t)
 }
 
 /// Refuses a page to a principal without `action` on `record_type` (403),

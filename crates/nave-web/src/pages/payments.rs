@@ -32,6 +32,7 @@ use serde::Deserialize;
 
 use super::documents::readable;
 use super::fulfilment::{refusal, remap, some_text};
+use super::show::{self, filters};
 use super::{
     Choices, FormData, FormErrors, Layout, PageAuth, PageError, PageResult, account_choices, blank_none, form_date,
     render, require_page,
@@ -187,9 +188,9 @@ async fn open_invoices(
             invoice_id: d.id.to_string(),
             path: t.path(),
             number: d.number.clone().unwrap_or_default(),
-            date: d.date.to_string(),
-            due: d.due_date.map(|x| x.to_string()).unwrap_or_default(),
-            balance: format!("{} {}", d.balance, d.currency.code()),
+            date: show::date(d.date),
+            due: d.due_date.map(show::date).unwrap_or_default(),
+            balance: show::amount(&d.balance, d.currency),
             balance_minor: d.balance_minor,
             value: String::new(),
         })
@@ -285,13 +286,13 @@ pub struct PaymentRow {
 fn payment_row(p: &Payment) -> PaymentRow {
     PaymentRow {
         id: p.id.to_string(),
-        date: p.date.to_string(),
+        date: show::date(p.date),
         account_id: p.account_id.to_string(),
         account: p.account_name.clone(),
-        amount: format!("{} {}", p.amount, p.currency.code()),
+        amount: show::amount(&p.amount, p.currency),
         method: p.method.replace('_', " "),
         reference: p.reference.clone().unwrap_or_default(),
-        unallocated: p.unallocated.clone(),
+        unallocated: show::number(&p.unallocated),
         direction: p.direction.clone(),
     }
 }
@@ -758,7 +759,7 @@ async fn settle_page(
         doc_label: doc_label(settles),
         cn_id: cn.id.to_string(),
         title: format!("{} {label} {number}", if kind == "apply" { "Apply" } else { "Refund" }),
-        balance: format!("{} {}", cn.balance, cn.currency.code()),
+        balance: show::amount(&cn.balance, cn.currency),
         version: cn.version,
         rows,
         amount: cn.balance.clone(),
@@ -890,9 +891,12 @@ pub struct AccountMoney {
 /// Credit exposure against the limit, for a `<meter>`.
 #[derive(Debug)]
 pub struct CreditBar {
-    pub currency: String,
+    /// Plain decimals, for the meter's attributes.
     pub exposure: String,
     pub limit: Option<String>,
+    /// As the user reads them, with the currency.
+    pub shown_exposure: String,
+    pub shown_limit: Option<String>,
     /// limit − exposure (negative when over the limit).
     pub available: Option<String>,
     pub over: bool,
@@ -912,10 +916,11 @@ pub async fn account_money(
             .filter(|_| p.has(nave_domain::access::Capability::ViewCreditLimit));
         let c = account.currency;
         Some(CreditBar {
-            currency: c.code().to_string(),
             exposure: format_minor(exposure, c),
             limit: limit.map(|l| format_minor(l, c)),
-            available: limit.map(|l| format_minor(l - exposure, c)),
+            shown_exposure: show::minor(exposure, c),
+            shown_limit: limit.map(|l| show::minor(l, c)),
+            available: limit.map(|l| show::minor(l - exposure, c)),
             over: limit.is_some_and(|l| exposure > l),
         })
     } else {

@@ -17,6 +17,7 @@ use nave_store::page::Cursor;
 use nave_store::pipeline::{self, NewOpportunity, Opportunity, OpportunityPatch, OpportunityQuery, Stage};
 use serde::Deserialize;
 
+use super::show::{self, filters};
 use super::{
     Choices, FormErrors, FormField, Layout, PageAuth, PageError, PageResult, account_choices, blank_none,
     check_form_account, finish_save, fmt_time, form_fields, render, require_page, user_choices,
@@ -54,10 +55,10 @@ fn row(o: &Opportunity) -> OppRow {
         account: o.account_name.clone(),
         stage: o.stage.clone(),
         status: o.status.as_str(),
-        amount: format!("{} {}", o.amount, o.currency),
-        weighted: format!("{} {}", o.weighted_amount, o.currency),
+        amount: show::amount(&o.amount, o.currency),
+        weighted: show::amount(&o.weighted_amount, o.currency),
         probability: o.probability,
-        close: o.expected_close.clone(),
+        close: show::date_text(&o.expected_close),
         owner: o.owner_name.clone().unwrap_or_default(),
     }
 }

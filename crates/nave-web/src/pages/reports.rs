@@ -15,7 +15,7 @@ use nave_store::reports::Table;
 use crate::api::reports::{Report, ReportKind, ReportParams, run};
 use crate::chart::{Chart, ChartKind, Series, Svg};
 use crate::error::ApiError;
-use crate::pages::{Choices, Layout, PageAuth, PageResult, render, require_page, user_choices};
+use crate::pages::{Choices, Layout, PageAuth, PageResult, render, require_page, show, user_choices};
 use crate::state::AppState;
 
 /// A report as the index lists it.
@@ -79,6 +79,24 @@ struct ReportPage {
 /// The page address of a drill-down the API gives as `/api/v1/…`.
 fn page_link(api: &str) -> String {
     api.strip_prefix("/api/v1").unwrap_or(api).to_string()
+}
+
+/// A table row as the user reads it: dates and decimal figures in their
+/// locale (the CSV keeps the plain values). Whole numbers (years, counts,
+/// days) are left as they are.
+fn shown_cells(columns: &[String], row: Vec<String>) -> Vec<String> {
+    row.into_iter()
+        .zip(columns)
+        .map(|(cell, col)| {
+            if col == "date" || col.ends_with("_date") || col == "as_of" {
+                show::date_text(&cell)
+            } else if cell.contains('.') && !col.ends_with("_id") {
+                show::number(&cell)
+            } else {
+                cell
+            }
+        })
+        .collect()
 }
 
 /// `GET /reports/{name}`.
@@ -163,11 +181,11 @@ pub async fn show(
         error,
         svg,
         note,
-        columns: table.columns,
         rows: {
             let mut links = links.into_iter();
-            table.rows.into_iter().map(|r| (r, links.next())).collect()
+            table.rows.into_iter().map(|r| (shown_cells(&table.columns, r), links.next())).collect()
         },
+        columns: table.columns,
         csv_link,
     };
     Ok((status, render(&page)).into_response())
@@ -257,7 +275,7 @@ fn chart_of(kind: ReportKind, report: &Report) -> (Chart, Option<String>) {
             let d = main.map(|c| c.minor_units()).unwrap_or(2);
             (
                 bar(
-                    format!("{title} at {}", nave_domain::dates::format(r.as_of)),
+                    format!("{title} at {}", show::date(r.as_of)),
                     "Days past due",
                     format!("Open balance ({cur})"),
                     d,

@@ -25,6 +25,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::fulfilment::{readable_refusal, some_text};
+use super::show::{self, filters};
 use super::{
     Choices, FormData, FormErrors, Layout, PageAuth, PageError, PageResult, account_choices, form_date, render,
     require_page,
@@ -118,7 +119,7 @@ async fn list(State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQ
             account: s.account_name.clone(),
             period: s.period.to_string(),
             status: s.status.to_string(),
-            next_run: s.next_run.map(|d| d.to_string()).unwrap_or_default(),
+            next_run: s.next_run.map(show::date).unwrap_or_default(),
         })
         .collect();
     let view = ListPage {
