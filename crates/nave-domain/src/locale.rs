@@ -56,6 +56,34 @@ pub struct Locale {
     home_dollar: Option<&'static str>,
 }
 
+/// The locales a user picks from: (tag, name in its own language).
+pub const CHOICES: &[(&str, &str)] = &[
+    ("en-US", "English (United States)"),
+    ("en-GB", "English (United Kingdom)"),
+    ("en-CA", "English (Canada)"),
+    ("en-AU", "English (Australia)"),
+    ("de-DE", "Deutsch (Deutschland)"),
+    ("de-AT", "Deutsch (Österreich)"),
+    ("de-CH", "Deutsch (Schweiz)"),
+    ("fr-FR", "Français (France)"),
+    ("fr-BE", "Français (Belgique)"),
+    ("fr-CH", "Français (Suisse)"),
+    ("fr-CA", "Français (Canada)"),
+    ("es-ES", "Español (España)"),
+    ("es-MX", "Español (México)"),
+    ("it-IT", "Italiano (Italia)"),
+    ("nl-NL", "Nederlands (Nederland)"),
+    ("pt-PT", "Português (Portugal)"),
+    ("pt-BR", "Português (Brasil)"),
+    ("da-DK", "Dansk (Danmark)"),
+    ("sv-SE", "Svenska (Sverige)"),
+    ("nb-NO", "Norsk bokmål (Norge)"),
+    ("fi-FI", "Suomi (Suomi)"),
+    ("pl-PL", "Polski (Polska)"),
+    ("cs-CZ", "Čeština (Česko)"),
+    ("ja-JP", "日本語 (日本)"),
+];
+
 impl Default for Locale {
     fn default() -> Self {
         Locale::parse("en-US")
@@ -290,6 +318,16 @@ mod tests {
         assert_eq!(Locale::parse("de_at").tag(), "de-AT");
         assert_eq!(Locale::parse("xx-YY"), Locale::parse("en-US"));
         assert_eq!(Locale::parse(""), Locale::default());
+    }
+
+    #[test]
+    fn every_offered_locale_has_conventions_of_its_own_language() {
+        for (tag, _) in CHOICES {
+            let l = Locale::parse(tag);
+            assert_eq!(l.tag(), *tag, "{tag} is not read back as itself");
+            let lang = tag.split('-').next().unwrap();
+            assert!(lang == "en" || l != Locale::parse("en-US"), "{tag} fell back to en-US");
+        }
     }
 
     #[test]

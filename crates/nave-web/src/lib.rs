@@ -154,6 +154,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/attachments/{id}/download", get(pages::attachments::download))
         .route("/attachments/{id}/delete", post(pages::attachments::remove))
+        .route("/settings/me", get(pages::me::show).post(pages::me::save))
         .route("/settings/company", get(pages::company::company_page).post(pages::company::save))
         .route(
             "/settings/company/logo",

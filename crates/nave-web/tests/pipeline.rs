@@ -453,7 +453,7 @@ async fn the_opportunity_pages_list_board_show_create_and_edit(db: TestDb) {
     assert!(!html.contains("Warehouse racks"), "the stage filter applies to the board");
     let (status, html) = page(&app, &cookie, "/reports/pipeline-forecast?from=2026-07&to=2026-07").await;
     assert_eq!(status, 200);
-    assert!(html.contains("1200.00") && html.contains("900.00"), "amount and weighted amount: {html}");
+    assert!(html.contains("1,200.00") && html.contains("900.00"), "amount and weighted amount: {html}");
     let (status, html) = page(&app, &cookie, "/reports/pipeline-forecast?from=July").await;
     assert_eq!(status, 422);
     assert!(html.contains("must be a month written YYYY-MM"));

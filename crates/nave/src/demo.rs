@@ -343,7 +343,12 @@ pub async fn load(db: &Db) -> StoreResult<()> {
                 password_hash: Some(hash.clone()),
                 role: (*role).into(),
                 team_id,
-                locale: None,
+                // Two of the team read their own formats: 1.234,56 € and 05/12/2026.
+                locale: match *email {
+                    "sara@demo.example" => Some("de-DE".into()),
+                    "alan@demo.example" => Some("en-GB".into()),
+                    _ => None,
+                },
             },
         )
         .await?;

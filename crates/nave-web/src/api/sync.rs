@@ -312,9 +312,16 @@ impl Synced for Payment {
     }
 }
 
-/// The record holding an external id, its row locked for this write.
+/// The record holding an external id, its row locked for this write. When
+/// no record held the id as the lock was taken, there is none here either,
+/// even if a concurrent create commits it a moment later: reading that one
+/// without its lock would update it unlocked (and lose to a concurrent
+/// update's version); the caller's create then loses the race and finds it
+/// again, locked.
 async fn find<S: Synced>(tx: &mut nave_store::Tx, t: i64, e: &ExternalId) -> ApiResult<Option<S>> {
-    ext_ids::lock_owner(tx, S::IDS, t, e).await?;
+    if ext_ids::lock_owner(tx, S::IDS, t, e).await?.is_none() {
+        return Ok(None);
+    }
     S::by_external_id(tx, t, e).await
 }
 

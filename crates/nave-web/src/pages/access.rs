@@ -167,6 +167,7 @@ struct UserFormPage {
     form: UserForm,
     roles: Choices,
     teams: Choices,
+    locales: Choices,
     errors: FormErrors,
 }
 
@@ -184,6 +185,7 @@ async fn user_form_page(
     let page = UserFormPage {
         layout: auth.layout(ACTIVE),
         id,
+        locales: super::me::locale_choices(&form.locale),
         form,
         roles: roles.into_iter().map(|r| (r.name.clone(), r.name)).collect(),
         teams: teams.into_iter().map(|t| (t.id.to_string(), t.name)).collect(),

@@ -23,7 +23,7 @@ use nave_store::stock::{self, LevelQuery};
 use nave_store::taxes::{self, TaxCategory};
 use serde::Deserialize;
 
-use super::show;
+use super::show::{self, filters};
 use super::{FormErrors, Layout, PageAuth, PageError, PageResult, form_again, render};
 use crate::api::catalog::{picture_response, prepare_picture};
 use crate::api::parse_id;

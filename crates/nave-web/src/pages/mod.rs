@@ -31,6 +31,7 @@ pub mod exports;
 pub mod fulfilment;
 pub mod home;
 pub mod leads;
+pub mod me;
 pub mod payments;
 pub mod pipeline;
 pub mod price_lists;

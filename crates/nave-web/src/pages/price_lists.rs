@@ -19,6 +19,7 @@ use nave_store::db::Tx;
 use nave_store::price_lists::{self, ItemInput, PriceList, PriceListInput};
 use serde::Deserialize;
 
+use super::show::filters;
 use super::{FormData, FormErrors, Layout, PageAuth, PageResult, form_again, form_date, render, require, validity};
 use crate::api::payment_terms::date_or_today;
 use crate::error::ApiError;

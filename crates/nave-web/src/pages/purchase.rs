@@ -21,6 +21,7 @@ use nave_store::purchase::{self, ReorderGroup};
 use serde::Deserialize;
 
 use super::fulfilment::some_text;
+use super::show::filters;
 use super::{Choices, FormData, FormErrors, Layout, PageAuth, PageResult, render, require_page};
 use crate::error::ApiError;
 use crate::extract::actor_of;

@@ -15,6 +15,7 @@ use nave_store::page::Cursor;
 use nave_store::stock::{self, LevelQuery, MovementQuery, StockDocumentKind, StockLineInput, ValuedLevel};
 use serde::Deserialize;
 
+use super::show::filters;
 use super::{FormData, FormErrors, Layout, PageAuth, PageResult, fmt_time, form_again, render, require, shown};
 use crate::api::payment_terms::parse_date;
 use crate::api::stock::parse_line;
