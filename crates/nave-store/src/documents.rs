@@ -2240,6 +2240,31 @@ pub async fn create(tx: &mut Tx, actor: &Actor, new: NewDocument) -> StoreResult
     Ok(doc)
 }
 
+/// What a draft would come to: its header resolved and its lines priced by
+/// the one pricing engine exactly as [`create`] (no `before`) or [`update`]
+/// would store them, with nothing written — the editor's live totals.
+/// `account_id` names the account of a new document; an edit uses `before`'s.
+pub async fn preview(
+    tx: &mut Tx,
+    tenant_id: i64,
+    doc_type: DocType,
+    account_id: Option<PublicId>,
+    before: Option<&Document>,
+    header: &HeaderInput,
+    groups: &[GroupInput],
+) -> StoreResult<pricing::PricedDocument> {
+    let account = match (before, account_id) {
+        (Some(b), _) => accounts::get_by_key(tx, tenant_id, b.account_key)
+            .await?
+            .ok_or(DomainError::NotFound { record: "account" })?,
+        (None, Some(id)) => load_account(tx, tenant_id, id).await?,
+        (None, None) => return Err(DomainError::invalid("account_id", "is required").into()),
+    };
+    let h = resolve_header(tx, tenant_id, doc_type, &account, before, header).await?;
+    let lines = resolve_lines(tx, tenant_id, &account, &h, groups).await?;
+    Ok(pricing::price(&engine_input(&h, groups, &lines))?)
+}
+
 fn rounding_str(r: TaxRounding) -> &'static str {
     match r {
         TaxRounding::Document => "document",

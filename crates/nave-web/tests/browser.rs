@@ -222,6 +222,11 @@ async fn builds_a_quote_and_takes_it_through_order_shipment_invoice_and_payment(
         assert!(de_total.ends_with(" €") && de_total.contains(','), "German order: {de_total}");
         // 3 × 12.50 + 2 × 7.99 × 0.9 + 100.00 − 5.00 = 146.882 → net 146.88 before shipping.
         assert_eq!(t["net"], "146.88", "{t}");
+        // The editor prices the form live on the server: opened again, its totals are the stored ones.
+        b.goto(&format!("{base}/quotes/{qid}/edit")).await;
+        let live = spaced(b.text_when_shown("#live-totals tr.grand td").await.trim());
+        assert_eq!(live, de_total, "the editor's live total is the server's");
+        b.goto(&format!("{base}/quotes/{qid}")).await;
 
         act(&b, "send").await;
         assert!(b.text("h1 .badge").await.contains("sent"));

@@ -9,7 +9,7 @@ mod support;
 use nave_domain::access::BuiltinRole;
 use nave_testkit::{TestDb, both_backends};
 use serde_json::{Value, json};
-use support::{TestApp, TestUser, form, json, page, session};
+use support::{TestApp, TestUser, form, get_ok, json, page, session};
 
 struct Setup {
     admin: TestUser,
@@ -150,6 +150,72 @@ async fn a_quote_is_made_in_the_editor_and_shown_with_the_servers_totals(db: Tes
     assert!(html.contains("Documents"), "{html}");
     assert!(html.contains(&to), "the quote is in the account's documents");
     assert!(html.contains(&format!("/quotes/new?account_id={}", id(&s.account))));
+}
+
+/// The editor's live totals: the form as typed, priced by the server and
+/// nothing stored; they equal what saving the same form stores.
+async fn the_editor_shows_live_totals_from_the_server_without_saving(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let s = setup(&app).await;
+    let (_, html) = page(&app, &s.cookie, "/quotes/new").await;
+    assert!(html.contains("hx-post=\"/quotes/preview\"") && html.contains("id=\"live-totals\""), "{html}");
+
+    // Two groups, a group discount and a shipping line.
+    let mut f = quote_form(&s, &[(&s.a, "3"), (&s.b, "2")]);
+    f.extend([
+        ("groups[0].name".to_string(), "Hardware".to_string()),
+        ("groups[1].name".into(), "Freight".into()),
+        ("groups[1].discount_percent".into(), "10".into()),
+        ("groups[1].lines[0].kind".into(), "shipping".into()),
+        ("groups[1].lines[0].description".into(), "Pallet".into()),
+        ("groups[1].lines[0].quantity".into(), "1".into()),
+        ("groups[1].lines[0].unit_price".into(), "20".into()),
+    ]);
+    let (status, _, live) = form(&app, &s.cookie, "/quotes/preview", &pairs(&f)).await;
+    assert_eq!(status, 200, "{live}");
+    let list = get_ok(&app, &s.admin, "/api/v1/quotes").await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 0, "a preview stores nothing");
+    assert!(live.contains("Hardware") && live.contains("Freight"), "each group's net: {live}");
+
+    let (status, to, body) = form(&app, &s.cookie, "/quotes", &pairs(&f)).await;
+    assert_eq!(status, 303, "{body}");
+    let q = get_ok(&app, &s.admin, &format!("/api/v1{to}")).await;
+    let t = &q["totals"];
+    for k in ["subtotal", "net", "shipping", "tax"] {
+        let shown = format!("<td class=\"num\">{}</td>", t[k].as_str().unwrap());
+        assert!(live.contains(&shown), "{k} {shown} in {live}");
+    }
+    assert!(live.contains(&format!("€{}", t["total"].as_str().unwrap())), "the total with its currency: {live} vs {t}");
+
+    // Editing: the preview of the stored draft's form gives the stored totals.
+    let (status, _, again) = form(&app, &s.cookie, &format!("{to}/preview"), &pairs(&f)).await;
+    assert_eq!(status, 200);
+    assert_eq!(again, live);
+
+    // An incomplete form says what is missing instead of totals; a bad number is named.
+    let (status, _, html) = form(&app, &s.cookie, "/quotes/preview", &[("groups[0].lines[0].quantity", "2")]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Choose the account") && !html.contains("class=\"totals"), "{html}");
+    let mut bad = quote_form(&s, &[(&s.a, "three")]);
+    bad.push(("op".into(), "save".into()));
+    let (_, _, html) = form(&app, &s.cookie, "/quotes/preview", &pairs(&bad)).await;
+    assert!(html.contains("group 1, line 1, quantity"), "{html}");
+
+    // A rep may not preview on an account outside their scope, and a foreign post is refused.
+    app.user("rep@example.com", "sales_rep").await;
+    let rep = session(&app, "rep@example.com").await;
+    let (status, _, _) = form(&app, &rep, "/quotes/preview", &pairs(&quote_form(&s, &[(&s.a, "1")]))).await;
+    assert!(status == 403 || status == 404 || status == 422, "{status}");
+    let r = app
+        .client
+        .post(app.url("/quotes/preview"))
+        .header("cookie", &s.cookie)
+        .header("origin", "https://evil.example")
+        .form(&pairs(&f))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
 }
 
 async fn a_bad_line_is_shown_next_to_its_field_and_a_stale_edit_is_refused(db: TestDb) {
@@ -308,6 +374,7 @@ async fn every_document_page_renders_for_every_role(db: TestDb) {
 }
 
 both_backends!(
+    the_editor_shows_live_totals_from_the_server_without_saving,
     a_quote_is_made_in_the_editor_and_shown_with_the_servers_totals,
     a_bad_line_is_shown_next_to_its_field_and_a_stale_edit_is_refused,
     a_rep_sees_only_the_quotes_of_their_own_accounts,

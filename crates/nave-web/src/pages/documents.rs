@@ -164,6 +164,16 @@ pub fn routes() -> Router<AppState> {
                     .post(move |s: State<AppState>, a: PageAuth, id: Path<String>, b: Bytes| update(t, s, a, id, b)),
             )
             .route(
+                &format!("/{p}/preview"),
+                post(move |s: State<AppState>, a: PageAuth, b: Bytes| preview(t, s.0, a, None, b)),
+            )
+            .route(
+                &format!("/{p}/{{id}}/preview"),
+                post(move |s: State<AppState>, a: PageAuth, id: Path<String>, b: Bytes| {
+                    preview(t, s.0, a, Some(id.0), b)
+                }),
+            )
+            .route(
                 &format!("/{p}/{{id}}/edit"),
                 get(move |s: State<AppState>, a: PageAuth, id: Path<String>| edit_form(t, s, a, id)),
             )
@@ -1323,24 +1333,123 @@ impl FormPage {
 
     /// Every field error, readable, for the summary at the top.
     fn summary(&self) -> Vec<String> {
-        self.errors
-            .fields
-            .iter()
-            .map(|f| {
-                let mut name = f.field.clone();
-                if let Some((g, rest)) = indexed(&f.field, "groups") {
-                    name = match indexed(rest, "lines") {
-                        Some((l, field)) if !field.is_empty() => {
-                            format!("group {}, line {}, {}", g + 1, l + 1, field.replace('_', " "))
-                        }
-                        Some((l, _)) => format!("group {}, line {}", g + 1, l + 1),
-                        None => format!("group {}, {}", g + 1, rest.replace('_', " ")),
-                    };
-                }
-                format!("{}: {}", name.replace('_', " "), f.message)
-            })
-            .collect()
+        summary_of(&self.errors)
     }
+}
+
+/// Every field error of the editor, readable ("group 1, line 2, quantity: …"),
+/// general ones first.
+fn summary_of(errors: &FormErrors) -> Vec<String> {
+    let fields = errors.fields.iter().map(|f| {
+        let mut name = f.field.clone();
+        if let Some((g, rest)) = indexed(&f.field, "groups") {
+            name = match indexed(rest, "lines") {
+                Some((l, field)) if !field.is_empty() => {
+                    format!("group {}, line {}, {}", g + 1, l + 1, field.replace('_', " "))
+                }
+                Some((l, _)) => format!("group {}, line {}", g + 1, l + 1),
+                None => format!("group {}, {}", g + 1, rest.replace('_', " ")),
+            };
+        }
+        format!("{}: {}", name.replace('_', " "), f.message)
+    });
+    errors.general.iter().cloned().chain(fields).collect()
+}
+
+/// The editor's live totals: what the server's pricing engine makes of the
+/// form as typed, nothing saved (`parts/live_totals.html`).
+#[derive(Template)]
+#[template(path = "parts/live_totals.html")]
+struct LiveTotals {
+    /// (label, amount) rows, the last one the total.
+    rows: Vec<(String, String)>,
+    /// (group name, its net) when the document has more than one group.
+    groups: Vec<(String, String)>,
+    /// Why there are no totals yet (a field to fix first).
+    pending: Vec<String>,
+}
+
+impl LiveTotals {
+    fn pending(why: Vec<String>) -> Self {
+        LiveTotals { rows: vec![], groups: vec![], pending: why }
+    }
+
+    fn of(p: &nave_domain::pricing::PricedDocument, names: &[&str]) -> Self {
+        let t = &p.totals;
+        let n = |m: &nave_domain::money::Money| show::number(&m.to_string());
+        let mut rows = vec![("Subtotal".to_string(), n(&t.subtotal))];
+        if !t.discount.to_decimal().is_zero() {
+            rows.push(("Discount".into(), n(&t.discount)));
+        }
+        rows.push(("Net".into(), n(&t.net)));
+        if !t.shipping.to_decimal().is_zero() {
+            rows.push(("Shipping".into(), n(&t.shipping)));
+        }
+        for x in &t.taxes {
+            rows.push((format!("{} on {}", x.name, n(&x.base)), n(&x.amount)));
+        }
+        rows.push(("Tax".into(), n(&t.tax)));
+        rows.push(("Total".into(), show::money(&t.total)));
+        let groups = if p.groups.len() > 1 {
+            p.groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| {
+                    let name = names.get(i).map(|f| f.trim()).filter(|s| !s.is_empty());
+                    (name.map_or_else(|| format!("Group {}", i + 1), str::to_string), n(&g.net))
+                })
+                .collect()
+        } else {
+            vec![]
+        };
+        LiveTotals { rows, groups, pending: vec![] }
+    }
+}
+
+/// `POST /{path}/preview` and `POST /{path}/{id}/preview`: the live totals of
+/// the editor's form as typed (htmx swaps them in as the user types; nothing
+/// is stored).
+async fn preview(t: DocType, app: AppState, auth: PageAuth, id: Option<String>, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    let rt = t.record_type();
+    let form = DocForm::parse(&FormData::parse(&body));
+    let mut tx = app.db.read().await?;
+    let before = match &id {
+        Some(id) => {
+            let d = readable(&mut tx, p, t, id).await?;
+            may_act(p, rt, Action::Update, d.ownership)?;
+            Some(d)
+        }
+        None => {
+            require_page(p, rt, Action::Create)?;
+            None
+        }
+    };
+    let view = match typed(t, &form, before.is_none()) {
+        _ if before.is_none() && form.account_id.trim().is_empty() => {
+            LiveTotals::pending(vec!["Choose the account to see the totals.".into()])
+        }
+        Err(errors) => LiveTotals::pending(summary_of(&errors)),
+        Ok(typed) => {
+            if let (None, Some(a)) = (&before, typed.account_id) {
+                account_for(&mut tx, p, "account_id", a).await?;
+            }
+            let groups: Vec<_> = typed.groups.into_iter().filter(|g| !g.lines.is_empty()).collect();
+            match documents::preview(&mut tx, p.tenant_id, t, typed.account_id, before.as_ref(), &typed.header, &groups)
+                .await
+            {
+                Ok(priced) => LiveTotals::of(&priced, &groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>()),
+                Err(e) => {
+                    let e: ApiError = e.into();
+                    let mut errors = FormErrors::default();
+                    errors.absorb(e)?;
+                    LiveTotals::pending(summary_of(&errors))
+                }
+            }
+        }
+    };
+    tx.commit().await?;
+    Ok(render(&view).into_response())
 }
 
 fn names<E: Copy + std::fmt::Display>(all: &[E]) -> Choices {

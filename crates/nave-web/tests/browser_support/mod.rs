@@ -221,6 +221,22 @@ impl Browser {
         }
     }
 
+    /// The text of the element matching `css` once it is not empty (an htmx
+    /// fragment arrives after the page): waits up to 10 s.
+    pub async fn text_when_shown(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(e) = self.find_all(css).await.into_iter().next() {
+                let t = e.text().await.unwrap_or_default();
+                if !t.trim().is_empty() {
+                    return t;
+                }
+            }
+            assert!(Instant::now() < deadline, "{css} did not show within 10 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The visible text of the element matching `css`.
     pub async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.unwrap_or_else(|e| panic!("text of {css}: {e}"))
