@@ -23,6 +23,8 @@ pub const LISTS: &[&str] = &[
     "payments-sent",
     "cases",
     "opportunities",
+    "shipments",
+    "subscriptions",
     "quotes",
     "sales-orders",
     "invoices",

@@ -73,7 +73,8 @@ impl Names {
         Ok(Names { users, terms })
     }
 
-    fn user(&self, key: Option<i64>) -> String {
+    /// The e-mail of the user `key`, or "".
+    pub fn user(&self, key: Option<i64>) -> String {
         key.and_then(|k| self.users.get(&k).cloned()).unwrap_or_default()
     }
 }
@@ -341,4 +342,115 @@ pub fn payments(
         })
         .collect();
     response("payments.csv", &PAYMENT_COLUMNS, &rows)
+}
+
+/// The columns of a list that has no importer, less those `p` may not see
+/// of `rt`; each row holds its cells in `columns`' order.
+fn visible_columns(
+    p: &Principal,
+    rt: RecordType,
+    filename: &'static str,
+    columns: &[&'static str],
+    rows: Vec<Vec<String>>,
+) -> ApiResult<Response> {
+    let shown: Vec<bool> = columns.iter().map(|c| p.sees_field(rt, c)).collect();
+    let header: Vec<&str> = columns.iter().zip(&shown).filter(|(_, s)| **s).map(|(c, _)| *c).collect();
+    let rows: Vec<Vec<String>> =
+        rows.into_iter().map(|r| r.into_iter().zip(&shown).filter(|(_, s)| **s).map(|(v, _)| v).collect()).collect();
+    response(filename, &header, &rows)
+}
+
+/// A time as the exports write it: RFC 3339, UTC.
+fn instant(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// The columns of the case export (the cases list's "Export CSV"); users are named by e-mail.
+pub const CASE_COLUMNS: [&str; 14] = [
+    "id",
+    "subject",
+    "account",
+    "kind",
+    "priority",
+    "status",
+    "assignee",
+    "product",
+    "created_at",
+    "first_response_seconds",
+    "resolved_at",
+    "resolution_seconds",
+    "closed_at",
+    "satisfaction",
+];
+
+/// Cases as CSV, the fields `p` may not see left out as columns.
+pub fn cases(p: &Principal, items: &[nave_store::cases::Case], names: &Names) -> ApiResult<Response> {
+    let opt = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+    let rows = items
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.to_string(),
+                c.subject.clone(),
+                c.account_name.clone(),
+                c.kind.as_str().to_string(),
+                c.priority.as_str().to_string(),
+                c.status.as_str().to_string(),
+                names.user(c.ownership.owner_id),
+                c.product_name.clone().unwrap_or_default(),
+                instant(c.created_at),
+                opt(c.first_response_seconds),
+                c.resolved_at.map(instant).unwrap_or_default(),
+                opt(c.resolution_seconds),
+                c.closed_at.map(instant).unwrap_or_default(),
+                opt(c.satisfaction),
+            ]
+        })
+        .collect();
+    visible_columns(p, RecordType::Case, "cases.csv", &CASE_COLUMNS, rows)
+}
+
+/// The columns of the opportunity export (the opportunities list's "Export
+/// CSV"); amounts are plain decimals in `currency`, the owner is named by e-mail.
+pub const OPPORTUNITY_COLUMNS: [&str; 14] = [
+    "id",
+    "name",
+    "account",
+    "stage",
+    "status",
+    "amount",
+    "currency",
+    "probability",
+    "weighted_amount",
+    "expected_close",
+    "owner",
+    "source",
+    "closed_at",
+    "created_at",
+];
+
+/// Opportunities as CSV, the fields `p` may not see left out as columns.
+pub fn opportunities(p: &Principal, items: &[nave_store::pipeline::Opportunity], names: &Names) -> ApiResult<Response> {
+    let rows = items
+        .iter()
+        .map(|o| {
+            vec![
+                o.id.to_string(),
+                o.name.clone(),
+                o.account_name.clone(),
+                o.stage.clone(),
+                o.status.as_str().to_string(),
+                o.amount.clone(),
+                o.currency.code().to_string(),
+                o.probability.to_string(),
+                o.weighted_amount.clone(),
+                o.expected_close.clone(),
+                names.user(o.ownership.owner_id),
+                o.source.clone().unwrap_or_default(),
+                o.closed_at.map(instant).unwrap_or_default(),
+                instant(o.created_at),
+            ]
+        })
+        .collect();
+    visible_columns(p, RecordType::Opportunity, "opportunities.csv", &OPPORTUNITY_COLUMNS, rows)
 }

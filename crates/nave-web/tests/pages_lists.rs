@@ -1,7 +1,10 @@
 //! The accounts list as a daily tool, on both databases: search and owner
 //! filters, the columns a user chooses, saved views (their own only), the CSV
 //! export of the current view, and bulk owner assignment and archiving that
-//! apply to all ticked accounts or to none.
+//! apply to all ticked accounts or to none. The other lists the same way:
+//! columns that survive paging and saved views on cases, opportunities,
+//! shipments and subscriptions; bulk assignment of cases, opportunities and
+//! leads, all or none; CSV exports of the case and opportunity views.
 
 mod support;
 
@@ -373,6 +376,318 @@ async fn the_products_list_searches_filters_chooses_columns_and_exports_the_view
     assert!(html.contains("New ones"), "{html}");
 }
 
+/// A case on `account` for `assignee` (the API's default assignee is the caller).
+async fn case(app: &TestApp, who: &TestUser, account: &Value, subject: &str, extra: Value) -> Value {
+    let mut body = json!({"account_id": account["id"], "subject": subject});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let (st, c) = json(app.post("/api/v1/cases", who, &body).await).await;
+    assert_eq!(st, 201, "{c}");
+    c
+}
+
+async fn opportunity(app: &TestApp, who: &TestUser, account: &Value, name: &str, extra: Value) -> Value {
+    let mut body =
+        json!({"account_id": account["id"], "name": name, "amount": "100.00", "expected_close": "2030-06-30"});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let (st, o) = json(app.post("/api/v1/opportunities", who, &body).await).await;
+    assert_eq!(st, 201, "{o}");
+    o
+}
+
+/// The headings of the first table of a page.
+fn headings(html: &str) -> Vec<String> {
+    let Some(start) = html.find("<thead>") else { return vec![] };
+    let head = &html[start + "<thead>".len()..start + html[start..].find("</thead>").unwrap()];
+    head.split("<th").skip(1).map(|h| h[h.find('>').unwrap() + 1..h.find("</th>").unwrap()].to_string()).collect()
+}
+
+async fn case_and_opportunity_lists_choose_columns_that_survive_paging(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let admin = app.user("admin@example.com", "admin").await;
+    let acc = account(&app, &admin, "Harbour Supplies", json!({})).await;
+    // More than a page (50) of each.
+    for i in 0..52 {
+        case(&app, &admin, &acc, &format!("Pump {i}"), json!({})).await;
+        opportunity(&app, &admin, &acc, &format!("Refit {i}"), json!({})).await;
+    }
+    let cookie = session(&app, "admin@example.com").await;
+    // Every column until the user chooses.
+    let (st, html) = page(&app, &cookie, "/cases").await;
+    assert_eq!(st, 200, "{html}");
+    assert!(headings(&html).contains(&"Account".to_string()), "{html}");
+    for (list, first, chosen, left_out) in [
+        ("cases", "/cases?col=priority&col=assignee", vec!["Subject", "Priority", "Assignee"], "Account"),
+        ("opportunities", "/opportunities?col=owner&col=amount", vec!["Name", "Amount", "Owner"], "Stage"),
+    ] {
+        let (st, html) = page(&app, &cookie, first).await;
+        assert_eq!(st, 200, "{html}");
+        let shown: Vec<String> = headings(&html).into_iter().filter(|h| !h.contains("Select")).collect();
+        assert_eq!(shown, chosen, "{list}: the chosen columns, in the list's order");
+        assert_eq!(listed(&html, list).len(), 50, "{list}: a full first page");
+        // The next page keeps the columns.
+        let next = next_link(&html).unwrap_or_else(|| panic!("{list} has a second page: {html}"));
+        assert!(next.contains("col="), "{next}");
+        let (st, html) = page(&app, &cookie, &next).await;
+        assert_eq!(st, 200, "{html}");
+        let shown: Vec<String> = headings(&html).into_iter().filter(|h| !h.contains("Select")).collect();
+        assert_eq!(shown, chosen, "{list}, page 2");
+        assert!(!shown.iter().any(|h| h == left_out));
+        assert_eq!(listed(&html, list).len(), 2, "{list}: the rest on page 2");
+    }
+    // The board keeps the list's columns in its view, and pages like the list.
+    let (st, html) = page(&app, &cookie, "/opportunities?view=board&col=owner").await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("class=\"board\"") && html.contains("value=\"owner\" checked"), "{html}");
+    // Shipments and subscriptions choose their columns too.
+    for (path, on, off) in [
+        ("/shipments?col=status", "value=\"status\" checked", "value=\"account\" >"),
+        ("/subscriptions?col=period", "value=\"period\" checked", "value=\"account\" >"),
+    ] {
+        let (st, html) = page(&app, &cookie, path).await;
+        assert_eq!(st, 200, "{path}: {html}");
+        assert!(html.contains(on) && html.contains(off), "{path}: {html}");
+    }
+}
+
+async fn saved_views_come_back_on_every_new_list(db: TestDb) {
+    let app = TestApp::start(db).await;
+    app.user("admin@example.com", "admin").await;
+    app.user("rep@example.com", "sales_rep").await;
+    let cookie = session(&app, "admin@example.com").await;
+    for (list, query, name) in [
+        ("cases", "priority=high&col=priority&col=status", "Hot ones"),
+        ("opportunities", "view=board&col=owner", "Board by owner"),
+        ("opportunities", "col=amount&col=weighted", "Amounts"),
+        ("shipments", "status=draft&col=status&col=date", "To ship"),
+        ("subscriptions", "status=paused&col=account", "Paused"),
+    ] {
+        let (st, to, body) =
+            form(&app, &cookie, "/saved-views", &[("list", list), ("name", name), ("query", query)]).await;
+        assert_eq!(st, 303, "{list}: {body}");
+        assert_eq!(to, format!("/{list}?{query}"));
+        let (st, html) = page(&app, &cookie, &to).await;
+        assert_eq!(st, 200, "{list}: {html}");
+        assert!(
+            html.contains(name) && html.contains("aria-current=\"page\""),
+            "{list} shows the view as current: {html}"
+        );
+        let (_, html) = page(&app, &cookie, &format!("/{list}")).await;
+        assert!(html.contains(&format!("href=\"/{list}?{}\"", query.replace('&', "&#38;"))), "{list}: {html}");
+        // Only its owner sees it.
+        let rep = session(&app, "rep@example.com").await;
+        let (_, html) = page(&app, &rep, &format!("/{list}")).await;
+        assert!(!html.contains(name), "{list}: {html}");
+    }
+}
+
+async fn bulk_assignment_moves_every_ticked_record_or_none(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let admin = app.user("admin@example.com", "admin").await;
+    let rep = app.user("rep@example.com", "sales_rep").await;
+    let other = app.user("other@example.com", "sales_rep").await;
+    let (rep_id, other_id) = (rep.user.id.to_string(), other.user.id.to_string());
+    let acc = account(&app, &admin, "Harbour Supplies", json!({"owner_id": rep_id})).await;
+    let admin_cookie = session(&app, "admin@example.com").await;
+    let rep_cookie = session(&app, "rep@example.com").await;
+
+    // Cases: the rep's two, and one of the admin's (outside the rep's scope).
+    let c1 = case(&app, &admin, &acc, "Leaking pump", json!({"assignee_id": rep_id})).await;
+    let c2 = case(&app, &admin, &acc, "Broken seal", json!({"assignee_id": rep_id})).await;
+    let c3 = case(&app, &admin, &acc, "Admin's own", json!({})).await;
+    let (_, html) = page(&app, &rep_cookie, "/cases").await;
+    assert!(html.contains("action=\"/cases/bulk\"") && html.contains(&format!("value=\"{}:", id(&c1))), "{html}");
+    // One case outside the rep's scope: nothing changes, and the list says why.
+    let (st, _, html) = form(
+        &app,
+        &rep_cookie,
+        "/cases/bulk",
+        &[
+            ("ids", id(&c1)),
+            ("ids", id(&c3)),
+            ("op", "assign"),
+            ("assignee_id", &other_id),
+            ("back", "priority=normal"),
+        ],
+    )
+    .await;
+    assert_eq!(st, 404, "{html}");
+    assert!(html.contains("role=\"alert\"") && html.contains("Nothing was changed"), "{html}");
+    assert!(html.contains("Leaking pump"), "the list's view is shown again: {html}");
+    let (_, v) = json(app.get(&format!("/api/v1/cases/{}", id(&c1)), &admin).await).await;
+    assert_eq!(v["assignee_id"], json!(rep_id), "all or none: {v}");
+    // Both of the rep's: both move, and the list's view comes back.
+    let c1_ticked = format!("{}:{}", id(&c1), c1["version"]);
+    let (st, to, body) = form(
+        &app,
+        &rep_cookie,
+        "/cases/bulk",
+        &[
+            ("ids", &c1_ticked),
+            ("ids", id(&c2)),
+            ("op", "assign"),
+            ("assignee_id", &other_id),
+            ("back", "priority=normal"),
+        ],
+    )
+    .await;
+    assert_eq!((st, to.as_str()), (303, "/cases?priority=normal"), "{body}");
+    for c in [&c1, &c2] {
+        let (_, v) = json(app.get(&format!("/api/v1/cases/{}", id(c)), &admin).await).await;
+        assert_eq!(v["assignee_id"], json!(other_id), "{v}");
+    }
+    // A row shown before someone else changed the case is stale: nothing changes (409).
+    let (st, _, html) = form(
+        &app,
+        &admin_cookie,
+        "/cases/bulk",
+        &[("ids", id(&c3)), ("ids", &c1_ticked), ("op", "assign"), ("assignee_id", "queue")],
+    )
+    .await;
+    assert_eq!(st, 409, "{html}");
+    assert!(html.contains("someone else changed the case “Leaking pump”"), "{html}");
+    let (_, v) = json(app.get(&format!("/api/v1/cases/{}", id(&c3)), &admin).await).await;
+    assert_eq!(v["assignee_id"], json!(admin.user.id.to_string()), "{v}");
+    // To the queue; nothing ticked or nobody chosen is refused.
+    let (st, _, _) =
+        form(&app, &admin_cookie, "/cases/bulk", &[("ids", id(&c3)), ("op", "assign"), ("assignee_id", "queue")]).await;
+    assert_eq!(st, 303);
+    let (_, v) = json(app.get(&format!("/api/v1/cases/{}", id(&c3)), &admin).await).await;
+    assert_eq!(v["assignee_id"], Value::Null, "{v}");
+    let (st, _, html) = form(&app, &admin_cookie, "/cases/bulk", &[("op", "assign"), ("assignee_id", "queue")]).await;
+    assert_eq!(st, 422);
+    assert!(html.contains("tick at least one"), "{html}");
+    let (st, _, _) = form(&app, &admin_cookie, "/cases/bulk", &[("ids", id(&c3)), ("op", "assign")]).await;
+    assert_eq!(st, 422);
+
+    // Opportunities: the rep's two and the admin's one.
+    let o1 = opportunity(&app, &admin, &acc, "Harbour refit", json!({"owner_id": rep_id})).await;
+    let o2 = opportunity(&app, &admin, &acc, "Dock cranes", json!({"owner_id": rep_id})).await;
+    let o3 = opportunity(&app, &admin, &acc, "Admin's deal", json!({})).await;
+    let (st, _, html) = form(
+        &app,
+        &rep_cookie,
+        "/opportunities/bulk",
+        &[("ids", id(&o1)), ("ids", id(&o3)), ("op", "assign_owner"), ("owner_id", &other_id)],
+    )
+    .await;
+    assert_eq!(st, 404, "{html}");
+    assert!(html.contains("Nothing was changed") && html.contains("Harbour refit"), "{html}");
+    let (_, v) = json(app.get(&format!("/api/v1/opportunities/{}", id(&o1)), &admin).await).await;
+    assert_eq!(v["owner_id"], json!(rep_id), "{v}");
+    let (st, to, body) = form(
+        &app,
+        &rep_cookie,
+        "/opportunities/bulk",
+        &[("ids", id(&o1)), ("ids", id(&o2)), ("op", "assign_owner"), ("owner_id", &other_id)],
+    )
+    .await;
+    assert_eq!((st, to.as_str()), (303, "/opportunities"), "{body}");
+    for o in [&o1, &o2] {
+        let (_, v) = json(app.get(&format!("/api/v1/opportunities/{}", id(o)), &admin).await).await;
+        assert_eq!(v["owner_id"], json!(other_id), "{v}");
+    }
+    let (st, _, _) =
+        form(&app, &admin_cookie, "/opportunities/bulk", &[("ids", id(&o3)), ("op", "assign_owner"), ("owner_id", "")])
+            .await;
+    assert_eq!(st, 422, "an owner must be chosen");
+
+    // Leads: the rep's two and the admin's one.
+    let mut leads = vec![];
+    for (who, company) in [(&rep, "Initech"), (&rep, "Globex"), (&admin, "Hooli")] {
+        let (st, l) =
+            json(app.post("/api/v1/leads", who, &json!({"company": company, "last_name": "Doe"})).await).await;
+        assert_eq!(st, 201, "{l}");
+        leads.push(l);
+    }
+    let (st, _, html) = form(
+        &app,
+        &rep_cookie,
+        "/leads/bulk",
+        &[("ids", id(&leads[0])), ("ids", id(&leads[2])), ("op", "assign_owner"), ("owner_id", &other_id)],
+    )
+    .await;
+    assert_eq!(st, 404, "{html}");
+    assert!(html.contains("Nothing was changed"), "{html}");
+    let (_, v) = json(app.get(&format!("/api/v1/leads/{}", id(&leads[0])), &admin).await).await;
+    assert_eq!(v["owner_id"], json!(rep_id), "{v}");
+    let (st, to, body) = form(
+        &app,
+        &rep_cookie,
+        "/leads/bulk",
+        &[
+            ("ids", id(&leads[0])),
+            ("ids", id(&leads[1])),
+            ("op", "assign_owner"),
+            ("owner_id", &other_id),
+            ("back", "q=g"),
+        ],
+    )
+    .await;
+    assert_eq!((st, to.as_str()), (303, "/leads?q=g"), "{body}");
+    for l in &leads[..2] {
+        let (_, v) = json(app.get(&format!("/api/v1/leads/{}", id(l)), &admin).await).await;
+        assert_eq!(v["owner_id"], json!(other_id), "{v}");
+    }
+    // A role that may not change leads has no bulk form, and its posts are refused.
+    app.user("viewer@example.com", "read_only").await;
+    let viewer = session(&app, "viewer@example.com").await;
+    let (_, html) = page(&app, &viewer, "/leads").await;
+    assert!(!html.contains("/leads/bulk"), "{html}");
+    let (st, _, _) =
+        form(&app, &viewer, "/leads/bulk", &[("ids", id(&leads[2])), ("op", "assign_owner"), ("owner_id", &rep_id)])
+            .await;
+    assert_eq!(st, 403);
+}
+
+async fn case_and_opportunity_exports_carry_the_view(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let admin = app.user("admin@example.com", "admin").await;
+    let rep = app.user("rep@example.com", "sales_rep").await;
+    let rep_id = rep.user.id.to_string();
+    let acc = account(&app, &admin, "Harbour Supplies", json!({"owner_id": rep_id})).await;
+    case(&app, &admin, &acc, "Urgent leak", json!({"priority": "urgent", "assignee_id": rep_id})).await;
+    case(&app, &admin, &acc, "Slow pump", json!({"priority": "low"})).await;
+    opportunity(&app, &admin, &acc, "Rep's refit", json!({"owner_id": rep_id, "amount": "2500.00"})).await;
+    opportunity(&app, &admin, &acc, "Admin's cranes", json!({})).await;
+    let cookie = session(&app, "admin@example.com").await;
+
+    // The list links to the export of its view.
+    let (_, html) = page(&app, &cookie, "/cases?priority=urgent&col=priority").await;
+    assert!(html.contains("href=\"/cases/export.csv?priority=urgent&#38;col=priority\""), "{html}");
+    let (st, csv) = page(&app, &cookie, "/cases/export.csv?priority=urgent&col=priority").await;
+    assert_eq!(st, 200, "{csv}");
+    assert!(csv.starts_with("id,subject,account,kind,priority,status,assignee,"), "{csv}");
+    assert_eq!(csv.lines().count(), 2, "header and the urgent case: {csv}");
+    assert!(csv.contains("Urgent leak") && csv.contains("rep@example.com") && !csv.contains("Slow pump"), "{csv}");
+    let (_, csv) = page(&app, &cookie, "/cases/export.csv").await;
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+
+    let (_, html) = page(&app, &cookie, &format!("/opportunities?owner_id={rep_id}")).await;
+    assert!(html.contains(&format!("href=\"/opportunities/export.csv?owner_id={rep_id}\"")), "{html}");
+    let (st, csv) = page(&app, &cookie, &format!("/opportunities/export.csv?owner_id={rep_id}")).await;
+    assert_eq!(st, 200, "{csv}");
+    assert!(csv.starts_with("id,name,account,stage,status,amount,currency,probability,"), "{csv}");
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("Rep's refit") && csv.contains("2500.00") && !csv.contains("Admin's cranes"), "{csv}");
+    // The board's view exports the same opportunities.
+    let (_, board) = page(&app, &cookie, &format!("/opportunities/export.csv?view=board&owner_id={rep_id}")).await;
+    assert_eq!(board.lines().count(), 2, "{board}");
+
+    // A rep exports only what they may see, whatever the view.
+    let rep_cookie = session(&app, "rep@example.com").await;
+    let (_, csv) = page(&app, &rep_cookie, "/cases/export.csv").await;
+    assert!(csv.contains("Urgent leak") && !csv.contains("Slow pump"), "{csv}");
+    let (_, csv) = page(&app, &rep_cookie, "/opportunities/export.csv").await;
+    assert!(csv.contains("Rep's refit") && !csv.contains("Admin's cranes"), "{csv}");
+    // A bad filter is a readable refusal, not a file.
+    let (st, html) = page(&app, &cookie, "/cases/export.csv?priority=extreme").await;
+    assert_eq!(st, 422, "{html}");
+}
+
 both_backends!(
     the_products_list_searches_filters_chooses_columns_and_exports_the_view,
     the_contacts_list_searches_filters_by_account_and_exports_the_view,
@@ -380,4 +695,8 @@ both_backends!(
     cases_and_opportunities_keep_saved_views_too,
     the_accounts_list_filters_chooses_columns_and_saves_views,
     bulk_actions_assign_owners_and_archive_all_or_nothing,
+    case_and_opportunity_lists_choose_columns_that_survive_paging,
+    saved_views_come_back_on_every_new_list,
+    bulk_assignment_moves_every_ticked_record_or_none,
+    case_and_opportunity_exports_carry_the_view,
 );

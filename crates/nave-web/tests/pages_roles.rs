@@ -130,7 +130,16 @@ async fn data(app: &TestApp) -> Data {
     )
     .await;
     let order = post_ok(app, admin, &format!("/api/v1/sales-orders/{}/confirm", id(&order)), json!({})).await;
-    post_ok(app, admin, "/api/v1/shipments", json!({"sales_order_id": order["id"], "carrier": "DHL"})).await;
+    let shipment =
+        post_ok(app, admin, "/api/v1/shipments", json!({"sales_order_id": order["id"], "carrier": "DHL"})).await;
+    let subscription = post_ok(
+        app,
+        admin,
+        "/api/v1/subscriptions",
+        json!({"account_id": account["id"], "name": "Support plan", "period": "month", "start_date": "2026-01-31",
+               "lines": [{"description": "Support", "quantity": "1", "unit_price": "49.00"}]}),
+    )
+    .await;
     // An invoice issued long ago on Net 30: overdue.
     let (_, terms) = json(app.get("/api/v1/payment-terms", admin).await).await;
     let net30 = terms["data"].as_array().unwrap().iter().find(|t| t["name"] == "Net 30").unwrap()["id"].clone();
@@ -277,6 +286,8 @@ async fn data(app: &TestApp) -> Data {
         ("bills", &bill),
         ("bill-credits", &bill_credit),
         ("payments-sent", &sent),
+        ("shipments", &shipment),
+        ("subscriptions", &subscription),
     ] {
         ids.insert(k, id(v));
     }
@@ -291,8 +302,9 @@ async fn data(app: &TestApp) -> Data {
 
 /// The GET page routes of the router, read from its source: `lib.rs`, the
 /// document pages (whose routes are built per document type, `{p}`), the
-/// payment pages (per side, `{b}`; credits per type, `{p}`), and the pages
-/// that follow a document (ship, receive, bill, credit) and the reorder page.
+/// payment pages (per side, `{b}`; credits per type, `{p}`), the pages
+/// that follow a document (ship, receive, bill, credit), the reorder page
+/// and the subscription pages.
 fn page_routes() -> Vec<String> {
     let mut routes = vec![];
     let documents =
@@ -303,6 +315,7 @@ fn page_routes() -> Vec<String> {
         (include_str!("../src/pages/payments.rs"), "{b}", &["payments", "payments-sent"][..]),
         (include_str!("../src/pages/payments.rs"), "{p}", &["credit-notes", "bill-credits"][..]),
         (include_str!("../src/pages/fulfilment.rs"), "", &[""][..]),
+        (include_str!("../src/pages/subscriptions.rs"), "", &[""][..]),
         (include_str!("../src/pages/purchase.rs"), "", &[""][..]),
         (include_str!("../src/pages/webhooks.rs"), "", &[""][..]),
         (include_str!("../src/pages/woocommerce.rs"), "", &[""][..]),
@@ -398,6 +411,12 @@ async fn every_page_renders_for_every_role_without_a_server_error(db: TestDb) {
         "/integrations/woocommerce",
         "/integrations/woocommerce/{id}",
         "/contacts",
+        "/cases",
+        "/cases/export.csv",
+        "/opportunities",
+        "/opportunities/export.csv",
+        "/shipments",
+        "/subscriptions",
     ] {
         assert!(routes.iter().any(|r| r == must), "the route list has {must}: {routes:?}");
     }

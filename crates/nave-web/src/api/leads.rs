@@ -83,7 +83,7 @@ pub struct LeadList {
 }
 
 /// A lead's fields; on update, absent fields stay.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadRequest {
     pub company: Option<String>,

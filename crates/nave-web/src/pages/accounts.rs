@@ -21,6 +21,7 @@ use nave_store::page::Cursor;
 use serde::Deserialize;
 
 use super::show;
+use super::views::ViewQuery;
 use super::{FormErrors, Layout, PageAuth, PageError, PageResult, fmt_time, form_errors, render};
 use crate::api::accounts::refuse_duplicates;
 use crate::error::ApiError;
@@ -93,82 +94,44 @@ struct AccountsPage {
     views: super::views::ViewsBar,
 }
 
-/// The accounts list's filters and columns, read from its query string.
-#[derive(Debug, Default, Clone)]
-pub struct ListQuery {
-    kind: Option<AccountKind>,
-    archived: bool,
-    words: String,
-    /// A user's public id, or `me`.
-    owner: String,
-    columns: Vec<String>,
-    after: Option<String>,
+/// The filters the accounts list reads from its query string.
+const FILTERS: &[&str] = &["kind", "archived", "q", "owner"];
+
+/// The accounts list's view, read from its query string: a kind it does not
+/// know is no filter, and only `archived=true` shows archived accounts (so
+/// saved views and paging links keep just what the list shows).
+fn view_of(raw: Option<&str>) -> ViewQuery {
+    ViewQuery::parse(raw, FILTERS)
+        .normalized("kind", |k| AccountKind::parse(k).map(|k| k.as_str().to_string()))
+        .normalized("archived", |a| (a == "true").then(|| "true".to_string()))
 }
 
-impl ListQuery {
-    fn parse(raw: Option<&str>) -> Self {
-        let mut q = ListQuery::default();
-        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-            match k.as_ref() {
-                "kind" => q.kind = AccountKind::parse(&v),
-                "archived" => q.archived = v == "true",
-                "q" => q.words = v.trim().to_string(),
-                "owner" => q.owner = v.trim().to_string(),
-                "col" => q.columns.push(v.to_string()),
-                "after" => q.after = Some(v.to_string()),
-                _ => {}
-            }
+/// The store query of the view `v`, for the accounts `p` may see (the list
+/// and its CSV export read the same view). `owner` is a user's public id, or `me`.
+async fn store_query(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    scope: Scope,
+    v: &ViewQuery,
+) -> Result<AccountQuery, PageError> {
+    let owner_id = match v.get("owner") {
+        "" => None,
+        "me" => Some(p.user_id),
+        id => {
+            let id: PublicId = id.parse().map_err(|_| ApiError::invalid("owner", "is not the id of a user"))?;
+            Some(nave_store::users::resolve(tx, p.tenant_id, id, "owner").await?)
         }
-        q
-    }
-
-    /// The query string of this view without the page cursor (saved views and paging links).
-    fn view_qs(&self) -> String {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        if let Some(k) = self.kind {
-            s.append_pair("kind", k.as_str());
-        }
-        if self.archived {
-            s.append_pair("archived", "true");
-        }
-        if !self.words.is_empty() {
-            s.append_pair("q", &self.words);
-        }
-        if !self.owner.is_empty() {
-            s.append_pair("owner", &self.owner);
-        }
-        for c in &self.columns {
-            s.append_pair("col", c);
-        }
-        s.finish()
-    }
-
-    /// The store query, for the user `p` may see.
-    async fn store_query(
-        &self,
-        tx: &mut nave_store::Tx,
-        p: &Principal,
-        scope: Scope,
-    ) -> Result<AccountQuery, PageError> {
-        let owner_id = match self.owner.as_str() {
-            "" => None,
-            "me" => Some(p.user_id),
-            id => {
-                let id: PublicId = id.parse().map_err(|_| ApiError::invalid("owner", "is not the id of a user"))?;
-                Some(nave_store::users::resolve(tx, p.tenant_id, id, "owner").await?)
-            }
-        };
-        Ok(AccountQuery {
-            visibility: Visibility::of(p, scope),
-            kind: self.kind,
-            owner_id,
-            archived: Some(self.archived),
-            words: nave_domain::search::query_words(&self.words),
-            cursor: self.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
-            limit: 50,
-            ..Default::default()
-        })
-    }
+    };
+    Ok(AccountQuery {
+        visibility: Visibility::of(p, scope),
+        kind: AccountKind::parse(v.get("kind")),
+        owner_id,
+        archived: Some(v.flag("archived")),
+        words: nave_domain::search::query_words(v.get("q")),
+        cursor: v.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        limit: 50,
+        ..Default::default()
+    })
 }
 
 /// `GET /accounts`: filters (kind, owner, search words, archived), the
@@ -176,9 +139,9 @@ impl ListQuery {
 pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     let p = &auth.principal;
     let scope = p.scope_for(T, Action::Read).ok_or_else(|| ApiError::forbidden("your role may not read accounts"))?;
-    let q = ListQuery::parse(raw.as_deref());
+    let q = view_of(raw.as_deref());
     let mut tx = app.db.read().await?;
-    let query = q.store_query(&mut tx, p, scope).await?;
+    let query = store_query(&mut tx, p, scope, &q).await?;
     let page = accounts::list(&mut tx, p.tenant_id, &query).await?;
     let owners = super::user_choices(&mut tx, p.tenant_id).await?;
     let view_qs = q.view_qs();
@@ -202,10 +165,10 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): Ra
         can_create: p.scope_for(T, Action::Create).is_some(),
         can_bulk: p.scope_for(T, Action::Update).is_some(),
         kinds: AccountKind::ALL.iter().map(|k| k.as_str().to_string()).collect(),
-        kind: q.kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
-        archived: q.archived,
-        words: q.words.clone(),
-        owner: q.owner.clone(),
+        kind: q.get("kind").to_string(),
+        archived: q.flag("archived"),
+        words: q.get("q").to_string(),
+        owner: q.get("owner").to_string(),
         owners,
         columns,
         filter_qs: if view_qs.is_empty() { String::new() } else { format!("&{view_qs}") },
@@ -219,9 +182,10 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): Ra
 pub async fn export(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     let p = &auth.principal;
     let scope = p.scope_for(T, Action::Read).ok_or_else(|| ApiError::forbidden("your role may not read accounts"))?;
-    let q = ListQuery { after: None, ..ListQuery::parse(raw.as_deref()) };
+    let mut q = view_of(raw.as_deref());
+    q.after = None;
     let mut tx = app.db.read().await?;
-    let mut query = q.store_query(&mut tx, p, scope).await?;
+    let mut query = store_query(&mut tx, p, scope, &q).await?;
     query.limit = 200;
     let mut items = Vec::new();
     loop {

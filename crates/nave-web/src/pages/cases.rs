@@ -1,22 +1,8 @@
 //! Case pages: the list, one case with the workflow actions its status
 //! allows (each a small form), and the case form.
 
-use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
-use nave_domain::access::{Action, RecordType};
-use nave_domain::case::{CaseAction, CaseKind, CasePriority, CaseStatus};
-use nave_domain::error::{ErrorCode, FieldError};
-use nave_domain::ids::PublicId;
-use nave_store::accounts::Visibility;
-use nave_store::cases::{self, Case, CasePatch, CaseQuery, DocumentRef, NewCase};
-use nave_store::catalog::{self, ProductQuery};
-use nave_store::db::now;
-use nave_store::page::Cursor;
-use serde::Deserialize;
-
+use super::bulk::{self, Batch, BulkError, Refusal};
+use super::views::ViewQuery;
 use super::{
     Choices, FormErrors, FormField, Layout, PageAuth, PageError, PageResult, account_choices, blank_none,
     check_form_account, finish_save, fmt_seconds, fmt_time, form_fields, render, require_page, user_choices,
@@ -28,6 +14,20 @@ use crate::error::ApiError;
 use crate::extract::actor_of;
 use crate::present::may_act;
 use crate::state::AppState;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use nave_domain::access::{Action, Principal, RecordType};
+use nave_domain::case::{CaseAction, CaseKind, CasePriority, CaseStatus};
+use nave_domain::error::{ErrorCode, FieldError};
+use nave_domain::ids::PublicId;
+use nave_store::accounts::Visibility;
+use nave_store::cases::{self, Case, CasePatch, CaseQuery, DocumentRef, NewCase};
+use nave_store::catalog::{self, ProductQuery};
+use nave_store::db::now;
+use nave_store::page::Cursor;
 
 const T: RecordType = RecordType::Case;
 
@@ -38,6 +38,7 @@ fn names<E: Copy>(all: &[E], name: impl Fn(E) -> &'static str) -> Choices {
 #[derive(Debug)]
 struct CaseRow {
     id: String,
+    version: i64,
     subject: String,
     account: String,
     kind: &'static str,
@@ -53,6 +54,7 @@ struct CaseRow {
 fn row(c: &Case) -> CaseRow {
     CaseRow {
         id: c.id.to_string(),
+        version: c.version,
         subject: c.subject.clone(),
         account: c.account_name.clone(),
         kind: c.kind.as_str(),
@@ -66,6 +68,24 @@ fn row(c: &Case) -> CaseRow {
     }
 }
 
+/// The columns the cases list may show beside the subject: (key, heading).
+const COLUMNS: &[(&str, &str)] = &[
+    ("account", "Account"),
+    ("kind", "Kind"),
+    ("priority", "Priority"),
+    ("status", "Status"),
+    ("assignee", "Assignee"),
+    ("created", "Logged"),
+    ("first_response", "First response"),
+    ("resolution", "Resolved in"),
+    ("satisfaction", "Rating"),
+];
+/// Shown until the user chooses: all of them.
+const DEFAULT_COLUMNS: &[&str] =
+    &["account", "kind", "priority", "status", "assignee", "created", "first_response", "resolution", "satisfaction"];
+/// The filters the cases list reads from its query string.
+const FILTERS: &[&str] = &["status", "priority", "assignee_id", "account_id"];
+
 #[derive(Template)]
 #[template(path = "cases.html")]
 struct CasesPage {
@@ -73,83 +93,131 @@ struct CasesPage {
     rows: Vec<CaseRow>,
     next: Option<String>,
     can_create: bool,
+    /// Bulk assignment offered: the user may change cases.
+    can_bulk: bool,
     statuses: Choices,
     priorities: Choices,
     assignees: Choices,
     status: String,
     priority: String,
     assignee_id: String,
-    filter_qs: String,
+    columns: super::views::Columns,
     views: super::views::ViewsBar,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    status: Option<String>,
-    priority: Option<String>,
-    assignee_id: Option<String>,
-    account_id: Option<String>,
-    after: Option<String>,
+    /// Why the last bulk action changed nothing.
+    error: Option<String>,
 }
 
 /// A filter from a query string: blank is none, anything else must parse.
-fn filter<V: std::str::FromStr>(field: &str, v: &Option<String>) -> Result<Option<V>, PageError> {
-    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Ok(Some(s.parse().map_err(|_| ApiError::invalid(field, "is not one of the choices"))?)),
-        None => Ok(None),
+fn filter<V: std::str::FromStr>(field: &str, v: &str) -> Result<Option<V>, PageError> {
+    match v {
+        "" => Ok(None),
+        s => Ok(Some(s.parse().map_err(|_| ApiError::invalid(field, "is not one of the choices"))?)),
     }
 }
 
-/// `GET /cases`.
-pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<ListQuery>) -> PageResult {
-    let p = &auth.principal;
+/// The store query of the cases list's view, for the cases `p` may see (the
+/// list and its CSV export read the same view).
+pub(crate) async fn view_query(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    raw: Option<&str>,
+) -> Result<(CaseQuery, ViewQuery), PageError> {
     let scope = require_page(p, T, Action::Read)?;
-    let status: Option<CaseStatus> = filter("status", &q.status)?;
-    let priority: Option<CasePriority> = filter("priority", &q.priority)?;
-    let assignee: Option<PublicId> = filter("assignee_id", &q.assignee_id)?;
-    let account: Option<PublicId> = filter("account_id", &q.account_id)?;
-    let mut tx = app.db.read().await?;
-    let assignees = user_choices(&mut tx, p.tenant_id).await?;
-    let assignee_key = user_key(&mut tx, p.tenant_id, assignee, "assignee_id").await?;
-    let account_key = account_key(&mut tx, p, account).await?;
+    let v = ViewQuery::parse(raw, FILTERS);
+    let status: Option<CaseStatus> = filter("status", v.get("status"))?;
+    let priority: Option<CasePriority> = filter("priority", v.get("priority"))?;
+    let assignee: Option<PublicId> = filter("assignee_id", v.get("assignee_id"))?;
+    let account: Option<PublicId> = filter("account_id", v.get("account_id"))?;
     let query = CaseQuery {
         visibility: Visibility::of(p, scope),
-        account_key,
+        account_key: account_key(tx, p, account).await?,
         status,
         priority,
-        assignee_key,
-        cursor: q.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        assignee_key: user_key(tx, p.tenant_id, assignee, "assignee_id").await?,
+        cursor: v.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
         ..Default::default()
     };
+    Ok((query, v))
+}
+
+/// `GET /cases`: filters, the columns chosen, saved views, the CSV export of
+/// the view and bulk assignment.
+pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
+    list_page(&app, &auth, raw.as_deref(), None).await
+}
+
+/// The list of the view `raw`, with why a bulk action changed nothing.
+async fn list_page(app: &AppState, auth: &PageAuth, raw: Option<&str>, refusal: Option<Refusal>) -> PageResult {
+    let p = &auth.principal;
+    let mut tx = app.db.read().await?;
+    let (query, v) = view_query(&mut tx, p, raw).await?;
+    let assignees = user_choices(&mut tx, p.tenant_id).await?;
     let page = cases::list(&mut tx, p.tenant_id, &query).await?;
-    let mut filter_qs = String::new();
-    for (k, v) in [
-        ("status", status.map(|s| s.to_string())),
-        ("priority", priority.map(|s| s.to_string())),
-        ("assignee_id", assignee.map(|s| s.to_string())),
-        ("account_id", account.map(|s| s.to_string())),
-    ] {
-        if let Some(v) = v {
-            filter_qs.push_str(&format!("&{k}={v}"));
-        }
-    }
-    let views = super::views::bar(&mut tx, &auth, "cases", filter_qs.trim_start_matches('&')).await?;
+    let views = super::views::bar(&mut tx, auth, "cases", &v.view_qs()).await?;
     tx.commit().await?;
     let view = CasesPage {
         layout: auth.layout("cases"),
         rows: page.items.iter().map(row).collect(),
         next: page.next.map(|c| c.encode()),
         can_create: p.scope_for(T, Action::Create).is_some(),
+        can_bulk: p.scope_for(T, Action::Update).is_some(),
         statuses: names(CaseStatus::ALL, CaseStatus::as_str),
         priorities: names(CasePriority::ALL, CasePriority::as_str),
         assignees,
-        status: status.map(|s| s.to_string()).unwrap_or_default(),
-        priority: priority.map(|s| s.to_string()).unwrap_or_default(),
-        assignee_id: assignee.map(|s| s.to_string()).unwrap_or_default(),
-        filter_qs,
+        status: query.status.map(|s| s.to_string()).unwrap_or_default(),
+        priority: query.priority.map(|s| s.to_string()).unwrap_or_default(),
+        assignee_id: v.get("assignee_id").to_string(),
+        columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &v.columns),
         views,
+        error: refusal.as_ref().map(|r| r.message.clone()),
     };
-    Ok(render(&view).into_response())
+    Ok((refusal.map_or(StatusCode::OK, |r| r.status), render(&view)).into_response())
+}
+
+/// `POST /cases/bulk`: assigns the ticked cases to a user, or to nobody (the
+/// queue), all or none (see `pages::bulk`); then shows the list's view again.
+pub async fn bulk(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    require_page(p, T, Action::Update)?;
+    let b = Batch::parse(&body);
+    let mut tx = app.db.write().await?;
+    match assign(&mut tx, p, &b).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&b.back_to("cases")).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            match e {
+                BulkError::Refused(r) => list_page(&app, &auth, Some(&b.back()), Some(r)).await,
+                BulkError::Failed(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Assigns every case of the batch, each checked as the case form checks it.
+async fn assign(tx: &mut nave_store::Tx, p: &Principal, b: &Batch) -> Result<(), BulkError> {
+    let items = b.items("cases")?;
+    if b.form.get("op") != "assign" {
+        return Err(Refusal::invalid("Nothing was changed: choose what to do with the ticked cases.").into());
+    }
+    let ask = "choose who the ticked cases go to";
+    let assignee = b.user("assignee_id", Some("queue"), ask)?;
+    if user_key(tx, p.tenant_id, assignee, "assignee_id").await.is_err() {
+        return Err(Refusal::invalid(format!("Nothing was changed: {ask}.")).into());
+    }
+    let actor = actor_of(p);
+    for (id, version) in items {
+        let Some(before) = cases::get(tx, p.tenant_id, id).await? else {
+            return Err(Refusal::not_found("cases").into());
+        };
+        let what = format!("the case “{}”", before.subject);
+        bulk::may_change(p, T, before.ownership, "cases", &what)?;
+        let patch = CasePatch { assignee_id: Some(assignee), ..Default::default() };
+        cases::update(tx, &actor, &before, version, patch, now()).await.map_err(|e| bulk::refused(e, &what))?;
+    }
+    Ok(())
 }
 
 #[derive(Template)]

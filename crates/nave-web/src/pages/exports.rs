@@ -2,7 +2,8 @@
 //! user may read (up to 10,000), in the columns `nave import` reads, with
 //! the fields their role may not see left out (the same writers as the API's
 //! `format=csv`, `crate::csv_export`). Accounts have theirs on their page
-//! (`pages::accounts::export`, which keeps the list's view).
+//! (`pages::accounts::export`, which keeps the list's view); cases and
+//! opportunities have no importer, and export their own columns.
 
 use axum::extract::{RawQuery, State};
 use nave_domain::access::{Action, Principal, RecordType, Scope};
@@ -127,4 +128,40 @@ pub async fn payments(State(app): State<AppState>, auth: PageAuth, RawQuery(raw)
     let r = crate::api::payments::payments_csv(&mut tx, t, items).await?;
     tx.commit().await?;
     Ok(r)
+}
+
+/// `GET /cases/export.csv`: the cases of the list's current view (its
+/// filters, as the query string gives them).
+pub async fn cases(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
+    let p = &auth.principal;
+    scope(p, RecordType::Case)?;
+    let mut tx = app.db.read().await?;
+    let t = p.tenant_id;
+    let (mut view, _) = super::cases::view_query(&mut tx, p, raw.as_deref()).await?;
+    view.limit = 200;
+    all_pages!(items, cursor, {
+        view.cursor = cursor;
+        nave_store::cases::list(&mut tx, t, &view).await?
+    });
+    let names = crate::csv_export::Names::load(&mut tx, t).await?;
+    tx.commit().await?;
+    Ok(crate::csv_export::cases(p, &items, &names)?)
+}
+
+/// `GET /opportunities/export.csv`: the opportunities of the list's current
+/// view (its filters, as the query string gives them; the board's too).
+pub async fn opportunities(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
+    let p = &auth.principal;
+    scope(p, RecordType::Opportunity)?;
+    let mut tx = app.db.read().await?;
+    let t = p.tenant_id;
+    let (mut view, _, _) = super::pipeline::view_query(&mut tx, p, raw.as_deref()).await?;
+    view.limit = 200;
+    all_pages!(items, cursor, {
+        view.cursor = cursor;
+        nave_store::pipeline::list(&mut tx, t, &view).await?
+    });
+    let names = crate::csv_export::Names::load(&mut tx, t).await?;
+    tx.commit().await?;
+    Ok(crate::csv_export::opportunities(p, &items, &names)?)
 }

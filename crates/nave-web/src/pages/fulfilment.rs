@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -222,6 +222,20 @@ fn shipment_row(s: &Shipment) -> ShipmentRow {
     }
 }
 
+/// The columns the shipments list may show beside the number: (key, heading).
+const SHIPMENT_COLUMNS: &[(&str, &str)] = &[
+    ("order", "Sales order"),
+    ("account", "Account"),
+    ("warehouse", "Warehouse"),
+    ("date", "Date"),
+    ("status", "Status"),
+    ("tracking", "Carrier and tracking"),
+];
+/// Shown until the user chooses: all of them.
+const SHIPMENT_DEFAULT_COLUMNS: &[&str] = &["order", "account", "warehouse", "date", "status", "tracking"];
+/// The filters the shipments list reads from its query string.
+const SHIPMENT_FILTERS: &[&str] = &["status", "sales_order_id"];
+
 #[derive(Template)]
 #[template(path = "shipments.html")]
 struct ListPage {
@@ -230,48 +244,47 @@ struct ListPage {
     status: String,
     sales_order_id: String,
     next: Option<String>,
-}
-
-/// The filters of the shipment list.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    status: Option<String>,
-    sales_order_id: Option<String>,
-    after: Option<String>,
+    columns: super::views::Columns,
+    views: super::views::ViewsBar,
 }
 
 pub(crate) fn some_text(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// `GET /shipments`: the shipments `p` may see, newest first.
-async fn list(State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQuery>) -> PageResult {
+/// `GET /shipments`: the shipments `p` may see, newest first, filtered by
+/// status and sales order, in the columns chosen, with saved views.
+async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     let p = &auth.principal;
     let scope = require_page(p, RecordType::Shipment, Action::Read)?;
-    let status = some_text(&f.status).map(str::to_string);
+    let v = super::views::ViewQuery::parse(raw.as_deref(), SHIPMENT_FILTERS);
+    let status = Some(v.get("status").to_string()).filter(|s| !s.is_empty());
     if let Some(s) = status.as_deref().filter(|s| !matches!(*s, "draft" | "done" | "cancelled")) {
         return Err(ApiError::invalid("status", format!("{s} is not draft, done or cancelled")).into());
     }
     let mut tx = app.db.read().await?;
-    let order_key = match some_text(&f.sales_order_id) {
-        Some(id) => Some(readable(&mut tx, p, DocType::SalesOrder, id).await?.key),
-        None => None,
+    let order_key = match v.get("sales_order_id") {
+        "" => None,
+        id => Some(readable(&mut tx, p, DocType::SalesOrder, id).await?.key),
     };
     let q = ShipmentQuery {
         visibility: Visibility::of(p, scope),
         order_key,
         status: status.clone(),
-        cursor: f.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        cursor: v.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
         limit: 50,
     };
     let page = shipments::list(&mut tx, p.tenant_id, &q).await?;
+    let views = super::views::bar(&mut tx, &auth, "shipments", &v.view_qs()).await?;
     tx.commit().await?;
     let view = ListPage {
         layout: auth.layout("shipments"),
         rows: page.items.iter().map(shipment_row).collect(),
         status: status.unwrap_or_default(),
-        sales_order_id: some_text(&f.sales_order_id).unwrap_or("").to_string(),
+        sales_order_id: v.get("sales_order_id").to_string(),
         next: page.next.map(|c| c.encode()),
+        columns: super::views::columns(SHIPMENT_COLUMNS, SHIPMENT_DEFAULT_COLUMNS, &v.columns),
+        views,
     };
     Ok(render(&view).into_response())
 }

@@ -4,12 +4,14 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use nave_domain::access::{Action, RecordType};
+use nave_domain::access::{Action, Principal, RecordType};
 use nave_store::leads::{Lead, LeadStatus};
 use serde::Deserialize;
 
 use super::activities::{TimelineView, timeline};
+use super::bulk::{self, Batch, BulkError, Refusal};
 use super::{FormData, FormErrors, Layout, PageAuth, PageResult, form_again, render, require};
 use crate::api::leads::{ConvertRequest, DealRequest, LeadFilter, LeadRequest, convert_for, lead_for, list_for};
 use crate::extract::actor_of;
@@ -34,21 +36,33 @@ struct LeadsPage {
     q: String,
     next: Option<String>,
     can_create: bool,
+    /// Bulk owner assignment offered: the user may change leads.
+    can_bulk: bool,
+    owners: super::Choices,
     columns: super::views::Columns,
     views: super::views::ViewsBar,
+    /// Why the last bulk action changed nothing.
+    error: Option<String>,
 }
 
-/// `GET /leads`: status and search filters, the columns chosen and saved views.
+/// `GET /leads`: status and search filters, the columns chosen, saved views
+/// and bulk owner assignment.
 pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
+    list_page(&app, &auth, raw.as_deref(), None).await
+}
+
+/// The list of the view `raw`, with why a bulk action changed nothing.
+async fn list_page(app: &AppState, auth: &PageAuth, raw: Option<&str>, refusal: Option<Refusal>) -> PageResult {
     let p = &auth.principal;
     require(p, T, Action::Read, "read leads")?;
-    let v = super::views::ViewQuery::parse(raw.as_deref(), FILTERS);
+    let v = super::views::ViewQuery::parse(raw, FILTERS);
     let status = Some(v.get("status").to_string()).filter(|s| !s.is_empty());
     let q = Some(v.get("q").to_string()).filter(|s| !s.is_empty());
     let f = LeadFilter { status: status.clone(), owner: None, q: q.clone(), limit: Some(50), after: v.after.clone() };
     let mut tx = app.db.read().await?;
     let page = list_for(&mut tx, p, &f).await?;
-    let views = super::views::bar(&mut tx, &auth, "leads", &v.view_qs()).await?;
+    let owners = super::user_choices(&mut tx, p.tenant_id).await?;
+    let views = super::views::bar(&mut tx, auth, "leads", &v.view_qs()).await?;
     tx.commit().await?;
     let view = LeadsPage {
         layout: auth.layout("leads"),
@@ -58,10 +72,62 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): Ra
         q: q.unwrap_or_default(),
         next: page.next.map(|c| c.encode()),
         can_create: p.scope_for(T, Action::Create).is_some(),
+        can_bulk: p.scope_for(T, Action::Update).is_some(),
+        owners,
         columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &v.columns),
         views,
+        error: refusal.as_ref().map(|r| r.message.clone()),
     };
-    Ok(render(&view).into_response())
+    Ok((refusal.map_or(StatusCode::OK, |r| r.status), render(&view)).into_response())
+}
+
+/// `POST /leads/bulk`: gives the ticked leads to an owner, all or none (see
+/// `pages::bulk`); then shows the list's view again.
+pub async fn bulk(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    require(p, T, Action::Update, "change leads")?;
+    let b = Batch::parse(&body);
+    let mut tx = app.db.write().await?;
+    match assign_owner(&mut tx, p, &b).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&b.back_to("leads")).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            match e {
+                BulkError::Refused(r) => list_page(&app, &auth, Some(&b.back()), Some(r)).await,
+                BulkError::Failed(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Gives every lead of the batch to the owner chosen, each checked and
+/// changed as the lead form and the API change one.
+async fn assign_owner(tx: &mut nave_store::Tx, p: &Principal, b: &Batch) -> Result<(), BulkError> {
+    let items = b.items("leads")?;
+    if b.form.get("op") != "assign_owner" {
+        return Err(Refusal::invalid("Nothing was changed: choose what to do with the ticked leads.").into());
+    }
+    let ask = "choose the new owner";
+    let owner = b.user("owner_id", None, ask)?;
+    if crate::api::user_key(tx, p.tenant_id, owner, "owner_id").await.is_err() {
+        return Err(Refusal::invalid(format!("Nothing was changed: {ask}.")).into());
+    }
+    let company = nave_store::tenants::currency(tx, p.tenant_id).await?;
+    let actor = actor_of(p);
+    for (id, version) in items {
+        let Some(before) = nave_store::leads::get(tx, p.tenant_id, id).await? else {
+            return Err(Refusal::not_found("leads").into());
+        };
+        let what = format!("the lead “{}”", before.display_name());
+        bulk::may_change(p, T, before.ownership, "leads", &what)?;
+        let req = LeadRequest { owner_id: owner, ..LeadRequest::default() };
+        let input = req.input_for(Some(&before), company).map_err(|e| bulk::refused(e, &what))?;
+        nave_store::leads::update(tx, &actor, &before, version, input).await.map_err(|e| bulk::refused(e, &what))?;
+    }
+    Ok(())
 }
 
 #[derive(Template)]

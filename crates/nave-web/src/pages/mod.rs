@@ -21,6 +21,7 @@ pub mod activities;
 pub mod admin;
 pub mod attachments;
 pub mod auth;
+pub mod bulk;
 pub mod cases;
 pub mod catalog;
 pub mod categories;

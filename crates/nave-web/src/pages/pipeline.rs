@@ -4,10 +4,10 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use nave_domain::access::{Action, RecordType};
+use axum::response::{IntoResponse, Redirect};
+use nave_domain::access::{Action, Principal, RecordType};
 use nave_domain::error::FieldError;
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
@@ -17,7 +17,9 @@ use nave_store::page::Cursor;
 use nave_store::pipeline::{self, NewOpportunity, Opportunity, OpportunityPatch, OpportunityQuery, Stage};
 use serde::Deserialize;
 
+use super::bulk::{self, Batch, BulkError, Refusal};
 use super::show::{self, filters};
+use super::views::ViewQuery;
 use super::{
     Choices, FormErrors, FormField, Layout, PageAuth, PageError, PageResult, account_choices, blank_none,
     check_form_account, finish_save, fmt_time, form_fields, render, require_page, user_choices,
@@ -37,6 +39,7 @@ const T: RecordType = RecordType::Opportunity;
 #[derive(Debug)]
 struct OppRow {
     id: String,
+    version: i64,
     name: String,
     account: String,
     stage: String,
@@ -51,6 +54,7 @@ struct OppRow {
 fn row(o: &Opportunity) -> OppRow {
     OppRow {
         id: o.id.to_string(),
+        version: o.version,
         name: o.name.clone(),
         account: o.account_name.clone(),
         stage: o.stage.clone(),
@@ -71,31 +75,42 @@ struct Column {
     cards: Vec<OppRow>,
 }
 
+/// The columns the list (not the board) may show beside the name: (key, heading).
+const COLUMNS: &[(&str, &str)] = &[
+    ("account", "Account"),
+    ("stage", "Stage"),
+    ("amount", "Amount"),
+    ("probability", "Probability"),
+    ("weighted", "Weighted"),
+    ("close", "Expected close"),
+    ("owner", "Owner"),
+];
+/// Shown until the user chooses: all of them.
+const DEFAULT_COLUMNS: &[&str] = &["account", "stage", "amount", "probability", "weighted", "close", "owner"];
+/// What the list reads from its query string: list or board first, then the filters.
+const FILTERS: &[&str] = &["view", "stage_id", "owner_id", "account_id"];
+
 #[derive(Template)]
 #[template(path = "opportunities.html")]
 struct OpportunitiesPage {
     layout: Layout,
     board: bool,
     rows: Vec<OppRow>,
-    columns: Vec<Column>,
+    stage_columns: Vec<Column>,
     next: Option<String>,
     can_create: bool,
+    /// Bulk owner assignment offered (on the list): the user may change opportunities.
+    can_bulk: bool,
     stages: Choices,
     owners: Choices,
     stage_id: String,
     owner_id: String,
     account_id: String,
-    filter_qs: String,
+    /// The list's columns: (key, heading, shown).
+    columns: super::views::Columns,
     views: super::views::ViewsBar,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    stage_id: Option<String>,
-    owner_id: Option<String>,
-    account_id: Option<String>,
-    view: Option<String>,
-    after: Option<String>,
+    /// Why the last bulk action changed nothing.
+    error: Option<String>,
 }
 
 fn stage_choices(stages: &[Stage]) -> Choices {
@@ -103,75 +118,133 @@ fn stage_choices(stages: &[Stage]) -> Choices {
 }
 
 /// A filter value from a query: blank is none, a value that is no id is refused.
-fn filter_id(field: &str, v: &Option<String>) -> Result<Option<PublicId>, PageError> {
-    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Ok(Some(s.parse().map_err(|_| ApiError::invalid(field, "is not one of the choices"))?)),
-        None => Ok(None),
+fn filter_id(field: &str, v: &str) -> Result<Option<PublicId>, PageError> {
+    match v {
+        "" => Ok(None),
+        s => Ok(Some(s.parse().map_err(|_| ApiError::invalid(field, "is not one of the choices"))?)),
     }
 }
 
-/// `GET /opportunities`: `?view=board` shows the page as a board by stage.
-pub async fn list(State(app): State<AppState>, auth: PageAuth, Query(q): Query<ListQuery>) -> PageResult {
-    let p = &auth.principal;
+/// The store query of the opportunities list's view, for the opportunities
+/// `p` may see, with the stages (the list, the board and the CSV export read
+/// the same view). Only `view=board` is kept: the list is the default.
+pub(crate) async fn view_query(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    raw: Option<&str>,
+) -> Result<(OpportunityQuery, ViewQuery, Vec<Stage>), PageError> {
     let scope = require_page(p, T, Action::Read)?;
-    let board = q.view.as_deref() == Some("board");
+    let v = ViewQuery::parse(raw, FILTERS).normalized("view", |b| (b == "board").then(|| b.to_string()));
     let (stage_id, owner_id, account_id) = (
-        filter_id("stage_id", &q.stage_id)?,
-        filter_id("owner_id", &q.owner_id)?,
-        filter_id("account_id", &q.account_id)?,
+        filter_id("stage_id", v.get("stage_id"))?,
+        filter_id("owner_id", v.get("owner_id"))?,
+        filter_id("account_id", v.get("account_id"))?,
     );
-    let mut tx = app.db.read().await?;
-    let stages = pipeline::list_stages(&mut tx, p.tenant_id).await?;
-    let owners = user_choices(&mut tx, p.tenant_id).await?;
-    let stage_key = stage_id.and_then(|s| stages.iter().find(|x| x.id == s)).map(|s| s.key);
-    let owner_key = user_key(&mut tx, p.tenant_id, owner_id, "owner_id").await?;
-    let account_key = account_key(&mut tx, p, account_id).await?;
+    let stages = pipeline::list_stages(tx, p.tenant_id).await?;
     let query = OpportunityQuery {
         visibility: Visibility::of(p, scope),
-        account_key,
-        stage_key,
-        owner_key,
-        cursor: q.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
-        limit: if board { 200 } else { 50 },
+        account_key: account_key(tx, p, account_id).await?,
+        stage_key: stage_id.and_then(|s| stages.iter().find(|x| x.id == s)).map(|s| s.key),
+        owner_key: user_key(tx, p.tenant_id, owner_id, "owner_id").await?,
+        cursor: v.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        limit: if v.get("view") == "board" { 200 } else { 50 },
         ..Default::default()
     };
+    Ok((query, v, stages))
+}
+
+/// `GET /opportunities`: `?view=board` shows the page as a board by stage;
+/// the list chooses its columns and has bulk owner assignment. Both keep
+/// saved views, and export the view as CSV.
+pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
+    list_page(&app, &auth, raw.as_deref(), None).await
+}
+
+/// The list (or board) of the view `raw`, with why a bulk action changed nothing.
+async fn list_page(app: &AppState, auth: &PageAuth, raw: Option<&str>, refusal: Option<Refusal>) -> PageResult {
+    let p = &auth.principal;
+    let mut tx = app.db.read().await?;
+    let (query, v, stages) = view_query(&mut tx, p, raw).await?;
+    let board = v.get("view") == "board";
+    let owners = user_choices(&mut tx, p.tenant_id).await?;
     let page = pipeline::list(&mut tx, p.tenant_id, &query).await?;
-    let columns = stages
+    // A saved view keeps the board or the list, with the filters and columns.
+    let views = super::views::bar(&mut tx, auth, "opportunities", &v.view_qs()).await?;
+    tx.commit().await?;
+    let stage_columns = stages
         .iter()
-        .filter(|s| stage_key.is_none_or(|k| k == s.key))
+        .filter(|s| query.stage_key.is_none_or(|k| k == s.key))
         .map(|s| Column {
             name: s.name.clone(),
             kind: s.kind.as_str(),
             cards: page.items.iter().filter(|o| o.stage_key == s.key).map(row).collect(),
         })
         .collect();
-    let show = |v: Option<PublicId>| v.map(|i| i.to_string()).unwrap_or_default();
-    let mut filter_qs = String::new();
-    for (k, v) in [("stage_id", stage_id), ("owner_id", owner_id), ("account_id", account_id)] {
-        if let Some(v) = v {
-            filter_qs.push_str(&format!("&{k}={v}"));
-        }
-    }
-    // A saved view keeps the board or the list, with the filters.
-    let view_qs = format!("{}{filter_qs}", if board { "view=board" } else { "" });
-    let views = super::views::bar(&mut tx, &auth, "opportunities", view_qs.trim_start_matches('&')).await?;
-    tx.commit().await?;
     let view = OpportunitiesPage {
         layout: auth.layout("opportunities"),
         board,
         rows: page.items.iter().map(row).collect(),
-        columns,
+        stage_columns,
         next: page.next.map(|c| c.encode()),
         can_create: p.scope_for(T, Action::Create).is_some(),
+        can_bulk: p.scope_for(T, Action::Update).is_some(),
         stages: stage_choices(&stages),
         owners,
-        stage_id: show(stage_id),
-        owner_id: show(owner_id),
-        account_id: show(account_id),
-        filter_qs,
+        stage_id: v.get("stage_id").to_string(),
+        owner_id: v.get("owner_id").to_string(),
+        account_id: v.get("account_id").to_string(),
+        columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &v.columns),
         views,
+        error: refusal.as_ref().map(|r| r.message.clone()),
     };
-    Ok(render(&view).into_response())
+    Ok((refusal.map_or(StatusCode::OK, |r| r.status), render(&view)).into_response())
+}
+
+/// `POST /opportunities/bulk`: gives the ticked opportunities to an owner,
+/// all or none (see `pages::bulk`); then shows the list's view again.
+pub async fn bulk(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> PageResult {
+    let p = &auth.principal;
+    require_page(p, T, Action::Update)?;
+    let b = Batch::parse(&body);
+    let mut tx = app.db.write().await?;
+    match assign_owner(&mut tx, p, &b).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&b.back_to("opportunities")).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            match e {
+                BulkError::Refused(r) => list_page(&app, &auth, Some(&b.back()), Some(r)).await,
+                BulkError::Failed(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Gives every opportunity of the batch to the owner chosen, each checked as
+/// the opportunity form checks it.
+async fn assign_owner(tx: &mut nave_store::Tx, p: &Principal, b: &Batch) -> Result<(), BulkError> {
+    let items = b.items("opportunities")?;
+    if b.form.get("op") != "assign_owner" {
+        return Err(Refusal::invalid("Nothing was changed: choose what to do with the ticked opportunities.").into());
+    }
+    let ask = "choose the new owner";
+    let owner = b.user("owner_id", None, ask)?;
+    if user_key(tx, p.tenant_id, owner, "owner_id").await.is_err() {
+        return Err(Refusal::invalid(format!("Nothing was changed: {ask}.")).into());
+    }
+    let actor = actor_of(p);
+    for (id, version) in items {
+        let Some(before) = pipeline::get(tx, p.tenant_id, id).await? else {
+            return Err(Refusal::not_found("opportunities").into());
+        };
+        let what = format!("the opportunity “{}”", before.name);
+        bulk::may_change(p, T, before.ownership, "opportunities", &what)?;
+        let patch = OpportunityPatch { owner_id: Some(owner), ..Default::default() };
+        pipeline::update(tx, &actor, &before, version, patch, now()).await.map_err(|e| bulk::refused(e, &what))?;
+    }
+    Ok(())
 }
 
 #[derive(Debug)]
@@ -550,7 +623,7 @@ pub async fn forecast(State(app): State<AppState>, auth: PageAuth, Query(q): Que
     let owners = user_choices(&mut tx, p.tenant_id).await?;
     let checked = (|| {
         let range = forecast_range(q.from.as_deref(), q.to.as_deref())?;
-        let owner = filter_id("owner_id", &q.owner_id).map_err(|e| e.0)?;
+        let owner = filter_id("owner_id", q.owner_id.as_deref().map(str::trim).unwrap_or("")).map_err(|e| e.0)?;
         let currency = match q.currency.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
             Some(c) => {
                 Some(Currency::parse(&c.to_uppercase()).map_err(|e| ApiError::invalid("currency", e.to_string()))?)

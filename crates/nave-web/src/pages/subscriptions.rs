@@ -9,7 +9,7 @@ use std::str::FromStr;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -24,7 +24,7 @@ use nave_store::subscriptions::{self, Subscription, SubscriptionInput, Subscript
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::fulfilment::{readable_refusal, some_text};
+use super::fulfilment::readable_refusal;
 use super::show::{self, filters};
 use super::{
     Choices, FormData, FormErrors, Layout, PageAuth, PageError, PageResult, account_choices, form_date, render,
@@ -70,6 +70,14 @@ struct Row {
     next_run: String,
 }
 
+/// The columns the list may show beside the name: (key, heading).
+const COLUMNS: &[(&str, &str)] =
+    &[("account", "Account"), ("period", "Period"), ("status", "Status"), ("next_run", "Next invoice")];
+/// Shown until the user chooses: all of them.
+const DEFAULT_COLUMNS: &[&str] = &["account", "period", "status", "next_run"];
+/// The filters the list reads from its query string.
+const FILTERS: &[&str] = &["status"];
+
 #[derive(Template)]
 #[template(path = "subscriptions.html")]
 struct ListPage {
@@ -81,33 +89,31 @@ struct ListPage {
     /// What the last run did, when the page follows one.
     ran: Option<String>,
     next: Option<String>,
+    columns: super::views::Columns,
+    views: super::views::ViewsBar,
 }
 
-/// The filters of the list.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    status: Option<String>,
-    after: Option<String>,
-    ran: Option<String>,
-}
-
-/// `GET /subscriptions`.
-async fn list(State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQuery>) -> PageResult {
+/// `GET /subscriptions`: filtered by status, in the columns chosen, with
+/// saved views; `?ran=N` says what the run just did (not part of a view).
+async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
     let p = &auth.principal;
     let scope = require_page(p, T, Action::Read)?;
-    let status: Option<SubscriptionStatus> = match some_text(&f.status) {
-        Some(s) => Some(s.parse().map_err(|_| ApiError::invalid("status", "is not one of the choices"))?),
-        None => None,
+    let v = super::views::ViewQuery::parse(raw.as_deref(), FILTERS);
+    let ran = super::views::ViewQuery::parse(raw.as_deref(), &["ran"]).get("ran").to_string();
+    let status: Option<SubscriptionStatus> = match v.get("status") {
+        "" => None,
+        s => Some(s.parse().map_err(|_| ApiError::invalid("status", "is not one of the choices"))?),
     };
     let mut tx = app.db.read().await?;
     let q = SubscriptionQuery {
         visibility: Visibility::of(p, scope),
         account_key: None,
         status,
-        cursor: f.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        cursor: v.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
         limit: 50,
     };
     let page = subscriptions::list(&mut tx, p.tenant_id, &q).await?;
+    let views = super::views::bar(&mut tx, &auth, "subscriptions", &v.view_qs()).await?;
     tx.commit().await?;
     let rows = page
         .items
@@ -128,8 +134,10 @@ async fn list(State(app): State<AppState>, auth: PageAuth, Query(f): Query<ListQ
         status: status.map(|s| s.to_string()).unwrap_or_default(),
         can_create: p.scope_for(T, Action::Create).is_some(),
         can_run: may_run(p),
-        ran: some_text(&f.ran).map(|r| format!("The run billed {r} invoice(s).")),
+        ran: (!ran.is_empty()).then(|| format!("The run billed {ran} invoice(s).")),
         next: page.next.map(|c| c.encode()),
+        columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &v.columns),
+        views,
     };
     Ok(render(&view).into_response())
 }

@@ -166,6 +166,22 @@ impl ViewQuery {
         s.finish()
     }
 
+    /// The view with the filter `key` made canonical by `f` in its place (a
+    /// kind spelt as the list spells it, a flag as `true`), or dropped when
+    /// `f` finds nothing in it: the view a page saves and pages through is
+    /// then the one it shows.
+    pub fn normalized(mut self, key: &str, f: impl FnOnce(&str) -> Option<String>) -> ViewQuery {
+        if let Some(i) = self.filters.iter().position(|(k, _)| *k == key) {
+            match f(&self.filters[i].1) {
+                Some(v) if !v.is_empty() => self.filters[i].1 = v,
+                _ => {
+                    self.filters.remove(i);
+                }
+            }
+        }
+        self
+    }
+
     /// The view's query string with `key` set to `value` (or removed when empty).
     pub fn with(&self, key: &'static str, value: &str) -> ViewQuery {
         let mut q = self.clone();
@@ -190,5 +206,8 @@ mod tests {
         assert_eq!(ViewQuery::parse(None, &["a"]).view_qs(), "");
         assert!(ViewQuery::parse(Some("archived=1"), &["archived"]).flag("archived"));
         assert_eq!(q.with("b", "").view_qs(), "a=one&col=c1&col=c2");
+        let n = q.clone().normalized("a", |v| Some(v.to_uppercase())).normalized("b", |_| None);
+        assert_eq!(n.view_qs(), "a=ONE&col=c1&col=c2", "made canonical in place, or dropped");
+        assert_eq!(q.clone().normalized("x", |_| Some("y".into())).view_qs(), q.view_qs(), "absent stays absent");
     }
 }
