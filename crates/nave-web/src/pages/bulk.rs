@@ -11,9 +11,12 @@ use nave_domain::access::{Action, Ownership, Principal, RecordType};
 use nave_domain::error::ErrorCode;
 use nave_domain::ids::PublicId;
 
-use super::FormData;
+use axum::response::{IntoResponse, Redirect};
+
+use super::{FormData, PageAuth, PageResult};
 use crate::error::ApiError;
 use crate::present::may_act;
+use crate::state::AppState;
 
 /// Most records one bulk action changes.
 pub const MAX: usize = 200;
@@ -166,6 +169,34 @@ pub fn refused(e: impl Into<ApiError>, what: &str) -> BulkError {
         _ => return BulkError::Failed(e),
     };
     BulkError::Refused(Refusal { status, message })
+}
+
+/// Runs a list's bulk action: `change` applies the batch posted in `body` in
+/// one write transaction; done, the user goes back to the `list`'s view;
+/// refused, nothing is kept and `again` shows the list's view with the reason.
+pub async fn run(
+    app: &AppState,
+    auth: &PageAuth,
+    body: &[u8],
+    list: &str,
+    change: impl AsyncFnOnce(&mut nave_store::Tx, &Principal, &Batch) -> Result<(), BulkError>,
+    again: impl AsyncFnOnce(&AppState, &PageAuth, &str, Refusal) -> PageResult,
+) -> PageResult {
+    let b = Batch::parse(body);
+    let mut tx = app.db.write().await?;
+    match change(&mut tx, &auth.principal, &b).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&b.back_to(list)).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            match e {
+                BulkError::Refused(r) => again(app, auth, &b.back(), r).await,
+                BulkError::Failed(e) => Err(e.into()),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

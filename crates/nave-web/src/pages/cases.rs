@@ -177,23 +177,9 @@ async fn list_page(app: &AppState, auth: &PageAuth, raw: Option<&str>, refusal: 
 /// `POST /cases/bulk`: assigns the ticked cases to a user, or to nobody (the
 /// queue), all or none (see `pages::bulk`); then shows the list's view again.
 pub async fn bulk(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> PageResult {
-    let p = &auth.principal;
-    require_page(p, T, Action::Update)?;
-    let b = Batch::parse(&body);
-    let mut tx = app.db.write().await?;
-    match assign(&mut tx, p, &b).await {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(Redirect::to(&b.back_to("cases")).into_response())
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            match e {
-                BulkError::Refused(r) => list_page(&app, &auth, Some(&b.back()), Some(r)).await,
-                BulkError::Failed(e) => Err(e.into()),
-            }
-        }
-    }
+    require_page(&auth.principal, T, Action::Update)?;
+    let again = async |app: &AppState, auth: &PageAuth, back: &str, r| list_page(app, auth, Some(back), Some(r)).await;
+    super::bulk::run(&app, &auth, &body, "cases", assign, again).await
 }
 
 /// Assigns every case of the batch, each checked as the case form checks it.

@@ -84,23 +84,9 @@ async fn list_page(app: &AppState, auth: &PageAuth, raw: Option<&str>, refusal: 
 /// `POST /leads/bulk`: gives the ticked leads to an owner, all or none (see
 /// `pages::bulk`); then shows the list's view again.
 pub async fn bulk(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> PageResult {
-    let p = &auth.principal;
-    require(p, T, Action::Update, "change leads")?;
-    let b = Batch::parse(&body);
-    let mut tx = app.db.write().await?;
-    match assign_owner(&mut tx, p, &b).await {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(Redirect::to(&b.back_to("leads")).into_response())
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            match e {
-                BulkError::Refused(r) => list_page(&app, &auth, Some(&b.back()), Some(r)).await,
-                BulkError::Failed(e) => Err(e.into()),
-            }
-        }
-    }
+    require(&auth.principal, T, Action::Update, "change leads")?;
+    let again = async |app: &AppState, auth: &PageAuth, back: &str, r| list_page(app, auth, Some(back), Some(r)).await;
+    super::bulk::run(&app, &auth, &body, "leads", assign_owner, again).await
 }
 
 /// Gives every lead of the batch to the owner chosen, each checked and

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use nave_domain::access::{Action, Principal, RecordType};
 use nave_domain::error::FieldError;
 use nave_domain::ids::PublicId;
@@ -203,23 +203,9 @@ async fn list_page(app: &AppState, auth: &PageAuth, raw: Option<&str>, refusal: 
 /// `POST /opportunities/bulk`: gives the ticked opportunities to an owner,
 /// all or none (see `pages::bulk`); then shows the list's view again.
 pub async fn bulk(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> PageResult {
-    let p = &auth.principal;
-    require_page(p, T, Action::Update)?;
-    let b = Batch::parse(&body);
-    let mut tx = app.db.write().await?;
-    match assign_owner(&mut tx, p, &b).await {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(Redirect::to(&b.back_to("opportunities")).into_response())
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            match e {
-                BulkError::Refused(r) => list_page(&app, &auth, Some(&b.back()), Some(r)).await,
-                BulkError::Failed(e) => Err(e.into()),
-            }
-        }
-    }
+    require_page(&auth.principal, T, Action::Update)?;
+    let again = async |app: &AppState, auth: &PageAuth, back: &str, r| list_page(app, auth, Some(back), Some(r)).await;
+    super::bulk::run(&app, &auth, &body, "opportunities", assign_owner, again).await
 }
 
 /// Gives every opportunity of the batch to the owner chosen, each checked as
