@@ -27,6 +27,7 @@ pub mod connectors;
 pub mod csv_export;
 pub mod error;
 pub mod extract;
+pub mod import;
 pub mod pages;
 pub mod pdf;
 pub mod pictures;
