@@ -49,9 +49,13 @@ async fn post_import(
 ) -> (u16, String, String) {
     let (content_type, body) = multipart(fields, file);
     let own = format!("http://{}", app.addr);
+    // The server answers a body over its limit before reading all of it and
+    // closes the connection: never keep that one for the next request.
+    let connection = if body.len() > 1024 * 1024 { "close" } else { "keep-alive" };
     let r = app
         .client
         .post(app.url("/imports"))
+        .header("connection", connection)
         .header("cookie", cookie)
         .header("origin", origin.unwrap_or(&own))
         .header("content-type", content_type)
@@ -159,7 +163,10 @@ async fn a_check_writes_nothing_and_the_import_writes_the_good_rows(db: TestDb) 
     assert_eq!(count(&html, "refused"), 1);
     assert_eq!(accounts_in_db(&app).await, 2);
     let harbour = get_ok(&app, &admin, "/api/v1/accounts/by-external-id/erp/A-1").await;
-    assert_eq!((harbour["name"].as_str(), harbour["website"].as_str()), (Some("Harbour Supplies"), Some("https://harbour.example")));
+    assert_eq!(
+        (harbour["name"].as_str(), harbour["website"].as_str()),
+        (Some("Harbour Supplies"), Some("https://harbour.example"))
+    );
     assert_eq!(harbour["owner_id"], json!(admin.user.id.to_string()), "the importing user writes, as on the API");
     let inland = get_ok(&app, &admin, "/api/v1/accounts/by-external-id/erp/A-3").await;
     assert_eq!(inland["kinds"], json!(["customer", "supplier"]));
@@ -170,7 +177,14 @@ async fn a_check_writes_nothing_and_the_import_writes_the_good_rows(db: TestDb) 
     assert_eq!((count(&html, "created"), count(&html, "updated"), count(&html, "unchanged")), (0, 0, 2), "{html}");
     assert_eq!(accounts_in_db(&app).await, 2);
     // A changed cell is an update.
-    let job = start_import(&app, &cookie, "accounts", "import", "name,website,external_ids\n,https://harbour.example/new,erp:A-1\n").await;
+    let job = start_import(
+        &app,
+        &cookie,
+        "accounts",
+        "import",
+        "name,website,external_ids\n,https://harbour.example/new,erp:A-1\n",
+    )
+    .await;
     let html = finished(&app, &cookie, &job).await;
     assert_eq!((count(&html, "updated"), count(&html, "unchanged"), count(&html, "refused")), (1, 0, 0), "{html}");
 
@@ -195,6 +209,13 @@ async fn a_file_the_kind_cannot_read_is_refused_at_once(db: TestDb) {
     let (st, _, html) = post_import(&app, &cookie, &bad_source, Some(("p.csv", "sku\nX\n")), None).await;
     assert_eq!(st, 422);
     assert!(html.contains("id=\"source-err\""), "{html}");
+    // A file over the upload limit is refused, not read into memory.
+    let big = format!("sku,name\n{}", "SKU-1,A product with a long name to fill the file\n".repeat(200_000));
+    assert!(big.len() > nave_web::extract::MAX_UPLOAD_BYTES);
+    let (st, _, html) =
+        post_import(&app, &cookie, &[("kind", "products"), ("mode", "check")], Some(("big.csv", &big)), None).await;
+    assert_eq!(st, 422, "{html}");
+    assert!(html.contains("is larger than 8 MiB"), "{html}");
     let (_, html) = page(&app, &cookie, "/imports").await;
     assert!(!html.contains("href=\"/jobs/"), "no job was started: {html}");
 }
@@ -205,8 +226,13 @@ async fn only_roles_that_may_create_the_records_import_them_within_their_scope(d
     app.user("wh@example.com", "warehouse").await;
     let rep = app.user("rep@example.com", "sales_rep").await;
     app.user("ro@example.com", "read_only").await;
-    created(&app, &admin, "/api/v1/accounts", json!({"name": "Admin's Account", "currency": "EUR",
-        "external_ids": [{"system": "erp", "id": "X-1"}]}))
+    created(
+        &app,
+        &admin,
+        "/api/v1/accounts",
+        json!({"name": "Admin's Account", "currency": "EUR",
+        "external_ids": [{"system": "erp", "id": "X-1"}]}),
+    )
     .await;
 
     // The warehouse may not create accounts: refused, nothing written.
@@ -222,7 +248,9 @@ async fn only_roles_that_may_create_the_records_import_them_within_their_scope(d
     let rep_cookie = session(&app, "rep@example.com").await;
     let (_, html) = page(&app, &rep_cookie, "/imports").await;
     assert!(html.contains("value=\"accounts\"") && !html.contains("value=\"products\""), "{html}");
-    let (st, _, _) = post_import(&app, &rep_cookie, &[("kind", "products"), ("mode", "check")], Some(("p.csv", "sku\nX\n")), None).await;
+    let (st, _, _) =
+        post_import(&app, &rep_cookie, &[("kind", "products"), ("mode", "check")], Some(("p.csv", "sku\nX\n")), None)
+            .await;
     assert_eq!(st, 403, "a rep may not create products");
 
     // A rep's rows: a new account is theirs; an account of someone else's and

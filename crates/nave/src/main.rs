@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use nave_domain::email::Email;
 use nave_store::audit::Actor;
 use nave_store::auth::{check_password, hash_password};
@@ -15,7 +16,6 @@ use nave_store::tenants::{self, DEFAULT_TENANT};
 use nave_store::tokens::{self, NewToken};
 use nave_store::users::{self, NewUser};
 use nave_store::{migrate, roles};
-use indicatif::{ProgressBar, ProgressStyle};
 use nave_web::{AppState, WebConfig, import};
 
 mod bench;

@@ -12,7 +12,9 @@ use nave_domain::contact::{ConsentChange, Phone};
 use nave_store::Tx;
 use nave_store::contacts::{self, ContactPatch, NewContact};
 
-use super::{Caller, ImportResult, Importer, Outcome, Owners, Row, RowResult, account_of, field_root, list, row_errors};
+use super::{
+    Caller, ImportResult, Importer, Outcome, Owners, Row, RowResult, account_of, field_root, list, row_errors,
+};
 
 /// Imports contacts.
 #[derive(Debug, Default)]

@@ -123,12 +123,7 @@ impl Invoices {
     }
 
     /// One line of a row, or `None` for a row without line cells.
-    async fn line(
-        &mut self,
-        tx: &mut Tx,
-        t: i64,
-        row: &Row,
-    ) -> ImportResult<Result<Option<LineInput>, Vec<RowError>>> {
+    async fn line(&mut self, tx: &mut Tx, t: i64, row: &Row) -> ImportResult<Result<Option<LineInput>, Vec<RowError>>> {
         let line_cells =
             ["kind", "sku", "description", "quantity", "unit_price", "discount_percent", "discount_amount"];
         if line_cells.iter().all(|c| row.cell(c).is_none()) {

@@ -290,7 +290,12 @@ pub trait Importer: Send {
     /// Checks and writes one row inside `tx`. A refused row may leave writes
     /// behind in `tx`; they are rolled back with the row. The row writes as
     /// `caller.actor` and only what the caller may write.
-    fn import(&mut self, tx: &mut Tx, caller: &Caller, row: &Row) -> impl Future<Output = ImportResult<RowResult>> + Send;
+    fn import(
+        &mut self,
+        tx: &mut Tx,
+        caller: &Caller,
+        row: &Row,
+    ) -> impl Future<Output = ImportResult<RowResult>> + Send;
 
     /// The key that groups the rows of one record (an invoice's lines), or
     /// `None` when a row is a record of its own. A record's rows must be
@@ -375,9 +380,7 @@ pub async fn account_of(
             match named.len() {
                 1 => named.remove(0),
                 0 => {
-                    return Ok(Err(
-                        row.error("account", format!("no account has the external id or the name {cell}"))
-                    ));
+                    return Ok(Err(row.error("account", format!("no account has the external id or the name {cell}"))));
                 }
                 n => {
                     return Ok(Err(row.error(

@@ -146,9 +146,9 @@ impl Importer for Products {
             external_ids,
         };
         let r = match &existing {
-            Some(before) => {
-                catalog::update_product(tx, actor, before, None, input).await.map(|after| Outcome::of_update(before, &after))
-            }
+            Some(before) => catalog::update_product(tx, actor, before, None, input)
+                .await
+                .map(|after| Outcome::of_update(before, &after)),
             None => catalog::create_product(tx, actor, input).await.map(|_| Outcome::Created),
         };
         match r {

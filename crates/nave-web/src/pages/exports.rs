@@ -164,8 +164,7 @@ pub async fn collect(
         // The payments received of the view (its account filter), with their allocations.
         List::Payments => {
             let f = super::views::ViewQuery::parse(raw, super::payments::FILTERS);
-            let (mut view, _) =
-                super::payments::store_query(&mut tx, p, super::payments::Side::Received, &f).await?;
+            let (mut view, _) = super::payments::store_query(&mut tx, p, super::payments::Side::Received, &f).await?;
             view.limit = 200;
             all_pages!(items, cursor, progress, {
                 view.cursor = cursor;

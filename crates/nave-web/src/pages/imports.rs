@@ -84,7 +84,12 @@ struct Input {
 fn page(app: &AppState, auth: &PageAuth, input: Input, errors: FormErrors) -> ImportsPage {
     let kinds = allowed(&Caller::user(&auth.principal))
         .into_iter()
-        .map(|k| KindRow { value: k.as_str(), title: title(k), required: k.required(), columns: k.columns().join(", ") })
+        .map(|k| KindRow {
+            value: k.as_str(),
+            title: title(k),
+            required: k.required(),
+            columns: k.columns().join(", "),
+        })
         .collect();
     let jobs = app
         .jobs
@@ -141,7 +146,10 @@ async fn read_form(form: &mut Multipart, errors: &mut FormErrors) -> Posted {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
-                errors.add("file", if too_big(&e) { too_large() } else { format!("could not be read: {}", e.body_text()) });
+                errors.add(
+                    "file",
+                    if too_big(&e) { too_large() } else { format!("could not be read: {}", e.body_text()) },
+                );
                 break;
             }
         };
@@ -150,7 +158,10 @@ async fn read_form(form: &mut Multipart, errors: &mut FormErrors) -> Posted {
         let bytes = match field.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                errors.add("file", if too_big(&e) { too_large() } else { format!("could not be read: {}", e.body_text()) });
+                errors.add(
+                    "file",
+                    if too_big(&e) { too_large() } else { format!("could not be read: {}", e.body_text()) },
+                );
                 break;
             }
         };
@@ -213,7 +224,9 @@ pub async fn start(State(app): State<AppState>, auth: PageAuth, mut form: Multip
         }
     };
     if !data.is_empty() {
-        if std::str::from_utf8(&data).is_err() {
+        if data.len() > MAX_UPLOAD_BYTES {
+            errors.add("file", too_large());
+        } else if std::str::from_utf8(&data).is_err() {
             errors.add("file", "is not UTF-8 text: save it as CSV UTF-8 and choose it again");
         } else if let Some(k) = kind
             && let Err(e) = import::check_header(k, &data)
@@ -224,7 +237,7 @@ pub async fn start(State(app): State<AppState>, auth: PageAuth, mut form: Multip
     let (Some(kind), Some(caller), true) = (kind, caller, errors.is_empty()) else {
         return form_again(StatusCode::UNPROCESSABLE_ENTITY, &page(&app, &auth, posted.input, errors));
     };
-    let work = Work::Import { kind, check, filename: filename.clone(), source: caller.actor.source.clone() };
+    let work = Work::Import { kind, check, filename, source: caller.actor.source.clone() };
     let db = app.db.clone();
     let options = import::Options {
         mode: if check { Mode::CheckInBatches } else { Mode::Import },

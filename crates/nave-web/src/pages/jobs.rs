@@ -141,7 +141,7 @@ pub fn view(job: &Job) -> JobView {
         finished: phase.finished(),
         done,
         total,
-        percent: if total > 0 { (done.min(total) * 100) / total } else { 0 },
+        percent: (done.min(total) * 100).checked_div(total).unwrap_or(0),
         unit,
         message,
         import: None,
@@ -198,7 +198,8 @@ struct JobProgressPart {
 
 /// The job `id` of the signed-in user; anyone else's, or none, is 404.
 fn find(app: &AppState, auth: &PageAuth, id: &str) -> Result<Arc<Job>, ApiError> {
-    let missing = || ApiError::new(ErrorCode::NotFound, "there is no such import or export (jobs are kept for a while only)");
+    let missing =
+        || ApiError::new(ErrorCode::NotFound, "there is no such import or export (jobs are kept for a while only)");
     let id: PublicId = id.parse().map_err(|_| missing())?;
     app.jobs.get(&auth.principal, id).ok_or_else(missing)
 }
@@ -231,20 +232,20 @@ pub async fn progress(
 pub async fn download(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
     let job = find(&app, &auth, &id)?;
     let Phase::Done(output) = job.phase() else {
-        return Err(ApiError::new(ErrorCode::Conflict, "the job has not finished: there is nothing to download yet").into());
+        return Err(
+            ApiError::new(ErrorCode::Conflict, "the job has not finished: there is nothing to download yet").into()
+        );
     };
     match (&*output, &job.work) {
         (Output::Export(f), _) => Ok(crate::csv_export::attachment(f.filename, f.bytes.clone())),
         (Output::Import(s), Work::Import { kind, .. }) => {
-            let rows: Vec<Vec<String>> = s
-                .report
-                .errors
-                .iter()
-                .map(|e| vec![e.row.to_string(), e.column.clone(), e.reason.clone()])
-                .collect();
+            let rows: Vec<Vec<String>> =
+                s.report.errors.iter().map(|e| vec![e.row.to_string(), e.column.clone(), e.reason.clone()]).collect();
             let file = crate::csv_export::CsvFile::write("problems.csv", &["line", "column", "problem"], &rows)?;
             Ok(crate::csv_export::attachment(&format!("{}-problems.csv", kind.as_str()), file.bytes))
         }
-        (Output::Import(_), Work::Export { .. }) => Err(ApiError::internal(&"an export job with an import's output").into()),
+        (Output::Import(_), Work::Export { .. }) => {
+            Err(ApiError::internal(&"an export job with an import's output").into())
+        }
     }
 }
