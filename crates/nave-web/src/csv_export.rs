@@ -16,21 +16,49 @@ use nave_store::{Tx, payment_terms, users};
 
 use crate::error::{ApiError, ApiResult};
 
+/// A CSV file an export wrote: answered at once, or kept by a job
+/// (`jobs`) until its user downloads it.
+#[derive(Debug, Clone)]
+pub struct CsvFile {
+    pub filename: &'static str,
+    pub bytes: Vec<u8>,
+    /// The data rows (without the header).
+    pub rows: usize,
+}
+
+impl CsvFile {
+    /// Writes the header and the rows.
+    pub fn write(filename: &'static str, header: &[&str], rows: &[Vec<String>]) -> ApiResult<CsvFile> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let internal = |e: csv::Error| ApiError::internal(&e);
+        w.write_record(header).map_err(internal)?;
+        for row in rows {
+            w.write_record(row).map_err(internal)?;
+        }
+        let bytes = w.into_inner().map_err(|e| ApiError::internal(&e))?;
+        Ok(CsvFile { filename, bytes, rows: rows.len() })
+    }
+}
+
+impl IntoResponse for CsvFile {
+    fn into_response(self) -> Response {
+        attachment(self.filename, self.bytes)
+    }
+}
+
+/// A CSV download: `text/csv`, saved as `filename` (a name of ours, plain ASCII).
+pub fn attachment(filename: &str, body: impl Into<axum::body::Body>) -> Response {
+    let mut r = (StatusCode::OK, body.into()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
 /// A CSV file as the response to a list request.
 pub fn response(filename: &'static str, header: &[&str], rows: &[Vec<String>]) -> ApiResult<Response> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let internal = |e: csv::Error| ApiError::internal(&e);
-    w.write_record(header).map_err(internal)?;
-    for row in rows {
-        w.write_record(row).map_err(internal)?;
-    }
-    let body = w.into_inner().map_err(|e| ApiError::internal(&e))?;
-    let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    let disposition = format!("attachment; filename=\"{filename}\"");
-    r.headers_mut()
-        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(|e| ApiError::internal(&e))?);
-    Ok(r)
+    Ok(CsvFile::write(filename, header, rows)?.into_response())
 }
 
 /// `system:id; system:id`, the form the importers read.
@@ -86,7 +114,7 @@ pub fn account_columns(p: &Principal) -> Vec<&'static str> {
 }
 
 /// A page of accounts as CSV. The address columns hold the default billing address.
-pub fn accounts(p: &Principal, items: &[Account], names: &Names) -> ApiResult<Response> {
+pub fn accounts(p: &Principal, items: &[Account], names: &Names) -> ApiResult<CsvFile> {
     let header = account_columns(p);
     let shows_limit = header.contains(&"credit_limit");
     let rows: Vec<Vec<String>> = items
@@ -118,12 +146,12 @@ pub fn accounts(p: &Principal, items: &[Account], names: &Names) -> ApiResult<Re
             row
         })
         .collect();
-    response("accounts.csv", &header, &rows)
+    CsvFile::write("accounts.csv", &header, &rows)
 }
 
 /// A page of contacts as CSV. `account_refs` says how each account is named
 /// in the `account` column (its first external id, else its name).
-pub fn contacts(items: &[Contact], account_refs: &HashMap<i64, String>, names: &Names) -> ApiResult<Response> {
+pub fn contacts(items: &[Contact], account_refs: &HashMap<i64, String>, names: &Names) -> ApiResult<CsvFile> {
     let header = contacts::CSV_COLUMNS;
     let rows: Vec<Vec<String>> = items
         .iter()
@@ -157,7 +185,7 @@ pub fn contacts(items: &[Contact], account_refs: &HashMap<i64, String>, names: &
             row
         })
         .collect();
-    response("contacts.csv", &header, &rows)
+    CsvFile::write("contacts.csv", &header, &rows)
 }
 
 /// How each account is named in an export's `account` column: its first
@@ -218,7 +246,7 @@ pub const INVOICE_COLUMNS: [&str; 21] = [
 pub const NO_TAX: &str = "none";
 
 /// Invoices (with their content) as CSV, one row per line.
-pub fn invoices(items: &[nave_store::documents::Document], account_refs: &HashMap<i64, String>) -> ApiResult<Response> {
+pub fn invoices(items: &[nave_store::documents::Document], account_refs: &HashMap<i64, String>) -> ApiResult<CsvFile> {
     let mut rows = Vec::new();
     for d in items {
         let head = |group: &nave_store::documents::Group| -> Vec<String> {
@@ -284,7 +312,7 @@ pub fn invoices(items: &[nave_store::documents::Document], account_refs: &HashMa
             rows.push(row);
         }
     }
-    response("invoices.csv", &INVOICE_COLUMNS, &rows)
+    CsvFile::write("invoices.csv", &INVOICE_COLUMNS, &rows)
 }
 
 /// The columns of the payment export and import. `invoice` lists the
@@ -310,7 +338,7 @@ pub fn payments(
     items: &[nave_store::payments::Payment],
     account_refs: &HashMap<i64, String>,
     invoice_refs: &HashMap<nave_domain::ids::PublicId, String>,
-) -> ApiResult<Response> {
+) -> ApiResult<CsvFile> {
     let rows: Vec<Vec<String>> = items
         .iter()
         .map(|p| {
@@ -341,7 +369,7 @@ pub fn payments(
             ]
         })
         .collect();
-    response("payments.csv", &PAYMENT_COLUMNS, &rows)
+    CsvFile::write("payments.csv", &PAYMENT_COLUMNS, &rows)
 }
 
 /// The columns of a list that has no importer, less those `p` may not see
@@ -352,12 +380,12 @@ fn visible_columns(
     filename: &'static str,
     columns: &[&'static str],
     rows: Vec<Vec<String>>,
-) -> ApiResult<Response> {
+) -> ApiResult<CsvFile> {
     let shown: Vec<bool> = columns.iter().map(|c| p.sees_field(rt, c)).collect();
     let header: Vec<&str> = columns.iter().zip(&shown).filter(|(_, s)| **s).map(|(c, _)| *c).collect();
     let rows: Vec<Vec<String>> =
         rows.into_iter().map(|r| r.into_iter().zip(&shown).filter(|(_, s)| **s).map(|(v, _)| v).collect()).collect();
-    response(filename, &header, &rows)
+    CsvFile::write(filename, &header, &rows)
 }
 
 /// A time as the exports write it: RFC 3339, UTC.
@@ -384,7 +412,7 @@ pub const CASE_COLUMNS: [&str; 14] = [
 ];
 
 /// Cases as CSV, the fields `p` may not see left out as columns.
-pub fn cases(p: &Principal, items: &[nave_store::cases::Case], names: &Names) -> ApiResult<Response> {
+pub fn cases(p: &Principal, items: &[nave_store::cases::Case], names: &Names) -> ApiResult<CsvFile> {
     let opt = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
     let rows = items
         .iter()
@@ -430,7 +458,7 @@ pub const OPPORTUNITY_COLUMNS: [&str; 14] = [
 ];
 
 /// Opportunities as CSV, the fields `p` may not see left out as columns.
-pub fn opportunities(p: &Principal, items: &[nave_store::pipeline::Opportunity], names: &Names) -> ApiResult<Response> {
+pub fn opportunities(p: &Principal, items: &[nave_store::pipeline::Opportunity], names: &Names) -> ApiResult<CsvFile> {
     let rows = items
         .iter()
         .map(|o| {

@@ -27,6 +27,8 @@ pub mod connectors;
 pub mod csv_export;
 pub mod error;
 pub mod extract;
+pub mod import;
+pub mod jobs;
 pub mod pages;
 pub mod pdf;
 pub mod pictures;
@@ -60,7 +62,7 @@ pub fn app(state: AppState) -> Router {
         .route("/accounts/new", get(pages::accounts::new_form))
         .route("/accounts/{id}", get(pages::accounts::show).post(pages::accounts::update))
         .route("/accounts/{id}/edit", get(pages::accounts::edit_form))
-        .route("/accounts/export.csv", get(pages::accounts::export))
+        .route("/accounts/export.csv", get(pages::exports::accounts))
         .route("/contacts", get(pages::contacts::list))
         .route("/contacts/export.csv", get(pages::exports::contacts))
         .route("/products/export.csv", get(pages::exports::products))
@@ -68,6 +70,16 @@ pub fn app(state: AppState) -> Router {
         .route("/payments/export.csv", get(pages::exports::payments))
         .route("/cases/export.csv", get(pages::exports::cases))
         .route("/opportunities/export.csv", get(pages::exports::opportunities))
+        .route("/exports/{list}", post(pages::exports::start))
+        .route(
+            "/imports",
+            get(pages::imports::import_page)
+                .post(pages::imports::start)
+                .layer(DefaultBodyLimit::max(extract::MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
+        .route("/jobs/{id}", get(pages::jobs::job_page))
+        .route("/jobs/{id}/progress", get(pages::jobs::progress))
+        .route("/jobs/{id}/download", get(pages::jobs::download))
         .route("/accounts/bulk", post(pages::accounts::bulk))
         .route("/cases/bulk", post(pages::cases::bulk))
         .route("/opportunities/bulk", post(pages::pipeline::bulk))

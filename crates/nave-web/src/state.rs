@@ -1,5 +1,5 @@
 //! Shared state of the server: the database, settings, and small in-memory
-//! caches (role grants, login attempts).
+//! caches (role grants, login attempts), and the pages' background jobs.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +12,7 @@ use nave_store::users::User;
 use nave_store::{roles, tokens};
 
 use crate::error::{ApiError, ApiResult};
+use crate::jobs::Jobs;
 
 /// Settings of the web edge.
 #[derive(Debug, Clone)]
@@ -94,6 +95,8 @@ pub struct AppState {
     token_touched: Arc<Mutex<HashMap<i64, Instant>>>,
     /// The address the server listens on, once serving: webhooks may not point at it.
     pub listen_addr: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
+    /// Imports and exports running in the background for the pages (in memory).
+    pub jobs: Jobs,
 }
 
 impl std::fmt::Debug for AppState {
@@ -111,6 +114,7 @@ impl AppState {
             login_limiter: Arc::new(LoginLimiter::default()),
             token_touched: Arc::new(Mutex::new(HashMap::new())),
             listen_addr: Arc::new(std::sync::OnceLock::new()),
+            jobs: Jobs::default(),
         }
     }
 

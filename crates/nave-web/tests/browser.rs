@@ -7,7 +7,9 @@
 //! ship part of it, invoice, issue and pay), that
 //! the totals the page shows are the API's, that a sales rep browsing every
 //! page never sees a cost or a margin, and that a form posted from another
-//! origin is refused even when the browser sends the session cookie with it.
+//! origin is refused even when the browser sends the session cookie with it,
+//! and that an import's page follows the job by itself (htmx under the CSP)
+//! and shows its summary without a reload.
 //!
 //! Each test starts its own chromedriver and Chromium (`browser_support`);
 //! without chromedriver they skip with a warning, except under `CI=true`.
@@ -459,7 +461,62 @@ async fn a_page_form_posted_from_another_origin_is_refused(db: TestDb) {
     .await;
 }
 
+/// Holds the accounts table against writes until dropped: on SQLite the one
+/// writer, on PostgreSQL an exclusive lock (reads go on).
+async fn hold_account_writes(app: &TestApp) -> nave_store::Tx {
+    let mut tx = app.db.db.write().await.unwrap();
+    if tx.dialect() == nave_store::Dialect::Postgres {
+        tx.execute("LOCK TABLE accounts IN EXCLUSIVE MODE", vec![]).await.unwrap();
+    }
+    tx
+}
+
+async fn an_import_shows_its_progress_and_summary_without_a_reload(db: TestDb) {
+    let Some(b) = browser("import_progress", &db).await else { return };
+    let app = TestApp::start(db).await;
+    let admin = app.user("ada@example.com", "admin").await;
+    let base = app.url("");
+    let dir = std::env::temp_dir().join(format!("nave-browser-import-{}", nave_domain::ids::PublicId::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("accounts.csv");
+    std::fs::write(
+        &file,
+        "name,currency,external_ids\nHarbour Supplies,EUR,erp:A-1\nBroken Ltd,EURO,erp:A-2\nInland Tools,EUR,erp:A-3\n",
+    )
+    .unwrap();
+    b.run(async {
+        b.log_in(&base, "ada@example.com", PASSWORD).await;
+        b.goto(&format!("{base}/accounts")).await;
+        b.click_and_wait("a[href='/imports?kind=accounts']").await;
+        assert_eq!(b.path().await, "/imports");
+        // The database is held, so the import waits with its page open.
+        let hold = hold_account_writes(&app).await;
+        b.find("#file").await.send_keys(file.to_str().unwrap()).await.unwrap();
+        b.click_and_wait("button[value='import']").await;
+        assert!(b.path().await.starts_with("/jobs/"), "the job's page");
+        b.find("#job-progress progress").await;
+        assert!(b.find_all("#created").await.is_empty(), "not done while the database is held");
+        // A mark on this page: a reload would lose it.
+        b.client.execute("window.__staysOpen = true; return true;", vec![]).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        assert!(b.body_text().await.contains("of 3 rows"), "the bar counts the file's rows: {}", b.body_text().await);
+        hold.rollback().await.unwrap();
+        // The summary replaces the bar by itself.
+        assert_eq!(b.text("#created").await, "2");
+        assert_eq!(b.text("#refused").await, "1");
+        assert!(b.text("#row-errors").await.contains("currency"));
+        let stayed = b.client.execute("return window.__staysOpen === true;", vec![]).await.unwrap();
+        assert_eq!(stayed, json!(true), "the page was updated in place, not reloaded");
+        assert!(b.find_all("#job-progress[hx-trigger]").await.is_empty(), "the polling stopped");
+        let harbour = get_ok(&app, &admin, "/api/v1/accounts/by-external-id/erp/A-1").await;
+        assert_eq!(harbour["name"], "Harbour Supplies");
+    })
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 both_backends!(
+    an_import_shows_its_progress_and_summary_without_a_reload,
     logs_in_and_creates_an_account_and_a_contact_through_the_pages,
     builds_a_quote_and_takes_it_through_order_shipment_invoice_and_payment,
     a_sales_rep_browsing_every_page_never_sees_cost_or_margin,

@@ -657,7 +657,7 @@ async fn case_and_opportunity_exports_carry_the_view(db: TestDb) {
 
     // The list links to the export of its view.
     let (_, html) = page(&app, &cookie, "/cases?priority=urgent&col=priority").await;
-    assert!(html.contains("href=\"/cases/export.csv?priority=urgent&#38;col=priority\""), "{html}");
+    assert!(html.contains("action=\"/exports/cases?priority=urgent&#38;col=priority\""), "{html}");
     let (st, csv) = page(&app, &cookie, "/cases/export.csv?priority=urgent&col=priority").await;
     assert_eq!(st, 200, "{csv}");
     assert!(csv.starts_with("id,subject,account,kind,priority,status,assignee,"), "{csv}");
@@ -667,7 +667,7 @@ async fn case_and_opportunity_exports_carry_the_view(db: TestDb) {
     assert_eq!(csv.lines().count(), 3, "{csv}");
 
     let (_, html) = page(&app, &cookie, &format!("/opportunities?owner_id={rep_id}")).await;
-    assert!(html.contains(&format!("href=\"/opportunities/export.csv?owner_id={rep_id}\"")), "{html}");
+    assert!(html.contains(&format!("action=\"/exports/opportunities?owner_id={rep_id}\"")), "{html}");
     let (st, csv) = page(&app, &cookie, &format!("/opportunities/export.csv?owner_id={rep_id}")).await;
     assert_eq!(st, 200, "{csv}");
     assert!(csv.starts_with("id,name,account,stage,status,amount,currency,probability,"), "{csv}");

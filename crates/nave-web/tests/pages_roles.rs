@@ -258,7 +258,28 @@ async fn data(app: &TestApp) -> Data {
                "warehouse_id": main["id"], "tax_map": [{"woo_rate": "1", "tax_id": vat["id"]}]}),
     )
     .await;
+    // A finished export job of the admin's: its pages are the admin's only.
+    let admin_cookie = session(app, "admin@example.com").await;
+    let r = app.submit("/exports/accounts", &admin_cookie, &[]).await;
+    assert_eq!(r.status(), 303);
+    let job = support::location(&r);
+    for _ in 0..600 {
+        let r = app
+            .client
+            .get(app.url(&format!("{job}/progress")))
+            .header("cookie", &admin_cookie)
+            .header("hx-request", "true")
+            .send()
+            .await
+            .unwrap();
+        if !r.text().await.unwrap().contains("hx-get=") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let job = json!({"id": job.trim_start_matches("/jobs/")});
     for (k, v) in [
+        ("jobs", &job),
         ("admin/users", &rep_user),
         ("admin/roles", &custom_role),
         ("webhooks", &hook),
@@ -417,6 +438,10 @@ async fn every_page_renders_for_every_role_without_a_server_error(db: TestDb) {
         "/opportunities/export.csv",
         "/shipments",
         "/subscriptions",
+        "/imports",
+        "/jobs/{id}",
+        "/jobs/{id}/progress",
+        "/jobs/{id}/download",
     ] {
         assert!(routes.iter().any(|r| r == must), "the route list has {must}: {routes:?}");
     }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use nave_domain::email::Email;
 use nave_store::audit::Actor;
 use nave_store::auth::{check_password, hash_password};
@@ -15,13 +16,12 @@ use nave_store::tenants::{self, DEFAULT_TENANT};
 use nave_store::tokens::{self, NewToken};
 use nave_store::users::{self, NewUser};
 use nave_store::{migrate, roles};
-use nave_web::{AppState, WebConfig};
+use nave_web::{AppState, WebConfig, import};
 
 mod bench;
 mod config;
 mod demo;
 mod demo_sync;
-mod import;
 
 use config::{Config, Overrides};
 
@@ -132,6 +132,18 @@ enum ImportKind {
     Invoices,
     /// Payments received with their allocations, matched by external id.
     Payments,
+}
+
+impl From<ImportKind> for import::Kind {
+    fn from(k: ImportKind) -> Self {
+        match k {
+            ImportKind::Products => import::Kind::Products,
+            ImportKind::Accounts => import::Kind::Accounts,
+            ImportKind::Contacts => import::Kind::Contacts,
+            ImportKind::Invoices => import::Kind::Invoices,
+            ImportKind::Payments => import::Kind::Payments,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -357,31 +369,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import { kind, file, dry_run, allow_duplicates, source, db } => {
             let cfg = config::load(cli.config.as_deref(), &overrides(&db, None))?;
             init_logs(&cfg, true);
-            let actor = import::actor_from(source.as_deref())?;
+            let caller = import::Caller::system(DEFAULT_TENANT)
+                .with_source("--source", source.as_deref())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let database = open(&cfg).await?;
-            let company = {
-                let mut tx = database.read().await?;
-                tenants::currency(&mut tx, DEFAULT_TENANT).await?
+            let options = import::Options {
+                mode: if dry_run { import::Mode::Check } else { import::Mode::Import },
+                allow_duplicates,
+                duplicates_hint: import::accounts::CLI_DUPLICATES_HINT,
             };
-            match kind {
-                ImportKind::Products => {
-                    let mut i = import::products::Products { company, categories_created: 0 };
-                    import_file(&database, &file, dry_run, &actor, &mut i).await
-                }
-                ImportKind::Accounts => {
-                    let mut i = import::accounts::Accounts::new(company, allow_duplicates);
-                    import_file(&database, &file, dry_run, &actor, &mut i).await
-                }
-                ImportKind::Contacts => {
-                    import_file(&database, &file, dry_run, &actor, &mut import::contacts::Contacts::default()).await
-                }
-                ImportKind::Invoices => {
-                    import_file(&database, &file, dry_run, &actor, &mut import::invoices::Invoices::default()).await
-                }
-                ImportKind::Payments => {
-                    import_file(&database, &file, dry_run, &actor, &mut import::payments::Payments).await
-                }
-            }
+            import_file(&database, kind.into(), &file, options, &caller).await
         }
         Command::Subscriptions { command: SubscriptionCommand::Run { date, db } } => {
             let cfg = config::load(cli.config.as_deref(), &overrides(&db, None))?;
@@ -419,24 +416,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The progress bar of an import on standard error.
+struct Bar(ProgressBar);
+
+impl import::Progress for Bar {
+    fn start(&self, rows: u64) {
+        self.0.set_length(rows);
+    }
+
+    fn advance(&self, rows: u64) {
+        self.0.inc(rows);
+    }
+}
+
 /// Runs an import and reports it: a summary, each refused row, and a
 /// non-zero exit status when any row was refused.
-async fn import_file<I: import::Importer>(
+async fn import_file(
     db: &Db,
+    kind: import::Kind,
     file: &std::path::Path,
-    dry_run: bool,
-    actor: &nave_store::audit::Actor,
-    importer: &mut I,
+    options: import::Options,
+    caller: &import::Caller,
 ) -> anyhow::Result<()> {
-    let r = import::run(db, file, dry_run, actor, importer).await?;
+    let data = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} rows {msg}").expect("valid template"));
+    let bar = Bar(bar);
+    let s = import::import(db, kind, &data, options, caller, &bar).await;
+    bar.0.finish_and_clear();
+    let s = s?;
+    let r = &s.report;
+    let dry_run = options.mode.is_check();
     let verb = if dry_run { "Dry run: would import" } else { "Imported" };
+    // Records found count as updated, as they always have; those the file
+    // left as they were are said in brackets.
+    let unchanged = if r.unchanged > 0 { format!(" ({} unchanged)", r.unchanged) } else { String::new() };
     eprintln!(
-        "{verb} {} {}(s): {} new, {} updated{}.",
-        r.created + r.updated,
-        I::NOUN,
+        "{verb} {} {}(s): {} new, {} updated{unchanged}{}.",
+        r.imported(),
+        kind.noun(),
         r.created,
-        r.updated,
-        importer.extra()
+        r.updated + r.unchanged,
+        s.extra
     );
     for e in &r.errors {
         eprintln!("  row {}, column {}: {}", e.row, e.column, e.reason);

@@ -119,7 +119,7 @@ pub async fn list_accounts(
     if csv {
         let names = crate::csv_export::Names::load(&mut tx, auth.0.tenant_id).await?;
         tx.commit().await?;
-        return crate::csv_export::accounts(&auth.0, &page.items, &names);
+        return Ok(crate::csv_export::accounts(&auth.0, &page.items, &names)?.into_response());
     }
     tx.commit().await?;
     Ok(Json(present_page(&auth.0, T, &page.items, page.next.map(|c| c.encode()))?).into_response())

@@ -160,7 +160,7 @@ pub fn products_csv(
     p: &nave_domain::access::Principal,
     items: &[Product],
     categories: &[ProductCategory],
-) -> ApiResult<Response> {
+) -> ApiResult<csv_export::CsvFile> {
     let shows_cost = p.sees_field(PRODUCT, "cost");
     let mut header = vec!["sku", "name", "description", "kind", "unit", "category", "currency", "list_price"];
     if shows_cost {
@@ -195,7 +195,7 @@ pub fn products_csv(
             row
         })
         .collect();
-    csv_export::response("products.csv", &header, &rows)
+    csv_export::CsvFile::write("products.csv", &header, &rows)
 }
 
 #[utoipa::path(get, path = "/products", tag = "catalog", params(ProductFilter),
@@ -241,7 +241,7 @@ pub async fn list_products(
     let page = catalog::list_products(&mut tx, auth.0.tenant_id, &q).await?;
     if csv {
         let categories = catalog::list_categories(&mut tx, auth.0.tenant_id).await?;
-        return products_csv(&auth.0, &page.items, &categories);
+        return Ok(products_csv(&auth.0, &page.items, &categories)?.into_response());
     }
     Ok(Json(present_page(&auth.0, PRODUCT, &page.items, page.next.map(|c| c.encode()))?).into_response())
 }

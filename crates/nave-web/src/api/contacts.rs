@@ -84,7 +84,7 @@ async fn answer(tx: nave_store::Tx, auth: &ApiAuth, page: Page<Contact>, csv: bo
         let names = csv_export::Names::load(&mut tx, auth.0.tenant_id).await?;
         let refs = account_refs(&mut tx, auth.0.tenant_id, &page.items).await?;
         tx.commit().await?;
-        return csv_export::contacts(&page.items, &refs, &names);
+        return Ok(csv_export::contacts(&page.items, &refs, &names)?.into_response());
     }
     tx.commit().await?;
     Ok(Json(present_page(&auth.0, T, &page.items, page.next.map(|c| c.encode()))?).into_response())

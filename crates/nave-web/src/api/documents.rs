@@ -114,9 +114,9 @@ pub async fn list_page(
     q.limit = paging.limit()?;
     let page = documents::list(&mut tx, auth.0.tenant_id, &q).await?;
     if csv {
-        let response = invoices_csv(&mut tx, &auth.0, page.items).await?;
+        let file = invoices_csv(&mut tx, &auth.0, page.items).await?;
         tx.commit().await?;
-        return Ok(response);
+        return Ok(file.into_response());
     }
     tx.commit().await?;
     let next = q.sort.next_of(&page);
@@ -124,7 +124,11 @@ pub async fn list_page(
 }
 
 /// Invoices (list headers) as the CSV export, read again with their lines.
-pub async fn invoices_csv(tx: &mut nave_store::Tx, p: &Principal, headers: Vec<Document>) -> ApiResult<Response> {
+pub async fn invoices_csv(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    headers: Vec<Document>,
+) -> ApiResult<crate::csv_export::CsvFile> {
     let mut full = Vec::with_capacity(headers.len());
     for d in headers {
         if let Some(d) = documents::get_by_key(tx, p.tenant_id, d.key).await? {

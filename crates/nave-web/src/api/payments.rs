@@ -84,9 +84,9 @@ async fn list_page(
     };
     let page = payments::list(&mut tx, auth.0.tenant_id, &q).await?;
     if csv {
-        let response = payments_csv(&mut tx, auth.0.tenant_id, page.items).await?;
+        let file = payments_csv(&mut tx, auth.0.tenant_id, page.items).await?;
         tx.commit().await?;
-        return Ok(response);
+        return Ok(file.into_response());
     }
     tx.commit().await?;
     Ok(Json(present_page(&auth.0, rt(sent), &page.items, page.next.map(|c| c.encode()))?).into_response())
@@ -94,7 +94,11 @@ async fn list_page(
 
 /// Payments (list rows) as the CSV export, read again with their allocations;
 /// each invoice is named by its key in the invoice export.
-pub async fn payments_csv(tx: &mut nave_store::Tx, tenant_id: i64, rows: Vec<Payment>) -> ApiResult<Response> {
+pub async fn payments_csv(
+    tx: &mut nave_store::Tx,
+    tenant_id: i64,
+    rows: Vec<Payment>,
+) -> ApiResult<crate::csv_export::CsvFile> {
     let mut full = Vec::with_capacity(rows.len());
     for p in rows {
         if let Some(p) = payments::get(tx, tenant_id, p.id).await? {

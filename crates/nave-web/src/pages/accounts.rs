@@ -177,28 +177,19 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): Ra
     Ok(render(&view).into_response())
 }
 
-/// `GET /accounts/export.csv`: the accounts of the current view (every page
-/// of it, up to 10,000), in the columns `nave import accounts` reads.
-pub async fn export(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
-    let p = &auth.principal;
+/// The store query of an export of the view `raw` (the list's query
+/// string): every page of it, read 200 at a time (`pages::exports`).
+pub async fn export_query(
+    tx: &mut nave_store::Tx,
+    p: &Principal,
+    raw: Option<&str>,
+) -> Result<AccountQuery, PageError> {
     let scope = p.scope_for(T, Action::Read).ok_or_else(|| ApiError::forbidden("your role may not read accounts"))?;
-    let mut q = view_of(raw.as_deref());
+    let mut q = view_of(raw);
     q.after = None;
-    let mut tx = app.db.read().await?;
-    let mut query = store_query(&mut tx, p, scope, &q).await?;
+    let mut query = store_query(tx, p, scope, &q).await?;
     query.limit = 200;
-    let mut items = Vec::new();
-    loop {
-        let page = accounts::list(&mut tx, p.tenant_id, &query).await?;
-        items.extend(page.items);
-        match page.next {
-            Some(c) if items.len() < 10_000 => query.cursor = Some(c),
-            _ => break,
-        }
-    }
-    let names = crate::csv_export::Names::load(&mut tx, p.tenant_id).await?;
-    tx.commit().await?;
-    Ok(crate::csv_export::accounts(p, &items, &names)?)
+    Ok(query)
 }
 
 /// `POST /accounts/bulk`: assigns the ticked accounts to an owner, or

@@ -33,7 +33,8 @@ pub struct AttachmentsView {
     pub can_attach: bool,
 }
 
-fn human_size(bytes: i64) -> String {
+/// A size in bytes as a short text: `512 B`, `3.4 KiB`, `1.2 MiB`.
+pub fn human_size(bytes: i64) -> String {
     match bytes {
         b if b < 1024 => format!("{b} B"),
         b if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),

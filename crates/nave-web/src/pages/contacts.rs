@@ -105,6 +105,8 @@ struct ContactsPage {
     archived: bool,
     columns: super::views::Columns,
     views: super::views::ViewsBar,
+    /// May the user import contacts (create them)?
+    can_import: bool,
 }
 
 /// The filters the contacts list reads from its query string.
@@ -154,6 +156,7 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): Ra
         archived: f.flag("archived"),
         columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &f.columns),
         views,
+        can_import: auth.principal.scope_for(RecordType::Contact, Action::Create).is_some(),
     };
     Ok(render(&view).into_response())
 }

@@ -31,6 +31,8 @@ pub mod documents;
 pub mod exports;
 pub mod fulfilment;
 pub mod home;
+pub mod imports;
+pub mod jobs;
 pub mod leads;
 pub mod me;
 pub mod payments;

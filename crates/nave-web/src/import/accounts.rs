@@ -6,7 +6,13 @@
 //! The `address_*` columns are the account's billing address: a new
 //! account's one address, or the replacement of an existing account's
 //! default billing address.
+//!
+//! A user imports only what the API would let them write: a row that names
+//! an account they may not update is refused, `credit_limit` needs the
+//! capability that shows it, and a likely duplicate names only the accounts
+//! they may see.
 
+use nave_domain::access::{Action, Capability, RecordType};
 use nave_domain::account::AccountKind;
 use nave_domain::address::AccountAddress;
 use nave_domain::external_id::ExternalId;
@@ -14,10 +20,12 @@ use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
 use nave_domain::tax::TaxTreatment;
 use nave_store::accounts::{self, Account, AccountPatch, NewAccount};
-use nave_store::audit::Actor;
 use nave_store::{Tx, payment_terms};
 
-use super::{Importer, Outcome, Owners, Row, RowError, RowResult, actor, field_root, list, row_errors};
+use super::{Caller, ImportResult, Importer, Outcome, Owners, Row, RowError, RowResult, field_root, list, row_errors};
+
+/// How the command line's refusal of a likely duplicate ends.
+pub const CLI_DUPLICATES_HINT: &str = "use --allow-duplicates to import it anyway";
 
 /// Imports accounts.
 #[derive(Debug)]
@@ -26,18 +34,19 @@ pub struct Accounts {
     company: Currency,
     /// Import accounts that look like existing ones.
     allow_duplicates: bool,
+    /// How a likely duplicate's refusal says to import it anyway.
+    duplicates_hint: &'static str,
     /// The active payment terms, by name (read once).
     terms: Option<Vec<(String, PublicId)>>,
     owners: Owners,
 }
 
 impl Accounts {
-    pub fn new(company: Currency, allow_duplicates: bool) -> Self {
-        Accounts { company, allow_duplicates, terms: None, owners: Owners::default() }
+    pub fn new(company: Currency, allow_duplicates: bool, duplicates_hint: &'static str) -> Self {
+        Accounts { company, allow_duplicates, duplicates_hint, terms: None, owners: Owners::default() }
     }
 
-    async fn cells(&mut self, tx: &mut Tx, row: &Row) -> anyhow::Result<Result<Cells, Vec<RowError>>> {
-        let t = actor().tenant_id;
+    async fn cells(&mut self, tx: &mut Tx, t: i64, row: &Row) -> ImportResult<Result<Cells, Vec<RowError>>> {
         let kinds = match row.cell("kinds") {
             None => None,
             Some(_) => {
@@ -78,7 +87,7 @@ impl Accounts {
                 }
             }
         };
-        let owner = match self.owners.of(tx, row).await? {
+        let owner = match self.owners.of(tx, t, row).await? {
             Ok(o) => o,
             Err(errs) => return Ok(Err(errs)),
         };
@@ -107,12 +116,13 @@ fn column(field: &str) -> String {
 /// different accounts are a row error.
 pub async fn matching(
     tx: &mut Tx,
+    tenant_id: i64,
     row: &Row,
     ids: &[ExternalId],
-) -> anyhow::Result<Result<Option<Account>, Vec<RowError>>> {
+) -> ImportResult<Result<Option<Account>, Vec<RowError>>> {
     let mut found: Option<Account> = None;
     for e in ids {
-        if let Some(a) = accounts::get_by_external_id(tx, actor().tenant_id, e).await? {
+        if let Some(a) = accounts::get_by_external_id(tx, tenant_id, e).await? {
             match &found {
                 Some(f) if f.key != a.key => {
                     return Ok(Err(
@@ -136,23 +146,27 @@ struct Cells {
     archived: Option<bool>,
 }
 
-/// A likely duplicate as a row error naming the accounts it looks like.
-fn duplicate_error(row: &Row, found: &[accounts::DuplicateCandidate]) -> Vec<RowError> {
-    let names: Vec<String> = found
+/// A likely duplicate as a row error naming the accounts it looks like that
+/// the caller may see (the others are only counted, as on the API).
+fn duplicate_error(row: &Row, caller: &Caller, found: &[accounts::DuplicateCandidate], hint: &str) -> Vec<RowError> {
+    let (seen, hidden): (Vec<_>, Vec<_>) =
+        found.iter().partition(|c| caller.may(RecordType::Account, Action::Read, c.ownership));
+    let mut names: Vec<String> = seen
         .iter()
         .map(|c| {
             let why: Vec<&str> = c.reasons.iter().map(|r| r.describe()).collect();
             format!("{} ({})", c.name, why.join(", "))
         })
         .collect();
-    row.error(
-        "name",
-        format!("looks like an account that exists: {}; use --allow-duplicates to import it anyway", names.join("; ")),
-    )
+    if !hidden.is_empty() {
+        names.push(format!("{} account(s) you may not see", hidden.len()));
+    }
+    row.error("name", format!("looks like an account that exists: {}; {hint}", names.join("; ")))
 }
 
 impl Importer for Accounts {
     const NOUN: &'static str = "account";
+    const RECORD: RecordType = RecordType::Account;
     const COLUMNS: &'static [&'static str] = &accounts::CSV_COLUMNS;
     const REQUIRED: &'static str = "name";
 
@@ -161,16 +175,28 @@ impl Importer for Accounts {
         ids.iter().map(|e| ("external_ids", e.to_string().to_lowercase(), e.to_string())).collect()
     }
 
-    async fn import(&mut self, tx: &mut Tx, actor: &Actor, row: &Row) -> anyhow::Result<RowResult> {
+    async fn import(&mut self, tx: &mut Tx, caller: &Caller, row: &Row) -> ImportResult<RowResult> {
+        let (t, actor) = (caller.tenant_id(), &caller.actor);
         let ids = match row.external_ids() {
             Ok(ids) => ids.unwrap_or_default(),
             Err(errs) => return Ok(Err(errs)),
         };
-        let existing = match matching(tx, row, &ids).await? {
+        let existing = match matching(tx, t, row, &ids).await? {
             Ok(found) => found,
             Err(errs) => return Ok(Err(errs)),
         };
-        let c = match self.cells(tx, row).await? {
+        if let Some(a) = &existing
+            && !caller.may(RecordType::Account, Action::Update, a.ownership)
+        {
+            return Ok(row.refuse("external_ids", "names an account your role may not change"));
+        }
+        if existing.is_none() && !caller.may_any(RecordType::Account, Action::Create) {
+            return Ok(row.refuse("name", "your role may not create accounts"));
+        }
+        if row.cell("credit_limit").is_some() && !caller.has(Capability::ViewCreditLimit) {
+            return Ok(Err(Caller::field_refused(row, "credit_limit")));
+        }
+        let c = match self.cells(tx, t, row).await? {
             Ok(c) => c,
             Err(errs) => return Ok(Err(errs)),
         };
@@ -209,7 +235,7 @@ impl Importer for Accounts {
                     archived: c.archived,
                     ..Default::default()
                 };
-                accounts::update(tx, actor, &before, None, patch).await.map(|_| Outcome::Updated)
+                accounts::update(tx, actor, &before, None, patch).await.map(|after| Outcome::of_update(&before, &after))
             }
             None => {
                 let Some(name) = text("name") else { return Ok(row.refuse("name", "is required")) };
@@ -234,9 +260,9 @@ impl Importer for Accounts {
                     return Ok(Err(row_errors(row, e.into(), column)?));
                 }
                 if !self.allow_duplicates {
-                    let found = accounts::likely_duplicates(tx, actor.tenant_id, &new.match_keys()).await?;
+                    let found = accounts::likely_duplicates(tx, t, &new.match_keys()).await?;
                     if !found.is_empty() {
-                        return Ok(Err(duplicate_error(row, &found)));
+                        return Ok(Err(duplicate_error(row, caller, &found, self.duplicates_hint)));
                     }
                 }
                 accounts::create(tx, actor, new).await.map(|_| Outcome::Created)

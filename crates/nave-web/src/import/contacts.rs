@@ -2,16 +2,19 @@
 //! updates it (empty cells keep its values); any other row creates a contact
 //! at the account in the `account` column, named by one of the account's
 //! external ids (`erp:C-1001`) or by its exact name.
+//!
+//! A contact's scope is its account's: a user adds contacts to the accounts
+//! their role lets them add contacts to, changes the contacts they may
+//! change, and moves a contact only to an account they may change contacts of.
 
+use nave_domain::access::{Action, RecordType};
 use nave_domain::contact::{ConsentChange, Phone};
-use nave_domain::external_id::parse_pair;
-use nave_domain::ids::PublicId;
 use nave_store::Tx;
-use nave_store::accounts;
-use nave_store::audit::Actor;
 use nave_store::contacts::{self, ContactPatch, NewContact};
 
-use super::{Importer, Outcome, Owners, Row, RowError, RowResult, actor, field_root, list, row_errors};
+use super::{
+    Caller, ImportResult, Importer, Outcome, Owners, Row, RowResult, account_of, field_root, list, row_errors,
+};
 
 /// Imports contacts.
 #[derive(Debug, Default)]
@@ -27,25 +30,6 @@ fn column(field: &str) -> String {
         f if f.starts_with("address.") => format!("address_{}", &f["address.".len()..]),
         f => field_root(f).to_string(),
     }
-}
-
-/// The account named in the `account` cell: by external id first, then by exact name.
-pub(crate) async fn account_of(tx: &mut Tx, row: &Row, cell: &str) -> anyhow::Result<Result<PublicId, Vec<RowError>>> {
-    let t = actor().tenant_id;
-    if let Some(e) = parse_pair(cell)
-        && let Some(a) = accounts::get_by_external_id(tx, t, &e).await?
-    {
-        return Ok(Ok(a.id));
-    }
-    let named = accounts::find_by_name(tx, t, cell).await?;
-    Ok(match named.as_slice() {
-        [one] => Ok(one.id),
-        [] => Err(row.error("account", format!("no account has the external id or the name {cell}"))),
-        many => Err(row.error(
-            "account",
-            format!("{} accounts are named {cell}; name the account by its external id", many.len()),
-        )),
-    })
 }
 
 /// `label: number; number` → phones.
@@ -64,6 +48,7 @@ fn phones(cell: Option<&str>) -> Option<Vec<Phone>> {
 
 impl Importer for Contacts {
     const NOUN: &'static str = "contact";
+    const RECORD: RecordType = RecordType::Contact;
     const COLUMNS: &'static [&'static str] = &contacts::CSV_COLUMNS;
     const REQUIRED: &'static str = "account";
 
@@ -72,8 +57,8 @@ impl Importer for Contacts {
         ids.iter().map(|e| ("external_ids", e.to_string().to_lowercase(), e.to_string())).collect()
     }
 
-    async fn import(&mut self, tx: &mut Tx, actor: &Actor, row: &Row) -> anyhow::Result<RowResult> {
-        let t = actor.tenant_id;
+    async fn import(&mut self, tx: &mut Tx, caller: &Caller, row: &Row) -> ImportResult<RowResult> {
+        let (t, actor) = (caller.tenant_id(), &caller.actor);
         let ids = match row.external_ids() {
             Ok(ids) => ids.unwrap_or_default(),
             Err(errs) => return Ok(Err(errs)),
@@ -85,15 +70,24 @@ impl Importer for Contacts {
                 break;
             }
         }
+        if let Some(c) = &existing
+            && !caller.may(RecordType::Contact, Action::Update, c.ownership)
+        {
+            return Ok(row.refuse("external_ids", "names a contact your role may not change"));
+        }
+        let permission = match &existing {
+            Some(_) => (RecordType::Contact, Action::Update, "change contacts of"),
+            None => (RecordType::Contact, Action::Create, "add contacts to"),
+        };
         let account = match row.cell("account") {
-            Some(cell) => match account_of(tx, row, cell).await? {
-                Ok(id) => Some(id),
+            Some(cell) => match account_of(tx, caller, row, cell, permission).await? {
+                Ok(a) => Some(a.id),
                 Err(errs) => return Ok(Err(errs)),
             },
             None if existing.is_some() => None,
             None => return Ok(row.refuse("account", "is required")),
         };
-        let owner = match self.owners.of(tx, row).await? {
+        let owner = match self.owners.of(tx, t, row).await? {
             Ok(o) => o,
             Err(errs) => return Ok(Err(errs)),
         };
@@ -129,7 +123,7 @@ impl Importer for Contacts {
                     external_ids: Some(ids),
                     archived,
                 };
-                contacts::update(tx, actor, &before, None, patch).await.map(|_| Outcome::Updated)
+                contacts::update(tx, actor, &before, None, patch).await.map(|after| Outcome::of_update(&before, &after))
             }
             None => {
                 let new = NewContact {

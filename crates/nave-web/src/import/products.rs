@@ -1,14 +1,18 @@
 //! Products from CSV, matched by SKU (case-insensitive): a known SKU updates
 //! the product (empty cells keep its values), a new one creates it. A
 //! product line (`category`) that does not exist yet is created.
+//!
+//! A user needs the permission to create products for new SKUs and to
+//! update them for known ones, to create product lines for a new one, and
+//! the capability that shows costs to write `cost`.
 
+use nave_domain::access::{Action, Capability, RecordType};
 use nave_domain::catalog::ProductKind;
 use nave_domain::money::Currency;
-use nave_store::audit::Actor;
 use nave_store::catalog::{self, ProductInput};
 use nave_store::{Tx, taxes};
 
-use super::{Importer, Outcome, Row, RowResult, field_root, row_errors};
+use super::{Caller, ImportResult, Importer, Outcome, Row, RowResult, field_root, row_errors};
 
 /// Imports products; counts the product lines it creates.
 #[derive(Debug)]
@@ -29,6 +33,7 @@ fn column(field: &str) -> String {
 
 impl Importer for Products {
     const NOUN: &'static str = "product";
+    const RECORD: RecordType = RecordType::Product;
     const COLUMNS: &'static [&'static str] = &[
         "sku",
         "name",
@@ -52,10 +57,19 @@ impl Importer for Products {
         row.cell("sku").map(|s| ("sku", s.to_lowercase(), s.to_string())).into_iter().collect()
     }
 
-    async fn import(&mut self, tx: &mut Tx, actor: &Actor, row: &Row) -> anyhow::Result<RowResult> {
+    async fn import(&mut self, tx: &mut Tx, caller: &Caller, row: &Row) -> ImportResult<RowResult> {
+        let actor = &caller.actor;
         let Some(sku) = row.cell("sku") else { return Ok(row.refuse("sku", "is required")) };
         let existing = catalog::get_product_by_sku(tx, actor.tenant_id, sku).await?;
         let e = existing.as_ref();
+        let action = if e.is_some() { Action::Update } else { Action::Create };
+        if !caller.may_any(RecordType::Product, action) {
+            let what = if e.is_some() { "change products" } else { "create products" };
+            return Ok(row.refuse("sku", format!("your role may not {what}")));
+        }
+        if row.cell("cost").is_some() && !caller.has(Capability::ViewCost) {
+            return Ok(Err(Caller::field_refused(row, "cost")));
+        }
         let kind = match row.cell("kind") {
             Some(k) => match ProductKind::parse(&k.to_ascii_lowercase()) {
                 Some(k) => k,
@@ -85,6 +99,10 @@ impl Importer for Products {
         let category_id = match row.cell("category") {
             Some(name) => match catalog::get_category_by_name(tx, actor.tenant_id, name).await? {
                 Some(c) => Some(c.id),
+                None if !caller.may_any(RecordType::ProductCategory, Action::Create) => {
+                    let reason = format!("there is no product line named {name}, and your role may not create one");
+                    return Ok(row.refuse("category", reason));
+                }
                 None => match catalog::create_category(tx, actor, name, None).await {
                     Ok(c) => {
                         new_category = true;
@@ -128,7 +146,9 @@ impl Importer for Products {
             external_ids,
         };
         let r = match &existing {
-            Some(before) => catalog::update_product(tx, actor, before, None, input).await.map(|_| Outcome::Updated),
+            Some(before) => catalog::update_product(tx, actor, before, None, input)
+                .await
+                .map(|after| Outcome::of_update(before, &after)),
             None => catalog::create_product(tx, actor, input).await.map(|_| Outcome::Created),
         };
         match r {

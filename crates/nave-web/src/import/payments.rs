@@ -9,27 +9,30 @@
 //! A posted payment is immutable but for its allocations, so a known payment
 //! with the same amount, currency and account allocates the invoices it does
 //! not settle yet; a different amount is refused.
+//!
+//! A user records payments at the accounts their role lets them record
+//! payments for, allocates a known payment only when they may change it, and
+//! names only invoices they may see.
 
+use nave_domain::access::{Action, RecordType};
 use nave_domain::document::DocType;
 use nave_domain::external_id::{ExternalId, parse_pair};
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
 use nave_store::Tx;
-use nave_store::audit::Actor;
 use nave_store::documents::{self, Document};
 use nave_store::payments::{self, AllocationInput, NewPayment, Payment};
-use nave_web::csv_export::{NAVE_SYSTEM, PAYMENT_COLUMNS};
 use rust_decimal::Decimal;
 
-use super::contacts::account_of;
-use super::{Importer, Outcome, Row, RowError, RowResult, list, row_errors};
+use super::{Caller, ImportResult, Importer, Outcome, Row, RowError, RowResult, account_of, list, row_errors};
+use crate::csv_export::{NAVE_SYSTEM, PAYMENT_COLUMNS};
 
 /// Imports payments.
 #[derive(Debug, Default)]
 pub struct Payments;
 
 /// The payment named by a key: by external id, or `nave:{id}` by its id here.
-async fn find(tx: &mut Tx, t: i64, key: &ExternalId) -> anyhow::Result<Option<Payment>> {
+async fn find(tx: &mut Tx, t: i64, key: &ExternalId) -> ImportResult<Option<Payment>> {
     if let Some(p) = payments::get_by_external_id(tx, t, key).await? {
         return Ok(Some(p));
     }
@@ -42,14 +45,17 @@ async fn find(tx: &mut Tx, t: i64, key: &ExternalId) -> anyhow::Result<Option<Pa
 }
 
 /// The invoice an `invoice` entry names: its key (an external id, or
-/// `nave:{id}`), else its number.
-async fn invoice(tx: &mut Tx, t: i64, entry: &str) -> anyhow::Result<Option<Document>> {
-    if let Some(e) = parse_pair(entry)
-        && let Some(d) = super::invoices::find(tx, t, &ExternalId::new(e.system.to_lowercase(), e.id)).await?
-    {
-        return Ok(Some(d));
+/// `nave:{id}`), else its number; only an invoice the caller may see.
+async fn invoice(tx: &mut Tx, caller: &Caller, entry: &str) -> ImportResult<Option<Document>> {
+    let t = caller.tenant_id();
+    let mut found = None;
+    if let Some(e) = parse_pair(entry) {
+        found = super::invoices::find(tx, t, &ExternalId::new(e.system.to_lowercase(), e.id)).await?;
     }
-    Ok(documents::get_by_number(tx, t, DocType::Invoice, entry).await?)
+    if found.is_none() {
+        found = documents::get_by_number(tx, t, DocType::Invoice, entry).await?;
+    }
+    Ok(found.filter(|d| caller.may(RecordType::Invoice, Action::Read, d.ownership)))
 }
 
 fn column(field: &str) -> String {
@@ -66,11 +72,11 @@ impl Payments {
     async fn allocations(
         &self,
         tx: &mut Tx,
-        t: i64,
+        caller: &Caller,
         row: &Row,
         already: &[PublicId],
         mut left: Decimal,
-    ) -> anyhow::Result<Result<Vec<AllocationInput>, Vec<RowError>>> {
+    ) -> ImportResult<Result<Vec<AllocationInput>, Vec<RowError>>> {
         let invoices = list(row.cell("invoice"));
         let amounts = list(row.cell("allocated"));
         if !amounts.is_empty() && amounts.len() != invoices.len() {
@@ -78,7 +84,7 @@ impl Payments {
         }
         let mut out = Vec::new();
         for (i, entry) in invoices.iter().enumerate() {
-            let Some(d) = invoice(tx, t, entry).await? else {
+            let Some(d) = invoice(tx, caller, entry).await? else {
                 return Ok(Err(row.error("invoice", format!("there is no invoice {entry}"))));
             };
             if already.contains(&d.id) {
@@ -103,6 +109,7 @@ impl Payments {
 
 impl Importer for Payments {
     const NOUN: &'static str = "payment";
+    const RECORD: RecordType = RecordType::Payment;
     const COLUMNS: &'static [&'static str] = &PAYMENT_COLUMNS;
     const REQUIRED: &'static str = "amount";
 
@@ -110,8 +117,8 @@ impl Importer for Payments {
         row.cell("external_id").map(|k| ("external_id", k.to_lowercase(), k.to_string())).into_iter().collect()
     }
 
-    async fn import(&mut self, tx: &mut Tx, actor: &Actor, row: &Row) -> anyhow::Result<RowResult> {
-        let t = actor.tenant_id;
+    async fn import(&mut self, tx: &mut Tx, caller: &Caller, row: &Row) -> ImportResult<RowResult> {
+        let (t, actor) = (caller.tenant_id(), &caller.actor);
         let key = match row.cell("external_id") {
             None => None,
             Some(k) => match parse_pair(k).filter(|e| !e.system.is_empty() && !e.id.is_empty()) {
@@ -134,9 +141,18 @@ impl Importer for Payments {
                 Err(e) => return Ok(row.refuse("currency", e.to_string())),
             },
         };
+        if let Some(p) = &existing
+            && !caller.may(RecordType::Payment, Action::Update, p.ownership)
+        {
+            return Ok(row.refuse("external_id", "names a payment your role may not change"));
+        }
+        let permission = match &existing {
+            Some(_) => (RecordType::Payment, Action::Update, "change payments of"),
+            None => (RecordType::Payment, Action::Create, "record payments for"),
+        };
         let account_id = match row.cell("account") {
-            Some(cell) => match account_of(tx, row, cell).await? {
-                Ok(id) => Some(id),
+            Some(cell) => match account_of(tx, caller, row, cell, permission).await? {
+                Ok(a) => Some(a.id),
                 Err(e) => return Ok(Err(e)),
             },
             None if existing.is_some() => None,
@@ -158,13 +174,14 @@ impl Importer for Payments {
             }
             let already: Vec<PublicId> = p.allocations.iter().map(|a| a.invoice_id).collect();
             let left = p.unallocated.parse::<Decimal>().unwrap_or_default();
-            let new = match self.allocations(tx, t, row, &already, left).await? {
+            let new = match self.allocations(tx, caller, row, &already, left).await? {
                 Ok(a) => a,
                 Err(e) => return Ok(Err(e)),
             };
-            if !new.is_empty()
-                && let Err(e) = payments::allocate(tx, actor, p, None, &new).await
-            {
+            if new.is_empty() {
+                return Ok(Ok(Outcome::Unchanged));
+            }
+            if let Err(e) = payments::allocate(tx, actor, p, None, &new).await {
                 return Ok(Err(row_errors(row, e, column)?));
             }
             return Ok(Ok(Outcome::Updated));
@@ -176,7 +193,7 @@ impl Importer for Payments {
                 None => return Ok(row.refuse("date", "must be a date written YYYY-MM-DD")),
             },
         };
-        let allocations = match self.allocations(tx, t, row, &[], amount).await? {
+        let allocations = match self.allocations(tx, caller, row, &[], amount).await? {
             Ok(a) => a,
             Err(e) => return Ok(Err(e)),
         };

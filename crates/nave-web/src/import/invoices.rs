@@ -13,22 +13,25 @@
 //! The key `nave:{id}` (what the export writes for an invoice without
 //! external ids) finds the invoice with that id here, and becomes the new
 //! invoice's id in the `nave` system elsewhere.
+//!
+//! A user creates invoices at the accounts their role lets them invoice,
+//! changes and issues only the drafts they may change, and issues nothing
+//! above an account's credit limit (the page offers no override).
 
 use std::collections::HashMap;
 
+use nave_domain::access::{Action, RecordType};
 use nave_domain::document::{DocStatus, DocType};
 use nave_domain::external_id::{ExternalId, parse_pair};
 use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
 use nave_domain::pricing::{LineKind, TaxRounding};
-use nave_store::audit::Actor;
 use nave_store::documents::{self, Document, GroupInput, HeaderInput, LineInput, NewDocument};
 use nave_store::{StoreError, Tx, billing, catalog, taxes};
-use nave_web::csv_export::{INVOICE_COLUMNS, NAVE_SYSTEM, NO_TAX};
 use rust_decimal::Decimal;
 
-use super::contacts::account_of;
-use super::{Importer, Outcome, Row, RowError, RowResult, row_errors};
+use super::{Caller, ImportResult, Importer, Outcome, Row, RowError, RowResult, account_of, row_errors};
+use crate::csv_export::{INVOICE_COLUMNS, NAVE_SYSTEM, NO_TAX};
 
 /// Imports invoices; counts those it issued.
 #[derive(Debug, Default)]
@@ -43,7 +46,7 @@ const HEADER: [&str; 9] =
     ["account", "date", "currency", "reference", "notes", "status", "prices_include_tax", "tax_rounding", "total"];
 
 /// The invoice named by a key: by external id, or `nave:{id}` by its id here.
-pub async fn find(tx: &mut Tx, tenant_id: i64, key: &ExternalId) -> anyhow::Result<Option<Document>> {
+pub async fn find(tx: &mut Tx, tenant_id: i64, key: &ExternalId) -> ImportResult<Option<Document>> {
     if let Some(d) = documents::get_by_external_id(tx, tenant_id, DocType::Invoice, key).await? {
         return Ok(Some(d));
     }
@@ -99,7 +102,7 @@ impl Invoices {
         tx: &mut Tx,
         t: i64,
         row: &Row,
-    ) -> anyhow::Result<Result<Option<Vec<PublicId>>, Vec<RowError>>> {
+    ) -> ImportResult<Result<Option<Vec<PublicId>>, Vec<RowError>>> {
         let Some(cell) = row.cell("tax") else { return Ok(Ok(None)) };
         if cell.eq_ignore_ascii_case(NO_TAX) {
             return Ok(Ok(Some(vec![])));
@@ -120,12 +123,7 @@ impl Invoices {
     }
 
     /// One line of a row, or `None` for a row without line cells.
-    async fn line(
-        &mut self,
-        tx: &mut Tx,
-        t: i64,
-        row: &Row,
-    ) -> anyhow::Result<Result<Option<LineInput>, Vec<RowError>>> {
+    async fn line(&mut self, tx: &mut Tx, t: i64, row: &Row) -> ImportResult<Result<Option<LineInput>, Vec<RowError>>> {
         let line_cells =
             ["kind", "sku", "description", "quantity", "unit_price", "discount_percent", "discount_amount"];
         if line_cells.iter().all(|c| row.cell(c).is_none()) {
@@ -172,6 +170,7 @@ impl Invoices {
 
 impl Importer for Invoices {
     const NOUN: &'static str = "invoice";
+    const RECORD: RecordType = RecordType::Invoice;
     const COLUMNS: &'static [&'static str] = &INVOICE_COLUMNS;
     const REQUIRED: &'static str = "external_id";
 
@@ -184,12 +183,12 @@ impl Importer for Invoices {
         row.cell("external_id").map(str::to_lowercase)
     }
 
-    async fn import(&mut self, tx: &mut Tx, actor: &Actor, row: &Row) -> anyhow::Result<RowResult> {
-        self.import_rows(tx, actor, std::slice::from_ref(row)).await
+    async fn import(&mut self, tx: &mut Tx, caller: &Caller, row: &Row) -> ImportResult<RowResult> {
+        self.import_rows(tx, caller, std::slice::from_ref(row)).await
     }
 
-    async fn import_rows(&mut self, tx: &mut Tx, actor: &Actor, rows: &[Row]) -> anyhow::Result<RowResult> {
-        let t = actor.tenant_id;
+    async fn import_rows(&mut self, tx: &mut Tx, caller: &Caller, rows: &[Row]) -> ImportResult<RowResult> {
+        let (t, actor) = (caller.tenant_id(), &caller.actor);
         let first = &rows[0];
         let Some(key_cell) = first.cell("external_id") else { return Ok(first.refuse("external_id", "is required")) };
         let Some(key) = parse_pair(key_cell).filter(|e| !e.system.is_empty() && !e.id.is_empty()) else {
@@ -204,6 +203,11 @@ impl Importer for Invoices {
             }
         }
         let existing = find(tx, t, &key).await?;
+        if let Some(d) = &existing
+            && !caller.may(RecordType::Invoice, Action::Update, d.ownership)
+        {
+            return Ok(first.refuse("external_id", "names an invoice your role may not change"));
+        }
         if let Some(d) = &existing
             && d.status != DocStatus::Draft
         {
@@ -224,9 +228,13 @@ impl Importer for Invoices {
                 _ => return Ok(first.refuse("status", "must be draft, issued, part_paid or paid")),
             },
         };
+        let permission = match &existing {
+            Some(_) => (RecordType::Invoice, Action::Update, "change invoices of"),
+            None => (RecordType::Invoice, Action::Create, "invoice"),
+        };
         let account_id = match (first.cell("account"), &existing) {
-            (Some(cell), _) => match account_of(tx, first, cell).await? {
-                Ok(id) => Some(id),
+            (Some(cell), _) => match account_of(tx, caller, first, cell, permission).await? {
+                Ok(a) => Some(a.id),
                 Err(e) => return Ok(Err(e)),
             },
             (None, Some(_)) => None,
@@ -310,7 +318,7 @@ impl Importer for Invoices {
             },
             ..Default::default()
         };
-        let refused = |e: StoreError| -> anyhow::Result<Vec<RowError>> {
+        let refused = |e: StoreError| -> ImportResult<Vec<RowError>> {
             let errs = row_errors(first, e, |f| f.to_string())?;
             Ok(errs
                 .into_iter()
@@ -345,17 +353,44 @@ impl Importer for Invoices {
                 return Ok(first.refuse("total", format!("is {want} but the lines come to {got}")));
             }
         }
+        if status != DocStatus::Draft && !caller.may(RecordType::Invoice, Action::Update, doc.ownership) {
+            return Ok(first.refuse("status", "your role may not issue invoices"));
+        }
         if status != DocStatus::Draft {
             match billing::issue(tx, actor, &doc, None, None).await {
                 Ok(_) => self.issued += 1,
                 Err(e) => return Ok(Err(row_errors(first, e, |_| "status".to_string())?)),
             }
         }
-        Ok(Ok(if existing.is_some() { Outcome::Updated } else { Outcome::Created }))
+        Ok(Ok(match &existing {
+            Some(before) if status == DocStatus::Draft && same_content(before, &doc) => Outcome::Unchanged,
+            Some(_) => Outcome::Updated,
+            None => Outcome::Created,
+        }))
     }
 
     fn extra(&self) -> String {
         format!(", {} issued", self.issued)
+    }
+}
+
+/// Has an update left a draft as it was? Its content is written anew, so
+/// the ids of its groups and lines are new; the rest must be equal.
+fn same_content(before: &Document, after: &Document) -> bool {
+    let content = |d: &Document| {
+        let mut v = serde_json::to_value(d).ok()?;
+        for g in v.get_mut("groups")?.as_array_mut()? {
+            let g = g.as_object_mut()?;
+            g.remove("id");
+            for l in g.get_mut("lines")?.as_array_mut()? {
+                l.as_object_mut()?.remove("id");
+            }
+        }
+        Some(v)
+    };
+    match (content(before), content(after)) {
+        (Some(b), Some(a)) => nave_store::audit::diff(Some(&b), Some(&a)).is_empty(),
+        _ => false,
     }
 }
 
