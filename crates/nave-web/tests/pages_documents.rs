@@ -187,10 +187,50 @@ async fn the_editor_shows_live_totals_from_the_server_without_saving(db: TestDb)
     }
     assert!(live.contains(&format!("€{}", t["total"].as_str().unwrap())), "the total with its currency: {live} vs {t}");
 
+    // Groups move and go in the form without saving; saving stores the new order.
+    let mut moved = f.clone();
+    moved.retain(|(k, _)| k != "op");
+    moved.push(("op".into(), "group_down:0".into()));
+    let (status, _, html) = form(&app, &s.cookie, &to, &pairs(&moved)).await;
+    assert_eq!(status, 200, "{html}");
+    let first = html.find("value=\"Freight\"").unwrap();
+    let second = html.find("value=\"Hardware\"").unwrap();
+    assert!(first < second, "Freight is the first group now");
+    assert!(html.contains("value=\"group_up:1\"") && html.contains("value=\"remove_group:0\""), "{html}");
+    let q = get_ok(&app, &s.admin, &format!("/api/v1{to}")).await;
+    assert_eq!(q["groups"][0]["name"], "Hardware", "nothing saved yet");
+    let mut swapped = vec![("op".to_string(), "save".to_string()), ("version".into(), q["version"].to_string())];
+    for (k, v) in &f {
+        let k = if let Some(rest) = k.strip_prefix("groups[0]") {
+            format!("groups[1]{rest}")
+        } else if let Some(rest) = k.strip_prefix("groups[1]") {
+            format!("groups[0]{rest}")
+        } else {
+            k.clone()
+        };
+        if k != "op" {
+            swapped.push((k, v.clone()));
+        }
+    }
+    let (status, back, body) = form(&app, &s.cookie, &to, &pairs(&swapped)).await;
+    assert_eq!((status, back.as_str()), (303, to.as_str()), "{body}");
+    let q2 = get_ok(&app, &s.admin, &format!("/api/v1{to}")).await;
+    let names: Vec<&str> = q2["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Freight", "Hardware"]);
+    assert_eq!(q2["totals"], q["totals"], "the order of groups changes no amount");
+    let mut removed = swapped.clone();
+    removed.retain(|(k, _)| k != "op");
+    removed.push(("op".into(), "remove_group:0".into()));
+    let (_, _, html) = form(&app, &s.cookie, &to, &pairs(&removed)).await;
+    assert!(!html.contains("value=\"Freight\"") && html.contains("value=\"Hardware\""), "{html}");
+    assert!(!html.contains("remove_group:"), "the one group left cannot be removed");
+    let f = swapped;
+
     // Editing: the preview of the stored draft's form gives the stored totals.
     let (status, _, again) = form(&app, &s.cookie, &format!("{to}/preview"), &pairs(&f)).await;
     assert_eq!(status, 200);
-    assert_eq!(again, live);
+    let totals = |h: &str| h[h.find("<table class=\"totals").unwrap()..].to_string();
+    assert_eq!(totals(&again), totals(&live), "the stored draft (groups now swapped) prices the same");
 
     // An incomplete form says what is missing instead of totals; a bad number is named.
     let (status, _, html) = form(&app, &s.cookie, "/quotes/preview", &[("groups[0].lines[0].quantity", "2")]).await;

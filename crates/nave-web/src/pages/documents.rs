@@ -1579,6 +1579,10 @@ enum Op {
     /// Show the form again with more empty rows in group `n`.
     AddLines(usize),
     AddGroup,
+    /// Show the form again with group `n` swapped with the one above (`true`) or below.
+    MoveGroup(usize, bool),
+    /// Show the form again without group `n` (its lines go with it).
+    RemoveGroup(usize),
 }
 
 fn op_of(form: &FormData) -> Op {
@@ -1586,10 +1590,16 @@ fn op_of(form: &FormData) -> Op {
     match op.as_str() {
         "recalculate" => Op::Recalculate,
         "add_group" => Op::AddGroup,
-        s => match s.strip_prefix("add_lines:").and_then(|g| g.parse().ok()) {
-            Some(g) => Op::AddLines(g),
-            None => Op::Save,
-        },
+        s => {
+            let (verb, n) = s.split_once(':').unwrap_or((s, ""));
+            match (verb, n.parse().ok()) {
+                ("add_lines", Some(g)) => Op::AddLines(g),
+                ("group_up", Some(g)) => Op::MoveGroup(g, true),
+                ("group_down", Some(g)) => Op::MoveGroup(g, false),
+                ("remove_group", Some(g)) => Op::RemoveGroup(g),
+                _ => Op::Save,
+            }
+        }
     }
 }
 
@@ -1620,6 +1630,19 @@ async fn save(app: &AppState, auth: &PageAuth, t: DocType, id: Option<&str>, bod
             form.groups.push(GroupForm { name: "New group".into(), ..Default::default() });
             let last = form.groups.len() - 1;
             return form_page(app, auth, t, before.as_ref(), form.with_rows(Some(last)), FormErrors::default()).await;
+        }
+        Op::MoveGroup(g, up) => {
+            let other = if up { g.checked_sub(1) } else { g.checked_add(1) };
+            if let Some(o) = other.filter(|o| *o < form.groups.len() && g < form.groups.len()) {
+                form.groups.swap(g, o);
+            }
+            return form_page(app, auth, t, before.as_ref(), form.with_rows(None), FormErrors::default()).await;
+        }
+        Op::RemoveGroup(g) => {
+            if g < form.groups.len() && form.groups.len() > 1 {
+                form.groups.remove(g);
+            }
+            return form_page(app, auth, t, before.as_ref(), form.with_rows(None), FormErrors::default()).await;
         }
         Op::Save | Op::Recalculate => {}
     }
