@@ -70,6 +70,31 @@ impl Batch {
             .ok_or_else(|| Refusal::invalid(format!("Nothing was changed: the ticked {plural} are not a list of ids.")))
     }
 
+    /// The ticked records, when the form asks for `op` (the list's action).
+    pub fn items_for(&self, op: &str, plural: &str) -> Result<Vec<(PublicId, Option<i64>)>, Refusal> {
+        let items = self.items(plural)?;
+        if self.form.get("op") != op {
+            return Err(Refusal::invalid(format!("Nothing was changed: choose what to do with the ticked {plural}.")));
+        }
+        Ok(items)
+    }
+
+    /// Like [`Batch::user`], and the user must exist in the tenant.
+    pub async fn existing_user(
+        &self,
+        tx: &mut nave_store::Tx,
+        tenant_id: i64,
+        field: &str,
+        nobody: Option<&str>,
+        ask: &str,
+    ) -> Result<Option<PublicId>, BulkError> {
+        let user = self.user(field, nobody, ask)?;
+        if crate::api::user_key(tx, tenant_id, user, field).await.is_err() {
+            return Err(Refusal::invalid(format!("Nothing was changed: {ask}.")).into());
+        }
+        Ok(user)
+    }
+
     /// The user chosen in the select `field`: `None` for `nobody` when
     /// `nobody` is offered, refused with `ask` when nothing is chosen.
     pub fn user(&self, field: &str, nobody: Option<&str>, ask: &str) -> Result<Option<PublicId>, Refusal> {

@@ -184,15 +184,9 @@ pub async fn bulk(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> P
 
 /// Assigns every case of the batch, each checked as the case form checks it.
 async fn assign(tx: &mut nave_store::Tx, p: &Principal, b: &Batch) -> Result<(), BulkError> {
-    let items = b.items("cases")?;
-    if b.form.get("op") != "assign" {
-        return Err(Refusal::invalid("Nothing was changed: choose what to do with the ticked cases.").into());
-    }
-    let ask = "choose who the ticked cases go to";
-    let assignee = b.user("assignee_id", Some("queue"), ask)?;
-    if user_key(tx, p.tenant_id, assignee, "assignee_id").await.is_err() {
-        return Err(Refusal::invalid(format!("Nothing was changed: {ask}.")).into());
-    }
+    let items = b.items_for("assign", "cases")?;
+    let assignee =
+        b.existing_user(tx, p.tenant_id, "assignee_id", Some("queue"), "choose who the ticked cases go to").await?;
     let actor = actor_of(p);
     for (id, version) in items {
         let Some(before) = cases::get(tx, p.tenant_id, id).await? else {

@@ -92,15 +92,8 @@ pub async fn bulk(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> P
 /// Gives every lead of the batch to the owner chosen, each checked and
 /// changed as the lead form and the API change one.
 async fn assign_owner(tx: &mut nave_store::Tx, p: &Principal, b: &Batch) -> Result<(), BulkError> {
-    let items = b.items("leads")?;
-    if b.form.get("op") != "assign_owner" {
-        return Err(Refusal::invalid("Nothing was changed: choose what to do with the ticked leads.").into());
-    }
-    let ask = "choose the new owner";
-    let owner = b.user("owner_id", None, ask)?;
-    if crate::api::user_key(tx, p.tenant_id, owner, "owner_id").await.is_err() {
-        return Err(Refusal::invalid(format!("Nothing was changed: {ask}.")).into());
-    }
+    let items = b.items_for("assign_owner", "leads")?;
+    let owner = b.existing_user(tx, p.tenant_id, "owner_id", None, "choose the new owner").await?;
     let company = nave_store::tenants::currency(tx, p.tenant_id).await?;
     let actor = actor_of(p);
     for (id, version) in items {

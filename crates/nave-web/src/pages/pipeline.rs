@@ -211,15 +211,8 @@ pub async fn bulk(State(app): State<AppState>, auth: PageAuth, body: Bytes) -> P
 /// Gives every opportunity of the batch to the owner chosen, each checked as
 /// the opportunity form checks it.
 async fn assign_owner(tx: &mut nave_store::Tx, p: &Principal, b: &Batch) -> Result<(), BulkError> {
-    let items = b.items("opportunities")?;
-    if b.form.get("op") != "assign_owner" {
-        return Err(Refusal::invalid("Nothing was changed: choose what to do with the ticked opportunities.").into());
-    }
-    let ask = "choose the new owner";
-    let owner = b.user("owner_id", None, ask)?;
-    if user_key(tx, p.tenant_id, owner, "owner_id").await.is_err() {
-        return Err(Refusal::invalid(format!("Nothing was changed: {ask}.")).into());
-    }
+    let items = b.items_for("assign_owner", "opportunities")?;
+    let owner = b.existing_user(tx, p.tenant_id, "owner_id", None, "choose the new owner").await?;
     let actor = actor_of(p);
     for (id, version) in items {
         let Some(before) = pipeline::get(tx, p.tenant_id, id).await? else {
