@@ -1434,7 +1434,9 @@ async fn preview(t: DocType, app: AppState, auth: PageAuth, id: Option<String>, 
             if let (None, Some(a)) = (&before, typed.account_id) {
                 account_for(&mut tx, p, "account_id", a).await?;
             }
-            let groups: Vec<_> = typed.groups.into_iter().filter(|g| !g.lines.is_empty()).collect();
+            // The groups exactly as saving would send them, so the preview
+            // prices (or refuses) what a save would.
+            let groups = typed.groups;
             match documents::preview(&mut tx, p.tenant_id, t, typed.account_id, before.as_ref(), &typed.header, &groups)
                 .await
             {
