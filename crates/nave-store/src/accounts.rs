@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 use crate::audit::{self, Actor};
 use crate::db::{Arg, DbRow, Tx, now};
 use crate::external_ids::{self, ACCOUNTS as EXTERNAL};
-use crate::page::{Cursor, ListSql, Page};
+use crate::page::{Cursor, ListSql, Page, Sort, SortColumn, SortCursor, SortValue};
 use crate::{StoreError, StoreResult, addresses, args, expect_version, payment_terms, teams, users};
 
 /// An account as the API shows it. `credit_limit` is field-secured.
@@ -288,8 +288,17 @@ pub struct AccountQuery {
     /// Search words (`nave_domain::search::query_words`): every one must begin a word of the account.
     pub words: Vec<String>,
     pub cursor: Option<Cursor>,
+    /// The order; the list's own (no column) pages by `cursor`, the others by `sorted_after`.
+    pub sort: Sort<Account>,
+    pub sorted_after: Option<SortCursor>,
     pub limit: i64,
 }
+
+/// The columns the account list sorts by (`?sort=`); without one, oldest first.
+pub static SORTS: &[SortColumn<Account>] = &[
+    SortColumn { name: "name", sql: "a.name", value: |a| SortValue::Text(a.name.clone()) },
+    SortColumn { name: "currency", sql: "a.currency", value: |a| SortValue::Text(a.currency.code().to_string()) },
+];
 
 impl Default for AccountQuery {
     fn default() -> Self {
@@ -302,6 +311,8 @@ impl Default for AccountQuery {
             external_id: None,
             words: vec![],
             cursor: None,
+            sort: Sort::default(),
+            sorted_after: None,
             limit: 50,
         }
     }
@@ -320,7 +331,7 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &AccountQuery) -> StoreResult<
     if let Some(cond) = crate::search::matching_keys("a.id", RecordType::Account, &q.words, &mut f.args) {
         f.sql.push_str(&format!(" AND {cond}"));
     }
-    let limit = f.page("a.id", q.cursor, q.limit);
+    let limit = f.sorted_page("a.id", false, q.sort, q.cursor, q.sorted_after.as_ref(), q.limit);
     let rows = tx.fetch_all(f.sql, f.args, decode).await?;
     let page = Page::from_rows(rows, limit, |r| r.key);
     let items = with_parts(tx, tenant_id, page.items).await?;

@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use crate::accounts::{self, Visibility};
 use crate::audit::{self, Actor};
 use crate::db::{DbRow, Tx};
-use crate::page::{Cursor, Page, fetch_page};
+use crate::page::{Cursor, ListSql, Page, Sort, SortColumn, SortCursor, SortValue};
 use crate::{StoreResult, and_where, args, catalog, expect_version, ownership, parsed};
 
 const T: RecordType = RecordType::Case;
@@ -183,8 +183,30 @@ pub struct CaseQuery {
     /// Only cases still being worked on (neither resolved nor closed).
     pub open_only: bool,
     pub cursor: Option<Cursor>,
+    /// The order; the list's own (no column) pages by `cursor`, the others by `sorted_after`.
+    pub sort: Sort<Case>,
+    pub sorted_after: Option<SortCursor>,
     pub limit: i64,
 }
+
+/// The columns the case list sorts by (`?sort=`); without one, newest first.
+pub static SORTS: &[SortColumn<Case>] = &[
+    SortColumn { name: "subject", sql: "c.subject", value: |c| SortValue::Text(c.subject.clone()) },
+    SortColumn { name: "account", sql: "a.name", value: |c| SortValue::Text(c.account_name.clone()) },
+    SortColumn {
+        name: "priority",
+        sql: "(CASE c.priority WHEN 'low' THEN 0 WHEN 'normal' THEN 1 WHEN 'high' THEN 2 ELSE 3 END)",
+        value: |c| {
+            SortValue::Int(match c.priority {
+                CasePriority::Low => 0,
+                CasePriority::Normal => 1,
+                CasePriority::High => 2,
+                CasePriority::Urgent => 3,
+            })
+        },
+    },
+    SortColumn { name: "created", sql: "c.id", value: |c| SortValue::Int(c.key) },
+];
 
 impl Default for CaseQuery {
     fn default() -> Self {
@@ -198,6 +220,8 @@ impl Default for CaseQuery {
             words: vec![],
             open_only: false,
             cursor: None,
+            sort: Sort::default(),
+            sorted_after: None,
             limit: 50,
         }
     }
@@ -234,10 +258,10 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &CaseQuery) -> StoreResult<Pag
     if q.open_only {
         sql.push_str(" AND c.status NOT IN ('resolved', 'closed')");
     }
-    if let Some(c) = q.cursor {
-        and_where(&mut sql, &mut a, "c.id < $?", c.0);
-    }
-    fetch_page(tx, sql, a, "c.id DESC", q.limit, decode, |c| c.key).await
+    let mut f = ListSql { sql, args: a };
+    let limit = f.sorted_page("c.id", true, q.sort, q.cursor, q.sorted_after.as_ref(), q.limit);
+    let rows = tx.fetch_all(f.sql, f.args, decode).await?;
+    Ok(Page::from_rows(rows, limit, |c| c.key))
 }
 
 /// A case to log.

@@ -17,7 +17,7 @@ use crate::audit::{self, Actor};
 use crate::db::{DbRow, Tx, now};
 use crate::external_ids::{self, PRODUCTS as EXTERNAL};
 use crate::files;
-use crate::page::{Cursor, ListSql, Page};
+use crate::page::{Cursor, ListSql, Page, Sort, SortColumn, SortCursor, SortValue};
 use crate::{StoreError, StoreResult, args, expect_version, on_unique};
 
 // ---------------------------------------------------------------- categories
@@ -690,8 +690,17 @@ pub struct ProductQuery {
     /// Words that must each begin the SKU or a word of the name.
     pub words: Vec<String>,
     pub cursor: Option<Cursor>,
+    /// The order; the list's own (no column) pages by `cursor`, the others by `sorted_after`.
+    pub sort: Sort<Product>,
+    pub sorted_after: Option<SortCursor>,
     pub limit: i64,
 }
+
+/// The columns the product list sorts by (`?sort=`); without one, oldest first.
+pub static PRODUCT_SORTS: &[SortColumn<Product>] = &[
+    SortColumn { name: "sku", sql: "p.sku", value: |p| SortValue::Text(p.sku.clone()) },
+    SortColumn { name: "name", sql: "p.name", value: |p| SortValue::Text(p.name.clone()) },
+];
 
 impl Default for ProductQuery {
     fn default() -> Self {
@@ -702,6 +711,8 @@ impl Default for ProductQuery {
             external_id: None,
             words: vec![],
             cursor: None,
+            sort: Sort::default(),
+            sorted_after: None,
             limit: 50,
         }
     }
@@ -722,7 +733,7 @@ pub async fn list_products(tx: &mut Tx, tenant_id: i64, q: &ProductQuery) -> Sto
             crate::args![format!("{w}%"), format!("{w}%"), format!("% {w}%")],
         );
     }
-    let limit = f.page("p.id", q.cursor, q.limit);
+    let limit = f.sorted_page("p.id", false, q.sort, q.cursor, q.sorted_after.as_ref(), q.limit);
     let rows = tx.fetch_all(f.sql, f.args, decode_product).await?;
     let page = Page::from_rows(rows, limit, |p| p.key);
     let items = with_parts(tx, tenant_id, page.items).await?;

@@ -27,7 +27,7 @@ use crate::accounts::Visibility;
 use crate::audit::{self, Actor};
 use crate::db::{Arg, DbRow, Tx, now};
 use crate::external_ids::{self, CONTACTS as EXTERNAL};
-use crate::page::{Cursor, ListSql, Page};
+use crate::page::{Cursor, ListSql, Page, Sort, SortColumn, SortCursor, SortValue};
 use crate::{StoreError, StoreResult, args, expect_version, users};
 
 const T: RecordType = RecordType::Contact;
@@ -233,8 +233,21 @@ pub struct ContactQuery {
     /// Search words: each must begin a word of the contact (names, emails, phones, external ids).
     pub words: Vec<String>,
     pub cursor: Option<Cursor>,
+    /// The order; the list's own (no column) pages by `cursor`, the others by `sorted_after`.
+    pub sort: Sort<Contact>,
+    pub sorted_after: Option<SortCursor>,
     pub limit: i64,
 }
+
+/// The columns the contact list sorts by (`?sort=`); without one, oldest first.
+pub static SORTS: &[SortColumn<Contact>] = &[
+    SortColumn {
+        name: "name",
+        sql: "(c.last_name || ' ' || c.first_name)",
+        value: |c| SortValue::Text(format!("{} {}", c.last_name, c.first_name)),
+    },
+    SortColumn { name: "account", sql: "a.name", value: |c| SortValue::Text(c.account_name.clone()) },
+];
 
 impl Default for ContactQuery {
     fn default() -> Self {
@@ -247,6 +260,8 @@ impl Default for ContactQuery {
             external_id: None,
             words: vec![],
             cursor: None,
+            sort: Sort::default(),
+            sorted_after: None,
             limit: 50,
         }
     }
@@ -268,7 +283,7 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &ContactQuery) -> StoreResult<
     if let Some(cond) = crate::search::matching_keys("c.id", T, &q.words, &mut f.args) {
         f.sql.push_str(&format!(" AND {cond}"));
     }
-    let limit = f.page("c.id", q.cursor, q.limit);
+    let limit = f.sorted_page("c.id", false, q.sort, q.cursor, q.sorted_after.as_ref(), q.limit);
     let rows = tx.fetch_all(f.sql, f.args, decode).await?;
     let page = Page::from_rows(rows, limit, |c| c.key);
     let items = with_parts(tx, tenant_id, page.items).await?;

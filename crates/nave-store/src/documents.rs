@@ -38,7 +38,7 @@ use crate::audit::{self, Actor};
 use crate::catalog::{self, Product};
 use crate::db::{Arg, DbRow, Tx, bind, now};
 use crate::external_ids::{self, DOCUMENTS as EXTERNAL};
-use crate::page::{Cursor, Page, SortCursor, SortValue, fetch_page};
+use crate::page::{Cursor, ListSql, Page, Sort, SortColumn, SortCursor, SortValue};
 use crate::{StoreError, StoreResult, and_where, args, expect_version, parsed, price_lists, sequences, taxes};
 
 /// Lines a document may have.
@@ -753,125 +753,40 @@ pub struct DocumentQuery {
     pub to: Option<Date>,
     pub origin_key: Option<i64>,
     pub cursor: Option<Cursor>,
-    /// The order; [`DocSort::NEWEST`] pages by `cursor`, the others by `sorted_after`.
+    /// The order; newest first (no column) pages by `cursor`, the others by `sorted_after`.
     pub sort: DocSort,
     pub sorted_after: Option<SortCursor>,
     pub limit: i64,
 }
 
 /// Where documents without a due date sort (after every real one); the SQL of
-/// [`DocSort::column`] spells the same day.
+/// the `due` column spells the same day.
 const NO_DUE_DATE: Date = match Date::from_calendar_date(9999, time::Month::December, 31) {
     Ok(d) => d,
     Err(_) => panic!("a valid day"),
 };
 
-/// What a document list is sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocSortKey {
-    /// The order documents were made in.
-    Created,
-    Date,
-    Number,
-    Account,
-    Total,
-    /// Invoices and bills: the due date (documents without one last).
-    Due,
-}
+/// The order of a document list; without a column, newest first.
+pub type DocSort = Sort<Document>;
 
-/// The order of a document list: a key and a direction; ties go by creation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DocSort {
-    pub key: DocSortKey,
-    pub descending: bool,
-}
-
-impl Default for DocSort {
-    fn default() -> Self {
-        DocSort::NEWEST
-    }
-}
-
-impl DocSort {
-    /// Newest first: the default.
-    pub const NEWEST: DocSort = DocSort { key: DocSortKey::Created, descending: true };
-
-    /// Parses `date`, `-date` (descending), `number`, `account`, `total`, `due`; empty is the default.
-    pub fn parse(s: &str) -> Option<DocSort> {
-        let s = s.trim();
-        if s.is_empty() {
-            return Some(DocSort::NEWEST);
-        }
-        let (descending, name) = match s.strip_prefix('-') {
-            Some(n) => (true, n),
-            None => (false, s),
-        };
-        let key = match name {
-            "created" => DocSortKey::Created,
-            "date" => DocSortKey::Date,
-            "number" => DocSortKey::Number,
-            "account" => DocSortKey::Account,
-            "total" => DocSortKey::Total,
-            "due" => DocSortKey::Due,
-            _ => return None,
-        };
-        Some(DocSort { key, descending })
-    }
-
-    /// The text [`DocSort::parse`] reads back.
-    pub fn name(self) -> String {
-        let name = match self.key {
-            DocSortKey::Created => "created",
-            DocSortKey::Date => "date",
-            DocSortKey::Number => "number",
-            DocSortKey::Account => "account",
-            DocSortKey::Total => "total",
-            DocSortKey::Due => "due",
-        };
-        if self == DocSort::NEWEST {
-            String::new()
-        } else if self.descending {
-            format!("-{name}")
-        } else {
-            name.to_string()
-        }
-    }
-
-    /// The column sorted on (never null, so comparisons hold).
-    fn column(self) -> &'static str {
-        match self.key {
-            DocSortKey::Created => "d.id",
-            DocSortKey::Date => "d.doc_date",
-            DocSortKey::Number => "COALESCE(d.number, '')",
-            DocSortKey::Account => "d.account_name",
-            DocSortKey::Total => "d.total_minor",
-            // Documents without a due date sort after every real one.
-            DocSortKey::Due => "COALESCE(d.due_date, '9999-12-31')",
-        }
-    }
-
-    /// The `next` cursor of a page listed in this order, encoded.
-    pub fn next_of(self, page: &Page<Document>) -> Option<String> {
-        match (page.next, page.items.last()) {
-            (Some(c), _) if self == DocSort::NEWEST => Some(c.encode()),
-            (Some(_), Some(last)) => Some(self.cursor_after(last).encode()),
-            _ => None,
-        }
-    }
-
-    /// A document's value in the sorted column: the cursor after it.
-    pub fn cursor_after(self, d: &Document) -> SortCursor {
-        let value = match self.key {
-            DocSortKey::Created => SortValue::Int(d.key),
-            DocSortKey::Date => SortValue::Date(d.date),
-            DocSortKey::Number => SortValue::Text(d.number.clone().unwrap_or_default()),
-            DocSortKey::Account => SortValue::Text(d.account_name.clone()),
-            DocSortKey::Total => SortValue::Int(d.total_minor),
-            DocSortKey::Due => SortValue::Date(d.due_date.unwrap_or(NO_DUE_DATE)),
-        };
-        SortCursor { value, key: d.key }
-    }
-}
+/// The columns a document list sorts by (`?sort=`).
+pub static DOC_SORTS: &[SortColumn<Document>] = &[
+    SortColumn { name: "created", sql: "d.id", value: |d| SortValue::Int(d.key) },
+    SortColumn { name: "date", sql: "d.doc_date", value: |d| SortValue::Date(d.date) },
+    SortColumn {
+        name: "number",
+        sql: "COALESCE(d.number, '')",
+        value: |d| SortValue::Text(d.number.clone().unwrap_or_default()),
+    },
+    SortColumn { name: "account", sql: "d.account_name", value: |d| SortValue::Text(d.account_name.clone()) },
+    SortColumn { name: "total", sql: "d.total_minor", value: |d| SortValue::Int(d.total_minor) },
+    // Documents without a due date sort after every real one.
+    SortColumn {
+        name: "due",
+        sql: "COALESCE(d.due_date, '9999-12-31')",
+        value: |d| SortValue::Date(d.due_date.unwrap_or(NO_DUE_DATE)),
+    },
+];
 
 impl DocumentQuery {
     pub fn new(doc_type: DocType) -> Self {
@@ -887,7 +802,7 @@ impl DocumentQuery {
             to: None,
             origin_key: None,
             cursor: None,
-            sort: DocSort::NEWEST,
+            sort: DocSort::default(),
             sorted_after: None,
             limit: 50,
         }
@@ -946,24 +861,10 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &DocumentQuery) -> StoreResult
              OR UPPER(d.account_name) LIKE ${m} OR UPPER(COALESCE(d.reference, '')) LIKE ${n})"
         ));
     }
-    if q.sort == DocSort::NEWEST {
-        if let Some(c) = q.cursor {
-            and_where(&mut sql, &mut a, "d.id < $?", c.0);
-        }
-        let mut page = fetch_page(tx, sql, a, "d.id DESC", q.limit, decode, |d| d.key).await?;
-        load_external_ids(tx, tenant_id, &mut page).await?;
-        return Ok(page);
-    }
-    let col = q.sort.column();
-    let (cmp, dir) = if q.sort.descending { ("<", "DESC") } else { (">", "ASC") };
-    if let Some(c) = &q.sorted_after {
-        a.push(c.value.clone().into());
-        let v = a.len();
-        a.push(c.key.into());
-        let k = a.len();
-        sql.push_str(&format!(" AND ({col} {cmp} ${v} OR ({col} = ${v} AND d.id {cmp} ${k}))"));
-    }
-    let mut page = fetch_page(tx, sql, a, &format!("{col} {dir}, d.id {dir}"), q.limit, decode, |d| d.key).await?;
+    let mut f = ListSql { sql, args: a };
+    let limit = f.sorted_page("d.id", true, q.sort, q.cursor, q.sorted_after.as_ref(), q.limit);
+    let rows = tx.fetch_all(f.sql, f.args, decode).await?;
+    let mut page = Page::from_rows(rows, limit, |d| d.key);
     load_external_ids(tx, tenant_id, &mut page).await?;
     Ok(page)
 }

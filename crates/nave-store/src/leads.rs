@@ -19,7 +19,7 @@ use time::{Date, OffsetDateTime};
 use crate::accounts::{self, NewAccount, Visibility};
 use crate::audit::{self, Actor};
 use crate::db::{Arg, DbRow, Tx, now};
-use crate::page::{Cursor, Page};
+use crate::page::{Cursor, Page, Sort, SortColumn, SortCursor, SortValue};
 use crate::{StoreError, StoreResult, activities, args, contacts, expect_version, pipeline, teams, users};
 
 /// Where a lead stands.
@@ -169,12 +169,36 @@ pub struct LeadQuery {
     pub owner_key: Option<i64>,
     pub words: Vec<String>,
     pub cursor: Option<Cursor>,
+    /// The order; the list's own (no column) pages by `cursor`, the others by `sorted_after`.
+    pub sort: Sort<Lead>,
+    pub sorted_after: Option<SortCursor>,
     pub limit: i64,
 }
 
+/// The columns the lead list sorts by (`?sort=`); without one, newest first.
+pub static SORTS: &[SortColumn<Lead>] = &[
+    SortColumn { name: "company", sql: "l.company", value: |l| SortValue::Text(l.company.clone()) },
+    SortColumn {
+        name: "name",
+        sql: "(l.last_name || ' ' || l.first_name)",
+        value: |l| SortValue::Text(format!("{} {}", l.last_name, l.first_name)),
+    },
+    SortColumn { name: "status", sql: "l.status", value: |l| SortValue::Text(l.status.as_str().to_string()) },
+    SortColumn { name: "created", sql: "l.id", value: |l| SortValue::Int(l.key) },
+];
+
 impl Default for LeadQuery {
     fn default() -> Self {
-        Self { visibility: Visibility::All, status: None, owner_key: None, words: vec![], cursor: None, limit: 50 }
+        Self {
+            visibility: Visibility::All,
+            status: None,
+            owner_key: None,
+            words: vec![],
+            cursor: None,
+            sort: Sort::default(),
+            sorted_after: None,
+            limit: 50,
+        }
     }
 }
 
@@ -193,13 +217,9 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &LeadQuery) -> StoreResult<Pag
     if let Some(cond) = crate::search::matching_keys("l.id", RecordType::Lead, &q.words, &mut a) {
         sql.push_str(&format!(" AND {cond}"));
     }
-    if let Some(c) = q.cursor {
-        a.push(c.0.into());
-        sql.push_str(&format!(" AND l.id < ${}", a.len()));
-    }
-    let limit = q.limit.clamp(1, 200);
-    sql.push_str(&format!(" ORDER BY l.id DESC LIMIT {}", limit + 1));
-    let rows = tx.fetch_all(sql, a, decode).await?;
+    let mut f = crate::page::ListSql { sql, args: a };
+    let limit = f.sorted_page("l.id", true, q.sort, q.cursor, q.sorted_after.as_ref(), q.limit);
+    let rows = tx.fetch_all(f.sql, f.args, decode).await?;
     Ok(Page::from_rows(rows, limit, |r| r.key))
 }
 

@@ -85,6 +85,119 @@ impl SortCursor {
     }
 }
 
+/// A column a list may be sorted by: its name in `?sort=`, its SQL (never
+/// null, so that comparisons hold) and the value a row holds there, which
+/// must equal what the SQL gives for that row.
+pub struct SortColumn<T> {
+    pub name: &'static str,
+    pub sql: &'static str,
+    pub value: fn(&T) -> SortValue,
+}
+
+impl<T> std::fmt::Debug for SortColumn<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// The order a list is asked in: one of its [`SortColumn`]s and a direction,
+/// ties broken by key; or, without a column, the list's own order by key.
+pub struct Sort<T: 'static> {
+    pub by: Option<&'static SortColumn<T>>,
+    pub descending: bool,
+}
+
+impl<T> Clone for Sort<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Sort<T> {}
+
+impl<T> std::fmt::Debug for Sort<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sort({:?})", self.name())
+    }
+}
+
+impl<T> PartialEq for Sort<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl<T> Default for Sort<T> {
+    fn default() -> Self {
+        Sort { by: None, descending: false }
+    }
+}
+
+impl<T> Sort<T> {
+    /// Reads `name` or `-name` (descending) among `columns`; empty is the
+    /// list's own order; anything else is `None`.
+    pub fn parse(columns: &'static [SortColumn<T>], s: &str) -> Option<Sort<T>> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Some(Sort::default());
+        }
+        let (descending, name) = match s.strip_prefix('-') {
+            Some(n) => (true, n),
+            None => (false, s),
+        };
+        columns.iter().find(|c| c.name == name).map(|c| Sort { by: Some(c), descending })
+    }
+
+    /// The text [`Sort::parse`] reads back ("" for the list's own order).
+    pub fn name(&self) -> String {
+        match self.by {
+            None => String::new(),
+            Some(c) if self.descending => format!("-{}", c.name),
+            Some(c) => c.name.to_string(),
+        }
+    }
+
+    /// The list's own order, by key.
+    pub fn is_default(&self) -> bool {
+        self.by.is_none()
+    }
+
+    /// The position `after` (a `next` cursor of this order) as the list
+    /// query takes it: a key cursor in the list's own order, a sorted one
+    /// otherwise. A cursor of the other kind is refused.
+    pub fn position(&self, after: Option<&str>) -> Result<(Option<Cursor>, Option<SortCursor>), InvalidCursor> {
+        match after.filter(|a| !a.is_empty()) {
+            None => Ok((None, None)),
+            Some(a) if self.is_default() => Ok((Some(Cursor::decode(a)?), None)),
+            Some(a) => Ok((None, Some(SortCursor::decode(a)?))),
+        }
+    }
+
+    /// The `next` cursor of `page` listed in this order, encoded.
+    pub fn next_of(&self, page: &Page<T>) -> Option<String> {
+        match (self.by, page.next, page.items.last()) {
+            (None, Some(c), _) => Some(c.encode()),
+            (Some(col), Some(c), Some(last)) => Some(SortCursor { value: (col.value)(last), key: c.0 }.encode()),
+            _ => None,
+        }
+    }
+
+    /// Moves `cursor` and `sorted` past `page` for reading the next one;
+    /// false when there is none.
+    pub fn advance(&self, page: &Page<T>, cursor: &mut Option<Cursor>, sorted: &mut Option<SortCursor>) -> bool {
+        match (self.by, page.next, page.items.last()) {
+            (None, Some(c), _) => *cursor = Some(c),
+            (Some(col), Some(c), Some(last)) => *sorted = Some(SortCursor { value: (col.value)(last), key: c.0 }),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// An order of a list and a page's position in it: after a key in the
+/// list's own order, or after a sorted cursor (see [`Sort::position`]).
+pub type Ordered<T> = (Sort<T>, Option<Cursor>, Option<SortCursor>);
+
 /// One page of a list.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -162,6 +275,43 @@ impl ListSql {
         }
     }
 
+    /// Asks for one page in `sort`: after `cursor` in the list's own order by
+    /// `key` (descending when `key_descending`), or after `sorted` in the
+    /// sort column's order, ties by `key` in the same direction. Returns the
+    /// page size (see [`Page::from_rows`]).
+    pub fn sorted_page<T>(
+        &mut self,
+        key: &str,
+        key_descending: bool,
+        sort: Sort<T>,
+        cursor: Option<Cursor>,
+        sorted: Option<&SortCursor>,
+        limit: i64,
+    ) -> i64 {
+        let limit = limit.clamp(1, 200);
+        let dir = |desc: bool| if desc { ("<", "DESC") } else { (">", "ASC") };
+        let order = match sort.by {
+            None => {
+                let (cmp, dir) = dir(key_descending);
+                self.and_some(&format!("{key} {cmp} ?"), cursor.map(|c| c.0));
+                format!("{key} {dir}")
+            }
+            Some(col) => {
+                let (cmp, dir) = dir(sort.descending);
+                if let Some(c) = sorted {
+                    let sql = col.sql;
+                    self.and_all(
+                        &format!("({sql} {cmp} ? OR ({sql} = ? AND {key} {cmp} ?))"),
+                        vec![c.value.clone().into(), c.value.clone().into(), c.key.into()],
+                    );
+                }
+                format!("{} {dir}, {key} {dir}", col.sql)
+            }
+        };
+        self.sql.push_str(&format!(" ORDER BY {order} LIMIT {}", limit + 1));
+        limit
+    }
+
     /// Asks for the rows after `cursor` in the order of `key`, one more than
     /// the page holds (see [`Page::from_rows`]); returns the page size.
     pub fn page(&mut self, key: &str, cursor: Option<Cursor>, limit: i64) -> i64 {
@@ -181,6 +331,48 @@ mod tests {
         assert_eq!(Cursor::decode(&Cursor(42).encode()), Ok(Cursor(42)));
         assert_eq!(Cursor::decode("nope"), Err(InvalidCursor));
         assert_eq!(Cursor::decode(""), Err(InvalidCursor));
+    }
+
+    struct Row {
+        key: i64,
+        name: String,
+    }
+
+    static COLUMNS: &[SortColumn<Row>] =
+        &[SortColumn { name: "name", sql: "r.name", value: |r| SortValue::Text(r.name.clone()) }];
+
+    #[test]
+    fn a_sort_reads_back_its_name_and_pages_with_the_cursor_of_its_order() {
+        assert!(Sort::parse(COLUMNS, "").unwrap().is_default());
+        assert_eq!(Sort::parse(COLUMNS, " -name ").unwrap().name(), "-name");
+        assert_eq!(Sort::parse(COLUMNS, "name").unwrap().name(), "name");
+        assert!(Sort::parse(COLUMNS, "colour").is_none() && Sort::parse(COLUMNS, "--name").is_none());
+
+        let page = Page::from_rows(
+            vec![
+                Row { key: 3, name: "Ann".into() },
+                Row { key: 9, name: "Bob".into() },
+                Row { key: 1, name: "C".into() },
+            ],
+            2,
+            |r| r.key,
+        );
+        let by_name = Sort::parse(COLUMNS, "name").unwrap();
+        let next = by_name.next_of(&page).unwrap();
+        assert_eq!(SortCursor::decode(&next), Ok(SortCursor { value: SortValue::Text("Bob".into()), key: 9 }));
+        assert_eq!(by_name.position(Some(&next)), Ok((None, Some(SortCursor::decode(&next).unwrap()))));
+        let own: Sort<Row> = Sort::default();
+        assert_eq!(own.next_of(&page), Some(Cursor(9).encode()));
+        // A cursor of one order is no position in another.
+        assert_eq!(own.position(Some(&next)), Err(InvalidCursor));
+        assert_eq!(by_name.position(Some(&Cursor(9).encode())), Err(InvalidCursor));
+        assert_eq!(by_name.position(None), Ok((None, None)));
+
+        let (mut cursor, mut sorted) = (None, None);
+        assert!(by_name.advance(&page, &mut cursor, &mut sorted));
+        assert_eq!((cursor, sorted.as_ref().map(|s| s.key)), (None, Some(9)));
+        let last = Page { items: vec![Row { key: 4, name: "D".into() }], next: None };
+        assert!(!by_name.advance(&last, &mut cursor, &mut sorted));
     }
 
     #[test]

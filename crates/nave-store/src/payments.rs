@@ -41,7 +41,7 @@ use crate::audit::{self, Actor};
 use crate::db::{DbRow, Tx, now};
 use crate::documents::{self, Document};
 use crate::external_ids::{self, PAYMENTS as EXTERNAL};
-use crate::page::{Cursor, Page, fetch_page};
+use crate::page::{Cursor, ListSql, Page, Sort, SortColumn, SortCursor, SortValue};
 use crate::{StoreError, StoreResult, and_where, args, billing};
 
 /// The payment methods.
@@ -197,8 +197,32 @@ pub struct PaymentQuery {
     pub visibility: Visibility,
     pub account_key: Option<i64>,
     pub cursor: Option<Cursor>,
+    /// The order; the list's own (no column) pages by `cursor`, the others by `sorted_after`.
+    pub sort: Sort<Payment>,
+    pub sorted_after: Option<SortCursor>,
     pub limit: i64,
 }
+
+impl Default for PaymentQuery {
+    fn default() -> Self {
+        Self {
+            sent: false,
+            visibility: Visibility::All,
+            account_key: None,
+            cursor: None,
+            sort: Sort::default(),
+            sorted_after: None,
+            limit: 50,
+        }
+    }
+}
+
+/// The columns the payment lists sort by (`?sort=`); without one, newest first.
+pub static SORTS: &[SortColumn<Payment>] = &[
+    SortColumn { name: "date", sql: "p.payment_date", value: |p| SortValue::Date(p.date) },
+    SortColumn { name: "amount", sql: "p.amount_minor", value: |p| SortValue::Int(p.amount_minor) },
+    SortColumn { name: "account", sql: "a.name", value: |p| SortValue::Text(p.account_name.clone()) },
+];
 
 /// Payments, newest first (without their allocations).
 pub async fn list(tx: &mut Tx, tenant_id: i64, q: &PaymentQuery) -> StoreResult<Page<Payment>> {
@@ -209,10 +233,10 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &PaymentQuery) -> StoreResult<
     if let Some(k) = q.account_key {
         and_where(&mut sql, &mut a, "p.account_id = $?", k);
     }
-    if let Some(c) = q.cursor {
-        and_where(&mut sql, &mut a, "p.id < $?", c.0);
-    }
-    let mut page = fetch_page(tx, sql, a, "p.id DESC", q.limit, decode, |p| p.key).await?;
+    let mut f = ListSql { sql, args: a };
+    let limit = f.sorted_page("p.id", true, q.sort, q.cursor, q.sorted_after.as_ref(), q.limit);
+    let rows = tx.fetch_all(f.sql, f.args, decode).await?;
+    let mut page = Page::from_rows(rows, limit, |p| p.key);
     let keys: Vec<i64> = page.items.iter().map(|p| p.key).collect();
     let ext = external_ids::load(tx, EXTERNAL, tenant_id, &keys).await?;
     for p in &mut page.items {

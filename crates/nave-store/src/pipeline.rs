@@ -21,7 +21,7 @@ use time::{Date, OffsetDateTime};
 use crate::accounts::{self, Visibility};
 use crate::audit::{self, Actor};
 use crate::db::{DbRow, Tx};
-use crate::page::{Cursor, Page, fetch_page};
+use crate::page::{Cursor, ListSql, Page, Sort, SortColumn, SortCursor, SortValue};
 use crate::{StoreError, StoreResult, and_where, args, expect_version, on_unique, ownership};
 
 // ------------------------------------------------------------------ stages
@@ -438,8 +438,20 @@ pub struct OpportunityQuery {
     /// Search words: each must begin a word of the opportunity's name.
     pub words: Vec<String>,
     pub cursor: Option<Cursor>,
+    /// The order; the list's own (no column) pages by `cursor`, the others by `sorted_after`.
+    pub sort: Sort<Opportunity>,
+    pub sorted_after: Option<SortCursor>,
     pub limit: i64,
 }
+
+/// The columns the opportunity list sorts by (`?sort=`); without one, oldest first.
+pub static SORTS: &[SortColumn<Opportunity>] = &[
+    SortColumn { name: "name", sql: "o.name", value: |o| SortValue::Text(o.name.clone()) },
+    SortColumn { name: "account", sql: "a.name", value: |o| SortValue::Text(o.account_name.clone()) },
+    SortColumn { name: "amount", sql: "o.amount_minor", value: |o| SortValue::Int(o.amount_minor) },
+    SortColumn { name: "probability", sql: "o.probability", value: |o| SortValue::Int(o.probability) },
+    SortColumn { name: "close", sql: "o.expected_close", value: |o| SortValue::Date(o.close_date) },
+];
 
 impl Default for OpportunityQuery {
     fn default() -> Self {
@@ -451,6 +463,8 @@ impl Default for OpportunityQuery {
             status: None,
             words: vec![],
             cursor: None,
+            sort: Sort::default(),
+            sorted_after: None,
             limit: 50,
         }
     }
@@ -481,10 +495,10 @@ pub async fn list(tx: &mut Tx, tenant_id: i64, q: &OpportunityQuery) -> StoreRes
     if let Some(cond) = crate::search::matching_keys("o.id", RecordType::Opportunity, &q.words, &mut a) {
         sql.push_str(&format!(" AND {cond}"));
     }
-    if let Some(c) = q.cursor {
-        and_where(&mut sql, &mut a, "o.id > $?", c.0);
-    }
-    fetch_page(tx, sql, a, "o.id", q.limit, decode_opp, |o| o.key).await
+    let mut f = ListSql { sql, args: a };
+    let limit = f.sorted_page("o.id", false, q.sort, q.cursor, q.sorted_after.as_ref(), q.limit);
+    let rows = tx.fetch_all(f.sql, f.args, decode_opp).await?;
+    Ok(Page::from_rows(rows, limit, |o| o.key))
 }
 
 /// One step of an opportunity's way through the pipeline.

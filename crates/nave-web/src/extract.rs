@@ -10,7 +10,7 @@ use nave_domain::access::{Action, Principal, RecordType, Scope};
 use nave_domain::error::ErrorCode;
 use nave_store::audit::Actor;
 use nave_store::auth::parse_bearer;
-use nave_store::page::Cursor;
+use nave_store::page::{Cursor, Ordered, Sort, SortColumn};
 use nave_store::{tokens, users};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -221,14 +221,25 @@ impl ListParams {
             .transpose()
     }
 
-    /// The cursor of a list sorted by a column (see `nave_store::page::SortCursor`).
-    pub fn sort_cursor(&self) -> ApiResult<Option<nave_store::page::SortCursor>> {
-        self.after
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|s| nave_store::page::SortCursor::decode(s).map_err(|e| ApiError::invalid("after", e.to_string())))
-            .transpose()
+    /// The order `sort` of a list sorted by one of `columns` (`name`, or
+    /// `-name` descending; none is the list's own order) and the position
+    /// after the previous page, whose `next` cursor must be of that order.
+    pub fn sorted<T>(&self, columns: &'static [SortColumn<T>], sort: Option<&str>) -> ApiResult<Ordered<T>> {
+        let sort = parse_sort(columns, sort.unwrap_or(""))?;
+        let (cursor, sorted) = sort.position(self.after.as_deref()).map_err(|e| {
+            ApiError::invalid("after", format!("{e}; a cursor is only valid in the order it was made in"))
+        })?;
+        Ok((sort, cursor, sorted))
     }
+}
+
+/// Reads `sort` among `columns`: 422 naming the parameter and the choices
+/// when the list does not sort that way.
+pub fn parse_sort<T>(columns: &'static [SortColumn<T>], sort: &str) -> ApiResult<Sort<T>> {
+    Sort::parse(columns, sort).ok_or_else(|| {
+        let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+        ApiError::invalid("sort", format!("must be one of {} (- in front for descending)", names.join(", ")))
+    })
 }
 
 /// Query strings that do not parse are 422 naming the parameter.

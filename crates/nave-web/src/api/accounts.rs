@@ -44,6 +44,8 @@ pub struct AccountFilter {
     pub q: Option<String>,
     /// `system:id`: the account holding this id in another system, e.g. `erp:C-1001`.
     pub external_id: Option<String>,
+    /// The order: `name` or `currency` (`-` in front for descending); oldest first without it.
+    pub sort: Option<String>,
     pub limit: Option<i64>,
     pub after: Option<String>,
     /// `csv` for a CSV export of this page (the columns `nave import accounts` reads;
@@ -95,6 +97,7 @@ pub async fn list_accounts(
 ) -> ApiResult<Response> {
     let scope = auth.require(T, Action::Read)?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
+    let (sort, cursor, sorted_after) = paging.sorted(accounts::SORTS, f.sort.as_deref())?;
     let archived = parse_archived(f.archived.as_deref())?;
     let updated_since = parse_time("updated_since", f.updated_since.as_deref())?;
     let external_id = parse_external_id(f.external_id.as_deref())?;
@@ -112,7 +115,9 @@ pub async fn list_accounts(
         updated_since,
         words: f.q.as_deref().map(nave_domain::search::query_words).unwrap_or_default(),
         external_id,
-        cursor: paging.cursor()?,
+        cursor,
+        sort,
+        sorted_after,
         limit: paging.limit()?,
     };
     let page = accounts::list(&mut tx, auth.0.tenant_id, &q).await?;
@@ -122,7 +127,7 @@ pub async fn list_accounts(
         return Ok(crate::csv_export::accounts(&auth.0, &page.items, &names)?.into_response());
     }
     tx.commit().await?;
-    Ok(Json(present_page(&auth.0, T, &page.items, page.next.map(|c| c.encode()))?).into_response())
+    Ok(Json(present_page(&auth.0, T, &page.items, q.sort.next_of(&page))?).into_response())
 }
 
 /// Schema of an account page (documentation only).

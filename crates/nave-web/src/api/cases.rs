@@ -44,6 +44,8 @@ pub struct CaseFilter {
     pub kind: Option<CaseKind>,
     #[param(value_type = Option<String>)]
     pub assignee_id: Option<PublicId>,
+    /// The order: `subject`, `account`, `priority` or `created` (`-` in front for descending); newest first without it.
+    pub sort: Option<String>,
     pub limit: Option<i64>,
     pub after: Option<String>,
 }
@@ -56,6 +58,7 @@ async fn list_page(
 ) -> ApiResult<Json<ListResponse>> {
     let scope = auth.require(T, Action::Read)?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
+    let (sort, cursor, sorted_after) = paging.sorted(cases::SORTS, f.sort.as_deref())?;
     let t = auth.0.tenant_id;
     let mut tx = app.db.read().await?;
     let account_key = account_key(&mut tx, &auth.0, account.or(f.account_id)).await?;
@@ -69,12 +72,14 @@ async fn list_page(
         kind: f.kind,
         assignee_key,
         open_only: false,
-        cursor: paging.cursor()?,
+        cursor,
+        sort,
+        sorted_after,
         limit: paging.limit()?,
     };
     let page = cases::list(&mut tx, t, &q).await?;
     tx.commit().await?;
-    Ok(Json(present_page(&auth.0, T, &page.items, page.next.map(|c| c.encode()))?))
+    Ok(Json(present_page(&auth.0, T, &page.items, q.sort.next_of(&page))?))
 }
 
 #[utoipa::path(get, path = "/cases", tag = "cases", params(CaseFilter),

@@ -147,6 +147,8 @@ pub struct ProductFilter {
     pub external_id: Option<String>,
     /// Words that each begin the SKU or a word of the name.
     pub q: Option<String>,
+    /// The order: `sku` or `name` (`-` in front for descending); oldest first without it.
+    pub sort: Option<String>,
     pub limit: Option<i64>,
     pub after: Option<String>,
     /// `csv` for a CSV export of this page (the columns `nave import products` reads; `cost` only
@@ -209,6 +211,7 @@ pub async fn list_products(
     auth.require(PRODUCT, Action::Read)?;
     let csv = super::reports::wants_csv(f.format.as_deref(), &headers)?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
+    let (sort, cursor, sorted_after) = paging.sorted(catalog::PRODUCT_SORTS, f.sort.as_deref())?;
     let active = match f.active.as_deref() {
         None | Some("true") => Some(true),
         Some("false") => Some(false),
@@ -235,7 +238,9 @@ pub async fn list_products(
         category_key,
         external_id,
         words: nave_domain::search::query_words(f.q.as_deref().unwrap_or("")),
-        cursor: paging.cursor()?,
+        cursor,
+        sort,
+        sorted_after,
         limit: paging.limit()?,
     };
     let page = catalog::list_products(&mut tx, auth.0.tenant_id, &q).await?;
@@ -243,7 +248,7 @@ pub async fn list_products(
         let categories = catalog::list_categories(&mut tx, auth.0.tenant_id).await?;
         return Ok(products_csv(&auth.0, &page.items, &categories)?.into_response());
     }
-    Ok(Json(present_page(&auth.0, PRODUCT, &page.items, page.next.map(|c| c.encode()))?).into_response())
+    Ok(Json(present_page(&auth.0, PRODUCT, &page.items, q.sort.next_of(&page))?).into_response())
 }
 
 /// Schema of a product page (documentation only).

@@ -48,6 +48,8 @@ pub struct ContactFilter {
     pub archived: Option<String>,
     /// `system:id`: the contact holding this id in another system.
     pub external_id: Option<String>,
+    /// The order: `name` (last name, first name) or `account` (`-` in front for descending); oldest first without it.
+    pub sort: Option<String>,
     pub limit: Option<i64>,
     pub after: Option<String>,
     /// `csv` for a CSV export of this page (the columns `nave import contacts` reads).
@@ -78,7 +80,13 @@ async fn account_refs(tx: &mut nave_store::Tx, tenant_id: i64, items: &[Contact]
 }
 
 /// Answers a page of contacts as JSON or CSV.
-async fn answer(tx: nave_store::Tx, auth: &ApiAuth, page: Page<Contact>, csv: bool) -> ApiResult<Response> {
+async fn answer(
+    tx: nave_store::Tx,
+    auth: &ApiAuth,
+    page: Page<Contact>,
+    next: Option<String>,
+    csv: bool,
+) -> ApiResult<Response> {
     let mut tx = tx;
     if csv {
         let names = csv_export::Names::load(&mut tx, auth.0.tenant_id).await?;
@@ -87,7 +95,7 @@ async fn answer(tx: nave_store::Tx, auth: &ApiAuth, page: Page<Contact>, csv: bo
         return Ok(csv_export::contacts(&page.items, &refs, &names)?.into_response());
     }
     tx.commit().await?;
-    Ok(Json(present_page(&auth.0, T, &page.items, page.next.map(|c| c.encode()))?).into_response())
+    Ok(Json(present_page(&auth.0, T, &page.items, next)?).into_response())
 }
 
 /// The account a request names, when the caller may `action` its contacts;
@@ -119,6 +127,7 @@ pub async fn list_contacts(
 ) -> ApiResult<Response> {
     let scope = auth.require(T, Action::Read)?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
+    let (sort, cursor, sorted_after) = paging.sorted(contacts::SORTS, f.sort.as_deref())?;
     let csv = super::reports::wants_csv(f.format.as_deref(), &headers)?;
     let mut tx = app.db.read().await?;
     let account_key = match f.account_id.as_deref() {
@@ -133,11 +142,14 @@ pub async fn list_contacts(
         updated_since: parse_time("updated_since", f.updated_since.as_deref())?,
         archived: parse_archived(f.archived.as_deref())?,
         external_id: parse_external_id(f.external_id.as_deref())?,
-        cursor: paging.cursor()?,
+        cursor,
+        sort,
+        sorted_after,
         limit: paging.limit()?,
     };
     let page = contacts::list(&mut tx, auth.0.tenant_id, &q).await?;
-    answer(tx, &auth, page, csv).await
+    let next = q.sort.next_of(&page);
+    answer(tx, &auth, page, next, csv).await
 }
 
 /// Filters of an account's contacts.
@@ -176,7 +188,8 @@ pub async fn list_account_contacts(
         ..Default::default()
     };
     let page = contacts::list(&mut tx, auth.0.tenant_id, &q).await?;
-    answer(tx, &auth, page, false).await
+    let next = page.next.map(|c| c.encode());
+    answer(tx, &auth, page, next, false).await
 }
 
 /// A contact's fields. On create, `account_id` and a first or last name are

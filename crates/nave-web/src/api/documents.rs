@@ -15,7 +15,7 @@ use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
 use nave_domain::pricing::TaxRounding;
 use nave_store::accounts::Visibility;
-use nave_store::documents::{self, DocSort, Document, DocumentQuery, GroupInput, HeaderInput, LineInput, NewDocument};
+use nave_store::documents::{self, Document, DocumentQuery, GroupInput, HeaderInput, LineInput, NewDocument};
 use serde::Deserialize;
 
 use super::accounts::account_for;
@@ -51,7 +51,7 @@ pub struct DocumentFilter {
     pub from: Option<String>,
     /// Documents dated up to this day.
     pub to: Option<String>,
-    /// The order: `number`, `account`, `date`, `due` or `total`, with `-` in
+    /// The order: `number`, `account`, `date`, `due`, `total` or `created`, with `-` in
     /// front for descending (e.g. `-total`); default newest first. Ties go by
     /// creation; the `next` cursor keeps the order.
     pub sort: Option<String>,
@@ -103,14 +103,7 @@ pub async fn list_page(
     q.words = nave_domain::search::query_words(f.q.as_deref().unwrap_or(""));
     q.from = f.from.as_deref().map(|d| parse_date("from", d)).transpose()?;
     q.to = f.to.as_deref().map(|d| parse_date("to", d)).transpose()?;
-    q.sort = DocSort::parse(f.sort.as_deref().unwrap_or("")).ok_or_else(|| {
-        ApiError::invalid("sort", "must be one of number, account, date, due or total (- in front for descending)")
-    })?;
-    if q.sort == DocSort::NEWEST {
-        q.cursor = paging.cursor()?;
-    } else {
-        q.sorted_after = paging.sort_cursor()?;
-    }
+    (q.sort, q.cursor, q.sorted_after) = paging.sorted(documents::DOC_SORTS, f.sort.as_deref())?;
     q.limit = paging.limit()?;
     let page = documents::list(&mut tx, auth.0.tenant_id, &q).await?;
     if csv {

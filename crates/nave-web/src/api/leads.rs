@@ -11,6 +11,7 @@ use nave_domain::search::query_words;
 use nave_store::Tx;
 use nave_store::accounts::Visibility;
 use nave_store::leads::{self, Conversion, Lead, LeadInput, LeadQuery, LeadStatus, NewDeal};
+use nave_store::page::Sort;
 use serde::Deserialize;
 
 use super::parse_id;
@@ -33,6 +34,9 @@ pub struct LeadFilter {
     pub owner: Option<String>,
     /// Search words (company, names, email, phone).
     pub q: Option<String>,
+    /// The order: `company`, `name`, `status` or `created` (`-` in front for
+    /// descending); newest first without it.
+    pub sort: Option<String>,
     pub limit: Option<i64>,
     pub after: Option<String>,
 }
@@ -42,10 +46,15 @@ fn parse_status(field: &str, s: &str) -> ApiResult<LeadStatus> {
         .ok_or_else(|| ApiError::invalid(field, "must be new, working, qualified, unqualified or converted"))
 }
 
-/// The leads `p` may see, with the filter.
-pub async fn list_for(tx: &mut Tx, p: &Principal, f: &LeadFilter) -> ApiResult<nave_store::page::Page<Lead>> {
+/// The leads `p` may see, with the filter, in its order.
+pub async fn list_for(
+    tx: &mut Tx,
+    p: &Principal,
+    f: &LeadFilter,
+) -> ApiResult<(nave_store::page::Page<Lead>, Sort<Lead>)> {
     let scope = p.scope_for(T, Action::Read).ok_or_else(|| ApiError::forbidden("your role may not read leads"))?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
+    let (sort, cursor, sorted_after) = paging.sorted(leads::SORTS, f.sort.as_deref())?;
     let q = LeadQuery {
         visibility: Visibility::of(p, scope),
         status: f.status.as_deref().map(|s| parse_status("status", s)).transpose()?,
@@ -55,10 +64,12 @@ pub async fn list_for(tx: &mut Tx, p: &Principal, f: &LeadFilter) -> ApiResult<n
             Some(_) => return Err(ApiError::invalid("owner", "must be me")),
         },
         words: f.q.as_deref().map(query_words).unwrap_or_default(),
-        cursor: paging.cursor()?,
+        cursor,
+        sort,
+        sorted_after,
         limit: paging.limit()?,
     };
-    Ok(leads::list(tx, p.tenant_id, &q).await?)
+    Ok((leads::list(tx, p.tenant_id, &q).await?, sort))
 }
 
 #[utoipa::path(get, path = "/leads", tag = "leads", params(LeadFilter),
@@ -69,9 +80,9 @@ pub async fn list_leads(
     Query(f): Query<LeadFilter>,
 ) -> ApiResult<Json<ListResponse>> {
     let mut tx = app.db.read().await?;
-    let page = list_for(&mut tx, &auth.0, &f).await?;
+    let (page, sort) = list_for(&mut tx, &auth.0, &f).await?;
     tx.commit().await?;
-    Ok(Json(present_page(&auth.0, T, &page.items, page.next.map(|c| c.encode()))?))
+    Ok(Json(present_page(&auth.0, T, &page.items, sort.next_of(&page))?))
 }
 
 /// Schema of a page of leads (documentation only).

@@ -274,8 +274,8 @@ pub async fn build(tx: &mut Tx, p: &Principal, account: Account) -> ApiResult<Ov
                 sent: true,
                 visibility: Visibility::of(p, s),
                 account_key: Some(account.key),
-                cursor: None,
                 limit: 10,
+                ..Default::default()
             };
             nave_store::payments::list(tx, t, &q).await?.items
         }

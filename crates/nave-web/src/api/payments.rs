@@ -44,6 +44,8 @@ pub struct PaymentFilter {
     /// Only this account's payments (not on `/accounts/{id}/payments`).
     #[param(value_type = Option<String>)]
     pub account_id: Option<PublicId>,
+    /// The order: `date`, `amount` or `account` (`-` in front for descending); newest first without it.
+    pub sort: Option<String>,
     pub limit: Option<i64>,
     pub after: Option<String>,
     /// Payments received: `csv` for a CSV export of this page (the columns
@@ -73,13 +75,16 @@ async fn list_page(
         return Err(ApiError::invalid("format", "csv is offered for payments received"));
     }
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
+    let (sort, cursor, sorted_after) = paging.sorted(payments::SORTS, f.sort.as_deref())?;
     let mut tx = app.db.read().await?;
     let account_key = account_key(&mut tx, &auth.0, account.or(f.account_id)).await?;
     let q = PaymentQuery {
         sent,
         visibility: Visibility::of(&auth.0, scope),
         account_key,
-        cursor: paging.cursor()?,
+        cursor,
+        sort,
+        sorted_after,
         limit: paging.limit()?,
     };
     let page = payments::list(&mut tx, auth.0.tenant_id, &q).await?;
@@ -89,7 +94,7 @@ async fn list_page(
         return Ok(file.into_response());
     }
     tx.commit().await?;
-    Ok(Json(present_page(&auth.0, rt(sent), &page.items, page.next.map(|c| c.encode()))?).into_response())
+    Ok(Json(present_page(&auth.0, rt(sent), &page.items, q.sort.next_of(&page))?).into_response())
 }
 
 /// Payments (list rows) as the CSV export, read again with their allocations;

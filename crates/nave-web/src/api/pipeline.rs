@@ -164,6 +164,8 @@ pub struct OpportunityFilter {
     /// `open`, `won` or `lost`.
     #[param(value_type = Option<String>)]
     pub status: Option<StageKind>,
+    /// The order: `name`, `account`, `amount`, `probability` or `close` (`-` in front for descending); oldest first without it.
+    pub sort: Option<String>,
     pub limit: Option<i64>,
     pub after: Option<String>,
 }
@@ -176,6 +178,7 @@ async fn list_page(
 ) -> ApiResult<Json<ListResponse>> {
     let scope = auth.require(OPP, Action::Read)?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
+    let (sort, cursor, sorted_after) = paging.sorted(pipeline::SORTS, f.sort.as_deref())?;
     let t = auth.0.tenant_id;
     let mut tx = app.db.read().await?;
     let account_key = account_key(&mut tx, &auth.0, account.or(f.account_id)).await?;
@@ -196,12 +199,14 @@ async fn list_page(
         stage_key,
         owner_key,
         status: f.status,
-        cursor: paging.cursor()?,
+        cursor,
+        sort,
+        sorted_after,
         limit: paging.limit()?,
     };
     let page = pipeline::list(&mut tx, t, &q).await?;
     tx.commit().await?;
-    Ok(Json(present_page(&auth.0, OPP, &page.items, page.next.map(|c| c.encode()))?))
+    Ok(Json(present_page(&auth.0, OPP, &page.items, q.sort.next_of(&page))?))
 }
 
 #[utoipa::path(get, path = "/opportunities", tag = "pipeline", params(OpportunityFilter),

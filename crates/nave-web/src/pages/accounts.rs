@@ -17,11 +17,10 @@ use nave_domain::money::Currency;
 use nave_domain::tax::TaxTreatment;
 use nave_store::accounts::{self, Account, AccountPatch, AccountQuery, NewAccount, Visibility};
 use nave_store::audit::{self, AuditQuery};
-use nave_store::page::Cursor;
 use serde::Deserialize;
 
 use super::show;
-use super::views::ViewQuery;
+use super::views::{Sorting, ViewQuery, read_sort};
 use super::{FormErrors, Layout, PageAuth, PageError, PageResult, fmt_time, form_errors, render};
 use crate::api::accounts::refuse_duplicates;
 use crate::error::ApiError;
@@ -92,10 +91,11 @@ struct AccountsPage {
     columns: super::views::Columns,
     filter_qs: String,
     views: super::views::ViewsBar,
+    sorting: Sorting,
 }
 
-/// The filters the accounts list reads from its query string.
-const FILTERS: &[&str] = &["kind", "archived", "q", "owner"];
+/// The filters (and order) the accounts list reads from its query string.
+const FILTERS: &[&str] = &["kind", "archived", "q", "owner", "sort"];
 
 /// The accounts list's view, read from its query string: a kind it does not
 /// know is no filter, and only `archived=true` shows archived accounts (so
@@ -114,6 +114,7 @@ async fn store_query(
     scope: Scope,
     v: &ViewQuery,
 ) -> Result<AccountQuery, PageError> {
+    let (sort, cursor, sorted_after) = read_sort(accounts::SORTS, v)?;
     let owner_id = match v.get("owner") {
         "" => None,
         "me" => Some(p.user_id),
@@ -122,16 +123,19 @@ async fn store_query(
             Some(nave_store::users::resolve(tx, p.tenant_id, id, "owner").await?)
         }
     };
-    Ok(AccountQuery {
+    let q = AccountQuery {
         visibility: Visibility::of(p, scope),
         kind: AccountKind::parse(v.get("kind")),
         owner_id,
         archived: Some(v.flag("archived")),
         words: nave_domain::search::query_words(v.get("q")),
-        cursor: v.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        cursor,
+        sort,
+        sorted_after,
         limit: 50,
         ..Default::default()
-    })
+    };
+    Ok(q)
 }
 
 /// `GET /accounts`: filters (kind, owner, search words, archived), the
@@ -161,7 +165,7 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): Ra
                 (row_of(p, a), owner)
             })
             .collect(),
-        next: page.next.map(|c| c.encode()),
+        next: query.sort.next_of(&page),
         can_create: p.scope_for(T, Action::Create).is_some(),
         can_bulk: p.scope_for(T, Action::Update).is_some(),
         kinds: AccountKind::ALL.iter().map(|k| k.as_str().to_string()).collect(),
@@ -173,6 +177,7 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): Ra
         columns,
         filter_qs: if view_qs.is_empty() { String::new() } else { format!("&{view_qs}") },
         views,
+        sorting: Sorting::new("accounts", accounts::SORTS, query.sort, &q),
     };
     Ok(render(&view).into_response())
 }

@@ -2,7 +2,7 @@
 //! allows (each a small form), and the case form.
 
 use super::bulk::{self, Batch, BulkError, Refusal};
-use super::views::ViewQuery;
+use super::views::{Sorting, ViewQuery, read_sort};
 use super::{
     Choices, FormErrors, FormField, Layout, PageAuth, PageError, PageResult, account_choices, blank_none,
     check_form_account, finish_save, fmt_seconds, fmt_time, form_fields, render, require_page, user_choices,
@@ -27,7 +27,6 @@ use nave_store::accounts::Visibility;
 use nave_store::cases::{self, Case, CasePatch, CaseQuery, DocumentRef, NewCase};
 use nave_store::catalog::{self, ProductQuery};
 use nave_store::db::now;
-use nave_store::page::Cursor;
 
 const T: RecordType = RecordType::Case;
 
@@ -83,8 +82,8 @@ const COLUMNS: &[(&str, &str)] = &[
 /// Shown until the user chooses: all of them.
 const DEFAULT_COLUMNS: &[&str] =
     &["account", "kind", "priority", "status", "assignee", "created", "first_response", "resolution", "satisfaction"];
-/// The filters the cases list reads from its query string.
-const FILTERS: &[&str] = &["status", "priority", "assignee_id", "account_id"];
+/// The filters (and order) the cases list reads from its query string.
+const FILTERS: &[&str] = &["status", "priority", "assignee_id", "account_id", "sort"];
 
 #[derive(Template)]
 #[template(path = "cases.html")]
@@ -105,6 +104,7 @@ struct CasesPage {
     views: super::views::ViewsBar,
     /// Why the last bulk action changed nothing.
     error: Option<String>,
+    sorting: Sorting,
 }
 
 /// A filter from a query string: blank is none, anything else must parse.
@@ -128,13 +128,16 @@ pub(crate) async fn view_query(
     let priority: Option<CasePriority> = filter("priority", v.get("priority"))?;
     let assignee: Option<PublicId> = filter("assignee_id", v.get("assignee_id"))?;
     let account: Option<PublicId> = filter("account_id", v.get("account_id"))?;
+    let (sort, cursor, sorted_after) = read_sort(cases::SORTS, &v)?;
     let query = CaseQuery {
         visibility: Visibility::of(p, scope),
         account_key: account_key(tx, p, account).await?,
         status,
         priority,
         assignee_key: user_key(tx, p.tenant_id, assignee, "assignee_id").await?,
-        cursor: v.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        cursor,
+        sort,
+        sorted_after,
         ..Default::default()
     };
     Ok((query, v))
@@ -158,7 +161,7 @@ async fn list_page(app: &AppState, auth: &PageAuth, raw: Option<&str>, refusal: 
     let view = CasesPage {
         layout: auth.layout("cases"),
         rows: page.items.iter().map(row).collect(),
-        next: page.next.map(|c| c.encode()),
+        next: query.sort.next_of(&page),
         can_create: p.scope_for(T, Action::Create).is_some(),
         can_bulk: p.scope_for(T, Action::Update).is_some(),
         statuses: names(CaseStatus::ALL, CaseStatus::as_str),
@@ -170,6 +173,7 @@ async fn list_page(app: &AppState, auth: &PageAuth, raw: Option<&str>, refusal: 
         columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &v.columns),
         views,
         error: refusal.as_ref().map(|r| r.message.clone()),
+        sorting: Sorting::new("cases", cases::SORTS, query.sort, &v),
     };
     Ok((refusal.map_or(StatusCode::OK, |r| r.status), render(&view)).into_response())
 }

@@ -18,12 +18,12 @@ use nave_store::accounts::{self, AccountQuery};
 use nave_store::catalog::{
     self, ComponentInput, Product, ProductCategory, ProductInput, ProductQuery, SupplierInput, Warehouse,
 };
-use nave_store::page::Cursor;
 use nave_store::stock::{self, LevelQuery};
 use nave_store::taxes::{self, TaxCategory};
 use serde::Deserialize;
 
 use super::show::{self, filters};
+use super::views::{Sorting, read_sort};
 use super::{FormErrors, Layout, PageAuth, PageError, PageResult, form_again, render};
 use crate::api::catalog::{picture_response, prepare_picture};
 use crate::api::parse_id;
@@ -68,10 +68,11 @@ struct ProductsPage {
     categories: super::Choices,
     columns: super::views::Columns,
     views: super::views::ViewsBar,
+    sorting: Sorting,
 }
 
-/// The filters the products list reads from its query string.
-pub(crate) const FILTERS: &[&str] = &["q", "kind", "category_id", "archived"];
+/// The filters (and order) the products list reads from its query string.
+pub(crate) const FILTERS: &[&str] = &["q", "kind", "category_id", "archived", "sort"];
 
 /// The store query of a products list view.
 pub(crate) async fn store_query(
@@ -79,6 +80,7 @@ pub(crate) async fn store_query(
     tenant_id: i64,
     f: &super::views::ViewQuery,
 ) -> Result<ProductQuery, PageError> {
+    let (sort, cursor, sorted_after) = read_sort(catalog::PRODUCT_SORTS, f)?;
     let kind = match f.get("kind") {
         "" => None,
         k => Some(ProductKind::parse(k).ok_or_else(|| ApiError::invalid("kind", "must be goods, service or kit"))?),
@@ -93,14 +95,17 @@ pub(crate) async fn store_query(
             Some(cat.key)
         }
     };
-    Ok(ProductQuery {
+    let q = ProductQuery {
         active: Some(!f.flag("archived")),
         kind,
         category_key,
         words: nave_domain::search::query_words(f.get("q")),
-        cursor: f.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        cursor,
+        sort,
+        sorted_after,
         ..Default::default()
-    })
+    };
+    Ok(q)
 }
 
 fn category_name(categories: &[ProductCategory], key: Option<i64>) -> String {
@@ -148,7 +153,7 @@ pub async fn products_page(State(app): State<AppState>, auth: PageAuth, RawQuery
     let view = ProductsPage {
         layout: auth.layout("products"),
         rows,
-        next: page.next.map(|c| c.encode()),
+        next: query.sort.next_of(&page),
         can_create: p.scope_for(T, Action::Create).is_some(),
         show_archived: f.flag("archived"),
         warehouses,
@@ -158,6 +163,7 @@ pub async fn products_page(State(app): State<AppState>, auth: PageAuth, RawQuery
         categories: categories.iter().map(|c| (c.id.to_string(), c.name.clone())).collect(),
         columns: super::views::columns(&offered, DEFAULT_COLUMNS, &f.columns),
         views,
+        sorting: Sorting::new("products", catalog::PRODUCT_SORTS, query.sort, &f),
     };
     Ok(render(&view).into_response())
 }

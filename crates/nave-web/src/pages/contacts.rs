@@ -13,9 +13,9 @@ use nave_domain::external_id::{ExternalId, parse_pair};
 use nave_domain::ids::PublicId;
 use nave_store::accounts::{self, Account, Visibility};
 use nave_store::contacts::{self, Contact, ContactPatch, ContactQuery, NewContact};
-use nave_store::page::Cursor;
 
 use super::accounts::AddressRow;
+use super::views::{Sorting, read_sort};
 use super::{
     Choices, FormErrors, Layout, PageAuth, PageError, PageResult, account_choices, fmt_time, form_errors, render,
 };
@@ -107,10 +107,11 @@ struct ContactsPage {
     views: super::views::ViewsBar,
     /// May the user import contacts (create them)?
     can_import: bool,
+    sorting: Sorting,
 }
 
-/// The filters the contacts list reads from its query string.
-pub(crate) const FILTERS: &[&str] = &["q", "account_id", "archived"];
+/// The filters (and order) the contacts list reads from its query string.
+pub(crate) const FILTERS: &[&str] = &["q", "account_id", "archived", "sort"];
 
 /// The store query of a contacts list view, for the contacts `p` may see.
 pub(crate) async fn store_query(
@@ -118,20 +119,24 @@ pub(crate) async fn store_query(
     p: &Principal,
     f: &super::views::ViewQuery,
 ) -> Result<ContactQuery, PageError> {
+    let (sort, cursor, sorted_after) = read_sort(contacts::SORTS, f)?;
     let scope = p.scope_for(T, Action::Read).ok_or_else(|| ApiError::forbidden("your role may not read contacts"))?;
     let account_key = match f.get("account_id") {
         "" => None,
         id => Some(account_for(tx, p, id).await?.key),
     };
-    Ok(ContactQuery {
+    let q = ContactQuery {
         visibility: Visibility::of(p, scope),
         account_key,
         archived: Some(f.flag("archived")),
         words: nave_domain::search::query_words(f.get("q")),
-        cursor: f.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        cursor,
+        sort,
+        sorted_after,
         limit: 50,
         ..ContactQuery::default()
-    })
+    };
+    Ok(q)
 }
 
 /// `GET /contacts`: the contacts `p` may see (of their accounts), with search,
@@ -149,7 +154,7 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): Ra
     let view = ContactsPage {
         layout: auth.layout("contacts"),
         rows: page.items.iter().map(contact_row).collect(),
-        next: page.next.map(|c| c.encode()),
+        next: q.sort.next_of(&page),
         accounts,
         q: f.get("q").to_string(),
         account_id: f.get("account_id").to_string(),
@@ -157,6 +162,7 @@ pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): Ra
         columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &f.columns),
         views,
         can_import: auth.principal.scope_for(RecordType::Contact, Action::Create).is_some(),
+        sorting: Sorting::new("contacts", contacts::SORTS, q.sort, &f),
     };
     Ok(render(&view).into_response())
 }

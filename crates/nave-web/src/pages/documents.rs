@@ -27,10 +27,7 @@ use nave_domain::money::Currency;
 use nave_domain::pricing::{LineKind, TaxRounding};
 use nave_store::accounts::{Account, Visibility};
 use nave_store::catalog::{self, ProductQuery};
-use nave_store::documents::{
-    self, DocSort, Document, DocumentQuery, GroupInput, HeaderInput, Line, LineInput, NewDocument,
-};
-use nave_store::page::{Cursor, SortCursor};
+use nave_store::documents::{self, Document, DocumentQuery, GroupInput, HeaderInput, Line, LineInput, NewDocument};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -252,8 +249,6 @@ const COLUMNS: &[(&str, &str)] = &[
 ];
 /// Shown until the user chooses (the balance and due date where a type has them).
 const DEFAULT_COLUMNS: &[&str] = &["account", "date", "status", "total", "balance"];
-/// The columns a list sorts by.
-const SORTABLE: &[&str] = &["number", "account", "date", "due", "total"];
 
 #[derive(Template)]
 #[template(path = "documents.html")]
@@ -273,36 +268,8 @@ struct ListPage {
     account_id: String,
     /// Every column the type has: (key, heading, shown).
     columns: super::views::Columns,
-    sort: DocSort,
-    /// The view's query string without sort and cursor.
-    filter_qs: String,
     views: super::views::ViewsBar,
-}
-
-impl ListPage {
-    /// The link of a column heading: sorts by it, or the other way when it is the sort now.
-    fn sort_href(&self, key: &str) -> String {
-        let now = self.sort.name();
-        let next = if now == key { format!("-{key}") } else { key.to_string() };
-        let sep = if self.filter_qs.is_empty() { "" } else { "&" };
-        format!("/{}?{}{sep}sort={next}", self.path, self.filter_qs)
-    }
-
-    /// `ascending`, `descending` or `none`, for the heading's `aria-sort`.
-    fn aria_sort(&self, key: &str) -> &'static str {
-        let now = self.sort.name();
-        if now == key {
-            "ascending"
-        } else if now.strip_prefix('-') == Some(key) {
-            "descending"
-        } else {
-            "none"
-        }
-    }
-
-    fn sortable(&self, key: &str) -> bool {
-        SORTABLE.contains(&key)
-    }
+    sorting: super::views::Sorting,
 }
 
 /// The filters (and order) a document list reads from its query string.
@@ -326,9 +293,7 @@ pub(crate) async fn view_query(
         "" => None,
         s => Some(s.parse().map_err(|_| ApiError::invalid("account_id", "is not the id of an account"))?),
     };
-    let sort = DocSort::parse(f.get("sort")).ok_or_else(|| {
-        ApiError::invalid("sort", "must be one of number, account, date, due or total (- for descending)")
-    })?;
+    let (sort, cursor, sorted_after) = super::views::read_sort(documents::DOC_SORTS, &f)?;
     let mut q = DocumentQuery::new(t);
     q.visibility = Visibility::of(p, scope);
     q.account_key = match account {
@@ -339,11 +304,8 @@ pub(crate) async fn view_query(
     q.open_only = f.flag("open");
     q.words = nave_domain::search::query_words(f.get("q"));
     q.sort = sort;
-    if sort == DocSort::NEWEST {
-        q.cursor = f.after.as_deref().and_then(|c| Cursor::decode(c).ok());
-    } else {
-        q.sorted_after = f.after.as_deref().and_then(|c| SortCursor::decode(c).ok());
-    }
+    q.cursor = cursor;
+    q.sorted_after = sorted_after;
     Ok((q, f))
 }
 
@@ -375,9 +337,8 @@ async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, RawQuery(
         q: f.get("q").to_string(),
         account_id: account,
         columns: super::views::columns(&offered, DEFAULT_COLUMNS, &f.columns),
-        sort,
-        filter_qs: f.with("sort", "").view_qs(),
         views,
+        sorting: super::views::Sorting::new(t.path(), documents::DOC_SORTS, sort, &f),
     };
     Ok(render(&view).into_response())
 }

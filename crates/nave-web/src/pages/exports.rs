@@ -19,8 +19,8 @@ use nave_domain::document::DocType;
 use nave_domain::error::ErrorCode;
 use nave_store::catalog;
 use nave_store::contacts;
-use nave_store::documents::{self, DocSort};
-use nave_store::page::{Cursor, Page};
+use nave_store::documents;
+use nave_store::page::Page;
 use nave_store::{accounts, payments};
 
 use super::{PageAuth, PageError, PageResult};
@@ -91,19 +91,19 @@ fn scope(p: &Principal, rt: RecordType) -> ApiResult<Scope> {
         .ok_or_else(|| ApiError::forbidden(format!("your role may not read {} records", rt.as_str())))
 }
 
-/// Reads every page of a list into `items` (up to [`MAX`] records): `$page`
-/// reads the page after `$cursor`; each page read is told to `$progress`.
+/// Reads every page of a list into `items` (up to [`MAX`] records) in the
+/// view's order: `$page` reads the page at `$query`'s position, which moves
+/// past each page read; each page read is told to `$progress`.
 macro_rules! all_pages {
-    ($items:ident, $cursor:ident, $progress:expr, $page:expr) => {
+    ($items:ident, $query:ident, $progress:expr, $page:expr) => {
         let mut $items = Vec::new();
-        let mut $cursor: Option<Cursor> = None;
         loop {
             let page: Page<_> = $page;
             $progress.advance(page.items.len() as u64);
+            let more = $query.sort.advance(&page, &mut $query.cursor, &mut $query.sorted_after);
             $items.extend(page.items);
-            match page.next {
-                Some(c) if $items.len() < MAX => $cursor = Some(c),
-                _ => break,
+            if !more || $items.len() >= MAX {
+                break;
             }
         }
     };
@@ -124,10 +124,7 @@ pub async fn collect(
         // The accounts of the view (every page of it).
         List::Accounts => {
             let mut query = super::accounts::export_query(&mut tx, p, raw).await?;
-            all_pages!(items, cursor, progress, {
-                query.cursor = cursor;
-                accounts::list(&mut tx, t, &query).await?
-            });
+            all_pages!(items, query, progress, { accounts::list(&mut tx, t, &query).await? });
             let names = crate::csv_export::Names::load(&mut tx, t).await?;
             crate::csv_export::accounts(p, &items, &names)?
         }
@@ -140,10 +137,7 @@ pub async fn collect(
                 view.archived = None;
             }
             view.limit = 200;
-            all_pages!(items, cursor, progress, {
-                view.cursor = cursor;
-                contacts::list(&mut tx, t, &view).await?
-            });
+            all_pages!(items, view, progress, { contacts::list(&mut tx, t, &view).await? });
             let names = crate::csv_export::Names::load(&mut tx, t).await?;
             let accounts: Vec<(i64, String)> = items.iter().map(|c| (c.account_key, c.account_name.clone())).collect();
             let refs = crate::csv_export::account_refs(&mut tx, t, &accounts).await?;
@@ -157,23 +151,15 @@ pub async fn collect(
                 view.active = None;
             }
             view.limit = 200;
-            all_pages!(items, cursor, progress, {
-                view.cursor = cursor;
-                catalog::list_products(&mut tx, t, &view).await?
-            });
+            all_pages!(items, view, progress, { catalog::list_products(&mut tx, t, &view).await? });
             let categories = catalog::list_categories(&mut tx, t).await?;
             crate::api::catalog::products_csv(p, &items, &categories)?
         }
         // The invoices of the view, with their lines.
         List::Invoices => {
             let (mut view, _) = super::documents::view_query(&mut tx, p, DocType::Invoice, raw).await?;
-            // The whole view, in the order pages are read.
-            view.sort = DocSort::NEWEST;
             view.limit = 200;
-            all_pages!(items, cursor, progress, {
-                view.cursor = cursor;
-                documents::list(&mut tx, t, &view).await?
-            });
+            all_pages!(items, view, progress, { documents::list(&mut tx, t, &view).await? });
             crate::api::documents::invoices_csv(&mut tx, p, items).await?
         }
         // The payments received of the view (its account filter), with their allocations.
@@ -181,20 +167,14 @@ pub async fn collect(
             let f = super::views::ViewQuery::parse(raw, super::payments::FILTERS);
             let (mut view, _) = super::payments::store_query(&mut tx, p, super::payments::Side::Received, &f).await?;
             view.limit = 200;
-            all_pages!(items, cursor, progress, {
-                view.cursor = cursor;
-                payments::list(&mut tx, t, &view).await?
-            });
+            all_pages!(items, view, progress, { payments::list(&mut tx, t, &view).await? });
             crate::api::payments::payments_csv(&mut tx, t, items).await?
         }
         // The cases of the view (its filters), in their own columns (no importer reads them).
         List::Cases => {
             let (mut view, _) = super::cases::view_query(&mut tx, p, raw).await?;
             view.limit = 200;
-            all_pages!(items, cursor, progress, {
-                view.cursor = cursor;
-                nave_store::cases::list(&mut tx, t, &view).await?
-            });
+            all_pages!(items, view, progress, { nave_store::cases::list(&mut tx, t, &view).await? });
             let names = crate::csv_export::Names::load(&mut tx, t).await?;
             crate::csv_export::cases(p, &items, &names)?
         }
@@ -202,10 +182,7 @@ pub async fn collect(
         List::Opportunities => {
             let (mut view, _, _) = super::pipeline::view_query(&mut tx, p, raw).await?;
             view.limit = 200;
-            all_pages!(items, cursor, progress, {
-                view.cursor = cursor;
-                nave_store::pipeline::list(&mut tx, t, &view).await?
-            });
+            all_pages!(items, view, progress, { nave_store::pipeline::list(&mut tx, t, &view).await? });
             let names = crate::csv_export::Names::load(&mut tx, t).await?;
             crate::csv_export::opportunities(p, &items, &names)?
         }

@@ -24,7 +24,7 @@ const COLUMNS: &[(&str, &str)] =
     &[("email", "Email"), ("source", "Source"), ("status", "Status"), ("estimate", "Estimate"), ("created", "Created")];
 const DEFAULT_COLUMNS: &[&str] = &["email", "source", "status", "estimate", "created"];
 /// The filters the leads list reads from its query string.
-const FILTERS: &[&str] = &["status", "q"];
+const FILTERS: &[&str] = &["status", "q", "sort"];
 
 #[derive(Template)]
 #[template(path = "leads.html")]
@@ -43,6 +43,7 @@ struct LeadsPage {
     views: super::views::ViewsBar,
     /// Why the last bulk action changed nothing.
     error: Option<String>,
+    sorting: super::views::Sorting,
 }
 
 /// `GET /leads`: status and search filters, the columns chosen, saved views
@@ -58,25 +59,34 @@ async fn list_page(app: &AppState, auth: &PageAuth, raw: Option<&str>, refusal: 
     let v = super::views::ViewQuery::parse(raw, FILTERS);
     let status = Some(v.get("status").to_string()).filter(|s| !s.is_empty());
     let q = Some(v.get("q").to_string()).filter(|s| !s.is_empty());
-    let f = LeadFilter { status: status.clone(), owner: None, q: q.clone(), limit: Some(50), after: v.after.clone() };
+    let f = LeadFilter {
+        status: status.clone(),
+        owner: None,
+        q: q.clone(),
+        sort: Some(v.get("sort").to_string()),
+        limit: Some(50),
+        after: v.after.clone(),
+    };
     let mut tx = app.db.read().await?;
-    let page = list_for(&mut tx, p, &f).await?;
+    let (page, sort) = list_for(&mut tx, p, &f).await?;
     let owners = super::user_choices(&mut tx, p.tenant_id).await?;
     let views = super::views::bar(&mut tx, auth, "leads", &v.view_qs()).await?;
     tx.commit().await?;
+    let next = sort.next_of(&page);
     let view = LeadsPage {
         layout: auth.layout("leads"),
         leads: page.items,
         status: status.unwrap_or_default(),
         statuses: LeadStatus::ALL.iter().map(|s| s.as_str()).collect(),
         q: q.unwrap_or_default(),
-        next: page.next.map(|c| c.encode()),
+        next,
         can_create: p.scope_for(T, Action::Create).is_some(),
         can_bulk: p.scope_for(T, Action::Update).is_some(),
         owners,
         columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &v.columns),
         views,
         error: refusal.as_ref().map(|r| r.message.clone()),
+        sorting: super::views::Sorting::new("leads", nave_store::leads::SORTS, sort, &v),
     };
     Ok((refusal.map_or(StatusCode::OK, |r| r.status), render(&view)).into_response())
 }

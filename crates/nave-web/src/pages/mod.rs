@@ -457,11 +457,12 @@ pub async fn user_choices(tx: &mut nave_store::Tx, tenant_id: i64) -> Result<Cho
     Ok(users::list(tx, tenant_id).await?.into_iter().filter(|u| u.active).map(|u| (u.id.to_string(), u.name)).collect())
 }
 
-/// The active accounts `p` may read, as choices (the first 200).
+/// The active accounts `p` may read, as choices (the first 200 by name).
 pub async fn account_choices(tx: &mut nave_store::Tx, p: &Principal) -> Result<Choices, PageError> {
     let scope = require_page(p, RecordType::Account, Action::Read)?;
     let q = nave_store::accounts::AccountQuery {
         visibility: nave_store::accounts::Visibility::of(p, scope),
+        sort: nave_store::page::Sort::parse(nave_store::accounts::SORTS, "name").unwrap_or_default(),
         limit: 200,
         ..Default::default()
     };

@@ -25,7 +25,6 @@ use nave_domain::ids::PublicId;
 use nave_domain::money::{Currency, format_minor};
 use nave_store::accounts::{Account, Visibility};
 use nave_store::documents::{self, Document, DocumentQuery};
-use nave_store::page::Cursor;
 use nave_store::payments::{self, AllocationInput, METHODS, NewPayment, Payment, PaymentQuery, Refund};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -309,6 +308,7 @@ struct ListPage {
     next: Option<String>,
     columns: super::views::Columns,
     views: super::views::ViewsBar,
+    sorting: super::views::Sorting,
 }
 
 /// The columns a payment list may show beside the date: (key, heading).
@@ -322,7 +322,7 @@ const COLUMNS: &[(&str, &str)] = &[
 const DEFAULT_COLUMNS: &[&str] = &["account", "amount", "method", "reference", "unallocated"];
 
 /// The filters a payment list reads from its query string.
-pub(crate) const FILTERS: &[&str] = &["account_id"];
+pub(crate) const FILTERS: &[&str] = &["account_id", "sort"];
 
 /// The store query of a payment list view of `side`, for the payments `p` may
 /// see, with the account filtered on.
@@ -340,11 +340,14 @@ pub(crate) async fn store_query(
             Some(account_for(tx, p, "account_id", id).await?)
         }
     };
+    let (sort, cursor, sorted_after) = super::views::read_sort(payments::SORTS, f)?;
     let q = PaymentQuery {
         sent: side.sent(),
         visibility: Visibility::of(p, scope),
         account_key: account.as_ref().map(|a| a.key),
-        cursor: f.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        cursor,
+        sort,
+        sorted_after,
         limit: 50,
     };
     Ok((q, account))
@@ -365,8 +368,8 @@ pub async fn latest_of_account(
         sent: false,
         visibility: Visibility::of(p, scope),
         account_key: Some(account.key),
-        cursor: None,
         limit: 5,
+        ..Default::default()
     };
     let page = payments::list(tx, p.tenant_id, &q).await?;
     Ok(Some(page.items.iter().map(payment_row).collect()))
@@ -389,9 +392,10 @@ async fn list(side: Side, State(app): State<AppState>, auth: PageAuth, RawQuery(
         accounts,
         account_id: account.map(|a| a.id.to_string()).unwrap_or_default(),
         can_create: p.scope_for(side.rt(), Action::Create).is_some(),
-        next: page.next.map(|c| c.encode()),
+        next: q.sort.next_of(&page),
         columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &f.columns),
         views,
+        sorting: super::views::Sorting::new(side.base(), payments::SORTS, q.sort, &f),
     };
     Ok(render(&view).into_response())
 }

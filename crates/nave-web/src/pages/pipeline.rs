@@ -13,13 +13,12 @@ use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
 use nave_store::accounts::Visibility;
 use nave_store::db::now;
-use nave_store::page::Cursor;
 use nave_store::pipeline::{self, NewOpportunity, Opportunity, OpportunityPatch, OpportunityQuery, Stage};
 use serde::Deserialize;
 
 use super::bulk::{self, Batch, BulkError, Refusal};
 use super::show::{self, filters};
-use super::views::ViewQuery;
+use super::views::{Sorting, ViewQuery, read_sort};
 use super::{
     Choices, FormErrors, FormField, Layout, PageAuth, PageError, PageResult, account_choices, blank_none,
     check_form_account, finish_save, fmt_time, form_fields, render, require_page, user_choices,
@@ -88,7 +87,7 @@ const COLUMNS: &[(&str, &str)] = &[
 /// Shown until the user chooses: all of them.
 const DEFAULT_COLUMNS: &[&str] = &["account", "stage", "amount", "probability", "weighted", "close", "owner"];
 /// What the list reads from its query string: list or board first, then the filters.
-const FILTERS: &[&str] = &["view", "stage_id", "owner_id", "account_id"];
+const FILTERS: &[&str] = &["view", "stage_id", "owner_id", "account_id", "sort"];
 
 #[derive(Template)]
 #[template(path = "opportunities.html")]
@@ -111,6 +110,7 @@ struct OpportunitiesPage {
     views: super::views::ViewsBar,
     /// Why the last bulk action changed nothing.
     error: Option<String>,
+    sorting: Sorting,
 }
 
 fn stage_choices(stages: &[Stage]) -> Choices {
@@ -141,12 +141,15 @@ pub(crate) async fn view_query(
         filter_id("account_id", v.get("account_id"))?,
     );
     let stages = pipeline::list_stages(tx, p.tenant_id).await?;
+    let (sort, cursor, sorted_after) = read_sort(pipeline::SORTS, &v)?;
     let query = OpportunityQuery {
         visibility: Visibility::of(p, scope),
         account_key: account_key(tx, p, account_id).await?,
         stage_key: stage_id.and_then(|s| stages.iter().find(|x| x.id == s)).map(|s| s.key),
         owner_key: user_key(tx, p.tenant_id, owner_id, "owner_id").await?,
-        cursor: v.after.as_deref().and_then(|c| Cursor::decode(c).ok()),
+        cursor,
+        sort,
+        sorted_after,
         limit: if v.get("view") == "board" { 200 } else { 50 },
         ..Default::default()
     };
@@ -185,7 +188,7 @@ async fn list_page(app: &AppState, auth: &PageAuth, raw: Option<&str>, refusal: 
         board,
         rows: page.items.iter().map(row).collect(),
         stage_columns,
-        next: page.next.map(|c| c.encode()),
+        next: query.sort.next_of(&page),
         can_create: p.scope_for(T, Action::Create).is_some(),
         can_bulk: p.scope_for(T, Action::Update).is_some(),
         stages: stage_choices(&stages),
@@ -196,6 +199,7 @@ async fn list_page(app: &AppState, auth: &PageAuth, raw: Option<&str>, refusal: 
         columns: super::views::columns(COLUMNS, DEFAULT_COLUMNS, &v.columns),
         views,
         error: refusal.as_ref().map(|r| r.message.clone()),
+        sorting: Sorting::new("opportunities", pipeline::SORTS, query.sort, &v),
     };
     Ok((refusal.map_or(StatusCode::OK, |r| r.status), render(&view)).into_response())
 }

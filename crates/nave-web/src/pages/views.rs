@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use nave_domain::ids::PublicId;
+use nave_store::page::{Ordered, Sort, SortColumn};
 use nave_store::saved_views;
 
 use super::{FormData, PageAuth, PageResult};
@@ -190,6 +191,69 @@ impl ViewQuery {
             q.filters.push((key, value.to_string()));
         }
         q
+    }
+}
+
+/// The order of a list page: read from its view's `sort` filter (and the
+/// page cursor `after`), and offered as links on its column headings, each
+/// sorting by its column, or the other way when it is the order now.
+#[derive(Debug, Clone)]
+pub struct Sorting {
+    /// The list's path without the slash.
+    path: &'static str,
+    /// The order now, as `?sort=` spells it ("" for the list's own).
+    now: String,
+    /// The view's query string without the order.
+    filter_qs: String,
+    columns: Vec<&'static str>,
+}
+
+/// The order of the view `f` of a list sorted by one of `columns`, and the
+/// page's position in it: an order the list does not offer is refused; a
+/// cursor of another order starts the list from its beginning.
+pub fn read_sort<T>(columns: &'static [SortColumn<T>], f: &ViewQuery) -> Result<Ordered<T>, ApiError> {
+    let sort = crate::extract::parse_sort(columns, f.get("sort"))?;
+    let (cursor, sorted) = sort.position(f.after.as_deref()).unwrap_or_default();
+    Ok((sort, cursor, sorted))
+}
+
+impl Sorting {
+    /// The headings' links of the list at `path` showing `sort`, its view `f`.
+    pub fn new<T>(path: &'static str, columns: &'static [SortColumn<T>], sort: Sort<T>, f: &ViewQuery) -> Sorting {
+        Sorting {
+            path,
+            now: sort.name(),
+            filter_qs: f.with("sort", "").view_qs(),
+            columns: columns.iter().map(|c| c.name).collect(),
+        }
+    }
+
+    /// The order now ("" for the list's own), for the filter form to keep.
+    pub fn now(&self) -> &str {
+        &self.now
+    }
+
+    /// Can the list be sorted by `key`?
+    pub fn offers(&self, key: &str) -> bool {
+        self.columns.contains(&key)
+    }
+
+    /// The link of the heading of `key`.
+    pub fn href(&self, key: &str) -> String {
+        let next = if self.now == key { format!("-{key}") } else { key.to_string() };
+        let sep = if self.filter_qs.is_empty() { "" } else { "&" };
+        format!("/{}?{}{sep}sort={next}", self.path, self.filter_qs)
+    }
+
+    /// `ascending`, `descending` or `none`, for the heading's `aria-sort`.
+    pub fn aria(&self, key: &str) -> &'static str {
+        if self.now == key {
+            "ascending"
+        } else if self.now.strip_prefix('-') == Some(key) {
+            "descending"
+        } else {
+            "none"
+        }
     }
 }
 
