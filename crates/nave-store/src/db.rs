@@ -103,6 +103,10 @@ impl Db {
             if let Some(schema) = &opts.pg_schema {
                 o = o.options([("search_path", schema.as_str())]);
             }
+            // No JIT compilation (ADR 0018): Nave's queries are short, and a
+            // report whose estimated cost crosses `jit_above_cost` spent more
+            // time compiling than running.
+            o = o.options([("jit", "off")]);
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections.max(1))
                 .acquire_timeout(Duration::from_secs(10))
