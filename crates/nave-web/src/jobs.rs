@@ -1,6 +1,6 @@
 //! Background jobs of the web pages: CSV imports and exports that a user
-//! starts from a page and that run in a tokio task while the page shows how
-//! far they are (ADR 0017).
+//! starts from a page, and reports that took too long to wait for, which
+//! run in a tokio task while the page shows how far they are (ADR 0017).
 //!
 //! Jobs live in the server's memory ([`Jobs`], in `AppState`), not in the
 //! database: a job belongs to the user who started it (anyone else is
@@ -17,11 +17,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use nave_domain::access::Principal;
+use nave_domain::access::{Grants, Principal};
 use nave_domain::ids::PublicId;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
+use tokio::task::{JoinError, JoinHandle};
 
+use crate::api::reports::Report;
 use crate::import::{self, Progress};
 
 /// How many jobs may wait, run and be kept.
@@ -72,6 +74,14 @@ pub enum Work {
         /// The list's view: its query string.
         query: String,
     },
+    /// A report page whose figures took longer than the page waits
+    /// (`WebConfig::report_wait`).
+    Report {
+        /// The report (`ReportKind::slug`).
+        slug: &'static str,
+        /// Its filters: the page's query string, without `job`.
+        query: String,
+    },
 }
 
 /// A file a job made.
@@ -83,11 +93,36 @@ pub struct File {
     pub rows: usize,
 }
 
+/// A report's figures, and whom they were computed for: they are shown
+/// again only to the same user with the same grants and team, since both
+/// decide what the figures hold (record scope, cost and margin).
+#[derive(Debug, Clone)]
+pub struct ReportResult {
+    pub report: Arc<Report>,
+    pub team_id: Option<i64>,
+    pub grants: Arc<Grants>,
+    /// The size of its JSON, for [`Limits::kept_bytes`].
+    bytes: usize,
+}
+
+impl ReportResult {
+    pub fn new(report: Arc<Report>, p: &Principal) -> Self {
+        let bytes = serde_json::to_vec(&*report).map(|v| v.len()).unwrap_or(0);
+        ReportResult { report, team_id: p.team_id, grants: p.grants.clone(), bytes }
+    }
+
+    /// Were the figures computed as `p` would see them now?
+    pub fn fits(&self, p: &Principal) -> bool {
+        self.team_id == p.team_id && *self.grants == *p.grants
+    }
+}
+
 /// What a finished job gives.
 #[derive(Debug, Clone)]
 pub enum Output {
     Import(import::Summary),
     Export(File),
+    Report(ReportResult),
 }
 
 impl Output {
@@ -96,6 +131,7 @@ impl Output {
         match self {
             Output::Import(s) => s.report.errors.iter().map(|e| 48 + e.column.len() + e.reason.len()).sum::<usize>(),
             Output::Export(f) => f.bytes.len(),
+            Output::Report(r) => r.bytes,
         }
     }
 }
@@ -160,6 +196,18 @@ impl Job {
             s.finished_at = Some(Instant::now());
         }
         s.phase = phase;
+    }
+
+    /// Ends the job with what its task gave.
+    fn finish(&self, outcome: Result<Result<Output, String>, JoinError>) {
+        self.set(match outcome {
+            Ok(Ok(output)) => Phase::Done(Arc::new(output)),
+            Ok(Err(message)) => Phase::Failed(message),
+            Err(e) => {
+                tracing::error!(job.id = %self.id, error = %e, "a job stopped unexpectedly");
+                Phase::Failed("the job stopped because of an error on the server".into())
+            }
+        });
     }
 
     /// Is the job finished and older than `keep`?
@@ -247,6 +295,37 @@ impl Jobs {
         }
     }
 
+    /// Adds a job of `p` in `phase`, unless `p` or the server has too many
+    /// jobs waiting or running.
+    fn admit(&self, p: &Principal, work: Work, phase: Phase) -> Result<Arc<Job>, Busy> {
+        let limits = self.inner.limits;
+        let mut jobs = self.list();
+        let unfinished: Vec<&Arc<Job>> = jobs.iter().filter(|j| !j.phase().finished()).collect();
+        if unfinished.iter().filter(|j| j.belongs_to(p)).count() >= limits.unfinished_per_user {
+            return Err(Busy(format!(
+                "you have {} imports, exports or reports under way; start another when one of them has finished",
+                limits.unfinished_per_user
+            )));
+        }
+        if unfinished.len() >= limits.unfinished {
+            return Err(Busy(
+                "the server is busy with other imports, exports and reports; try again in a few minutes".into(),
+            ));
+        }
+        let job = Arc::new(Job {
+            id: PublicId::new(),
+            tenant_id: p.tenant_id,
+            user_id: p.user_id,
+            work,
+            started_at: nave_store::db::now(),
+            total: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            state: Mutex::new(State { phase, finished_at: None }),
+        });
+        jobs.push_back(job.clone());
+        Ok(job)
+    }
+
     /// Starts `work` for `p` as a job: it waits for a free place, then runs
     /// `run` in a task of its own, which reports its progress on the job.
     /// Refused when `p` or the server has too many jobs waiting or running.
@@ -255,34 +334,7 @@ impl Jobs {
         F: FnOnce(Arc<Job>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Output, String>> + Send + 'static,
     {
-        let limits = self.inner.limits;
-        let job = {
-            let mut jobs = self.list();
-            let unfinished: Vec<&Arc<Job>> = jobs.iter().filter(|j| !j.phase().finished()).collect();
-            if unfinished.iter().filter(|j| j.belongs_to(p)).count() >= limits.unfinished_per_user {
-                return Err(Busy(format!(
-                    "you have {} imports or exports under way; start another when one of them has finished",
-                    limits.unfinished_per_user
-                )));
-            }
-            if unfinished.len() >= limits.unfinished {
-                return Err(Busy(
-                    "the server is busy with other imports and exports; try again in a few minutes".into(),
-                ));
-            }
-            let job = Arc::new(Job {
-                id: PublicId::new(),
-                tenant_id: p.tenant_id,
-                user_id: p.user_id,
-                work,
-                started_at: nave_store::db::now(),
-                total: AtomicU64::new(0),
-                done: AtomicU64::new(0),
-                state: Mutex::new(State { phase: Phase::Waiting, finished_at: None }),
-            });
-            jobs.push_back(job.clone());
-            job
-        };
+        let job = self.admit(p, work, Phase::Waiting)?;
         let running = self.inner.running.clone();
         let this = job.clone();
         tokio::spawn(async move {
@@ -294,14 +346,36 @@ impl Jobs {
             // In a task of its own, so that a panic fails the job instead of
             // leaving it running for ever.
             let outcome = tokio::spawn(run(this.clone())).await;
-            this.set(match outcome {
-                Ok(Ok(output)) => Phase::Done(Arc::new(output)),
-                Ok(Err(message)) => Phase::Failed(message),
-                Err(e) => {
-                    tracing::error!(job.id = %this.id, error = %e, "a job stopped unexpectedly");
-                    Phase::Failed("the job stopped because of an error on the server".into())
-                }
-            });
+            this.finish(outcome);
+        });
+        Ok(job)
+    }
+
+    /// Makes a task that is already running (a report page stopped waiting
+    /// for it) a job of `p`; `output` turns what the task gives into the
+    /// job's output or its message. It takes no place among the running
+    /// jobs: it runs already, as the request that started it would have.
+    /// Refused like [`Jobs::start`]; the task is then handed back, still
+    /// running, for the caller to wait for.
+    pub fn adopt<T, F>(
+        &self,
+        p: &Principal,
+        work: Work,
+        task: JoinHandle<T>,
+        output: F,
+    ) -> Result<Arc<Job>, (Busy, JoinHandle<T>)>
+    where
+        T: Send + 'static,
+        F: FnOnce(T) -> Result<Output, String> + Send + 'static,
+    {
+        let job = match self.admit(p, work, Phase::Running) {
+            Ok(job) => job,
+            Err(busy) => return Err((busy, task)),
+        };
+        let this = job.clone();
+        tokio::spawn(async move {
+            let outcome = task.await.map(output);
+            this.finish(outcome);
         });
         Ok(job)
     }
@@ -428,6 +502,25 @@ mod tests {
         }
         let kept: Vec<PublicId> = jobs.of(&user(1)).iter().map(|j| j.id).collect();
         assert_eq!(kept, [ids[2], ids[1]], "the oldest is forgotten first");
+    }
+
+    #[tokio::test]
+    async fn a_running_task_is_adopted_as_a_job_unless_the_user_is_busy() {
+        let jobs = Jobs::new(Limits { unfinished_per_user: 1, ..Limits::default() });
+        let (tx, rx) = tokio::sync::oneshot::channel::<usize>();
+        let task = tokio::spawn(async move { rx.await.unwrap_or(0) });
+        let to_file = |n: usize| if n > 0 { Ok(file(n)) } else { Err("nothing".to_string()) };
+        let j = jobs.adopt(&user(1), export(), task, to_file).unwrap();
+        assert!(matches!(j.phase(), Phase::Running), "it runs already");
+        // The user's second task is handed back, still running.
+        let other = tokio::spawn(async { 7 });
+        let (busy, other) = jobs.adopt(&user(1), export(), other, to_file).unwrap_err();
+        assert!(busy.0.contains("under way"), "{busy:?}");
+        assert_eq!(other.await.unwrap(), 7);
+        tx.send(5).unwrap();
+        finished(&j).await;
+        assert!(matches!(j.phase(), Phase::Done(o) if o.weight() == 5));
+        assert_eq!(jobs.of(&user(1)).len(), 1);
     }
 
     #[tokio::test]

@@ -31,6 +31,10 @@ pub struct WebConfig {
     /// Certificate authorities (PEM) trusted for https webhook receivers
     /// beside the system's.
     pub webhook_ca_pem: Option<Vec<u8>>,
+    /// How long a report page waits for its figures before it makes their
+    /// computation a background job and sends the user to the job's page;
+    /// zero makes every report a job.
+    pub report_wait: Duration,
 }
 
 impl Default for WebConfig {
@@ -43,6 +47,7 @@ impl Default for WebConfig {
             login_window: Duration::from_secs(15 * 60),
             webhook_worker: false,
             webhook_ca_pem: None,
+            report_wait: Duration::from_secs(2),
         }
     }
 }
@@ -95,7 +100,7 @@ pub struct AppState {
     token_touched: Arc<Mutex<HashMap<i64, Instant>>>,
     /// The address the server listens on, once serving: webhooks may not point at it.
     pub listen_addr: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
-    /// Imports and exports running in the background for the pages (in memory).
+    /// Imports, exports and slow reports running in the background for the pages (in memory).
     pub jobs: Jobs,
 }
 

@@ -1,9 +1,12 @@
-//! The page of a background job (`crate::jobs`): an import or its check, or
-//! an export. While the job runs, the page asks for its progress part every
-//! second (htmx, `GET /jobs/{id}/progress` with `HX-Request`) and swaps it
-//! in; the finished part carries no trigger, so the asking stops. Without
-//! scripts the same address answers the whole page. A finished import shows
-//! its counts and the refused rows; a finished export offers its file.
+//! The page of a background job (`crate::jobs`): an import or its check, an
+//! export, or a report that took too long to wait for. While the job runs,
+//! the page asks for its progress part every second (htmx,
+//! `GET /jobs/{id}/progress` with `HX-Request`) and swaps it in; the
+//! finished part carries no trigger, so the asking stops. Without scripts
+//! the same address answers the whole page. A finished import shows
+//! its counts and the refused rows; a finished export offers its file; a
+//! finished report links to its page, which shows the job's figures (and
+//! htmx goes there by itself: the part answers with `HX-Redirect`).
 //! A job is seen by the user who started it only: to anyone else it is 404.
 
 use std::collections::BTreeSet;
@@ -11,13 +14,14 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{Html, IntoResponse};
 use nave_domain::error::ErrorCode;
 use nave_domain::ids::PublicId;
 
 use super::show::filters;
 use super::{Layout, PageAuth, PageResult, fmt_time, render};
+use crate::api::reports::ReportKind;
 use crate::error::ApiError;
 use crate::jobs::{Job, Output, Phase, Work};
 use crate::state::AppState;
@@ -60,6 +64,14 @@ pub struct ExportView {
     pub direct: String,
 }
 
+/// A finished report's page.
+#[derive(Debug, Clone)]
+pub struct ReportView {
+    /// The report page with the job's figures.
+    pub link: String,
+    pub rows: usize,
+}
+
 /// A job as its page shows it.
 #[derive(Debug, Clone)]
 pub struct JobView {
@@ -73,11 +85,15 @@ pub struct JobView {
     pub done: u64,
     pub total: u64,
     pub percent: u64,
-    /// What `done` counts: `rows` or `records`.
+    /// What `done` counts: `rows` or `records`; empty when nothing is
+    /// counted (a report).
     pub unit: &'static str,
     pub message: String,
+    /// Where the page's crumb leads back to: (address, text).
+    pub back: (&'static str, &'static str),
     pub import: Option<ImportView>,
     pub export: Option<ExportView>,
+    pub report: Option<ReportView>,
 }
 
 /// What a job is called: "Import of accounts (check only)".
@@ -86,7 +102,25 @@ pub fn title(work: &Work) -> String {
         Work::Import { kind, check: true, .. } => format!("Import of {} (check only)", kind.as_str()),
         Work::Import { kind, .. } => format!("Import of {}", kind.as_str()),
         Work::Export { list, .. } => format!("Export of {list}"),
+        Work::Report { slug, .. } => {
+            format!("Report: {}", ReportKind::parse(slug).map(|k| k.title()).unwrap_or(slug))
+        }
     }
+}
+
+/// The report page of a finished report job: its filters and the job.
+fn report_link(slug: &str, query: &str, id: PublicId) -> String {
+    let and = if query.is_empty() { "" } else { "&" };
+    format!("/reports/{slug}?{query}{and}job={id}")
+}
+
+/// A report's filters as the job's page names them: "from 2026-01-01, years 2".
+fn filters_text(query: &str) -> String {
+    let shown: Vec<String> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{} {v}", k.replace('_', " ")))
+        .collect();
+    if shown.is_empty() { "the default filters".into() } else { format!("filters: {}", shown.join(", ")) }
 }
 
 /// Where a job is, in a few words, for lists of jobs.
@@ -94,6 +128,7 @@ pub fn state_text(job: &Job) -> String {
     let (done, total) = job.progress();
     match job.phase() {
         Phase::Waiting => "waiting".into(),
+        Phase::Running if matches!(job.work, Work::Report { .. }) => "running".into(),
         Phase::Running if total > 0 => format!("running: {done} of {total}"),
         Phase::Running => format!("running: {done} so far"),
         Phase::Failed(_) => "failed".into(),
@@ -103,6 +138,7 @@ pub fn state_text(job: &Job) -> String {
                 format!("done: {} new, {} updated, {} refused", r.created, r.updated, refused_rows(&s.report))
             }
             Output::Export(f) => format!("done: {} rows", f.rows),
+            Output::Report(_) => "done: ready to open".into(),
         },
     }
 }
@@ -121,16 +157,17 @@ pub fn view(job: &Job) -> JobView {
         Phase::Done(_) => ("done", String::new()),
         Phase::Failed(m) => ("failed", m.clone()),
     };
-    let (detail, unit) = match &job.work {
+    let (detail, unit, back) = match &job.work {
         Work::Import { filename, source, .. } => {
             let mut d = filename.clone();
             if let Some(s) = source {
                 d.push_str(&format!(", written for the system {s}"));
             }
-            (d, "rows")
+            (d, "rows", IMPORTS)
         }
-        Work::Export { query, .. } if query.is_empty() => ("the whole list".to_string(), "records"),
-        Work::Export { .. } => ("the list's current view".to_string(), "records"),
+        Work::Export { query, .. } if query.is_empty() => ("the whole list".to_string(), "records", IMPORTS),
+        Work::Export { .. } => ("the list's current view".to_string(), "records", IMPORTS),
+        Work::Report { query, .. } => (filters_text(query), "", ("/reports", "Reports")),
     };
     let mut v = JobView {
         id: job.id.to_string(),
@@ -144,8 +181,10 @@ pub fn view(job: &Job) -> JobView {
         percent: (done.min(total) * 100).checked_div(total).unwrap_or(0),
         unit,
         message,
+        back,
         import: None,
         export: None,
+        report: None,
     };
     if let Phase::Done(output) = &phase {
         match (&**output, &job.work) {
@@ -177,10 +216,24 @@ pub fn view(job: &Job) -> JobView {
                     direct: format!("/{list}/export.csv{q}"),
                 });
             }
+            (Output::Report(r), Work::Report { slug, query }) => {
+                v.report =
+                    Some(ReportView { link: report_link(slug, query, job.id), rows: r.report.table().rows.len() });
+            }
             _ => {}
         }
     }
     v
+}
+
+const IMPORTS: (&str, &str) = ("/imports", "Imports and exports");
+
+/// The menu entry a job's page belongs to.
+fn section(job: &Job) -> &'static str {
+    match job.work {
+        Work::Report { .. } => "reports",
+        _ => "imports",
+    }
 }
 
 #[derive(Template)]
@@ -198,8 +251,12 @@ struct JobProgressPart {
 
 /// The job `id` of the signed-in user; anyone else's, or none, is 404.
 fn find(app: &AppState, auth: &PageAuth, id: &str) -> Result<Arc<Job>, ApiError> {
-    let missing =
-        || ApiError::new(ErrorCode::NotFound, "there is no such import or export (jobs are kept for a while only)");
+    let missing = || {
+        ApiError::new(
+            ErrorCode::NotFound,
+            "there is no such import, export or report job (jobs are kept for a while only)",
+        )
+    };
     let id: PublicId = id.parse().map_err(|_| missing())?;
     app.jobs.get(&auth.principal, id).ok_or_else(missing)
 }
@@ -207,7 +264,7 @@ fn find(app: &AppState, auth: &PageAuth, id: &str) -> Result<Arc<Job>, ApiError>
 /// `GET /jobs/{id}`: the job's page.
 pub async fn job_page(State(app): State<AppState>, auth: PageAuth, Path(id): Path<String>) -> PageResult {
     let job = find(&app, &auth, &id)?;
-    Ok(render(&JobPage { layout: auth.layout("imports"), job: view(&job) }).into_response())
+    Ok(render(&JobPage { layout: auth.layout(section(&job)), job: view(&job) }).into_response())
 }
 
 /// `GET /jobs/{id}/progress`: the job's progress part, which htmx swaps in
@@ -222,9 +279,16 @@ pub async fn progress(
     if headers.get("hx-request").is_some() {
         let part = JobProgressPart { job: view(&job) };
         let html: Html<String> = render(&part);
-        return Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], html).into_response());
+        let mut response = ([(axum::http::header::CACHE_CONTROL, "no-store")], html).into_response();
+        // A finished report is seen on its own page: htmx goes there.
+        if let Some(r) = &part.job.report
+            && let Ok(to) = HeaderValue::from_str(&r.link)
+        {
+            response.headers_mut().insert("hx-redirect", to);
+        }
+        return Ok(response);
     }
-    Ok(render(&JobPage { layout: auth.layout("imports"), job: view(&job) }).into_response())
+    Ok(render(&JobPage { layout: auth.layout(section(&job)), job: view(&job) }).into_response())
 }
 
 /// `GET /jobs/{id}/download`: a finished export's file, or a finished
@@ -244,8 +308,10 @@ pub async fn download(State(app): State<AppState>, auth: PageAuth, Path(id): Pat
             let file = crate::csv_export::CsvFile::write("problems.csv", &["line", "column", "problem"], &rows)?;
             Ok(crate::csv_export::attachment(&format!("{}-problems.csv", kind.as_str()), file.bytes))
         }
-        (Output::Import(_), Work::Export { .. }) => {
-            Err(ApiError::internal(&"an export job with an import's output").into())
+        (Output::Report(_), _) => {
+            Err(ApiError::new(ErrorCode::NotFound, "a report has no file here: open the report for its CSV link")
+                .into())
         }
+        (Output::Import(_), _) => Err(ApiError::internal(&"a job with an import's output that is no import").into()),
     }
 }

@@ -3,18 +3,30 @@
 //! server (`chart`), the table (the same cells as the CSV) and a CSV link
 //! with the same filters. Figures come from `api::reports::run`, the very
 //! call the API makes.
+//!
+//! The figures are computed in a task of their own, which the page waits
+//! for `WebConfig::report_wait`; a report that takes longer becomes a job of
+//! the user (`crate::jobs`, `Work::Report`) and the page sends them to the
+//! job's page, which links back here with `job={id}` once it is done: the
+//! page then shows the job's figures instead of computing them again.
+
+use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use nave_domain::access::Action;
+use axum::response::{IntoResponse, Redirect};
+use nave_domain::access::{Action, Principal, Scope};
+use nave_domain::error::ErrorCode;
+use nave_domain::ids::PublicId;
 use nave_domain::money::Currency;
 use nave_store::reports::Table;
+use tokio::task::{AbortHandle, JoinError};
 
 use crate::api::reports::{Report, ReportKind, ReportParams, run};
 use crate::chart::{Chart, ChartKind, Series, Svg};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
+use crate::jobs::{Output, Phase, ReportResult, Work};
 use crate::pages::{Choices, Layout, PageAuth, PageResult, render, require_page, show, user_choices};
 use crate::state::AppState;
 
@@ -99,7 +111,116 @@ fn shown_cells(columns: &[String], row: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-/// `GET /reports/{name}`.
+/// The page's query string without `job`, written again in one form (the
+/// form a report job keeps its filters in), and the `job` asked for.
+fn split_job(raw: &str) -> (String, Option<String>) {
+    let mut job = None;
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        if k == "job" {
+            job = Some(v.into_owned());
+        } else {
+            query.append_pair(&k, &v);
+        }
+    }
+    (query.finish(), job)
+}
+
+/// Where the figures of a report page are.
+enum Figures {
+    Ready(ApiResult<Arc<Report>>),
+    /// Being computed by this job of the user.
+    Job(PublicId),
+}
+
+/// The figures of the job `id` when it is the user's job of this very
+/// report and filters: its figures once done (if computed as the user sees
+/// them now), or the job while it runs. Anything else (someone else's job,
+/// a forgotten or failed one, other filters) is `None`: the page computes.
+fn from_job(app: &AppState, p: &Principal, slug: &str, query: &str, id: &str) -> Option<Figures> {
+    let job = app.jobs.get(p, id.parse().ok()?)?;
+    match &job.work {
+        Work::Report { slug: s, query: q } if *s == slug && q == query => {}
+        _ => return None,
+    }
+    match job.phase() {
+        Phase::Done(output) => match &*output {
+            Output::Report(r) if r.fits(p) => Some(Figures::Ready(Ok(r.report.clone()))),
+            _ => None,
+        },
+        Phase::Waiting | Phase::Running => Some(Figures::Job(job.id)),
+        Phase::Failed(_) => None,
+    }
+}
+
+/// Aborts the report's task if the request goes away while it waits for it.
+struct AbortOnDrop(Option<AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            h.abort();
+        }
+    }
+}
+
+fn joined(outcome: Result<ApiResult<Report>, JoinError>) -> ApiResult<Arc<Report>> {
+    match outcome {
+        Ok(r) => r.map(Arc::new),
+        Err(e) => Err(ApiError::internal(&e)),
+    }
+}
+
+/// Computes the report in a task of its own and waits for it
+/// `report_wait`; past that the task becomes a job of the user. When the
+/// user has too many jobs under way, the page waits for it to the end.
+async fn compute(
+    app: &AppState,
+    p: &Principal,
+    scope: Scope,
+    kind: ReportKind,
+    params: ReportParams,
+    query: String,
+) -> Figures {
+    let mut task = tokio::spawn({
+        let (app, p) = (app.clone(), p.clone());
+        async move {
+            let mut tx = app.db.read().await?;
+            let report = run(&mut tx, &p, scope, kind, &params).await?;
+            tx.commit().await?;
+            Ok::<_, ApiError>(report)
+        }
+    });
+    let mut guard = AbortOnDrop(Some(task.abort_handle()));
+    // No wait at all makes every report a job, however fast.
+    let wait = app.config.report_wait;
+    if !wait.is_zero()
+        && let Ok(outcome) = tokio::time::timeout(wait, &mut task).await
+    {
+        return Figures::Ready(joined(outcome));
+    }
+    let viewer = p.clone();
+    let output = move |r: ApiResult<Report>| match r {
+        Ok(report) => Ok(Output::Report(ReportResult::new(Arc::new(report), &viewer))),
+        Err(e) if e.code == ErrorCode::Internal => {
+            tracing::error!(error = %e.detail, "a report job failed");
+            Err("the report stopped because of an error on the server".into())
+        }
+        Err(e) => Err(e.detail),
+    };
+    match app.jobs.adopt(p, Work::Report { slug: kind.slug(), query }, task, output) {
+        Ok(job) => {
+            guard.0 = None;
+            Figures::Job(job.id)
+        }
+        Err((_busy, task)) => Figures::Ready(joined(task.await)),
+    }
+}
+
+/// `GET /reports/{name}`: the report, or, when its figures take longer
+/// than the page waits, a redirect to the job computing them.
+/// `job={id}` shows the figures of the user's finished job of the same
+/// report and filters.
 pub async fn show(
     State(app): State<AppState>,
     auth: PageAuth,
@@ -109,8 +230,21 @@ pub async fn show(
     let kind = ReportKind::parse(&name).ok_or_else(|| ApiError::not_found("report"))?;
     let p = &auth.principal;
     let scope = require_page(p, kind.record_type(), Action::Read)?;
-    let parsed: Result<ReportParams, ApiError> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::invalid("query", e.to_string()));
+    let (query, job) = split_job(query.as_deref().unwrap_or(""));
+    let parsed: Result<ReportParams, ApiError> =
+        serde_urlencoded::from_str(&query).map_err(|e| ApiError::invalid("query", e.to_string()));
+    let params = parsed.clone().unwrap_or_default();
+    let figures = match parsed {
+        Err(e) => Figures::Ready(Err(e)),
+        Ok(f) => match job.and_then(|id| from_job(&app, p, kind.slug(), &query, &id)) {
+            Some(figures) => figures,
+            None => compute(&app, p, scope, kind, f, query).await,
+        },
+    };
+    let result = match figures {
+        Figures::Ready(r) => r,
+        Figures::Job(id) => return Ok(Redirect::to(&format!("/jobs/{id}")).into_response()),
+    };
     let mut tx = app.db.read().await?;
     let users = user_choices(&mut tx, p.tenant_id).await?;
     let teams: Choices =
@@ -120,11 +254,6 @@ pub async fn show(
         .into_iter()
         .map(|c| (c.id.to_string(), c.name))
         .collect();
-    let params = parsed.clone().unwrap_or_default();
-    let result = match parsed {
-        Ok(f) => run(&mut tx, p, scope, kind, &f).await,
-        Err(e) => Err(e),
-    };
     tx.commit().await?;
     let (report, error) = match result {
         Ok(r) => (Some(r), None),
