@@ -9,9 +9,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use nave_domain::access::{Principal, RecordType};
 use nave_domain::address::PostalAddress;
+use nave_domain::document::DocType;
 use nave_domain::external_id::ExternalId;
 use nave_store::accounts::{self, Account};
 use nave_store::contacts::{self, Contact};
+use nave_store::documents::Document;
 use nave_store::{Tx, payment_terms, users};
 
 use crate::error::{ApiError, ApiResult};
@@ -391,6 +393,104 @@ fn visible_columns(
 /// A time as the exports write it: RFC 3339, UTC.
 fn instant(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// The columns of a document list's export, for every type but invoices
+/// (whose export holds their lines, in the columns `nave import invoices`
+/// reads); amounts are plain decimals in `currency`, `balance` is empty for
+/// the types that are not paid or applied (quotes, orders, receipts).
+pub const DOCUMENT_COLUMNS: [&str; 11] = [
+    "id",
+    "number",
+    "account",
+    "date",
+    "due_date",
+    "status",
+    "reference",
+    "currency",
+    "total",
+    "balance",
+    "created_at",
+];
+
+/// The documents of one type's list as CSV, the fields `p` may not see left out as columns.
+pub fn documents(p: &Principal, t: DocType, items: &[Document]) -> ApiResult<CsvFile> {
+    let paid = matches!(t, DocType::Invoice | DocType::CreditNote | DocType::Bill | DocType::BillCredit);
+    let rows = items
+        .iter()
+        .map(|d| {
+            vec![
+                d.id.to_string(),
+                d.number.clone().unwrap_or_default(),
+                d.account_name.clone(),
+                nave_domain::dates::format(d.date),
+                d.due_date.map(nave_domain::dates::format).unwrap_or_default(),
+                d.status.as_str().to_string(),
+                d.reference.clone().unwrap_or_default(),
+                d.currency.code().to_string(),
+                d.totals.total.clone(),
+                if paid { d.balance.clone() } else { String::new() },
+                instant(d.created_at),
+            ]
+        })
+        .collect();
+    let filename = match t {
+        DocType::Quote => "quotes.csv",
+        DocType::SalesOrder => "sales-orders.csv",
+        DocType::Invoice => "invoices.csv",
+        DocType::CreditNote => "credit-notes.csv",
+        DocType::PurchaseOrder => "purchase-orders.csv",
+        DocType::Receipt => "receipts.csv",
+        DocType::Bill => "bills.csv",
+        DocType::BillCredit => "bill-credits.csv",
+    };
+    visible_columns(p, t.record_type(), filename, &DOCUMENT_COLUMNS, rows)
+}
+
+/// The columns of the lead export (the leads list's "Export CSV"); the owner is named by e-mail.
+pub const LEAD_COLUMNS: [&str; 15] = [
+    "id",
+    "company",
+    "first_name",
+    "last_name",
+    "title",
+    "email",
+    "phone",
+    "website",
+    "source",
+    "status",
+    "estimated_amount",
+    "currency",
+    "owner",
+    "converted_at",
+    "created_at",
+];
+
+/// Leads as CSV, the fields `p` may not see left out as columns.
+pub fn leads(p: &Principal, items: &[nave_store::leads::Lead], names: &Names) -> ApiResult<CsvFile> {
+    let rows = items
+        .iter()
+        .map(|l| {
+            vec![
+                l.id.to_string(),
+                l.company.clone(),
+                l.first_name.clone(),
+                l.last_name.clone(),
+                l.title.clone(),
+                l.email.clone().unwrap_or_default(),
+                l.phone.clone().unwrap_or_default(),
+                l.website.clone().unwrap_or_default(),
+                l.source.clone(),
+                l.status.as_str().to_string(),
+                l.estimated_amount.clone().unwrap_or_default(),
+                l.currency.code().to_string(),
+                names.user(l.ownership.owner_id),
+                l.converted_at.map(instant).unwrap_or_default(),
+                instant(l.created_at),
+            ]
+        })
+        .collect();
+    visible_columns(p, RecordType::Lead, "leads.csv", &LEAD_COLUMNS, rows)
 }
 
 /// The columns of the case export (the cases list's "Export CSV"); users are named by e-mail.

@@ -66,9 +66,9 @@ pub fn app(state: AppState) -> Router {
         .route("/contacts", get(pages::contacts::list))
         .route("/contacts/export.csv", get(pages::exports::contacts))
         .route("/products/export.csv", get(pages::exports::products))
-        .route("/invoices/export.csv", get(pages::exports::invoices))
         .route("/payments/export.csv", get(pages::exports::payments))
         .route("/cases/export.csv", get(pages::exports::cases))
+        .route("/leads/export.csv", get(pages::exports::leads))
         .route("/opportunities/export.csv", get(pages::exports::opportunities))
         .route("/exports/{list}", post(pages::exports::start))
         .route(

@@ -363,15 +363,75 @@ async fn an_export_job_gives_the_file_of_the_direct_export(db: TestDb) {
     assert_eq!(file, direct);
     assert_eq!(file.lines().count(), 4, "{file}");
 
-    let r = app.submit("/exports/quotes", &cookie, &[]).await;
-    assert_eq!(r.status(), 404, "quotes have no export");
+    let r = app.submit("/exports/widgets", &cookie, &[]).await;
+    assert_eq!(r.status(), 404, "there is no list of widgets");
     app.user("ro@example.com", "warehouse").await;
     let wh = session(&app, "ro@example.com").await;
     let r = app.submit("/exports/invoices", &wh, &[]).await;
     assert_eq!(r.status(), 403, "the warehouse may not read invoices");
 }
 
+async fn the_leads_and_every_document_list_export_their_view(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let admin = app.user("admin@example.com", "admin").await;
+    let rep = app.user("rep@example.com", "sales_rep").await;
+    let acme = created(&app, &admin, "/api/v1/accounts", json!({"name": "Acme", "currency": "EUR"})).await;
+    for (n, price) in [(1, "40.00"), (2, "15.00"), (3, "99.00")] {
+        created(
+            &app,
+            &admin,
+            "/api/v1/quotes",
+            json!({"account_id": id_of(&acme), "reference": format!("RFQ-{n}"),
+                   "lines": [{"description": "Work", "quantity": "1", "unit_price": price}]}),
+        )
+        .await;
+    }
+    for (who, company) in [(&admin, "Globex"), (&rep, "Initech"), (&admin, "Acme Leads")] {
+        created(&app, who, "/api/v1/leads", json!({"company": company, "last_name": "Buyer"})).await;
+    }
+    let cookie = session(&app, "admin@example.com").await;
+
+    // Quotes: one row each, in the view's order, the button's job giving the same file.
+    let (_, list) = page(&app, &cookie, "/quotes?sort=-total").await;
+    assert!(list.contains("action=\"/exports/quotes?sort=-total\""), "the button exports the view: {list}");
+    let (disposition, file) = export_job(&app, &cookie, "/exports/quotes?sort=-total").await;
+    let (st, direct) = page(&app, &cookie, "/quotes/export.csv?sort=-total").await;
+    assert_eq!(st, 200, "{direct}");
+    assert_eq!(file, direct);
+    assert!(disposition.contains("quotes.csv"), "{disposition}");
+    let mut lines = file.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,number,account,date,due_date,status,reference,currency,total,balance,created_at")
+    );
+    let refs: Vec<&str> = lines.map(|l| l.split(',').nth(6).unwrap()).collect();
+    assert_eq!(refs, ["RFQ-3", "RFQ-1", "RFQ-2"], "largest total first: {file}");
+    // An empty list is its header; a purchase list too.
+    for list in ["credit-notes", "purchase-orders", "bills", "sales-orders", "receipts", "bill-credits"] {
+        let (st, csv) = page(&app, &cookie, &format!("/{list}/export.csv")).await;
+        assert_eq!((st, csv.lines().count()), (200, 1), "{list}: {csv}");
+    }
+    // Invoices keep their own export, with lines in the importer's columns.
+    let (st, csv) = page(&app, &cookie, "/invoices/export.csv").await;
+    assert_eq!(st, 200);
+    assert!(csv.starts_with("external_id,number,"), "{csv}");
+
+    // Leads: the view's filters and order; a rep gets only their own.
+    let (_, file) = export_job(&app, &cookie, "/exports/leads?sort=company").await;
+    let companies: Vec<&str> = file.lines().skip(1).map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(companies, ["Acme Leads", "Globex", "Initech"], "{file}");
+    assert!(file.starts_with("id,company,first_name,last_name,"), "{file}");
+    let rep_cookie = session(&app, "rep@example.com").await;
+    let (st, csv) = page(&app, &rep_cookie, "/leads/export.csv").await;
+    assert_eq!(st, 200);
+    assert!(csv.contains("Initech") && !csv.contains("Globex"), "{csv}");
+    // A bad order is a readable refusal, not a file.
+    let (st, html) = page(&app, &cookie, "/leads/export.csv?sort=shoe_size").await;
+    assert_eq!(st, 422, "{html}");
+}
+
 both_backends!(
+    the_leads_and_every_document_list_export_their_view,
     a_check_writes_nothing_and_the_import_writes_the_good_rows,
     a_file_the_kind_cannot_read_is_refused_at_once,
     only_roles_that_may_create_the_records_import_them_within_their_scope,

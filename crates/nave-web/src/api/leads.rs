@@ -52,10 +52,16 @@ pub async fn list_for(
     p: &Principal,
     f: &LeadFilter,
 ) -> ApiResult<(nave_store::page::Page<Lead>, Sort<Lead>)> {
+    let q = query_for(p, f)?;
+    Ok((leads::list(tx, p.tenant_id, &q).await?, q.sort))
+}
+
+/// The store query of the filter `f`, for the leads `p` may see.
+pub fn query_for(p: &Principal, f: &LeadFilter) -> ApiResult<LeadQuery> {
     let scope = p.scope_for(T, Action::Read).ok_or_else(|| ApiError::forbidden("your role may not read leads"))?;
     let paging = ListParams { limit: f.limit, after: f.after.clone() };
     let (sort, cursor, sorted_after) = paging.sorted(leads::SORTS, f.sort.as_deref())?;
-    let q = LeadQuery {
+    Ok(LeadQuery {
         visibility: Visibility::of(p, scope),
         status: f.status.as_deref().map(|s| parse_status("status", s)).transpose()?,
         owner_key: match f.owner.as_deref() {
@@ -68,8 +74,7 @@ pub async fn list_for(
         sort,
         sorted_after,
         limit: paging.limit()?,
-    };
-    Ok((leads::list(tx, p.tenant_id, &q).await?, sort))
+    })
 }
 
 #[utoipa::path(get, path = "/leads", tag = "leads", params(LeadFilter),

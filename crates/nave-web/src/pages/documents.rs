@@ -152,6 +152,12 @@ pub fn routes() -> Router<AppState> {
                     .post(move |s: State<AppState>, a: PageAuth, b: Bytes| create(t, s, a, b)),
             )
             .route(
+                &format!("/{p}/export.csv"),
+                get(move |s: State<AppState>, a: PageAuth, q: RawQuery| async move {
+                    super::exports::documents(t, &s.0, &a, q.0).await
+                }),
+            )
+            .route(
                 &format!("/{p}/new"),
                 get(move |s: State<AppState>, a: PageAuth, q: Query<NewQuery>| new_form(t, s, a, q)),
             )

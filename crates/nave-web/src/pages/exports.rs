@@ -1,8 +1,9 @@
 //! CSV exports of the list pages: every record of the list's current view
 //! that the user may read (up to 10,000), in the columns `nave import`
 //! reads, with the fields their role may not see left out (the same writers
-//! as the API's `format=csv`, `crate::csv_export`). Cases and opportunities
-//! have no importer and export their own columns.
+//! as the API's `format=csv`, `crate::csv_export`). Cases, opportunities,
+//! leads and the document lists other than invoices have no importer and
+//! export their own columns (a document list one row per document).
 //!
 //! Each export is answered two ways from one collector, so both give the
 //! same file: at once (`GET /{list}/export.csv?{view}`, for scripts and
@@ -43,10 +44,13 @@ pub enum List {
     Payments,
     Cases,
     Opportunities,
+    Leads,
+    /// A document list other than invoices: its headers.
+    Documents(DocType),
 }
 
 impl List {
-    pub const ALL: [List; 7] = [
+    pub const ALL: [List; 15] = [
         List::Accounts,
         List::Contacts,
         List::Products,
@@ -54,7 +58,20 @@ impl List {
         List::Payments,
         List::Cases,
         List::Opportunities,
+        List::Leads,
+        List::Documents(DocType::Quote),
+        List::Documents(DocType::SalesOrder),
+        List::Documents(DocType::CreditNote),
+        List::Documents(DocType::PurchaseOrder),
+        List::Documents(DocType::Receipt),
+        List::Documents(DocType::Bill),
+        List::Documents(DocType::BillCredit),
     ];
+
+    /// The list of the document type `t`.
+    pub fn of_documents(t: DocType) -> List {
+        if t == DocType::Invoice { List::Invoices } else { List::Documents(t) }
+    }
 
     /// The list's path: `accounts`.
     pub fn as_str(self) -> &'static str {
@@ -66,6 +83,8 @@ impl List {
             List::Payments => "payments",
             List::Cases => "cases",
             List::Opportunities => "opportunities",
+            List::Leads => "leads",
+            List::Documents(t) => t.path(),
         }
     }
 
@@ -82,6 +101,8 @@ impl List {
             List::Payments => RecordType::Payment,
             List::Cases => RecordType::Case,
             List::Opportunities => RecordType::Opportunity,
+            List::Leads => RecordType::Lead,
+            List::Documents(t) => t.record_type(),
         }
     }
 }
@@ -186,6 +207,22 @@ pub async fn collect(
             let names = crate::csv_export::Names::load(&mut tx, t).await?;
             crate::csv_export::opportunities(p, &items, &names)?
         }
+        // The leads of the view (its filters and order).
+        List::Leads => {
+            let v = super::views::ViewQuery::parse(raw, super::leads::FILTERS);
+            let mut view = crate::api::leads::query_for(p, &super::leads::view_filter(&v))?;
+            view.limit = 200;
+            all_pages!(items, view, progress, { nave_store::leads::list(&mut tx, t, &view).await? });
+            let names = crate::csv_export::Names::load(&mut tx, t).await?;
+            crate::csv_export::leads(p, &items, &names)?
+        }
+        // The documents of the view, one row each.
+        List::Documents(doc_type) => {
+            let (mut view, _) = super::documents::view_query(&mut tx, p, doc_type, raw).await?;
+            view.limit = 200;
+            all_pages!(items, view, progress, { documents::list(&mut tx, t, &view).await? });
+            crate::csv_export::documents(p, doc_type, &items)?
+        }
     };
     tx.commit().await?;
     Ok(file)
@@ -210,9 +247,15 @@ pub async fn products(State(app): State<AppState>, auth: PageAuth, RawQuery(raw)
     at_once(&app, &auth, List::Products, raw).await
 }
 
-/// `GET /invoices/export.csv`: the invoices of the list's current view, with their lines.
-pub async fn invoices(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
-    at_once(&app, &auth, List::Invoices, raw).await
+/// `GET /{documents}/export.csv`: the documents of the list's current view
+/// (invoices with their lines).
+pub async fn documents(t: DocType, app: &AppState, auth: &PageAuth, raw: Option<String>) -> PageResult {
+    at_once(app, auth, List::of_documents(t), raw).await
+}
+
+/// `GET /leads/export.csv`: the leads of the list's current view.
+pub async fn leads(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
+    at_once(&app, &auth, List::Leads, raw).await
 }
 
 /// `GET /payments/export.csv`: the payments received of the list's current view.

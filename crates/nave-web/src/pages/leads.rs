@@ -24,7 +24,7 @@ const COLUMNS: &[(&str, &str)] =
     &[("email", "Email"), ("source", "Source"), ("status", "Status"), ("estimate", "Estimate"), ("created", "Created")];
 const DEFAULT_COLUMNS: &[&str] = &["email", "source", "status", "estimate", "created"];
 /// The filters the leads list reads from its query string.
-const FILTERS: &[&str] = &["status", "q", "sort"];
+pub(crate) const FILTERS: &[&str] = &["status", "q", "sort"];
 
 #[derive(Template)]
 #[template(path = "leads.html")]
@@ -46,6 +46,19 @@ struct LeadsPage {
     sorting: super::views::Sorting,
 }
 
+/// The API's filter of a leads list view (its filters, order and page).
+pub(crate) fn view_filter(v: &super::views::ViewQuery) -> LeadFilter {
+    let given = |k: &str| Some(v.get(k).to_string()).filter(|s| !s.is_empty());
+    LeadFilter {
+        status: given("status"),
+        owner: None,
+        q: given("q"),
+        sort: given("sort"),
+        limit: Some(50),
+        after: v.after.clone(),
+    }
+}
+
 /// `GET /leads`: status and search filters, the columns chosen, saved views
 /// and bulk owner assignment.
 pub async fn list(State(app): State<AppState>, auth: PageAuth, RawQuery(raw): RawQuery) -> PageResult {
@@ -57,16 +70,8 @@ async fn list_page(app: &AppState, auth: &PageAuth, raw: Option<&str>, refusal: 
     let p = &auth.principal;
     require(p, T, Action::Read, "read leads")?;
     let v = super::views::ViewQuery::parse(raw, FILTERS);
-    let status = Some(v.get("status").to_string()).filter(|s| !s.is_empty());
-    let q = Some(v.get("q").to_string()).filter(|s| !s.is_empty());
-    let f = LeadFilter {
-        status: status.clone(),
-        owner: None,
-        q: q.clone(),
-        sort: Some(v.get("sort").to_string()),
-        limit: Some(50),
-        after: v.after.clone(),
-    };
+    let f = view_filter(&v);
+    let (status, q) = (f.status.clone(), f.q.clone());
     let mut tx = app.db.read().await?;
     let (page, sort) = list_for(&mut tx, p, &f).await?;
     let owners = super::user_choices(&mut tx, p.tenant_id).await?;
