@@ -8,45 +8,12 @@ mod support;
 
 use nave_testkit::{TestDb, both_backends};
 use serde_json::{Value, json};
-use support::{TestApp, TestUser, json, page, session};
+use support::{TestApp, TestUser, json, page, session, whole_page_list};
 
 async fn made(app: &TestApp, who: &TestUser, path: &str, body: Value) -> String {
     let (st, v) = json(app.post(path, who, &body).await).await;
     assert_eq!(st, 201, "{path}: {v}");
     v["id"].as_str().unwrap().to_string()
-}
-
-/// The record ids linked from a list page's table, in order.
-fn listed(html: &str, path: &str) -> Vec<String> {
-    let body = &html[html.find("<tbody>").unwrap_or(0)..];
-    let marker = format!("href=\"/{path}/");
-    let mut ids: Vec<String> = body
-        .match_indices(&marker)
-        .map(|(i, _)| body[i + marker.len()..].split('"').next().unwrap().to_string())
-        .collect();
-    ids.dedup();
-    ids
-}
-
-/// The `Next page` link of a list page, if any.
-fn next_link(html: &str) -> Option<String> {
-    let i = html.find("Next page</a>")?;
-    let start = html[..i].rfind("href=\"")? + 6;
-    Some(html[start..].split('"').next()?.replace("&amp;", "&").replace("&#38;", "&"))
-}
-
-/// Every id of a list page from `first` on, following its `Next page` links.
-async fn whole_page_list(app: &TestApp, cookie: &str, path: &str, first: &str) -> Vec<String> {
-    let mut ids = vec![];
-    let mut url = Some(first.to_string());
-    while let Some(u) = url {
-        let (st, html) = page(app, cookie, &u).await;
-        assert_eq!(st, 200, "{u}: {html}");
-        ids.extend(listed(&html, path));
-        url = next_link(&html);
-        assert!(ids.len() <= 300, "the list never ends");
-    }
-    ids
 }
 
 /// Every id of an API list in `sort`, read `limit` at a time.

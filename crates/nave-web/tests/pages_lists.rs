@@ -10,7 +10,7 @@ mod support;
 
 use nave_testkit::{TestDb, both_backends};
 use serde_json::{Value, json};
-use support::{TestApp, TestUser, form, json, page, session};
+use support::{TestApp, TestUser, form, json, listed, next_link, page, session, whole_page_list};
 
 async fn account(app: &TestApp, who: &TestUser, name: &str, extra: Value) -> Value {
     let mut body = json!({"name": name, "currency": "EUR"});
@@ -159,34 +159,6 @@ async fn cases_and_opportunities_keep_saved_views_too(db: TestDb) {
     }
 }
 
-/// The ids of the documents of `path` listed on a page, in order.
-fn listed(html: &str, path: &str) -> Vec<String> {
-    let body = &html[html.find("<tbody>").unwrap_or(0)..];
-    let marker = format!("href=\"/{path}/");
-    body.match_indices(&marker).map(|(i, _)| body[i + marker.len()..].split('"').next().unwrap().to_string()).collect()
-}
-
-/// The `Next page` link of a list page, if any (HTML entities undone).
-fn next_link(html: &str) -> Option<String> {
-    let i = html.find("Next page</a>")?;
-    let start = html[..i].rfind("href=\"")? + 6;
-    Some(html[start..].split('"').next()?.replace("&amp;", "&").replace("&#38;", "&"))
-}
-
-/// Follows a list from `first` through its `Next page` links; every id, in order.
-async fn whole_list(app: &TestApp, cookie: &str, path: &str, first: &str) -> Vec<String> {
-    let mut ids = vec![];
-    let mut url = Some(first.to_string());
-    while let Some(u) = url {
-        let (st, html) = page(app, cookie, &u).await;
-        assert_eq!(st, 200, "{u}: {html}");
-        ids.extend(listed(&html, path));
-        url = next_link(&html);
-        assert!(ids.len() <= 200, "the list never ends");
-    }
-    ids
-}
-
 async fn document_lists_sort_by_a_column_across_pages_and_keep_views(db: TestDb) {
     let app = TestApp::start(db).await;
     let admin = app.user("admin@example.com", "admin").await;
@@ -212,17 +184,17 @@ async fn document_lists_sort_by_a_column_across_pages_and_keep_views(db: TestDb)
     let cookie = session(&app, "admin@example.com").await;
 
     // By total, smallest first; ties in the order they were made; no row lost or repeated across pages.
-    let got = whole_list(&app, &cookie, "quotes", "/quotes?sort=total").await;
+    let got = whole_page_list(&app, &cookie, "quotes", "/quotes?sort=total").await;
     let mut want = made.clone();
     want.sort_by_key(|(total, _, _)| *total);
     assert_eq!(got, want.iter().map(|m| m.2.clone()).collect::<Vec<_>>());
     // By total, largest first.
-    let got = whole_list(&app, &cookie, "quotes", "/quotes?sort=-total").await;
+    let got = whole_page_list(&app, &cookie, "quotes", "/quotes?sort=-total").await;
     let mut want: Vec<(i64, usize, String)> = made.iter().enumerate().map(|(i, m)| (m.0, i, m.2.clone())).collect();
     want.sort_by(|x, y| y.0.cmp(&x.0).then(y.1.cmp(&x.1)));
     assert_eq!(got, want.into_iter().map(|w| w.2).collect::<Vec<_>>());
     // By account, with a filter kept on every page.
-    let got = whole_list(&app, &cookie, "quotes", "/quotes?sort=-account&status=draft").await;
+    let got = whole_page_list(&app, &cookie, "quotes", "/quotes?sort=-account&status=draft").await;
     let birch: Vec<String> = made.iter().filter(|m| m.1 == "Birch & Co").map(|m| m.2.clone()).collect();
     assert_eq!(got.len(), 55);
     assert_eq!(got[..birch.len()].to_vec().len(), birch.len());
@@ -239,7 +211,7 @@ async fn document_lists_sort_by_a_column_across_pages_and_keep_views(db: TestDb)
             None => break,
         }
     }
-    let ui = whole_list(&app, &cookie, "quotes", "/quotes?sort=-total").await;
+    let ui = whole_page_list(&app, &cookie, "quotes", "/quotes?sort=-total").await;
     assert_eq!(api_ids, ui);
     let (st, v) = json(app.get("/api/v1/quotes?sort=price", &admin).await).await;
     assert_eq!((st, v["errors"][0]["field"].as_str()), (422, Some("sort")), "{v}");

@@ -220,3 +220,36 @@ pub async fn get_ok(app: &TestApp, who: &TestUser, path: &str) -> Value {
 pub fn line(d: &Value, i: usize) -> &Value {
     &d["groups"][0]["lines"][i]
 }
+
+/// The record ids linked from a list page's table (`/{path}/{id}`), in order.
+pub fn listed(html: &str, path: &str) -> Vec<String> {
+    let body = &html[html.find("<tbody>").unwrap_or(0)..];
+    let marker = format!("href=\"/{path}/");
+    let mut ids: Vec<String> = body
+        .match_indices(&marker)
+        .map(|(i, _)| body[i + marker.len()..].split('"').next().unwrap().to_string())
+        .collect();
+    ids.dedup();
+    ids
+}
+
+/// The `Next page` link of a list page, if any (HTML entities undone).
+pub fn next_link(html: &str) -> Option<String> {
+    let i = html.find("Next page</a>")?;
+    let start = html[..i].rfind("href=\"")? + 6;
+    Some(html[start..].split('"').next()?.replace("&amp;", "&").replace("&#38;", "&"))
+}
+
+/// Every id of a list page from `first` on, following its `Next page` links.
+pub async fn whole_page_list(app: &TestApp, cookie: &str, path: &str, first: &str) -> Vec<String> {
+    let mut ids = vec![];
+    let mut url = Some(first.to_string());
+    while let Some(u) = url {
+        let (st, html) = page(app, cookie, &u).await;
+        assert_eq!(st, 200, "{u}: {html}");
+        ids.extend(listed(&html, path));
+        url = next_link(&html);
+        assert!(ids.len() <= 300, "the list never ends");
+    }
+    ids
+}
