@@ -311,15 +311,6 @@ impl ListSql {
         self.sql.push_str(&format!(" ORDER BY {order} LIMIT {}", limit + 1));
         limit
     }
-
-    /// Asks for the rows after `cursor` in the order of `key`, one more than
-    /// the page holds (see [`Page::from_rows`]); returns the page size.
-    pub fn page(&mut self, key: &str, cursor: Option<Cursor>, limit: i64) -> i64 {
-        self.and_some(&format!("{key} > ?"), cursor.map(|c| c.0));
-        let limit = limit.clamp(1, 200);
-        self.sql.push_str(&format!(" ORDER BY {key} LIMIT {}", limit + 1));
-        limit
-    }
 }
 
 #[cfg(test)]
@@ -396,14 +387,26 @@ mod tests {
         q.and("t.archived = ?", false);
         q.and_all("(t.owner_id = ? OR t.team_id = ?)", crate::args![7_i64, 8_i64]);
         q.and_some::<i64>("t.owner_id = ?", None);
-        let limit = q.page("t.id", Some(Cursor(9)), 500);
+        let limit = q.sorted_page("t.id", false, Sort::<Row>::default(), Some(Cursor(9)), None, 500);
         assert_eq!(limit, 200);
         assert_eq!(
             q.sql,
             "SELECT * FROM t WHERE t.tenant_id = $1 AND t.archived = $2 AND (t.owner_id = $3 OR t.team_id = $4) \
-             AND t.id > $5 ORDER BY t.id LIMIT 201"
+             AND t.id > $5 ORDER BY t.id ASC LIMIT 201"
         );
         assert_eq!(q.args.len(), 5);
+
+        // Sorted by a column, descending: after the last row's value, ties by key.
+        let mut q = ListSql::new("SELECT * FROM t", "t.tenant_id", 1);
+        let after = SortCursor { value: SortValue::Text("Bob".into()), key: 9 };
+        let by_name = Sort::parse(COLUMNS, "-name").unwrap();
+        assert_eq!(q.sorted_page("t.id", false, by_name, None, Some(&after), 20), 20);
+        assert_eq!(
+            q.sql,
+            "SELECT * FROM t WHERE t.tenant_id = $1 AND (r.name < $2 OR (r.name = $3 AND t.id < $4)) \
+             ORDER BY r.name DESC, t.id DESC LIMIT 21"
+        );
+        assert_eq!(q.args.len(), 4);
     }
 
     #[test]
