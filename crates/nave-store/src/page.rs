@@ -173,25 +173,41 @@ impl<T> Sort<T> {
         }
     }
 
-    /// The `next` cursor of `page` listed in this order, encoded.
-    pub fn next_of(&self, page: &Page<T>) -> Option<String> {
+    /// Where the page after `page` begins in this order: after a key in the
+    /// list's own order, after a sorted cursor otherwise; `None` at the end.
+    fn after(&self, page: &Page<T>) -> Option<After> {
         match (self.by, page.next, page.items.last()) {
-            (None, Some(c), _) => Some(c.encode()),
-            (Some(col), Some(c), Some(last)) => Some(SortCursor { value: (col.value)(last), key: c.0 }.encode()),
+            (None, Some(c), _) => Some(After::Key(c)),
+            (Some(col), Some(c), Some(last)) => Some(After::Sorted(SortCursor { value: (col.value)(last), key: c.0 })),
             _ => None,
         }
+    }
+
+    /// The `next` cursor of `page` listed in this order, encoded.
+    pub fn next_of(&self, page: &Page<T>) -> Option<String> {
+        self.after(page).map(|a| match a {
+            After::Key(c) => c.encode(),
+            After::Sorted(s) => s.encode(),
+        })
     }
 
     /// Moves `cursor` and `sorted` past `page` for reading the next one;
     /// false when there is none.
     pub fn advance(&self, page: &Page<T>, cursor: &mut Option<Cursor>, sorted: &mut Option<SortCursor>) -> bool {
-        match (self.by, page.next, page.items.last()) {
-            (None, Some(c), _) => *cursor = Some(c),
-            (Some(col), Some(c), Some(last)) => *sorted = Some(SortCursor { value: (col.value)(last), key: c.0 }),
-            _ => return false,
+        match self.after(page) {
+            Some(After::Key(c)) => *cursor = Some(c),
+            Some(After::Sorted(s)) => *sorted = Some(s),
+            None => return false,
         }
         true
     }
+}
+
+/// Where a page begins: after a key in a list's own order, or after a
+/// sorted cursor.
+enum After {
+    Key(Cursor),
+    Sorted(SortCursor),
 }
 
 /// An order of a list and a page's position in it: after a key in the
