@@ -101,6 +101,8 @@ pub struct ReportResult {
     pub report: Arc<Report>,
     pub team_id: Option<i64>,
     pub grants: Arc<Grants>,
+    /// The rows of its table, for the job's page.
+    pub rows: usize,
     /// The size of its JSON, for [`Limits::kept_bytes`].
     bytes: usize,
 }
@@ -108,7 +110,8 @@ pub struct ReportResult {
 impl ReportResult {
     pub fn new(report: Arc<Report>, p: &Principal) -> Self {
         let bytes = serde_json::to_vec(&*report).map(|v| v.len()).unwrap_or(0);
-        ReportResult { report, team_id: p.team_id, grants: p.grants.clone(), bytes }
+        let rows = report.table().rows.len();
+        ReportResult { report, team_id: p.team_id, grants: p.grants.clone(), rows, bytes }
     }
 
     /// Were the figures computed as `p` would see them now?

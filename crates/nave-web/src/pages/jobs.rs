@@ -217,8 +217,7 @@ pub fn view(job: &Job) -> JobView {
                 });
             }
             (Output::Report(r), Work::Report { slug, query }) => {
-                v.report =
-                    Some(ReportView { link: report_link(slug, query, job.id), rows: r.report.table().rows.len() });
+                v.report = Some(ReportView { link: report_link(slug, query, job.id), rows: r.rows });
             }
             _ => {}
         }
