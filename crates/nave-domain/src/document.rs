@@ -75,6 +75,12 @@ impl DocType {
         }
     }
 
+    /// Is it paid or applied, and so carries a balance (invoices, bills and
+    /// their credits)?
+    pub fn has_balance(self) -> bool {
+        matches!(self, DocType::Invoice | DocType::CreditNote | DocType::Bill | DocType::BillCredit)
+    }
+
     /// The resource path: `/api/v1/{path}` and the page at `/{path}`.
     pub fn path(self) -> &'static str {
         match self {

@@ -415,7 +415,6 @@ pub const DOCUMENT_COLUMNS: [&str; 11] = [
 
 /// The documents of one type's list as CSV, the fields `p` may not see left out as columns.
 pub fn documents(p: &Principal, t: DocType, items: &[Document]) -> ApiResult<CsvFile> {
-    let paid = matches!(t, DocType::Invoice | DocType::CreditNote | DocType::Bill | DocType::BillCredit);
     let rows = items
         .iter()
         .map(|d| {
@@ -429,7 +428,7 @@ pub fn documents(p: &Principal, t: DocType, items: &[Document]) -> ApiResult<Csv
                 d.reference.clone().unwrap_or_default(),
                 d.currency.code().to_string(),
                 d.totals.total.clone(),
-                if paid { d.balance.clone() } else { String::new() },
+                if t.has_balance() { d.balance.clone() } else { String::new() },
                 instant(d.created_at),
             ]
         })

@@ -120,11 +120,6 @@ fn statuses(t: DocType) -> &'static [DocStatus] {
     }
 }
 
-/// Does the type carry a balance (what is left to pay or apply)?
-fn has_balance(t: DocType) -> bool {
-    matches!(t, DocType::Invoice | DocType::CreditNote | DocType::Bill | DocType::BillCredit)
-}
-
 /// Is the type on the purchase side (its account is a supplier)?
 pub fn is_purchase(t: DocType) -> bool {
     PURCHASE.contains(&t)
@@ -238,7 +233,7 @@ fn doc_row(d: &Document) -> DocRow {
         reference: d.reference.clone().unwrap_or_default(),
         status: d.status.as_str(),
         total: show::amount(&d.totals.total, d.currency),
-        balance: if has_balance(d.doc_type) { show::amount(&d.balance, d.currency) } else { String::new() },
+        balance: if d.doc_type.has_balance() { show::amount(&d.balance, d.currency) } else { String::new() },
         overdue: d.overdue,
     }
 }
@@ -327,7 +322,7 @@ async fn list(t: DocType, State(app): State<AppState>, auth: PageAuth, RawQuery(
     tx.commit().await?;
     let next = sort.next_of(&page);
     let offered: Vec<(&str, &str)> =
-        COLUMNS.iter().copied().filter(|(k, _)| has_balance(t) || !matches!(*k, "balance" | "due")).collect();
+        COLUMNS.iter().copied().filter(|(k, _)| t.has_balance() || !matches!(*k, "balance" | "due")).collect();
     let view = ListPage {
         layout: auth.layout(t.path()),
         title: plural(t),
@@ -384,7 +379,7 @@ pub async fn account_documents(
             title: plural(t),
             path: t.path(),
             rows: page.items.iter().map(doc_row).collect(),
-            shows_balance: has_balance(t),
+            shows_balance: t.has_balance(),
             more: page.next.is_some(),
         });
     }
@@ -620,7 +615,7 @@ async fn doc_page(
         origin,
         is_order: t == DocType::SalesOrder,
         is_purchase_order: t == DocType::PurchaseOrder,
-        shows_balance: has_balance(t),
+        shows_balance: t.has_balance(),
         reference_label: reference_label(t),
         warehouse,
         next_steps: super::fulfilment::next_steps(p, &d),
