@@ -121,12 +121,6 @@ impl<T> std::fmt::Debug for Sort<T> {
     }
 }
 
-impl<T> PartialEq for Sort<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.name() == other.name()
-    }
-}
-
 impl<T> Default for Sort<T> {
     fn default() -> Self {
         Sort { by: None, descending: false }
