@@ -404,6 +404,9 @@ pub async fn issue(
     )
     .await?;
     book_return(tx, actor, &issued, 1).await?;
+    if matches!(issued.doc_type, DocType::Invoice | DocType::CreditNote) {
+        crate::sales_summary::record(tx, t, issued.key, issued.account_key, issued.date, 1).await?;
+    }
     if issued.doc_type.is_credit_like()
         && issued.origin_type == issued.doc_type.credits()
         && let Some(invoice_key) = issued.origin_key
@@ -453,6 +456,10 @@ pub async fn void(tx: &mut Tx, actor: &Actor, doc: &Document, if_version: Option
             if doc.doc_type.is_invoice_like() { "allocated" } else { "applied" },
         ))
         .into());
+    }
+    if doc.status != DocStatus::Draft && matches!(doc.doc_type, DocType::Invoice | DocType::CreditNote) {
+        // Out of the sales summaries, as its lines stand before anything moves.
+        crate::sales_summary::record(tx, t, doc.key, doc.account_key, doc.date, -1).await?;
     }
     // Gives the quantities back to the origin lines, and re-opens their order.
     documents::apply_lineage(tx, t, doc.doc_type, &documents::stored_lineage(&doc), -1).await?;

@@ -965,6 +965,7 @@ async fn write_product_update(
         )
         .await;
     on_unique(r, "products_sku_key", "products.sku_key", || duplicate_sku(&c.sku))?;
+    crate::sales_summary::move_product(tx, actor.tenant_id, before.key, before.category_key, c.category_key).await?;
     let (comps, sups) = (input.components.as_deref(), input.suppliers.as_deref());
     write_parts(tx, actor.tenant_id, before.key, input.kind, comps, sups).await?;
     if let Some(ext) = &c.external_ids {

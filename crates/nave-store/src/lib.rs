@@ -39,6 +39,7 @@ pub mod price_lists;
 pub mod purchase;
 pub mod reports;
 pub mod roles;
+pub mod sales_summary;
 pub mod saved_views;
 pub mod schema;
 pub mod search;

@@ -55,6 +55,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(24, "0024_saved_views"),
     migration!(25, "0025_woocommerce"),
     migration!(26, "0026_document_external_ids"),
+    migration!(27, "0027_sales_summaries"),
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

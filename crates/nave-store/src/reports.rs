@@ -38,8 +38,12 @@
 //! the page and the CSV. Receivables and payables aging are one function
 //! over invoices or bills ([`AgingSide`]).
 //!
-//! Speed: each report is one indexed aggregation (indexes of migration 0018);
-//! the `nave bench reports` workload times them against hand-written SQL.
+//! Speed: the sales figures of sales by account, sales by category, top
+//! customers and profit per customer come from the monthly sales summaries
+//! ([`crate::sales_summary`], ADR 0019), the same sums kept per month with
+//! the documents; the other reports are one indexed aggregation each
+//! (indexes of migration 0018). The `nave bench reports` workload times them
+//! against hand-written SQL over the documents.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -53,6 +57,7 @@ use time::{Date, Duration, Month, OffsetDateTime, Time};
 
 use crate::accounts::Visibility;
 use crate::db::{Arg, DbRow, Dialect, Tx};
+use crate::sales_summary::{self, Grain, SOLD};
 use crate::{StoreError, StoreResult, and_where, args, parsed};
 
 // ---------------------------------------------------------------------------
@@ -197,7 +202,7 @@ fn average(sum: i64, n: i64) -> Option<String> {
 
 /// Restricts `col` (an account key) to the accounts the caller may see and
 /// the filter's account, owner and team.
-fn push_accounts(sql: &mut String, a: &mut Vec<Arg>, col: &str, vis: Visibility, f: &ReportFilter) {
+pub(crate) fn push_accounts(sql: &mut String, a: &mut Vec<Arg>, col: &str, vis: Visibility, f: &ReportFilter) {
     if let Some(k) = f.account_key {
         and_where(sql, a, &format!("{col} = $?"), k);
     }
@@ -213,45 +218,6 @@ fn push_accounts(sql: &mut String, a: &mut Vec<Arg>, col: &str, vis: Visibility,
         and_where(sql, a, "a.team_id = $?", t);
     }
     sql.push(')');
-}
-
-/// Statuses of documents that count as sales (invoices) and as credits.
-const SOLD: &str =
-    "d.doc_type IN ('invoice', 'credit_note') AND d.status IN ('issued', 'part_paid', 'paid', 'applied')";
-
-/// The source of net sales rows (`FROM … WHERE …` for `d`, and the signed
-/// amount expression), restricted by the filter. With a category, the
-/// amounts are the taxable bases of that category's lines.
-fn sales_source(vis: Visibility, f: &ReportFilter, tenant_id: i64) -> (String, Vec<Arg>, &'static str) {
-    let mut a = args![tenant_id];
-    let (mut sql, amount) = match f.category_key {
-        Some(c) => {
-            a.push(c.into());
-            (
-                "FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
-                 JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id AND p.category_id = $2 \
-                 WHERE d.tenant_id = $1 AND l.kind <> 'shipping'"
-                    .to_string(),
-                "CASE WHEN d.doc_type = 'credit_note' THEN -l.taxable_base_minor ELSE l.taxable_base_minor END",
-            )
-        }
-        None => (
-            "FROM documents d WHERE d.tenant_id = $1".to_string(),
-            "CASE WHEN d.doc_type = 'credit_note' THEN -d.net_minor ELSE d.net_minor END",
-        ),
-    };
-    sql.push_str(&format!(" AND {SOLD}"));
-    if let Some(d) = f.from {
-        and_where(&mut sql, &mut a, "d.doc_date >= $?", d);
-    }
-    if let Some(d) = f.to {
-        and_where(&mut sql, &mut a, "d.doc_date <= $?", d);
-    }
-    if let Some(c) = f.currency {
-        and_where(&mut sql, &mut a, "d.currency = $?", c.code());
-    }
-    push_accounts(&mut sql, &mut a, "d.account_id", vis, f);
-    (sql, a, amount)
 }
 
 /// The link to the documents of `doc` (`invoices`, `credit-notes`,
@@ -366,12 +332,12 @@ pub async fn sales_by_account(
     let mut f = *filter;
     f.from = Some(from);
     f.to = Some(to);
-    let (src, a, amount) = sales_source(vis, &f, tenant_id);
+    let (src, a) = sales_summary::facts(tx.dialect(), Grain::for_filter(&f), tenant_id, vis, &f, from, to);
+    let year = "SUBSTR(CAST(s.month AS TEXT), 1, 4)";
     let sql = format!(
-        "SELECT s.account_id, s.currency, s.y, s.v, a.public_id, a.name FROM (SELECT d.account_id, d.currency, \
-         SUBSTR(CAST(d.doc_date AS TEXT), 1, 4) AS y, CAST(SUM({amount}) AS BIGINT) AS v {src} \
-         GROUP BY d.account_id, d.currency, SUBSTR(CAST(d.doc_date AS TEXT), 1, 4)) s \
-         JOIN accounts a ON a.tenant_id = $1 AND a.id = s.account_id"
+        "SELECT x.account_id, x.currency, x.y, x.v, a.public_id, a.name FROM (SELECT s.account_id, s.currency, \
+         {year} AS y, CAST(SUM(s.invoiced_minor - s.credited_minor) AS BIGINT) AS v FROM ({src}) s \
+         GROUP BY s.account_id, s.currency, {year}) x JOIN accounts a ON a.tenant_id = $1 AND a.id = x.account_id"
     );
     let rows = tx
         .fetch_all(sql, a, |r| {
@@ -548,25 +514,14 @@ pub async fn sales_by_category(
     opts: CrossSellOptions,
 ) -> StoreResult<SalesByCategory> {
     let (from, to) = default_period(filter)?;
-    let mut a = args![tenant_id, from, to];
-    let mut src = format!(
-        "FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
-         LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id \
-         WHERE d.tenant_id = $1 AND {SOLD} AND d.doc_date >= $2 AND d.doc_date <= $3 AND l.kind <> 'shipping'"
-    );
-    if let Some(c) = filter.category_key {
-        and_where(&mut src, &mut a, "p.category_id = $?", c);
-    }
-    if let Some(c) = filter.currency {
-        and_where(&mut src, &mut a, "d.currency = $?", c.code());
-    }
-    push_accounts(&mut src, &mut a, "d.account_id", vis, filter);
+    let (src, a) = sales_summary::facts(tx.dialect(), Grain::Category, tenant_id, vis, filter, from, to);
+    // Category 0 (lines without a product or category) joins no category.
     let sql = format!(
-        "SELECT s.account_id, s.currency, s.category_id, s.v, a.public_id, a.name, c.public_id AS category_public_id, \
-         c.name AS category_name FROM (SELECT d.account_id, d.currency, p.category_id, CAST(SUM(CASE WHEN \
-         d.doc_type = 'credit_note' THEN -l.taxable_base_minor ELSE l.taxable_base_minor END) AS BIGINT) AS v {src} \
-         GROUP BY d.account_id, d.currency, p.category_id) s JOIN accounts a ON a.tenant_id = $1 AND a.id = s.account_id \
-         LEFT JOIN product_categories c ON c.tenant_id = $1 AND c.id = s.category_id"
+        "SELECT x.account_id, x.currency, x.category_id, x.v, a.public_id, a.name, c.public_id AS category_public_id, \
+         c.name AS category_name FROM (SELECT s.account_id, s.currency, s.category_id, \
+         CAST(SUM(s.invoiced_minor - s.credited_minor) AS BIGINT) AS v FROM ({src}) s \
+         GROUP BY s.account_id, s.currency, s.category_id) x JOIN accounts a ON a.tenant_id = $1 AND a.id = x.account_id \
+         LEFT JOIN product_categories c ON c.tenant_id = $1 AND c.id = x.category_id"
     );
     let rows = tx
         .fetch_all(sql, a, |r| {
@@ -1240,60 +1195,49 @@ pub async fn top_customers(
     let mut f = *filter;
     f.from = Some(from);
     f.to = Some(to);
-    let (src, a, amount) = sales_source(vis, &f, tenant_id);
+    // Net, cost and margin from the same sums as the profit report.
+    let (src, a) = sales_summary::facts(tx.dialect(), Grain::for_filter(&f), tenant_id, vis, &f, from, to);
     let sql = format!(
-        "SELECT s.account_id, s.currency, s.v, a.public_id, a.name FROM (SELECT d.account_id, d.currency, \
-         CAST(SUM({amount}) AS BIGINT) AS v {src} GROUP BY d.account_id, d.currency) s \
-         JOIN accounts a ON a.tenant_id = $1 AND a.id = s.account_id"
+        "SELECT x.*, a.public_id, a.name FROM (SELECT s.account_id, s.currency, \
+         CAST(SUM(s.invoiced_minor) AS BIGINT) AS inv, CAST(SUM(s.credited_minor) AS BIGINT) AS cn, \
+         CAST(SUM(s.cost_invoiced_minor) AS BIGINT) AS inv_cost, CAST(SUM(s.cost_returned_minor) AS BIGINT) AS cn_cost \
+         FROM ({src}) s GROUP BY s.account_id, s.currency) x JOIN accounts a ON a.tenant_id = $1 AND a.id = x.account_id"
     );
     let rows = tx
         .fetch_all(sql, a, |r| {
-            Ok((
-                r.i64("account_id")?,
-                currency_of(r)?,
-                r.i64("v")?,
-                AccountRef { id: public(r, "public_id")?, name: r.text("name")? },
-            ))
+            Ok((currency_of(r)?, profit_sums(r)?, AccountRef { id: public(r, "public_id")?, name: r.text("name")? }))
         })
         .await?;
-    // Cost and margin from the same aggregation as the profit report.
-    let wants_cost = opts.fields.cost || opts.fields.margin;
     let company = crate::tenants::currency(tx, tenant_id).await?;
-    let mut sums: HashMap<(i64, &'static str), ProfitSums> = HashMap::new();
-    if wants_cost {
-        for (k, c, s, _, _) in profit_groups(tx, tenant_id, vis, &f, from, to, ProfitBy::Customer).await? {
-            sums.insert((k.unwrap_or_default(), c.code()), s);
-        }
-    }
     let mut totals: HashMap<&'static str, i64> = HashMap::new();
-    for (_, c, v, _) in &rows {
-        *totals.entry(c.code()).or_default() += v;
+    for (c, s, _) in &rows {
+        *totals.entry(c.code()).or_default() += s.net();
     }
-    let mut rows: Vec<TopCustomerRow> = rows
+    // Ranked on the sums, so only the rows kept are formatted.
+    let key = |(c, sums, _): &(Currency, ProfitSums, AccountRef)| match opts.order {
+        Ranking::Margin => {
+            let margin = sums.margin(*c, company).filter(|_| opts.fields.margin);
+            ((margin.is_some(), margin.unwrap_or(0)), sums.net())
+        }
+        Ranking::Revenue => ((true, sums.net()), 0),
+    };
+    let mut rows = rows;
+    rows.sort_by(|a, b| key(b).cmp(&key(a)).then(a.2.name.cmp(&b.2.name)));
+    rows.truncate(opts.limit as usize);
+    let rows: Vec<TopCustomerRow> = rows
         .into_iter()
-        .map(|(key, c, v, account)| TopCustomerRow {
-            rank: 0,
+        .enumerate()
+        .map(|(i, (c, sums, account))| TopCustomerRow {
+            rank: i as u32 + 1,
             documents: sales_links(account.id, Some(from), Some(to)),
             account,
             currency: c,
-            net: format_minor(v, c),
-            net_minor: v,
-            share_percent: percent(v, totals.get(c.code()).copied().unwrap_or_default()),
-            margins: match sums.get(&(key, c.code())) {
-                Some(s) => MarginFigures::new(s, c, company, opts.fields),
-                None => MarginFigures::new(&ProfitSums::default(), c, company, opts.fields),
-            },
+            net: format_minor(sums.net(), c),
+            net_minor: sums.net(),
+            share_percent: percent(sums.net(), totals.get(c.code()).copied().unwrap_or_default()),
+            margins: MarginFigures::new(&sums, c, company, opts.fields),
         })
         .collect();
-    let key = |r: &TopCustomerRow| match opts.order {
-        Ranking::Margin => (r.margins.key(), r.net_minor),
-        Ranking::Revenue => ((true, r.net_minor), 0),
-    };
-    rows.sort_by(|a, b| key(b).cmp(&key(a)).then(a.account.name.cmp(&b.account.name)));
-    rows.truncate(opts.limit as usize);
-    for (i, r) in rows.iter_mut().enumerate() {
-        r.rank = i as u32 + 1;
-    }
     Ok(TopCustomers {
         period: Period { from, to },
         order: opts.order.as_str().into(),
@@ -1374,16 +1318,47 @@ pub async fn product_sales(
 ) -> StoreResult<ProductSales> {
     let (from, to) = default_period(filter)?;
     let company = crate::tenants::currency(tx, tenant_id).await?;
-    let mut a = args![tenant_id, from, to];
-    let mut src = format!(
-        "FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
-         WHERE d.tenant_id = $1 AND {SOLD} AND d.doc_date >= $2 AND d.doc_date <= $3 AND l.product_id IS NOT NULL \
-         AND l.kind = 'product'"
-    );
-    if let Some(c) = filter.currency {
-        and_where(&mut src, &mut a, "d.currency = $?", c.code());
-    }
-    push_accounts(&mut src, &mut a, "d.account_id", vis, filter);
+    let signed = |v: &str| format!("CASE WHEN d.doc_type = 'credit_note' THEN -{v} ELSE {v} END");
+    let when = |t: &str, v: &str| format!("CASE WHEN d.doc_type = '{t}' THEN {v} ELSE 0 END");
+    // Per product and currency: quantity, the four sums, documents.
+    let (sold, mut a) = if Grain::products_serve(vis, filter) {
+        let (src, a) = sales_summary::facts(tx.dialect(), Grain::Product, tenant_id, vis, filter, from, to);
+        let sum = |c: &str| format!("CAST(SUM(s.{c}) AS BIGINT)");
+        let sql = format!(
+            "SELECT s.product_id, s.currency, {} AS q, {} AS inv, {} AS cn, {} AS inv_cost, {} AS cn_cost, \
+             {} AS n FROM ({src}) s WHERE s.product_id <> 0 GROUP BY s.product_id, s.currency",
+            sum("quantity_e4"),
+            sum("invoiced_minor"),
+            sum("credited_minor"),
+            sum("cost_invoiced_minor"),
+            sum("cost_returned_minor"),
+            sum("invoices + s.credit_notes"),
+        );
+        (sql, a)
+    } else {
+        // Some accounts only: their lines.
+        let mut a = args![tenant_id, from, to];
+        let mut src = format!(
+            "FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
+             WHERE d.tenant_id = $1 AND {SOLD} AND d.doc_date >= $2 AND d.doc_date <= $3 AND l.product_id IS NOT NULL \
+             AND l.kind NOT IN ('shipping', 'comment')"
+        );
+        if let Some(c) = filter.currency {
+            and_where(&mut src, &mut a, "d.currency = $?", c.code());
+        }
+        push_accounts(&mut src, &mut a, "d.account_id", vis, filter);
+        let sql = format!(
+            "SELECT l.product_id, d.currency, CAST(SUM({}) AS BIGINT) AS q, CAST(SUM({}) AS BIGINT) AS inv, \
+             CAST(SUM({}) AS BIGINT) AS cn, CAST(SUM({}) AS BIGINT) AS inv_cost, CAST(SUM({}) AS BIGINT) AS cn_cost, \
+             COUNT(DISTINCT d.id) AS n {src} GROUP BY l.product_id, d.currency",
+            signed("l.quantity_e4"),
+            when("invoice", "l.taxable_base_minor"),
+            when("credit_note", "l.taxable_base_minor"),
+            when("invoice", "COALESCE(l.cost_minor, 0)"),
+            when("credit_note", "COALESCE(l.cost_minor, 0)"),
+        );
+        (sql, a)
+    };
     let mut cat = String::new();
     if let Some(c) = filter.category_key {
         and_where(&mut cat, &mut a, "p.category_id = $?", c);
@@ -1396,22 +1371,12 @@ pub async fn product_sales(
         }
         None => String::new(),
     };
-    let signed = |v: &str| format!("CASE WHEN d.doc_type = 'credit_note' THEN -{v} ELSE {v} END");
-    let when = |t: &str, v: &str| format!("CASE WHEN d.doc_type = '{t}' THEN {v} ELSE 0 END");
     let sql = format!(
         "SELECT p.public_id, p.sku, p.name, c.name AS category_name, COALESCE(s.currency, p.currency) AS currency, \
          COALESCE(s.q, 0) AS q, COALESCE(s.inv, 0) AS inv, COALESCE(s.cn, 0) AS cn, COALESCE(s.inv_cost, 0) AS inv_cost, \
-         COALESCE(s.cn_cost, 0) AS cn_cost, COALESCE(s.n, 0) AS n FROM products p \
-         LEFT JOIN (SELECT l.product_id, d.currency, CAST(SUM({}) AS BIGINT) AS q, CAST(SUM({}) AS BIGINT) AS inv, \
-         CAST(SUM({}) AS BIGINT) AS cn, CAST(SUM({}) AS BIGINT) AS inv_cost, CAST(SUM({}) AS BIGINT) AS cn_cost, \
-         COUNT(DISTINCT d.id) AS n {src} GROUP BY l.product_id, d.currency) s \
+         COALESCE(s.cn_cost, 0) AS cn_cost, COALESCE(s.n, 0) AS n FROM products p LEFT JOIN ({sold}) s \
          ON s.product_id = p.id LEFT JOIN product_categories c ON c.tenant_id = p.tenant_id AND c.id = p.category_id \
-         WHERE p.tenant_id = $1 AND (s.product_id IS NOT NULL OR (p.active = TRUE{cur_cond})){cat}",
-        signed("l.quantity_e4"),
-        when("invoice", "l.taxable_base_minor"),
-        when("credit_note", "l.taxable_base_minor"),
-        when("invoice", "COALESCE(l.cost_minor, 0)"),
-        when("credit_note", "COALESCE(l.cost_minor, 0)"),
+         WHERE p.tenant_id = $1 AND (s.product_id IS NOT NULL OR (p.active = TRUE{cur_cond})){cat}"
     );
     let mut rows = tx
         .fetch_all(sql, a, |r| {
@@ -2118,6 +2083,28 @@ async fn profit_groups(
     to: Date,
     by: ProfitBy,
 ) -> StoreResult<ProfitGroups> {
+    // The per-account and per-product summaries have every figure, and the
+    // documents' counts; categories and orders are summed from the lines.
+    let summary = match by {
+        _ if filter.category_key.is_some() => None,
+        ProfitBy::Customer => Some((Grain::Account, "s.account_id")),
+        ProfitBy::Product if Grain::products_serve(vis, filter) => Some((Grain::Product, "NULLIF(s.product_id, 0)")),
+        _ => None,
+    };
+    if let Some((grain, key)) = summary {
+        let (src, a) = sales_summary::facts(tx.dialect(), grain, tenant_id, vis, filter, from, to);
+        let sql = format!(
+            "SELECT {key} AS k, s.currency, CAST(SUM(s.invoiced_minor) AS BIGINT) AS inv, \
+             CAST(SUM(s.credited_minor) AS BIGINT) AS cn, CAST(SUM(s.cost_invoiced_minor) AS BIGINT) AS inv_cost, \
+             CAST(SUM(s.cost_returned_minor) AS BIGINT) AS cn_cost, CAST(SUM(s.invoices) AS BIGINT) AS n_inv, \
+             CAST(SUM(s.credit_notes) AS BIGINT) AS n_cn FROM ({src}) s GROUP BY {key}, s.currency"
+        );
+        return tx
+            .fetch_all(sql, a, |r| {
+                Ok((r.opt_i64("k")?, currency_of(r)?, profit_sums(r)?, r.i64("n_inv")?, r.i64("n_cn")?))
+            })
+            .await;
+    }
     let mut a = args![tenant_id, from, to];
     let mut src = format!(
         "FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
@@ -2155,21 +2142,18 @@ async fn profit_groups(
         count("invoice"),
         count("credit_note"),
     );
-    tx.fetch_all(sql, a, |r| {
-        Ok((
-            r.opt_i64("k")?,
-            currency_of(r)?,
-            ProfitSums {
-                invoiced: r.i64("inv")?,
-                credited: r.i64("cn")?,
-                cost_invoiced: r.i64("inv_cost")?,
-                cost_returned: r.i64("cn_cost")?,
-            },
-            r.i64("n_inv")?,
-            r.i64("n_cn")?,
-        ))
+    tx.fetch_all(sql, a, |r| Ok((r.opt_i64("k")?, currency_of(r)?, profit_sums(r)?, r.i64("n_inv")?, r.i64("n_cn")?)))
+        .await
+}
+
+/// The four sums of a row with the columns `inv`, `cn`, `inv_cost`, `cn_cost`.
+fn profit_sums(r: &dyn DbRow) -> StoreResult<ProfitSums> {
+    Ok(ProfitSums {
+        invoiced: r.i64("inv")?,
+        credited: r.i64("cn")?,
+        cost_invoiced: r.i64("inv_cost")?,
+        cost_returned: r.i64("cn_cost")?,
     })
-    .await
 }
 
 /// Who a group is about: (public id, name, SKU, account).

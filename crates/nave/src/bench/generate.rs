@@ -19,7 +19,8 @@
 //! and stored the way the store stores them (lines, line taxes, itemized
 //! taxes, due dates), and invoice numbers are taken from the invoice
 //! sequence in blocks, so reports and the 360° view read generated data
-//! exactly as they read data entered by hand. What the generator does not
+//! exactly as they read data entered by hand; the sales summaries are
+//! rebuilt from them once they are in. What the generator does not
 //! write: audit entries, change-feed events and search terms (generated
 //! records are not found by the global search box).
 
@@ -1135,6 +1136,11 @@ pub async fn generate(db: &Db, scale: f64, seed: u64) -> anyhow::Result<Generate
     tx.commit().await?;
     rows += c.written();
     eprintln!("generate: activities, cases and opportunities at {:.1} s", started.elapsed().as_secs_f64());
+    // The documents were written in bulk, past the summaries' upkeep.
+    let mut tx = db.write().await?;
+    nave_store::sales_summary::rebuild(&mut tx, DEFAULT_TENANT).await?;
+    tx.commit().await?;
+    eprintln!("generate: sales summaries at {:.1} s", started.elapsed().as_secs_f64());
     finish_bulk_load(db).await?;
     Ok(Generated {
         sizes: s,
