@@ -106,6 +106,25 @@ enum Command {
         #[command(subcommand)]
         command: SubscriptionCommand,
     },
+    /// The sales summaries the reports read (kept with the documents; ADR 0019).
+    Summaries {
+        #[command(subcommand)]
+        command: SummaryCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SummaryCommand {
+    /// Compare the kept summaries with the documents; exits non-zero when they differ.
+    Check {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Write the summaries again from the documents (after changing documents outside Nave).
+    Rebuild {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -396,6 +415,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}\t{}\t{}", i.number.as_deref().unwrap_or("(draft)"), i.status, i.total);
             }
             eprintln!("{} subscription(s) billed, {} invoice(s) made", r.subscriptions, r.invoices.len());
+            Ok(())
+        }
+        Command::Summaries { command } => {
+            let (db, rebuild) = match command {
+                SummaryCommand::Check { db } => (db, false),
+                SummaryCommand::Rebuild { db } => (db, true),
+            };
+            let cfg = config::load(cli.config.as_deref(), &overrides(&db, None))?;
+            init_logs(&cfg, true);
+            let database = open(&cfg).await?;
+            let mut tx = database.write().await?;
+            if rebuild {
+                nave_store::sales_summary::rebuild(&mut tx, DEFAULT_TENANT).await?;
+            }
+            let drift = nave_store::sales_summary::drift(&mut tx, DEFAULT_TENANT).await?;
+            tx.commit().await?;
+            database.close().await;
+            if drift > 0 {
+                anyhow::bail!(
+                    "the sales summaries differ from the documents in {drift} row(s): run `nave summaries rebuild`"
+                );
+            }
+            eprintln!("The sales summaries agree with the documents{}.", if rebuild { " (rebuilt)" } else { "" });
             Ok(())
         }
         Command::Bench(args) => {
