@@ -39,7 +39,8 @@
 //! over invoices or bills ([`AgingSide`]).
 //!
 //! Speed: the sales figures of sales by account, sales by category, top
-//! customers and profit per customer come from the monthly sales summaries
+//! customers, most and least popular products and profit per customer,
+//! category and product come from the monthly sales summaries
 //! ([`crate::sales_summary`], ADR 0019), the same sums kept per month with
 //! the documents; the other reports are one indexed aggregation each
 //! (indexes of migration 0018). The `nave bench reports` workload times them
@@ -2087,13 +2088,16 @@ async fn profit_groups(
     to: Date,
     by: ProfitBy,
 ) -> StoreResult<ProfitGroups> {
-    // The per-account and per-product summaries have every figure, and the
-    // documents' counts; categories and orders are summed from the lines.
+    // The summaries have every figure and the documents' counts; per product
+    // only for the whole company, and per sales order never: those are
+    // summed from the lines.
     let summary = match by {
-        _ if filter.category_key.is_some() => None,
-        ProfitBy::Customer => Some((Grain::Account, "s.account_id")),
-        ProfitBy::Product if Grain::products_serve(vis, filter) => Some((Grain::Product, "NULLIF(s.product_id, 0)")),
-        _ => None,
+        ProfitBy::Customer => Some((Grain::for_filter(filter), "s.account_id")),
+        ProfitBy::Category => Some((Grain::Category, "NULLIF(s.category_id, 0)")),
+        ProfitBy::Product if filter.category_key.is_none() && Grain::products_serve(vis, filter) => {
+            Some((Grain::Product, "NULLIF(s.product_id, 0)"))
+        }
+        ProfitBy::Product | ProfitBy::SalesOrder => None,
     };
     if let Some((grain, key)) = summary {
         let (src, a) = sales_summary::facts(tx.dialect(), grain, tenant_id, vis, filter, from, to);

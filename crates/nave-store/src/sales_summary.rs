@@ -10,11 +10,11 @@
 //! apart:
 //!
 //! - `sales_months` ([`Grain::Account`]) also counts the invoices and credit
-//!   notes, so the profit per customer can say how many documents are behind
-//!   a figure;
+//!   notes, so the profit reports can say how many documents are behind a
+//!   figure;
 //! - `sales_month_categories` ([`Grain::Category`]) splits the same figures
-//!   by product category (0: lines without a product or a category) and
-//!   counts the lines;
+//!   and counts by product category (0: lines without a product or a
+//!   category): a document counts once in each category it has lines of;
 //! - `sales_month_products` ([`Grain::Product`]) has them per product (0:
 //!   free-text lines) and currency, without the account, with the quantity
 //!   sold less credited and the documents' counts: the product reports of
@@ -24,7 +24,8 @@
 //! They are kept in the transaction that changes what they sum:
 //! [`record`] when an invoice or credit note is issued (+1) and when it is
 //! voided (−1: nothing else takes a document out of the sales), and
-//! [`move_product`] when a product changes category. A settlement (part
+//! [`move_product`] when a product changes category (the rows of the two
+//! categories are summed again where the product sold). A settlement (part
 //! paid, paid, applied) changes no figure. [`rebuild`] writes them again
 //! from the documents (the bulk generator of `nave bench` uses it after
 //! loading), and [`drift`] counts the rows where the kept summary and a
@@ -57,7 +58,8 @@ const SUMS: [&str; 4] = ["invoiced_minor", "credited_minor", "cost_invoiced_mino
 pub enum Grain {
     /// `sales_months`: per account, with the number of invoices and credit notes.
     Account,
-    /// `sales_month_categories`: per account and category, with the number of lines.
+    /// `sales_month_categories`: per account and category, with the number
+    /// of invoices and credit notes that have lines in the category.
     Category,
     /// `sales_month_products`: per product, with the quantity and the
     /// number of invoices and credit notes.
@@ -95,17 +97,14 @@ impl Grain {
     fn counts(self) -> &'static [&'static str] {
         match self {
             Grain::Account => &["invoices", "credit_notes"],
-            Grain::Category => &["lines"],
+            Grain::Category => &["invoices", "credit_notes"],
             Grain::Product => &["quantity_e4", "invoices", "credit_notes"],
         }
     }
 
-    /// A row whose documents (or lines) are all gone.
+    /// A row whose documents are all gone.
     fn empty(self) -> &'static str {
-        match self {
-            Grain::Account | Grain::Product => "invoices = 0 AND credit_notes = 0",
-            Grain::Category => "lines = 0",
-        }
+        "invoices = 0 AND credit_notes = 0"
     }
 
     /// Whether the per-product summary can answer for this caller and
@@ -128,35 +127,22 @@ fn month_of(dialect: Dialect, col: &str) -> String {
     }
 }
 
-/// What a category column of an aggregation is: the product's category (the
-/// products joined), or one value (a placeholder) for every line.
-#[derive(Clone, Copy)]
-enum CategoryOf<'a> {
-    Products,
-    Fixed(&'a str),
-}
-
 /// The summary rows computed from the documents: a `SELECT` of
 /// [`Grain::columns`] over the sold documents of tenant `$1` and their
 /// counted lines, where `cond` holds, each figure multiplied by `sign` (SQL,
 /// e.g. `$3 * `; empty for 1).
-fn aggregate(dialect: Dialect, grain: Grain, category: CategoryOf, sign: &str, cond: &str) -> String {
+fn aggregate(dialect: Dialect, grain: Grain, sign: &str, cond: &str) -> String {
     let month = month_of(dialect, "d.doc_date");
-    let (join, keys, group) = match (grain, category) {
-        (Grain::Account, _) => ("", "d.account_id, d.currency".to_string(), "d.account_id, d.currency"),
-        (Grain::Category, CategoryOf::Products) => (
+    let (join, keys, group) = match grain {
+        Grain::Account => ("", "d.account_id, d.currency", "d.account_id, d.currency"),
+        Grain::Category => (
             " LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id",
-            "d.account_id, d.currency, COALESCE(p.category_id, 0) AS category_id".to_string(),
+            "d.account_id, d.currency, COALESCE(p.category_id, 0) AS category_id",
             "d.account_id, d.currency, COALESCE(p.category_id, 0)",
         ),
-        (Grain::Category, CategoryOf::Fixed(v)) => {
-            ("", format!("d.account_id, d.currency, {v} AS category_id"), "d.account_id, d.currency")
+        Grain::Product => {
+            ("", "COALESCE(l.product_id, 0) AS product_id, d.currency", "COALESCE(l.product_id, 0), d.currency")
         }
-        (Grain::Product, _) => (
-            "",
-            "COALESCE(l.product_id, 0) AS product_id, d.currency".to_string(),
-            "COALESCE(l.product_id, 0), d.currency",
-        ),
     };
     let sum = |doc_type: &str, v: &str, name: &str| {
         format!("{sign}CAST(SUM(CASE WHEN d.doc_type = '{doc_type}' THEN {v} ELSE 0 END) AS BIGINT) AS {name}")
@@ -166,8 +152,7 @@ fn aggregate(dialect: Dialect, grain: Grain, category: CategoryOf, sign: &str, c
          {sign}COUNT(DISTINCT CASE WHEN d.doc_type = 'credit_note' THEN d.id END) AS credit_notes"
     );
     let counts = match grain {
-        Grain::Account => documents,
-        Grain::Category => format!("{sign}COUNT(*) AS lines"),
+        Grain::Account | Grain::Category => documents,
         Grain::Product => format!(
             "{sign}CAST(SUM(CASE WHEN d.doc_type = 'credit_note' THEN -l.quantity_e4 ELSE l.quantity_e4 END) AS BIGINT) \
              AS quantity_e4, {documents}"
@@ -217,7 +202,7 @@ pub(crate) async fn record(
 ) -> StoreResult<()> {
     let dialect = tx.dialect();
     for grain in GRAINS {
-        let select = aggregate(dialect, grain, CategoryOf::Products, "$3 * ", " AND d.id = $2");
+        let select = aggregate(dialect, grain, "$3 * ", " AND d.id = $2");
         tx.execute(upsert(grain, &select), args![tenant_id, doc_key, sign]).await?;
         if sign < 0 {
             let mut sql =
@@ -233,8 +218,11 @@ pub(crate) async fn record(
 }
 
 /// Moves what a product's lines sold from its old category to its new one
-/// (`None`: none) in the per-category summary. The caller changes the
-/// product in the same transaction.
+/// (`None`: none) in the per-category summary: the rows of both categories
+/// are summed again from the lines for every month, account and currency
+/// where the product sold (a document's count in a category depends on its
+/// other lines, so the figures cannot simply be moved). The caller has
+/// changed the product in the same transaction.
 pub(crate) async fn move_product(
     tx: &mut Tx,
     tenant_id: i64,
@@ -246,16 +234,24 @@ pub(crate) async fn move_product(
         return Ok(());
     }
     let dialect = tx.dialect();
-    let select = aggregate(dialect, Grain::Category, CategoryOf::Fixed("$3"), "$4 * ", " AND l.product_id = $2");
-    let sql = upsert(Grain::Category, &select);
-    for (category, sign) in [(from.unwrap_or(0), -1i64), (to.unwrap_or(0), 1)] {
-        tx.execute(sql.clone(), args![tenant_id, product_key, category, sign]).await?;
-    }
+    let month = month_of(dialect, "d.doc_date");
+    let sold = format!(
+        "SELECT {month}, d.account_id, d.currency FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id \
+         AND l.document_id = d.id WHERE d.tenant_id = $1 AND {SOLD} AND {COUNTED_LINES} AND l.product_id = $2"
+    );
+    let a = || args![tenant_id, product_key, from.unwrap_or(0), to.unwrap_or(0)];
     tx.execute(
-        "DELETE FROM sales_month_categories WHERE tenant_id = $1 AND category_id = $2 AND lines = 0",
-        args![tenant_id, from.unwrap_or(0)],
+        format!(
+            "DELETE FROM sales_month_categories WHERE tenant_id = $1 AND category_id IN ($3, $4) \
+             AND (month, account_id, currency) IN ({sold})"
+        ),
+        a(),
     )
     .await?;
+    let cond =
+        format!(" AND COALESCE(p.category_id, 0) IN ($3, $4) AND ({month}, d.account_id, d.currency) IN ({sold})");
+    let select = aggregate(dialect, Grain::Category, "", &cond);
+    tx.execute(format!("INSERT INTO sales_month_categories ({}) {select}", Grain::Category.columns()), a()).await?;
     Ok(())
 }
 
@@ -264,7 +260,7 @@ pub async fn rebuild(tx: &mut Tx, tenant_id: i64) -> StoreResult<()> {
     let dialect = tx.dialect();
     for grain in GRAINS {
         tx.execute(format!("DELETE FROM {} WHERE tenant_id = $1", grain.table()), args![tenant_id]).await?;
-        let select = aggregate(dialect, grain, CategoryOf::Products, "", "");
+        let select = aggregate(dialect, grain, "", "");
         tx.execute(format!("INSERT INTO {} ({}) {select}", grain.table(), grain.columns()), args![tenant_id]).await?;
     }
     Ok(())
@@ -277,7 +273,7 @@ pub async fn drift(tx: &mut Tx, tenant_id: i64) -> StoreResult<i64> {
     let dialect = tx.dialect();
     let mut n = 0;
     for grain in GRAINS {
-        let want = aggregate(dialect, grain, CategoryOf::Products, "", "");
+        let want = aggregate(dialect, grain, "", "");
         let have = format!("SELECT {} FROM {} WHERE tenant_id = $1", grain.columns(), grain.table());
         for (a, b) in [(&want, &have), (&have, &want)] {
             n += tx.scalar_i64(format!("SELECT COUNT(*) AS v FROM ({a} EXCEPT {b}) x"), args![tenant_id]).await?;
@@ -374,7 +370,7 @@ pub(crate) fn facts(
         }
         cond.push(')');
         restrict(&mut cond, &mut a, "d", "p.category_id");
-        parts.push(aggregate(dialect, grain, CategoryOf::Products, "", &cond));
+        parts.push(aggregate(dialect, grain, "", &cond));
     }
     if parts.is_empty() {
         parts.push(format!("SELECT {} FROM {} s WHERE s.tenant_id = $1 AND 1 = 0", grain.columns(), grain.table()));

@@ -2,8 +2,10 @@
 //! 0019), on both databases: after every kind of change made through the
 //! API (invoices issued or left as drafts, credit notes, voids, payments,
 //! products moved between categories), the kept summaries equal a rebuild
-//! from the documents; and the reports read from them give, for periods
-//! cut anywhere in a month, the figures summed from the documents' lines.
+//! from the documents; and the reports read from them (sales by account and
+//! by category, top customers, profit by customer and by category) give, for
+//! periods cut anywhere in a month, the figures and document counts summed
+//! from the documents' lines.
 
 mod support;
 
@@ -154,8 +156,45 @@ async fn reports_agree_with_the_documents(app: &TestApp, from: Date, to: Date) {
     assert_eq!(got, per_account, "profit by customer {from}..={to}");
     let counts: BTreeMap<String, (i64, i64)> =
         p.rows.iter().map(|r| (r.name.clone(), (r.invoices, r.credit_notes))).collect();
+
+    let mut per_category: BTreeMap<String, i64> = BTreeMap::new();
+    for ((_, category), v) in &want {
+        *per_category.entry(category.clone()).or_default() += v;
+    }
+    per_category.retain(|_, v| *v != 0);
+    let opts = ProfitOptions { by: ProfitBy::Category, order: Ranking::Revenue, limit: 100, fields: all };
+    let p = reports::profit(&mut tx, t, Visibility::All, &f, opts).await.unwrap();
+    let got: BTreeMap<String, i64> =
+        p.rows.iter().filter(|r| r.figures.sums.net() != 0).map(|r| (r.name.clone(), r.figures.sums.net())).collect();
+    assert_eq!(got, per_category, "profit by category {from}..={to}");
+    let category_counts: BTreeMap<String, (i64, i64)> =
+        p.rows.iter().map(|r| (r.name.clone(), (r.invoices, r.credit_notes))).collect();
     tx.rollback().await.unwrap();
     assert_eq!(counts, documents_by_account(app, from, to).await, "documents behind profit {from}..={to}");
+    assert_eq!(category_counts, documents_by_category(app, from, to).await, "documents per category {from}..={to}");
+}
+
+/// Per category name: (invoices, credit notes) with lines of it counted as sales in the period.
+async fn documents_by_category(app: &TestApp, from: Date, to: Date) -> BTreeMap<String, (i64, i64)> {
+    let mut tx = app.db.db.read().await.unwrap();
+    let rows = tx
+        .fetch_all(
+            "SELECT COALESCE(c.name, '(no category)') AS category, \
+             COUNT(DISTINCT CASE WHEN d.doc_type = 'invoice' THEN d.id END) AS inv, \
+             COUNT(DISTINCT CASE WHEN d.doc_type = 'credit_note' THEN d.id END) AS cn FROM documents d \
+             JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
+             LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id \
+             LEFT JOIN product_categories c ON c.tenant_id = p.tenant_id AND c.id = p.category_id \
+             WHERE d.tenant_id = $1 AND d.doc_type IN ('invoice', 'credit_note') \
+             AND d.status IN ('issued', 'part_paid', 'paid', 'applied') AND l.kind NOT IN ('shipping', 'comment') \
+             AND d.doc_date >= $2 AND d.doc_date <= $3 GROUP BY COALESCE(c.name, '(no category)')",
+            args![DEFAULT_TENANT, from, to],
+            |r| Ok((r.text("category")?, (r.i64("inv")?, r.i64("cn")?))),
+        )
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    rows.into_iter().collect()
 }
 
 async fn the_summaries_follow_every_change_and_the_reports_read_them(db: TestDb) {

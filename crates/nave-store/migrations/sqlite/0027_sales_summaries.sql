@@ -1,7 +1,7 @@
 -- Sales summaries for the reports (issue 8; ADR 0019). The sales reports
 -- read these instead of every invoice line of their period. All are kept by
 -- `nave_store::sales_summary` in the transaction that issues or voids an
--- invoice or credit note (and moves a product to another category), and can
+-- invoice or credit note (and changes a product's category), and can
 -- be rebuilt from the documents at any time; a test proves both ways agree.
 --
 -- Figures are those of the reports: per invoice or credit note counted as a
@@ -26,7 +26,8 @@ CREATE TABLE sales_months (
 CREATE INDEX sales_months_account_idx ON sales_months (tenant_id, account_id, month);
 
 -- Per month, account, currency and product category (0: lines without a
--- product or a category), with how many lines.
+-- product or a category), with how many invoices and credit notes have lines
+-- in the category.
 CREATE TABLE sales_month_categories (
     tenant_id            BIGINT NOT NULL,
     month                DATE NOT NULL,
@@ -37,7 +38,8 @@ CREATE TABLE sales_month_categories (
     credited_minor       BIGINT NOT NULL DEFAULT 0,
     cost_invoiced_minor  BIGINT NOT NULL DEFAULT 0,
     cost_returned_minor  BIGINT NOT NULL DEFAULT 0,
-    lines                BIGINT NOT NULL DEFAULT 0,
+    invoices             BIGINT NOT NULL DEFAULT 0,
+    credit_notes         BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, month, account_id, currency, category_id)
 ) WITHOUT ROWID;
 CREATE INDEX sales_month_categories_account_idx ON sales_month_categories (tenant_id, account_id, month);
@@ -75,13 +77,14 @@ WHERE d.doc_type IN ('invoice', 'credit_note') AND d.status IN ('issued', 'part_
 GROUP BY d.tenant_id, SUBSTR(d.doc_date, 1, 7), d.account_id, d.currency;
 
 INSERT INTO sales_month_categories (tenant_id, month, account_id, currency, category_id, invoiced_minor,
-    credited_minor, cost_invoiced_minor, cost_returned_minor, lines)
+    credited_minor, cost_invoiced_minor, cost_returned_minor, invoices, credit_notes)
 SELECT d.tenant_id, SUBSTR(d.doc_date, 1, 7) || '-01', d.account_id, d.currency, COALESCE(p.category_id, 0),
     SUM(CASE WHEN d.doc_type = 'invoice' THEN l.taxable_base_minor ELSE 0 END),
     SUM(CASE WHEN d.doc_type = 'credit_note' THEN l.taxable_base_minor ELSE 0 END),
     SUM(CASE WHEN d.doc_type = 'invoice' THEN COALESCE(l.cost_minor, 0) ELSE 0 END),
     SUM(CASE WHEN d.doc_type = 'credit_note' THEN COALESCE(l.cost_minor, 0) ELSE 0 END),
-    COUNT(*)
+    COUNT(DISTINCT CASE WHEN d.doc_type = 'invoice' THEN d.id END),
+    COUNT(DISTINCT CASE WHEN d.doc_type = 'credit_note' THEN d.id END)
 FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id
 LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
 WHERE d.doc_type IN ('invoice', 'credit_note') AND d.status IN ('issued', 'part_paid', 'paid', 'applied')
