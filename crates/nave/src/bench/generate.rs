@@ -1,7 +1,8 @@
 //! The large-data generator behind `overview` and `reports` (and `nave bench
 //! generate`): a deterministic company for a seed and a scale, written in
 //! bulk through the store's connection (multi-row inserts, one transaction
-//! per batch), never through HTTP.
+//! per batch, the loaded tables' secondary indexes dropped meanwhile and
+//! built again at the end), never through HTTP.
 //!
 //! Scale 1 is PERFORMANCE.md's default: 100,000 accounts with a long-tailed
 //! size distribution (account rank r gets weight 1 / r^0.8, so the biggest
@@ -640,6 +641,7 @@ pub async fn generate(db: &Db, scale: f64, seed: u64) -> anyhow::Result<Generate
     let s = Sizes::at(scale);
     let (reps, products, tax_key) = reference_data(db, &s).await?;
     eprintln!("generate: reference data in {:.1} s", started.elapsed().as_secs_f64());
+    let indexes = drop_indexes(db).await?;
     let mut rng = Rng::new(seed);
     let today = nave_store::db::now().date();
     let t = DEFAULT_TENANT;
@@ -1136,6 +1138,8 @@ pub async fn generate(db: &Db, scale: f64, seed: u64) -> anyhow::Result<Generate
     tx.commit().await?;
     rows += c.written();
     eprintln!("generate: activities, cases and opportunities at {:.1} s", started.elapsed().as_secs_f64());
+    create_indexes(db, &indexes).await?;
+    eprintln!("generate: {} indexes built again at {:.1} s", indexes.len(), started.elapsed().as_secs_f64());
     // The documents were written in bulk, past the summaries' upkeep.
     let mut tx = db.write().await?;
     nave_store::sales_summary::rebuild(&mut tx, DEFAULT_TENANT).await?;
@@ -1149,6 +1153,65 @@ pub async fn generate(db: &Db, scale: f64, seed: u64) -> anyhow::Result<Generate
         seconds: started.elapsed().as_secs_f64(),
         invoice_lines,
     })
+}
+
+/// The tables the generator fills in bulk.
+const BULK_TABLES: [&str; 14] = [
+    "accounts",
+    "contacts",
+    "contact_emails",
+    "activities",
+    "cases",
+    "opportunities",
+    "documents",
+    "document_groups",
+    "document_lines",
+    "document_line_taxes",
+    "document_taxes",
+    "document_due_dates",
+    "payments",
+    "allocations",
+];
+
+/// Drops the secondary indexes of the bulk-loaded tables and returns the
+/// statements that make them again. Rows arrive in key order, so primary
+/// keys grow at their end; but each secondary index takes its entries in
+/// random order, and once such an index outgrows the engine's cache every
+/// row costs disk reads and writes (PostgreSQL at scale 1 slowed to about a
+/// thousand rows a second). Built once after the load, each index is one
+/// sort. Indexes that back a primary key or a unique constraint stay: they
+/// are the rules the data is checked against as it goes in.
+async fn drop_indexes(db: &Db) -> anyhow::Result<Vec<String>> {
+    let tables = BULK_TABLES.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
+    let sql = match db.dialect() {
+        Dialect::Sqlite => format!(
+            "SELECT name, sql AS def FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+             AND tbl_name IN ({tables}) ORDER BY name"
+        ),
+        Dialect::Postgres => format!(
+            "SELECT i.indexname AS name, i.indexdef AS def FROM pg_indexes i WHERE i.schemaname = current_schema() \
+             AND i.tablename IN ({tables}) AND NOT EXISTS (SELECT 1 FROM pg_constraint c \
+             WHERE c.conname = i.indexname AND c.connamespace = (SELECT oid FROM pg_namespace WHERE nspname = i.schemaname)) \
+             ORDER BY i.indexname"
+        ),
+    };
+    let mut tx = db.write().await?;
+    let found = tx.fetch_all(sql, vec![], |r| Ok((r.text("name")?, r.text("def")?))).await?;
+    for (name, _) in &found {
+        tx.execute(format!("DROP INDEX {name}"), vec![]).await?;
+    }
+    tx.commit().await?;
+    Ok(found.into_iter().map(|(_, def)| def).collect())
+}
+
+/// Builds again the indexes [`drop_indexes`] dropped.
+async fn create_indexes(db: &Db, defs: &[String]) -> anyhow::Result<()> {
+    let mut tx = db.write().await?;
+    for def in defs {
+        tx.execute(def.clone(), vec![]).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// After explicit keys: PostgreSQL's identity columns carry on after them;
