@@ -282,6 +282,9 @@ pub async fn drift(tx: &mut Tx, tenant_id: i64) -> StoreResult<i64> {
     Ok(n)
 }
 
+/// A range of days, both included.
+type Days = (Date, Date);
+
 /// The first day of `d`'s month.
 fn month_start(d: Date) -> Date {
     d.replace_day(1).unwrap_or(d)
@@ -296,7 +299,7 @@ fn next_month(d: Date) -> Date {
 /// (from the summary), and the day ranges of the months it covers in part
 /// (from the documents), each both days included. Together they cover every
 /// day from `from` to `to` once.
-pub(crate) fn split(from: Date, to: Date) -> (Option<(Date, Date)>, Vec<(Date, Date)>) {
+pub(crate) fn split(from: Date, to: Date) -> (Option<Days>, Vec<Days>) {
     if from > to {
         return (None, vec![]);
     }
