@@ -1203,12 +1203,10 @@ pub async fn top_customers(
     // Net, cost and margin from the same sums as the profit report.
     let (src, a) = sales_summary::facts(tx.dialect(), Grain::for_filter(&f), tenant_id, vis, &f, from, to);
     let sql = format!(
-        "SELECT x.*, a.public_id, a.name FROM (SELECT s.account_id, s.currency, \
-         CAST(SUM(s.invoiced_minor) AS BIGINT) AS inv, CAST(SUM(s.credited_minor) AS BIGINT) AS cn, \
-         CAST(SUM(s.cost_invoiced_minor) AS BIGINT) AS inv_cost, CAST(SUM(s.cost_returned_minor) AS BIGINT) AS cn_cost \
-         FROM ({src}) s GROUP BY s.account_id, s.currency) x JOIN accounts a ON a.tenant_id = $1 AND a.id = x.account_id"
+        "SELECT x.*, a.public_id, a.name FROM (SELECT s.account_id, s.currency, {SUMMED} FROM ({src}) s \
+         GROUP BY s.account_id, s.currency) x JOIN accounts a ON a.tenant_id = $1 AND a.id = x.account_id"
     );
-    let rows = tx
+    let mut rows = tx
         .fetch_all(sql, a, |r| {
             Ok((currency_of(r)?, profit_sums(r)?, AccountRef { id: public(r, "public_id")?, name: r.text("name")? }))
         })
@@ -1226,7 +1224,6 @@ pub async fn top_customers(
         }
         Ranking::Revenue => ((true, sums.net()), 0),
     };
-    let mut rows = rows;
     rows.sort_by(|a, b| key(b).cmp(&key(a)).then(a.2.name.cmp(&b.2.name)));
     rows.truncate(opts.limit as usize);
     let rows: Vec<TopCustomerRow> = rows
@@ -1323,47 +1320,13 @@ pub async fn product_sales(
 ) -> StoreResult<ProductSales> {
     let (from, to) = default_period(filter)?;
     let company = crate::tenants::currency(tx, tenant_id).await?;
-    let signed = |v: &str| format!("CASE WHEN d.doc_type = 'credit_note' THEN -{v} ELSE {v} END");
-    let when = |t: &str, v: &str| format!("CASE WHEN d.doc_type = '{t}' THEN {v} ELSE 0 END");
     // Per product and currency: quantity, the four sums, documents.
-    let (sold, mut a) = if Grain::products_serve(vis, filter) {
-        let (src, a) = sales_summary::facts(tx.dialect(), Grain::Product, tenant_id, vis, filter, from, to);
-        let sum = |c: &str| format!("CAST(SUM(s.{c}) AS BIGINT)");
-        let sql = format!(
-            "SELECT s.product_id, s.currency, {} AS q, {} AS inv, {} AS cn, {} AS inv_cost, {} AS cn_cost, \
-             {} AS n FROM ({src}) s WHERE s.product_id <> 0 GROUP BY s.product_id, s.currency",
-            sum("quantity_e4"),
-            sum("invoiced_minor"),
-            sum("credited_minor"),
-            sum("cost_invoiced_minor"),
-            sum("cost_returned_minor"),
-            sum("invoices + s.credit_notes"),
-        );
-        (sql, a)
-    } else {
-        // Some accounts only: their lines.
-        let mut a = args![tenant_id, from, to];
-        let mut src = format!(
-            "FROM documents d JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
-             WHERE d.tenant_id = $1 AND {SOLD} AND d.doc_date >= $2 AND d.doc_date <= $3 AND l.product_id IS NOT NULL \
-             AND l.kind NOT IN ('shipping', 'comment')"
-        );
-        if let Some(c) = filter.currency {
-            and_where(&mut src, &mut a, "d.currency = $?", c.code());
-        }
-        push_accounts(&mut src, &mut a, "d.account_id", vis, filter);
-        let sql = format!(
-            "SELECT l.product_id, d.currency, CAST(SUM({}) AS BIGINT) AS q, CAST(SUM({}) AS BIGINT) AS inv, \
-             CAST(SUM({}) AS BIGINT) AS cn, CAST(SUM({}) AS BIGINT) AS inv_cost, CAST(SUM({}) AS BIGINT) AS cn_cost, \
-             COUNT(DISTINCT d.id) AS n {src} GROUP BY l.product_id, d.currency",
-            signed("l.quantity_e4"),
-            when("invoice", "l.taxable_base_minor"),
-            when("credit_note", "l.taxable_base_minor"),
-            when("invoice", "COALESCE(l.cost_minor, 0)"),
-            when("credit_note", "COALESCE(l.cost_minor, 0)"),
-        );
-        (sql, a)
-    };
+    let (src, mut a) = sales_summary::facts(tx.dialect(), Grain::Product, tenant_id, vis, filter, from, to);
+    let sold = format!(
+        "SELECT s.product_id, s.currency, CAST(SUM(s.quantity_e4) AS BIGINT) AS q, {SUMMED}, \
+         CAST(SUM(s.invoices + s.credit_notes) AS BIGINT) AS n FROM ({src}) s WHERE s.product_id <> 0 \
+         GROUP BY s.product_id, s.currency"
+    );
     let mut cat = String::new();
     if let Some(c) = filter.category_key {
         and_where(&mut cat, &mut a, "p.category_id = $?", c);
@@ -2089,22 +2052,18 @@ async fn profit_groups(
     by: ProfitBy,
 ) -> StoreResult<ProfitGroups> {
     // The summaries have every figure and the documents' counts; per product
-    // only for the whole company, and per sales order never: those are
-    // summed from the lines.
+    // not by category, and per sales order never: those are summed from the
+    // lines.
     let summary = match by {
         ProfitBy::Customer => Some((Grain::for_filter(filter), "s.account_id")),
         ProfitBy::Category => Some((Grain::Category, "NULLIF(s.category_id, 0)")),
-        ProfitBy::Product if filter.category_key.is_none() && Grain::products_serve(vis, filter) => {
-            Some((Grain::Product, "NULLIF(s.product_id, 0)"))
-        }
+        ProfitBy::Product if filter.category_key.is_none() => Some((Grain::Product, "NULLIF(s.product_id, 0)")),
         ProfitBy::Product | ProfitBy::SalesOrder => None,
     };
     if let Some((grain, key)) = summary {
         let (src, a) = sales_summary::facts(tx.dialect(), grain, tenant_id, vis, filter, from, to);
         let sql = format!(
-            "SELECT {key} AS k, s.currency, CAST(SUM(s.invoiced_minor) AS BIGINT) AS inv, \
-             CAST(SUM(s.credited_minor) AS BIGINT) AS cn, CAST(SUM(s.cost_invoiced_minor) AS BIGINT) AS inv_cost, \
-             CAST(SUM(s.cost_returned_minor) AS BIGINT) AS cn_cost, CAST(SUM(s.invoices) AS BIGINT) AS n_inv, \
+            "SELECT {key} AS k, s.currency, {SUMMED}, CAST(SUM(s.invoices) AS BIGINT) AS n_inv, \
              CAST(SUM(s.credit_notes) AS BIGINT) AS n_cn FROM ({src}) s GROUP BY {key}, s.currency"
         );
         return tx
@@ -2153,6 +2112,11 @@ async fn profit_groups(
     tx.fetch_all(sql, a, |r| Ok((r.opt_i64("k")?, currency_of(r)?, profit_sums(r)?, r.i64("n_inv")?, r.i64("n_cn")?)))
         .await
 }
+
+/// The four sums of summary rows `s` (see [`sales_summary::facts`]), as the
+/// columns [`profit_sums`] reads.
+const SUMMED: &str = "CAST(SUM(s.invoiced_minor) AS BIGINT) AS inv, CAST(SUM(s.credited_minor) AS BIGINT) AS cn, \
+     CAST(SUM(s.cost_invoiced_minor) AS BIGINT) AS inv_cost, CAST(SUM(s.cost_returned_minor) AS BIGINT) AS cn_cost";
 
 /// The four sums of a row with the columns `inv`, `cn`, `inv_cost`, `cn_cost`.
 fn profit_sums(r: &dyn DbRow) -> StoreResult<ProfitSums> {

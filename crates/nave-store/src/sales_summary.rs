@@ -109,7 +109,7 @@ impl Grain {
 
     /// Whether the per-product summary can answer for this caller and
     /// filter: it knows no accounts, so not when the accounts are restricted.
-    pub fn products_serve(vis: Visibility, f: &ReportFilter) -> bool {
+    fn products_serve(vis: Visibility, f: &ReportFilter) -> bool {
         vis == Visibility::All && f.account_key.is_none() && f.owner_key.is_none() && f.team_key.is_none()
     }
 
@@ -325,12 +325,13 @@ pub(crate) fn split(from: Date, to: Date) -> (Option<Days>, Vec<Days>) {
 
 /// The summary rows of the period `from`..=`to` at `grain` (the columns of
 /// [`Grain::columns`]: `tenant_id, month`, the grain's keys, the four
-/// figures and the counts), restricted to the filter's currency, at the
-/// account and category grains to the caller's scope and the filter's
-/// account, owner and team, and at the category grain to its category: a
-/// subquery for `FROM (…)`, with its arguments, the tenant first (`$1`).
-/// Whole months are read from the summary, the rest from the documents. The
-/// product grain serves only callers it can ([`Grain::products_serve`]).
+/// figures and the counts), restricted to the filter's currency, to the
+/// caller's scope and the filter's account, owner and team, and at the
+/// category grain to its category: a subquery for `FROM (…)`, with its
+/// arguments, the tenant first (`$1`). Whole months are read from the
+/// summary, the rest from the documents; at the product grain, whose
+/// summary knows no accounts, a caller whose accounts are restricted gets
+/// the whole period from the documents (of those accounts).
 pub(crate) fn facts(
     dialect: Dialect,
     grain: Grain,
@@ -341,18 +342,24 @@ pub(crate) fn facts(
     to: Date,
 ) -> (String, Vec<Arg>) {
     debug_assert!(grain != Grain::Account || f.category_key.is_none(), "a category filter needs the categories");
-    debug_assert!(grain != Grain::Product || Grain::products_serve(vis, f), "the product grain has no accounts");
-    let (whole, partial) = split(from, to);
+    let by_account = grain != Grain::Product || Grain::products_serve(vis, f);
+    let (whole, partial) = match by_account {
+        true => split(from, to),
+        false if from <= to => (None, vec![(from, to)]),
+        false => (None, vec![]),
+    };
     let mut a = args![tenant_id];
     let mut parts = vec![];
-    let restrict = |sql: &mut String, a: &mut Vec<Arg>, prefix: &str, category: &str| {
+    // `accounts`: the rows have an account to restrict (every grain's
+    // documents do; the product summary does not).
+    let restrict = |sql: &mut String, a: &mut Vec<Arg>, prefix: &str, category: &str, accounts: bool| {
         if let Some(c) = f.currency {
             and_where(sql, a, &format!("{prefix}.currency = $?"), c.code());
         }
         if let (Grain::Category, Some(k)) = (grain, f.category_key) {
             and_where(sql, a, &format!("{category} = $?"), k);
         }
-        if grain != Grain::Product {
+        if accounts {
             crate::reports::push_accounts(sql, a, &format!("{prefix}.account_id"), vis, f);
         }
     };
@@ -360,7 +367,7 @@ pub(crate) fn facts(
         let mut s = format!("SELECT {} FROM {} s WHERE s.tenant_id = $1", grain.columns(), grain.table());
         and_where(&mut s, &mut a, "s.month >= $?", first);
         and_where(&mut s, &mut a, "s.month <= $?", last);
-        restrict(&mut s, &mut a, "s", "s.category_id");
+        restrict(&mut s, &mut a, "s", "s.category_id", grain != Grain::Product);
         parts.push(s);
     }
     if !partial.is_empty() {
@@ -372,7 +379,7 @@ pub(crate) fn facts(
             cond.push_str(&format!("d.doc_date >= ${} AND d.doc_date <= ${})", a.len() - 1, a.len()));
         }
         cond.push(')');
-        restrict(&mut cond, &mut a, "d", "p.category_id");
+        restrict(&mut cond, &mut a, "d", "p.category_id", true);
         parts.push(aggregate(dialect, grain, "", &cond));
     }
     if parts.is_empty() {

@@ -3,9 +3,9 @@
 //! API (invoices issued or left as drafts, credit notes, voids, payments,
 //! products moved between categories), the kept summaries equal a rebuild
 //! from the documents; and the reports read from them (sales by account and
-//! by category, top customers, profit by customer and by category) give, for
-//! periods cut anywhere in a month, the figures and document counts summed
-//! from the documents' lines.
+//! by category, top customers, profit by customer, category and product,
+//! the latter also for one account) give, for periods cut anywhere in a
+//! month, the figures and document counts summed from the documents' lines.
 
 mod support;
 
@@ -90,6 +90,31 @@ async fn lines_by_category(app: &TestApp, from: Date, to: Date) -> BTreeMap<(Str
     rows.into_iter().filter(|(_, v)| *v != 0).collect()
 }
 
+/// Per product name: the net of the period (of one account) summed from the lines; zeros left out.
+async fn lines_by_product(
+    tx: &mut nave_store::Tx,
+    from: Date,
+    to: Date,
+    account: Option<i64>,
+) -> BTreeMap<String, i64> {
+    let rows = tx
+        .fetch_all(
+            "SELECT COALESCE(p.name, '(no product)') AS product, CAST(SUM(CASE WHEN d.doc_type = 'credit_note' \
+             THEN -l.taxable_base_minor ELSE l.taxable_base_minor END) AS BIGINT) AS net FROM documents d \
+             JOIN document_lines l ON l.tenant_id = d.tenant_id AND l.document_id = d.id \
+             LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id \
+             WHERE d.tenant_id = $1 AND d.doc_type IN ('invoice', 'credit_note') \
+             AND d.status IN ('issued', 'part_paid', 'paid', 'applied') AND l.kind NOT IN ('shipping', 'comment') \
+             AND d.doc_date >= $2 AND d.doc_date <= $3 AND ($4 = 0 OR d.account_id = $4) \
+             GROUP BY COALESCE(p.name, '(no product)')",
+            args![DEFAULT_TENANT, from, to, account.unwrap_or(0)],
+            |r| Ok((r.text("product")?, r.i64("net")?)),
+        )
+        .await
+        .unwrap();
+    rows.into_iter().filter(|(_, v)| *v != 0).collect()
+}
+
 /// Per account name: (invoices, credit notes) counted as sales in the period.
 async fn documents_by_account(app: &TestApp, from: Date, to: Date) -> BTreeMap<String, (i64, i64)> {
     let mut tx = app.db.db.read().await.unwrap();
@@ -169,6 +194,27 @@ async fn reports_agree_with_the_documents(app: &TestApp, from: Date, to: Date) {
     assert_eq!(got, per_category, "profit by category {from}..={to}");
     let category_counts: BTreeMap<String, (i64, i64)> =
         p.rows.iter().map(|r| (r.name.clone(), (r.invoices, r.credit_notes))).collect();
+
+    // Per product: the whole company from the summary; one account (which
+    // the product summary does not know) from that account's lines.
+    let alpha =
+        tx.scalar_i64("SELECT id AS v FROM accounts WHERE tenant_id = $1 AND name = 'Alpha'", args![t]).await.unwrap();
+    for account in [None, Some(alpha)] {
+        let f = ReportFilter { account_key: account, ..f };
+        let opts = ProfitOptions { by: ProfitBy::Product, order: Ranking::Revenue, limit: 100, fields: all };
+        let p = reports::profit(&mut tx, t, Visibility::All, &f, opts).await.unwrap();
+        let got: BTreeMap<String, i64> = p
+            .rows
+            .iter()
+            .filter(|r| r.figures.sums.net() != 0)
+            .map(|r| (r.name.clone(), r.figures.sums.net()))
+            .collect();
+        assert_eq!(
+            got,
+            lines_by_product(&mut tx, from, to, account).await,
+            "profit by product {from}..={to} {account:?}"
+        );
+    }
     tx.rollback().await.unwrap();
     assert_eq!(counts, documents_by_account(app, from, to).await, "documents behind profit {from}..={to}");
     assert_eq!(category_counts, documents_by_category(app, from, to).await, "documents per category {from}..={to}");
